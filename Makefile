@@ -1,0 +1,38 @@
+# hemistat — the two set-up commands are `make run` and `make test`.
+# Each bootstraps .venv from uv.lock (exact, locked versions) with nothing but Python 3.11.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_COMPILE_BYTECODE := 1
+export DAGSTER_TELEMETRY_DISABLED := 1
+
+.PHONY: run test bench ui serve doctor clean env
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PY) -m pip install --quiet --user uv==$(UV_VERSION) 2>/dev/null || $(PY) -m pip install --quiet uv==$(UV_VERSION)
+	@UV=$$(command -v uv || echo $$($(PY) -m site --user-base)/bin/uv); \
+	  $$UV sync --frozen --extra dev --python $(PY) --quiet
+	@touch $@
+
+run: env
+	$(BIN)/hemistat run
+
+test: env
+	$(BIN)/pytest
+
+bench: env
+	$(BIN)/python -m pipelines.bench
+
+ui: env
+	$(BIN)/hemistat ui
+
+doctor: env
+	$(BIN)/hemistat doctor
+
+clean:
+	rm -rf warehouse/data $(VENV)

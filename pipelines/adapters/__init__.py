@@ -1,0 +1,50 @@
+"""National file -> standard long table. One module per *format family*, driven by source specs.
+
+Format families: ``tabular`` (delimited text). Spreadsheets and record-level files are added as
+their own families; everything source-specific lives in ``reference/sources/<source>.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.adapters.errors import Problem, SubmissionError
+from pipelines.adapters.spec import SourceSpec, load_all_specs, load_spec
+from pipelines.adapters.tabular import adapt_tabular, read_records, required_columns
+
+FAMILIES = {"csv": adapt_tabular}
+
+__all__ = ["adapt_file", "choose_layout", "Problem", "SubmissionError", "SourceSpec", "load_spec",
+           "load_all_specs"]
+
+
+def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
+    """Pick the first layout whose required columns all appear in the file's header."""
+    tried = []
+    for layout in spec.layouts:
+        fmt = layout.get("reader", {}).get("format", "csv")
+        if fmt != "csv":
+            continue
+        try:
+            header, header_line, _ = read_records(path, layout.get("reader", {}), file_name)
+        except SubmissionError as exc:
+            tried.append(f"layout {layout['name']!r}: {exc.problems[0].message}")
+            continue
+        missing = [c for c in required_columns(layout) if c not in header]
+        if not missing:
+            return layout
+        tried.append(f"layout {layout['name']!r} lacks column(s) {', '.join(missing)}")
+    raise SubmissionError([Problem(file_name, None, None, "S1",
+                                   f"the file matches no layout of source {spec.source_id!r}: " + "; ".join(tried))])
+
+
+def adapt_file(path: Path, spec: SourceSpec, *, submission_id: str, file_name: str,
+               allowed_countries: set[str] | None = None) -> tuple[pd.DataFrame, dict]:
+    layout = choose_layout(path, spec, file_name)
+    family = FAMILIES[layout.get("reader", {}).get("format", "csv")]
+    table, stats = family(path, layout, source_id=spec.source_id, submission_id=submission_id,
+                          file_name=file_name, allowed_countries=allowed_countries)
+    stats["layout"] = layout["name"]
+    return table, stats

@@ -1,0 +1,85 @@
+"""Source specs: ``reference/sources/<source>.yaml`` describes a source declaratively.
+
+A spec has one or more *layouts* (one per file shape the publisher uses). ``hemistat`` picks the
+layout whose required columns appear in the file's header, so a source may publish several files
+(e.g. Argentina SNIC provinces ``,`` and national ``;``). See ``reference/sources/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    source_id: str
+    raw: dict
+    path: Path
+
+    @property
+    def title(self) -> str:
+        return self.raw.get("title", self.source_id)
+
+    @property
+    def layouts(self) -> list[dict]:
+        return self.raw["layouts"]
+
+    @property
+    def crosswalk(self) -> str:
+        return self.raw.get("crosswalk", self.source_id)
+
+    @property
+    def hierarchy_separator(self) -> str | None:
+        return (self.raw.get("hierarchy") or {}).get("child_separator")
+
+    @property
+    def subset_codes(self) -> list[str]:
+        """National codes that are subsets (tags) of another code and must never be summed with it."""
+        return list((self.raw.get("hierarchy") or {}).get("subset_codes", []))
+
+    @property
+    def comparability(self) -> str:
+        return self.raw.get("comparability", "national")
+
+    @property
+    def files(self) -> list[str]:
+        return list(self.raw.get("files", []))
+
+
+def _schema(reference_dir: Path) -> dict:
+    return json.loads((reference_dir / "sources" / "source.schema.json").read_text(encoding="utf-8"))
+
+
+def load_spec(source_id: str, reference_dir: Path) -> SourceSpec:
+    specs = load_all_specs(reference_dir)
+    if source_id not in specs:
+        known = ", ".join(sorted(specs)) or "none"
+        raise KeyError(f"unknown source {source_id!r}; known sources: {known}")
+    return specs[source_id]
+
+
+def load_all_specs(reference_dir: Path) -> dict[str, SourceSpec]:
+    return dict(_load_all(str(Path(reference_dir).resolve())))
+
+
+@lru_cache(maxsize=8)
+def _load_all(reference_dir: str) -> tuple[tuple[str, SourceSpec], ...]:
+    ref = Path(reference_dir)
+    schema = _schema(ref)
+    out = []
+    for p in sorted((ref / "sources").glob("*.yaml")):
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        try:
+            jsonschema.validate(raw, schema)
+        except jsonschema.ValidationError as exc:
+            raise ValueError(f"{p}: invalid source spec: {exc.message} at {list(exc.absolute_path)}") from exc
+        if raw["source_id"] != p.stem:
+            raise ValueError(f"{p}: source_id {raw['source_id']!r} must equal the file name {p.stem!r}")
+        out.append((raw["source_id"], SourceSpec(raw["source_id"], raw, p)))
+    return tuple(out)

@@ -1,0 +1,299 @@
+"""The delimited-text format family: any CSV-like national file described by a source spec.
+
+Handles encodings (utf-8, utf-8-sig, cp1252/latin-1), delimiters, decimal marks (``,72`` = 0.72),
+preamble lines, wide value columns (months, measures, sexes) melted to long, missing-value markers
+(empty ≠ 0), constant or mapped dimension columns, and rows to drop. Every output row keeps the
+physical line number and column of the cell it came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.adapters.errors import Problem, SubmissionError
+from pipelines.contracts.tables import RAW_COLUMNS
+
+ROLE_COLUMNS = ["country_iso3", "subdivision_code", "subdivision_name", "year", "month",
+                "national_code", "national_label", "measure", "unit", "sex", "age", "relationship",
+                "source_note", "obs_note"]
+DEFAULTS = {"measure": "offences", "unit": "count", "sex": "_T", "age": "_T", "relationship": "_T"}
+MAX_PROBLEMS = 200
+
+
+def _decode(data: bytes, encoding: str, file_name: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SubmissionError([Problem(file_name, line, None, "S2",
+                                       f"bytes are not valid {encoding} text as the source spec declares",
+                                       repr(data[exc.start:exc.start + 8]))]) from exc
+
+
+def read_records(path: Path, reader: dict, file_name: str) -> tuple[list[str], int, list[tuple[int, list[str]]]]:
+    """Return (header, header_line, [(line, fields), ...]) using only the csv module (no guessing)."""
+    text = _decode(path.read_bytes(), reader.get("encoding", "utf-8"), file_name)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    skip = int(reader.get("skip_rows", 0))
+    rdr = csv.reader(io.StringIO(text, newline=""), delimiter=reader.get("delimiter", ","),
+                     quotechar=reader.get("quotechar", '"'))
+    header: list[str] | None = None
+    header_line = 0
+    records: list[tuple[int, list[str]]] = []
+    try:
+        for fields in rdr:
+            line = rdr.line_num
+            if line <= skip:
+                continue
+            if header is None:
+                header = [h.strip() for h in fields]
+                header_line = line
+                continue
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            records.append((line, fields))
+    except csv.Error as exc:
+        raise SubmissionError([Problem(file_name, rdr.line_num, None, "S1", f"unreadable CSV: {exc}")]) from exc
+    if header is None:
+        raise SubmissionError([Problem(file_name, skip + 1, None, "S1", "the file has no header row")])
+    return header, header_line, records
+
+
+def check_header(header: list[str], header_line: int, layout: dict, file_name: str) -> None:
+    problems = []
+    dup = sorted({h for h in header if header.count(h) > 1 and h})
+    if dup:
+        problems.append(Problem(file_name, header_line, ", ".join(dup), "S1", "duplicate column names in the header"))
+    missing = [c for c in required_columns(layout) if c not in header]
+    if missing:
+        problems.append(Problem(file_name, header_line, ", ".join(missing), "S1",
+                                f"required column(s) missing; the header has: {', '.join(header)}"))
+    if problems:
+        raise SubmissionError(problems)
+
+
+def required_columns(layout: dict) -> list[str]:
+    cols: list[str] = []
+    for role, spec in (layout.get("columns") or {}).items():
+        cols.extend(_spec_columns(spec))
+    values = layout["values"]
+    if "column" in values:
+        cols.append(values["column"])
+    else:
+        cols.extend(c for c, v in values["columns"].items() if not (isinstance(v, dict) and v.get("optional")))
+    for d in layout.get("drop_rows", []):
+        cols.append(d["column"])
+    seen, out = set(), []
+    for c in cols:
+        if c not in seen:
+            seen.add(c)
+            out.append(c)
+    return out
+
+
+def _spec_columns(spec) -> list[str]:
+    if isinstance(spec, str):
+        return [spec]
+    if "column" in spec:
+        return [spec["column"]]
+    if "join" in spec:
+        return list(spec["join"])
+    return []
+
+
+def _role_series(df: pd.DataFrame, role: str, spec, file_name: str, problems: list[Problem]) -> pd.Series:
+    if isinstance(spec, str):
+        spec = {"column": spec}
+    if "const" in spec:
+        return pd.Series([str(spec["const"])] * len(df), index=df.index, dtype="str")
+    if "join" in spec:
+        parts = [df[c].str.strip() for c in spec["join"]]
+        s = parts[0]
+        for p in parts[1:]:
+            s = s + spec.get("sep", "|") + p
+    else:
+        s = df[spec["column"]]
+        if spec.get("strip", True):
+            s = s.str.strip()
+    if spec.get("zero_pad"):
+        n = int(spec["zero_pad"])
+        s = s.where(~s.str.fullmatch(r"\d+"), s.str.zfill(n))
+    if "map" in spec:
+        mapping = {str(k): (None if v is None else str(v)) for k, v in spec["map"].items()}
+        mapped = s.map(mapping)
+        if "default" in spec:
+            mapped = mapped.where(s.isin(list(mapping)), spec["default"])
+        else:
+            bad = ~s.isin(list(mapping))
+            for idx in df.index[bad][:20]:
+                problems.append(Problem(file_name, int(df.at[idx, "__line"]), spec.get("column"), "C3",
+                                        f"value not in the {role} code list of the source spec "
+                                        f"({', '.join(sorted(mapping))})", str(s.at[idx])))
+        s = mapped
+    return s.astype("str").where(s.notna(), None) if s.dtype != object else s
+
+
+_NUM_RE_CACHE: dict[tuple[str, str], re.Pattern] = {}
+
+
+def parse_numbers(values: pd.Series, decimal: str, thousands: str | None) -> pd.Series:
+    """Parse number text: '1.234,5' / ',72' / '.52' / '12'. Unparseable -> NaN (caller reports)."""
+    s = values.str.strip()
+    if thousands:
+        s = s.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        s = s.str.replace(decimal, ".", regex=False)
+    return pd.to_numeric(s, errors="coerce").astype("float64")
+
+
+def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: str, file_name: str,
+                  allowed_countries: set[str] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Read one national file with one layout into the standard long table.
+
+    Returns (table, stats). Raises SubmissionError listing every problem found (up to 200).
+    """
+    reader = layout.get("reader", {})
+    header, header_line, records = read_records(path, reader, file_name)
+    check_header(header, header_line, layout, file_name)
+    problems: list[Problem] = []
+    width = len(header)
+    good = []
+    for line, fields in records:
+        if len(fields) != width:
+            if len(fields) > width and all(not f.strip() for f in fields[width:]):
+                fields = fields[:width]
+            else:
+                problems.append(Problem(file_name, line, None, "S1",
+                                        f"row has {len(fields)} fields but the header has {width}"))
+                if len(problems) >= MAX_PROBLEMS:
+                    break
+                continue
+        good.append((line, fields))
+    if problems:
+        raise SubmissionError(problems)
+    if not good:
+        raise SubmissionError([Problem(file_name, header_line, None, "S1", "the file has a header but no data rows")])
+    lines = np.fromiter((ln for ln, _ in good), dtype="int64", count=len(good))
+    df = pd.DataFrame([f for _, f in good], columns=header, dtype="str")
+    df["__line"] = lines
+    stats = {"file_rows": len(df), "dropped_rows": 0, "out_of_scope_rows": 0}
+
+    for rule in layout.get("drop_rows", []):
+        col = df[rule["column"]].str.strip()
+        mask = pd.Series(False, index=df.index)
+        if "equals" in rule:
+            mask |= col == str(rule["equals"])
+        if "in" in rule:
+            mask |= col.isin([str(v) for v in rule["in"]])
+        if "matches" in rule:
+            mask |= col.str.fullmatch(rule["matches"]).fillna(False)
+        stats["dropped_rows"] += int(mask.sum())
+        df = df[~mask]
+
+    roles: dict[str, pd.Series] = {}
+    for role, spec in (layout.get("columns") or {}).items():
+        roles[role] = _role_series(df, role, spec, file_name, problems)
+    if problems:
+        raise SubmissionError(problems)
+
+    if "country_iso3" not in roles:
+        raise SubmissionError([Problem(file_name, None, None, "S1", "source spec gives no country_iso3")])
+    if allowed_countries is not None and layout.get("scope") == "oas_members":
+        keep = roles["country_iso3"].isin(allowed_countries)
+        stats["out_of_scope_rows"] = int((~keep).sum())
+        df = df[keep]
+        roles = {k: v[keep] for k, v in roles.items()}
+
+    # year must be an integer
+    year_txt = roles["year"]
+    year = pd.to_numeric(year_txt, errors="coerce")
+    for idx in df.index[year.isna() | (year % 1 != 0)][:MAX_PROBLEMS]:
+        problems.append(Problem(file_name, int(df.at[idx, "__line"]), _spec_columns(layout["columns"]["year"])[0],
+                                "S1", "year is not an integer", str(year_txt.at[idx])))
+    if problems:
+        raise SubmissionError(problems)
+
+    base = pd.DataFrame({"__line": df["__line"]}, index=df.index)
+    for role in ROLE_COLUMNS:
+        if role in roles:
+            base[role] = roles[role]
+    base["year"] = year.astype("int64")
+
+    # melt value columns ----------------------------------------------------------------------
+    values = layout["values"]
+    missing_markers = [str(m) for m in layout.get("missing_values", [""])]
+    decimal = reader.get("decimal", ".")
+    thousands = reader.get("thousands")
+    parts = []
+    if "column" in values:
+        part = base.copy()
+        part["column_name"] = values["column"]
+        part["value_raw"] = df[values["column"]]
+        parts.append(part)
+    else:
+        for col, dims in values["columns"].items():
+            if col not in df.columns:
+                continue  # optional column absent
+            part = base.copy()
+            part["column_name"] = col
+            part["value_raw"] = df[col]
+            for k, v in (dims or {}).items():
+                if k in ("optional",):
+                    continue
+                part[k] = v
+            parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    for k, v in {**DEFAULTS, **(values.get("defaults") or {})}.items():
+        if k not in out.columns:
+            out[k] = v
+        else:
+            out[k] = out[k].fillna(v) if out[k].isna().any() else out[k]
+
+    raw_txt = out["value_raw"].fillna("").str.strip()
+    is_missing = raw_txt.isin(missing_markers)
+    num = parse_numbers(raw_txt.where(~is_missing, None).fillna(""), decimal, thousands)
+    bad = (~is_missing) & num.isna()
+    for idx in out.index[bad][:MAX_PROBLEMS]:
+        problems.append(Problem(file_name, int(out.at[idx, "__line"]), out.at[idx, "column_name"], "V1",
+                                "value is not a number (and not a declared missing-value marker)",
+                                str(out.at[idx, "value_raw"])))
+    neg = (~is_missing) & (num < 0)
+    for idx in out.index[neg][:MAX_PROBLEMS]:
+        problems.append(Problem(file_name, int(out.at[idx, "__line"]), out.at[idx, "column_name"], "V1",
+                                "counts and rates must not be negative", str(out.at[idx, "value_raw"])))
+    if problems:
+        raise SubmissionError(problems[:MAX_PROBLEMS])
+    out["value"] = num.where(~is_missing, np.nan)
+    out["obs_status"] = np.where(is_missing, "M", "A")
+    note = layout.get("missing_note", "empty cell: not reported (not zero)")
+    missing_note = pd.Series(np.where(is_missing, note, None), index=out.index, dtype=object)
+    if "obs_note" in out.columns:
+        out["obs_note"] = out["obs_note"].where(out["obs_note"].notna(), missing_note)
+    else:
+        out["obs_note"] = missing_note
+
+    if "month" in out.columns:
+        out["month"] = pd.to_numeric(out["month"], errors="coerce").astype("Int64")
+    else:
+        out["month"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["line"] = out.pop("__line").astype("int64")
+    out["submission_id"] = submission_id
+    out["source_id"] = source_id
+    out["file_name"] = file_name
+    for c in RAW_COLUMNS:
+        if c not in out.columns:
+            out[c] = None
+    out = out[RAW_COLUMNS]
+    for c in ["submission_id", "source_id", "file_name", "column_name", "country_iso3", "subdivision_code",
+              "subdivision_name", "national_code", "national_label", "measure", "unit", "sex", "age",
+              "relationship", "value_raw", "obs_status", "obs_note", "source_note"]:
+        out[c] = out[c].astype("str").where(out[c].notna(), None) if len(out) else out[c].astype("str")
+    stats["rows"] = len(out)
+    return out.reset_index(drop=True), stats

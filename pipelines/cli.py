@@ -1,0 +1,208 @@
+"""`hemistat` command line. Run `hemistat --help`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="hemistat: national crime statistics -> quality rules -> ICCS -> warehouse.")
+
+EXAMPLE_QUERY = ("select country_iso3, year, value, round(rate_per_100k, 2) as rate_per_100k, source_id "
+                 "from published.indicators where iccs_code = '0101' and subdivision_code is null "
+                 "and month is null and sex = '_T' and measure = 'offences' and year = 2022 "
+                 "and age = '_T' and relationship = '_T' order by country_iso3, source_id")
+
+
+def _settings():
+    from pipelines.settings import get_settings
+
+    s = get_settings()
+    s.ensure_dirs()
+    return s
+
+
+def _print_problems(problems, limit=50):
+    for p in problems[:limit]:
+        typer.echo(f"  - {p}", err=True)
+    if len(problems) > limit:
+        typer.echo(f"  … and {len(problems) - limit} more (see the report)", err=True)
+
+
+@app.command()
+def run():
+    """Ingest, validate, harmonise and publish every input (real files if present, else synthetic)."""
+    from pipelines import steps
+    from pipelines.defs import runner
+    from pipelines.discovery import discover
+    from pipelines.storage import submissions as subs
+
+    t0 = time.perf_counter()
+    settings = _settings()
+    kind, inputs = discover(settings)
+    if not inputs:
+        typer.echo("no input files found", err=True)
+        raise typer.Exit(1)
+    label = f"REAL national files from {settings.shared_dir}" if kind == "real" else \
+        f"SYNTHETIC sample (not official statistics) generated in {settings.data_dir / 'samples'}"
+    typer.echo(f"hemistat run: {len(inputs)} file(s), {label}")
+    sids = []
+    for source_id, path in inputs:
+        man, created = steps.submit(settings, path, source_id, uploaded_by="hemistat run", channel="run")
+        typer.echo(f"  {'landed ' if created else 'known  '} {man.submission_id}  <- {path.name}")
+        sids.append(man.submission_id)
+    pending = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "received"]
+    instance = runner.instance_for(settings)
+    results = runner.ingest(settings, pending, instance, progress=typer.echo) if pending else {}
+    typer.echo("publishing …")
+    runner.publish(instance)
+    _summary(settings, kind, results, time.perf_counter() - t0)
+
+
+def _summary(settings, kind, results, seconds):
+    import duckdb
+    import pandas as pd
+
+    from pipelines import steps
+
+    typer.echo("")
+    typer.echo(f"done in {seconds:.1f} s  (inputs: {kind})")
+    acc = steps.accepted_submissions(settings)
+    rejected = [s for s, ok in results.items() if not ok]
+    typer.echo(f"sources: {', '.join(sorted(acc['source_id'].unique())) if len(acc) else 'none'}")
+    raw_rows = sum(len(pd.read_parquet(p, columns=['line'])) for p in settings.raw_dir.glob('*.parquet'))
+    val_rows = sum(len(pd.read_parquet(p, columns=['line'])) for p in settings.validated_dir.glob('*.parquet'))
+    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    try:
+        n_ind = con.execute("select count(*) from published.indicators").fetchone()[0]
+        n_cells = con.execute("select count(*) from published.cells").fetchone()[0]
+        typer.echo(f"rows per layer: raw {raw_rows:,} | validated {val_rows:,} | harmonised cells {n_cells:,} "
+                   f"| published indicators {n_ind:,}")
+        if rejected:
+            typer.echo(f"rejected submissions: {', '.join(rejected)}")
+        typer.echo(f"warehouse: {settings.duckdb_path}")
+        typer.echo(f"release files: {settings.published_dir / 'releases'}")
+        typer.echo("example query (intentional homicide, ICCS 0101, national totals, 2022):")
+        typer.echo(f'  hemistat query "{EXAMPLE_QUERY}"')
+        df = con.execute(EXAMPLE_QUERY).df()
+        typer.echo(_format(df, "table"))
+    finally:
+        con.close()
+
+
+@app.command()
+def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+           source: str = typer.Option(..., "--source", "-s", help="source id, e.g. mx_sesnsp"),
+           country: str = typer.Option(None, "--country", help="ISO3 of the submitting country"),
+           publish: bool = typer.Option(True, "--publish/--no-publish", help="publish if accepted")):
+    """Submit one file for a source (the same path as an upload): store, validate, publish."""
+    from pipelines import steps
+    from pipelines.defs import runner
+    from pipelines.storage import submissions as subs
+
+    settings = _settings()
+    try:
+        man, created = steps.submit(settings, file, source, uploaded_by=os.environ.get("USER", "cli"),
+                                    country_iso3=country)
+    except KeyError as exc:
+        typer.echo(f"error: {exc.args[0]}", err=True)
+        raise typer.Exit(2)
+    sid = man.submission_id
+    typer.echo(f"{'stored' if created else 'already received'}: {sid} (sha256 {man.sha256[:16]}…)")
+    status = subs.read_status(settings.landing_dir, sid).get("status")
+    if status == "received":
+        instance = runner.instance_for(settings)
+        ok = runner.ingest(settings, [sid], instance, progress=lambda m: None)[sid]
+        if ok and publish:
+            runner.publish(instance)
+    report_path = subs.submission_dir(settings.landing_dir, sid) / "report.json"
+    report = json.loads(report_path.read_text("utf-8")) if report_path.exists() else {}
+    if report.get("verdict") == "rejected" or subs.read_status(settings.landing_dir, sid)["status"] == "rejected":
+        from pipelines.adapters.errors import Problem
+
+        probs = [Problem(**p) for p in report.get("problems", [])]
+        typer.echo(f"REJECTED: {file.name} ({len(probs)} problem(s)); the published warehouse is unchanged.",
+                   err=True)
+        _print_problems(probs)
+        typer.echo(f"report: {report_path}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ACCEPTED: {file.name} -> status {subs.read_status(settings.landing_dir, sid)['status']}")
+
+
+def _format(df, fmt: str) -> str:
+    if fmt == "json":
+        return df.to_json(orient="records", force_ascii=False, date_format="iso")
+    if fmt == "csv":
+        buf = io.StringIO()
+        df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL)
+        return buf.getvalue().rstrip("\n")
+    if df.empty:
+        return "(no rows)"
+    return df.to_string(index=False, max_rows=200)
+
+
+@app.command()
+def query(sql: str = typer.Argument(..., help="SQL over published.* and reference.*"),
+          format: str = typer.Option("table", "--format", "-f", help="table | csv | json")):
+    """Run a read-only SQL query on the warehouse."""
+    import duckdb
+
+    if format not in ("table", "csv", "json"):
+        typer.echo("--format must be table, csv or json", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    if not settings.duckdb_path.exists():
+        typer.echo(f"no warehouse at {settings.duckdb_path}: run `hemistat run` first", err=True)
+        raise typer.Exit(1)
+    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    try:
+        df = con.execute(sql).df()
+    except duckdb.Error as exc:
+        typer.echo(f"query error: {exc}", err=True)
+        raise typer.Exit(1)
+    finally:
+        con.close()
+    typer.echo(_format(df, format))
+
+
+@app.command()
+def doctor():
+    """Check reference tables, source specs, crosswalks and folders; exit 1 if anything is wrong."""
+    from pipelines.doctor import run_checks
+
+    settings = _settings()
+    ok = True
+    for name, passed, detail in run_checks(settings):
+        ok &= passed
+        typer.echo(f"[{'ok' if passed else 'FAIL'}] {name}{': ' + detail if detail else ''}")
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def ui(port: int = typer.Option(3000, help="port for the Dagster UI"),
+       host: str = typer.Option("127.0.0.1")):
+    """Start the Dagster UI (webserver + daemon) on this code location."""
+    from pipelines.defs.runner import prepare_home
+
+    settings = _settings()
+    prepare_home(settings)
+    exe = Path(sys.executable).with_name("dagster")
+    cmd = [str(exe), "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(port)]
+    typer.echo(f"Dagster UI on http://{host}:{port}  (DAGSTER_HOME={settings.dagster_home})")
+    raise typer.Exit(subprocess.call(cmd, env={**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}))
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

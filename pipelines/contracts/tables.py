@@ -1,0 +1,121 @@
+"""pandera contracts for each layer's table.
+
+``raw`` is the *standard long table* every adapter emits: one row per published cell, with
+``file_name``/``line``/``column_name`` pointing back into the file exactly as received.
+``harmonised`` is the ICCS-coded indicator table that ``published.indicators`` exposes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+MEASURES = ["offences", "victims"]
+UNITS = ["count", "rate_per_100k"]
+SEXES = ["_T", "F", "M", "_U"]
+# SDMX CL_OBS_STATUS subset used here: A normal, B break, D definition differs, E estimated,
+# M missing, P provisional, I imputed, U low reliability.
+OBS_STATUS = ["A", "B", "D", "E", "M", "P", "I", "U"]
+ICCS_PATTERN = r"^\d{2}(\d{2}(\d(\d)?)?)?$"
+
+RAW_COLUMNS = [
+    "submission_id", "source_id", "file_name", "line", "column_name", "country_iso3",
+    "subdivision_code", "subdivision_name", "year", "month", "national_code", "national_label",
+    "measure", "unit", "sex", "age", "relationship", "value", "value_raw", "obs_status",
+    "obs_note", "source_note",
+]
+
+_str = pa.Column(str, nullable=False)
+_ostr = pa.Column(str, nullable=True)
+
+RawSchema = pa.DataFrameSchema(
+    {
+        "submission_id": _str,
+        "source_id": _str,
+        "file_name": _str,
+        "line": pa.Column("int64", pa.Check.ge(1)),
+        "column_name": _str,
+        "country_iso3": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{3}$")),
+        "subdivision_code": _ostr,
+        "subdivision_name": _ostr,
+        "year": pa.Column("int64", pa.Check.in_range(1900, 2100)),
+        "month": pa.Column("Int64", pa.Check.in_range(1, 12), nullable=True),
+        "national_code": _str,
+        "national_label": _ostr,
+        "measure": pa.Column(str, pa.Check.isin(MEASURES)),
+        "unit": pa.Column(str, pa.Check.isin(UNITS)),
+        "sex": pa.Column(str, pa.Check.isin(SEXES)),
+        "age": _str,
+        "relationship": _str,
+        "value": pa.Column("float64", pa.Check.ge(0), nullable=True),
+        "value_raw": _ostr,
+        "obs_status": pa.Column(str, pa.Check.isin(OBS_STATUS)),
+        "obs_note": _ostr,
+        "source_note": _ostr,
+    },
+    strict=True,
+    ordered=False,
+    name="raw",
+)
+
+HARMONISED_COLUMNS = [
+    "indicator_id", "country_iso3", "subdivision_code", "subdivision_name", "year", "month",
+    "iccs_code", "iccs_level", "measure", "sex", "age", "relationship", "value", "population",
+    "population_source", "rate_per_100k", "rate_note", "obs_status", "obs_note", "source_id",
+    "submission_id", "n_submissions", "n_cells", "months_reported", "derivation", "comparability",
+]
+
+HarmonisedSchema = pa.DataFrameSchema(
+    {
+        "indicator_id": _str,
+        "country_iso3": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{3}$")),
+        "subdivision_code": _ostr,
+        "subdivision_name": _ostr,
+        "year": pa.Column("int64", pa.Check.in_range(1900, 2100)),
+        "month": pa.Column("Int64", pa.Check.in_range(1, 12), nullable=True),
+        "iccs_code": pa.Column(str, pa.Check.str_matches(ICCS_PATTERN)),
+        "iccs_level": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
+        "measure": pa.Column(str, pa.Check.isin(MEASURES)),
+        "sex": pa.Column(str, pa.Check.isin(SEXES)),
+        "age": _str,
+        "relationship": _str,
+        "value": pa.Column("float64", pa.Check.ge(0), nullable=True),
+        "population": pa.Column("float64", pa.Check.gt(0), nullable=True),
+        "population_source": _ostr,
+        "rate_per_100k": pa.Column("float64", pa.Check.ge(0), nullable=True),
+        "rate_note": _ostr,
+        "obs_status": pa.Column(str, pa.Check.isin(OBS_STATUS)),
+        "obs_note": _ostr,
+        "source_id": _str,
+        "submission_id": _str,
+        "n_submissions": pa.Column("int64", pa.Check.ge(1)),
+        "n_cells": pa.Column("int64", pa.Check.ge(0)),
+        "months_reported": pa.Column("Int64", pa.Check.in_range(0, 12), nullable=True),
+        "derivation": _str,
+        "comparability": _ostr,
+    },
+    strict=True,
+    ordered=False,
+    unique=["country_iso3", "subdivision_code", "year", "month", "iccs_code", "measure", "sex",
+            "age", "relationship", "source_id"],
+    name="harmonised",
+)
+
+
+class ContractError(ValueError):
+    """A layer's table broke its contract; ``failures`` is a DataFrame of failure cases."""
+
+    def __init__(self, layer: str, failures: pd.DataFrame):
+        self.layer = layer
+        self.failures = failures
+        head = failures.head(10).to_string(index=False) if len(failures) else ""
+        super().__init__(f"{layer} table breaks its contract ({len(failures)} failure cases):\n{head}")
+
+
+def validate_layer(df: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Validate lazily (collect every failure) and raise ContractError with the failure cases."""
+    try:
+        return schema.validate(df, lazy=True)
+    except SchemaErrors as exc:
+        raise ContractError(schema.name or "table", exc.failure_cases) from exc

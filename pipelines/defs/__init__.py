@@ -1,0 +1,1 @@
+"""Dagster layer: the only place (with pipelines/definitions.py) that imports dagster."""

@@ -1,0 +1,60 @@
+"""In-process execution used by `hemistat run` / `hemistat submit` (no daemon, no subprocesses)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.settings import Settings
+
+
+def prepare_home(settings: Settings) -> Path:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def instance_for(settings: Settings) -> dg.DagsterInstance:
+    prepare_home(settings)
+    return dg.DagsterInstance.get()
+
+
+def ingest(settings: Settings, sids: list[str], instance: dg.DagsterInstance, progress=print) -> dict[str, bool]:
+    """Run raw -> validated for each submission; returns {sid: accepted}."""
+    from pipelines.definitions import defs
+
+    known = set(instance.get_dynamic_partitions("submissions"))
+    new = [s for s in sids if s not in known]
+    if new:
+        instance.add_dynamic_partitions("submissions", new)
+    job = defs.resolve_job_def("ingest_submission")
+    out = {}
+    for i, sid in enumerate(sids, 1):
+        progress(f"[{i}/{len(sids)}] ingest {sid} …")
+        res = job.execute_in_process(partition_key=sid, instance=instance, raise_on_error=False,
+                                     resources={})
+        out[sid] = res.success
+        if not res.success:
+            for ev in res.all_events:
+                if ev.event_type_value == "STEP_FAILURE":
+                    err = ev.event_specific_data.error
+                    progress(f"      rejected: {err.message.strip().splitlines()[0] if err else ev.message}")
+                    break
+    return out
+
+
+def publish(instance: dg.DagsterInstance) -> bool:
+    from pipelines.definitions import defs
+
+    res = defs.resolve_job_def("publish_warehouse").execute_in_process(instance=instance, raise_on_error=False)
+    if not res.success:
+        for ev in res.all_events:
+            if ev.event_type_value == "STEP_FAILURE" and ev.event_specific_data.error:
+                raise RuntimeError(ev.event_specific_data.error.to_string())
+    return res.success

@@ -1,0 +1,288 @@
+"""Harmonise validated submissions into comparable ICCS indicators — all heavy lifting in DuckDB.
+
+Steps (each a CTE/temp table below):
+
+1. **vintages** – for each cell (source, country, subdivision, year, month, national code, measure,
+   unit, sex, age, relationship) the latest accepted submission wins.
+2. **hierarchy** – where a source lists a parent code *and* its children (SNIC ``11`` and ``11_2``;
+   CTS ``Theft`` and ``Theft: of a motorized vehicle``), the children are used and the parent keeps
+   only ``parent - sum(children)`` (its residual), so nothing is counted twice. Tag subsets
+   (``… Cyber-related``) are never summed.
+3. **crosswalk** – national code -> ICCS code (reviewed CSV). Unmapped codes stop the run (rule C1);
+   ``no_match`` rows (suicides, road deaths, misdemeanours) are excluded with their stated reason.
+4. **annual** – monthly sources are summed to years; a year with fewer than 12 reported months is
+   published with ``obs_status = 'P'`` and ``months_reported``.
+5. **national** – where a source has subdivisions but no national row for a year, the national value
+   is the sum of subdivisions (``derivation = 'subdivisions'``).
+6. **roll-up** – every ICCS code is also summed into each ancestor (0101 -> 01), so an analyst can
+   ask for 0401 whatever level a country reports at. Never sum across ICCS levels.
+7. **rates** – ``value / population * 100000`` with the reference population of the same country,
+   subdivision and year (totals by sex only; sex-specific denominators are not in reference yet).
+
+Every published value can be traced back: ``published.cells`` keeps each source cell with its
+submission, file, line, column and crosswalk rule; ``published.trace(indicator_id)`` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.adapters.spec import SourceSpec
+from pipelines.harmonise import reference as ref
+
+NATIONAL_POP_PREFERENCE = ["wb_sp_pop_totl"]
+
+
+class HarmoniseError(ValueError):
+    def __init__(self, message: str, details: pd.DataFrame | None = None):
+        super().__init__(message)
+        self.details = details
+
+
+@dataclass
+class HarmoniseResult:
+    indicators: pd.DataFrame
+    cells: pd.DataFrame
+    excluded: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+
+
+def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
+    """(source_id, child_code, parent_code) pairs among the national codes actually present."""
+    rows = []
+    for sid, spec in specs.items():
+        present = set(codes.loc[codes["source_id"] == sid, "national_code"])
+        sep = spec.hierarchy_separator
+        if sep:
+            for c in present:
+                if sep in c:
+                    p = c.rsplit(sep, 1)[0]
+                    if p in present:
+                        rows.append((sid, c, p))
+        for p, kids in ((spec.raw.get("hierarchy") or {}).get("children") or {}).items():
+            for c in kids:
+                if c in present and p in present:
+                    rows.append((sid, c, p))
+    return pd.DataFrame(rows, columns=["source_id", "child_code", "parent_code"], dtype="str")
+
+
+def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference_dir: Path,
+              con: duckdb.DuckDBPyConnection | None = None) -> HarmoniseResult:
+    """``submissions``: one row per accepted submission with ``submission_id, source_id,
+    received_at, validated_path``. Returns indicators, source cells and excluded cells."""
+    con = con or duckdb.connect()
+    if submissions.empty:
+        raise HarmoniseError("no accepted submission to harmonise")
+    subs = submissions[["submission_id", "source_id", "received_at", "validated_path"]].copy()
+    con.register("subs", subs)
+    con.execute("""
+        create or replace temp table src as
+        select v.*, s.received_at
+        from read_parquet(?, union_by_name = true) v
+        join subs s using (submission_id)
+        where v.unit = 'count'
+    """, [list(subs["validated_path"])])
+
+    # 1. vintages --------------------------------------------------------------------------------
+    con.execute("""
+        create or replace temp table latest as
+        select * from src
+        qualify row_number() over (
+            partition by source_id, country_iso3, coalesce(subdivision_code, ''), year, coalesce(month, 0),
+                         national_code, measure, unit, sex, age, relationship
+            order by received_at desc, submission_id desc) = 1
+    """)
+    n_src, n_latest = con.execute("select (select count(*) from src), (select count(*) from latest)").fetchone()
+
+    # 2. hierarchy residuals and subsets -------------------------------------------------------------
+    codes = con.execute("select distinct source_id, national_code from latest").df()
+    hier = _hierarchy_table(specs, codes)
+    con.register("hier", hier)
+    subsets = pd.DataFrame([(sid, c) for sid, s in specs.items() for c in s.subset_codes],
+                           columns=["source_id", "national_code"], dtype="str")
+    con.register("subsets", subsets)
+    con.execute("""
+        create or replace temp table kids as
+        select l.source_id, l.country_iso3, l.subdivision_code, l.year, l.month, h.parent_code,
+               l.measure, l.sex, l.age, l.relationship,
+               sum(l.value) as kids_value, count(*) as n_kids
+        from latest l join hier h on h.source_id = l.source_id and h.child_code = l.national_code
+        group by all
+    """)
+    con.execute("""
+        create or replace temp table adjusted as
+        select l.*,
+               l.value as value_reported,
+               case when k.n_kids is null or l.value is null then l.value
+                    else greatest(l.value - coalesce(k.kids_value, 0), 0) end as value_used,
+               case when k.n_kids is null then null
+                    when l.value - coalesce(k.kids_value, 0) < 0 then 'residual<0: children exceed parent (I2)'
+                    else 'residual: parent minus its ' || k.n_kids || ' listed children' end as hierarchy_note,
+               (s.national_code is not null) as is_subset
+        from latest l
+        left join kids k
+          on k.source_id = l.source_id and k.country_iso3 = l.country_iso3
+         and k.subdivision_code is not distinct from l.subdivision_code and k.year = l.year
+         and k.month is not distinct from l.month and k.parent_code = l.national_code
+         and k.measure = l.measure and k.sex = l.sex and k.age = l.age and k.relationship = l.relationship
+        left join subsets s on s.source_id = l.source_id and s.national_code = l.national_code
+    """)
+
+    # 3. crosswalk ---------------------------------------------------------------------------------
+    xw_frames = []
+    for sid in sorted(subs["source_id"].unique()):
+        spec = specs[sid]
+        xw = ref.crosswalk(reference_dir, spec.crosswalk)
+        xw["source_id"] = sid
+        xw_frames.append(xw[["source_id", "crosswalk_id", "national_code", "iccs_code", "relation", "rationale"]])
+    con.register("xw", pd.concat(xw_frames, ignore_index=True))
+    iccs_df = ref.iccs(reference_dir)
+    con.register("iccs", iccs_df)
+    bad_iccs = con.execute("""select distinct x.crosswalk_id, x.national_code, x.iccs_code from xw x
+                              left join iccs i on i.code = x.iccs_code
+                              where x.iccs_code is not null and i.code is null""").df()
+    if len(bad_iccs):
+        raise HarmoniseError("crosswalk rows point at ICCS codes that do not exist (rule C2):\n"
+                             + bad_iccs.to_string(index=False), bad_iccs)
+    unmapped = con.execute("""
+        select a.source_id, a.national_code, any_value(a.national_label) as national_label,
+               count(*) as cells, min(a.file_name) as file_name, min(a.line) as first_line
+        from adjusted a left join xw x on x.source_id = a.source_id and x.national_code = a.national_code
+        where x.national_code is null group by all order by 1, 2
+    """).df()
+    if len(unmapped):
+        raise HarmoniseError(
+            f"{len(unmapped)} national code(s) have no crosswalk row (rule C1); add them to "
+            "reference/crosswalks/<source>.csv:\n" + unmapped.to_string(index=False), unmapped)
+    con.execute("""
+        create or replace temp table cells as
+        select a.*, x.crosswalk_id, x.iccs_code, x.relation, x.rationale as crosswalk_rationale,
+               case when a.is_subset then 'subset tag of another category: never summed'
+                    when x.iccs_code is null then 'no ICCS match: ' || x.rationale end as excluded_reason
+        from adjusted a join xw x on x.source_id = a.source_id and x.national_code = a.national_code
+    """)
+
+    # 4. leaf facts (annual + monthly) --------------------------------------------------------------
+    con.execute("""
+        create or replace temp table leaf as
+        select source_id, country_iso3, subdivision_code, any_value(subdivision_name) as subdivision_name,
+               year, month, iccs_code, measure, sex, age, relationship,
+               sum(value_used) as value, count(*) as n_cells, count(value_used) as n_values,
+               max(submission_id) as submission_id, count(distinct submission_id) as n_submissions,
+               case when count(value_used) = 0 then 'M' else 'A' end as obs_status,
+               cast(null as integer) as months_reported, 'reported' as derivation
+        from cells where excluded_reason is null
+        group by source_id, country_iso3, subdivision_code, year, month, iccs_code, measure, sex, age, relationship
+    """)
+    con.execute("""
+        insert into leaf
+        select source_id, country_iso3, subdivision_code, any_value(subdivision_name), year, null,
+               iccs_code, measure, sex, age, relationship,
+               sum(value), sum(n_cells), sum(n_values), max(submission_id), max(n_submissions),
+               case when count(value) = 0 then 'M' when count(value) < 12 then 'P' else 'A' end,
+               count(value), 'months'
+        from leaf where month is not null
+        group by source_id, country_iso3, subdivision_code, year, iccs_code, measure, sex, age, relationship
+    """)
+    # 5. national from subdivisions, only where the source reported no national row that year --------
+    con.execute("""
+        insert into leaf
+        select l.source_id, l.country_iso3, null, null, l.year, l.month, l.iccs_code, l.measure, l.sex,
+               l.age, l.relationship, sum(l.value), sum(l.n_cells), sum(l.n_values), max(l.submission_id),
+               max(l.n_submissions),
+               case when count(l.value) = 0 then 'M' when bool_or(l.obs_status = 'P') then 'P' else 'A' end,
+               max(l.months_reported), 'subdivisions'
+        from leaf l
+        where l.subdivision_code is not null
+          and not exists (select 1 from leaf n
+                          where n.source_id = l.source_id and n.country_iso3 = l.country_iso3
+                            and n.subdivision_code is null and n.year = l.year
+                            and n.month is not distinct from l.month and n.measure = l.measure)
+        group by l.source_id, l.country_iso3, l.year, l.month, l.iccs_code, l.measure, l.sex, l.age, l.relationship
+    """)
+
+    # 6. roll-up to ICCS ancestors -----------------------------------------------------------------
+    con.register("anc", ref.iccs_ancestors(iccs_df))
+    con.execute("""
+        create or replace temp table ind as
+        select l.source_id, l.country_iso3, l.subdivision_code, any_value(l.subdivision_name) as subdivision_name,
+               l.year, l.month, a.ancestor as iccs_code, a.ancestor_level as iccs_level, l.measure, l.sex,
+               l.age, l.relationship, sum(l.value) as value, sum(l.n_cells) as n_cells,
+               max(l.submission_id) as submission_id, max(l.n_submissions) as n_submissions,
+               case when count(l.value) = 0 then 'M' when bool_or(l.obs_status = 'P') then 'P' else 'A' end as obs_status,
+               max(l.months_reported) as months_reported,
+               case when bool_or(l.derivation = 'subdivisions') then 'subdivisions'
+                    when bool_or(l.derivation = 'months') then 'months'
+                    when bool_or(l.iccs_code <> a.ancestor) then 'rollup'
+                    else 'reported' end as derivation
+        from leaf l join anc a on a.code = l.iccs_code
+        group by l.source_id, l.country_iso3, l.subdivision_code, l.year, l.month, a.ancestor, a.ancestor_level,
+                 l.measure, l.sex, l.age, l.relationship
+    """)
+
+    # 7. population and rates --------------------------------------------------------------------
+    popn = ref.population_national(reference_dir)
+    popn["pref"] = popn["source_id"].map({s: i for i, s in enumerate(NATIONAL_POP_PREFERENCE)}).fillna(99)
+    popn = popn.sort_values("pref").drop_duplicates(["country_iso3", "year"])
+    con.register("popn", popn[["country_iso3", "year", "population", "source_id"]])
+    pops = ref.population_subnational(reference_dir)
+    con.register("pops", pops[["country_iso3", "subdivision_code", "year", "population", "source_id"]])
+    comp = pd.DataFrame([(sid, s.comparability) for sid, s in specs.items()], columns=["source_id", "comparability"])
+    con.register("comp", comp)
+    out = con.execute("""
+        with j as (
+            select i.*, coalesce(p.population, q.population) as pop,
+                   coalesce(p.source_id, q.source_id) as pop_source
+            from ind i
+            left join popn p on i.subdivision_code is null and p.country_iso3 = i.country_iso3 and p.year = i.year
+            left join pops q on i.subdivision_code is not null and q.country_iso3 = i.country_iso3
+                            and q.subdivision_code = i.subdivision_code and q.year = i.year
+        )
+        select md5(concat_ws('|', j.source_id, j.country_iso3, coalesce(j.subdivision_code, '-'), j.year,
+                             coalesce(cast(j.month as varchar), '-'), j.iccs_code, j.measure, j.sex, j.age,
+                             j.relationship)) as indicator_id,
+               j.country_iso3, j.subdivision_code, j.subdivision_name, cast(j.year as bigint) as year,
+               cast(j.month as bigint) as month, j.iccs_code, cast(j.iccs_level as bigint) as iccs_level,
+               j.measure, j.sex, j.age, j.relationship, cast(j.value as double) as value,
+               cast(j.pop as double) as population, j.pop_source as population_source,
+               case when j.pop is not null and j.sex = '_T' and j.age = '_T' and j.relationship = '_T'
+                         and j.month is null and j.value is not null
+                    then j.value / j.pop * 100000 end as rate_per_100k,
+               case when j.value is null then 'no value'
+                    when j.month is not null then 'monthly value: rate computed for years only'
+                    when j.pop is null and j.subdivision_code is null then 'no reference population for this country and year'
+                    when j.pop is null then 'no reference population for this subdivision and year'
+                    when j.sex <> '_T' or j.age <> '_T' or j.relationship <> '_T'
+                         then 'rate only for totals: no population by sex/age in reference yet' end as rate_note,
+               j.obs_status,
+               case when j.obs_status = 'P' then 'provisional: ' || coalesce(cast(j.months_reported as varchar), '?') || ' of 12 months reported'
+                    when j.obs_status = 'M' then 'not reported' end as obs_note,
+               j.source_id, j.submission_id, cast(j.n_submissions as bigint) as n_submissions,
+               cast(j.n_cells as bigint) as n_cells, cast(j.months_reported as bigint) as months_reported,
+               j.derivation, c.comparability
+        from j left join comp c on c.source_id = j.source_id
+        order by j.source_id, j.country_iso3, j.subdivision_code nulls first, j.year, j.month nulls first, j.iccs_code
+    """).df()
+    out["month"] = out["month"].astype("Int64")
+    out["months_reported"] = out["months_reported"].astype("Int64")
+
+    cells = con.execute("""
+        select source_id, submission_id, file_name, line, column_name, country_iso3, subdivision_code,
+               year, month, national_code, national_label, measure, sex, age, relationship,
+               value_reported, value_used, hierarchy_note, crosswalk_id, iccs_code, relation,
+               crosswalk_rationale, excluded_reason, obs_status
+        from cells
+    """).df()
+    excluded = con.execute("""
+        select source_id, national_code, any_value(national_label) as national_label, excluded_reason,
+               count(*) as cells, sum(value_used) as value
+        from cells where excluded_reason is not null group by all order by 1, 2
+    """).df()
+    stats = {"source_cells": int(n_src), "latest_cells": int(n_latest), "indicators": len(out),
+             "excluded_cells": int(excluded["cells"].sum()) if len(excluded) else 0,
+             "hierarchy_pairs": len(hier)}
+    return HarmoniseResult(indicators=out, cells=cells, excluded=excluded, stats=stats)

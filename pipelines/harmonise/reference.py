@@ -1,0 +1,58 @@
+"""Loaders for the project's reference tables (reference/*). Pure functions of a reference dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+STR = "str"
+
+
+def _csv(path: Path, **kw) -> pd.DataFrame:
+    if not path.exists():
+        raise FileNotFoundError(f"reference table missing: {path} (run `python -m pipelines.refbuild`)")
+    return pd.read_csv(path, dtype=STR, keep_default_na=False, na_values=[""], encoding="utf-8", **kw)
+
+
+def countries(reference_dir: Path) -> pd.DataFrame:
+    return _csv(reference_dir / "countries" / "oas_members.csv")
+
+
+def iccs(reference_dir: Path) -> pd.DataFrame:
+    df = _csv(reference_dir / "iccs" / "iccs.csv")
+    df["level"] = df["level"].astype("int64")
+    return df
+
+
+def population_national(reference_dir: Path) -> pd.DataFrame:
+    df = _csv(reference_dir / "population" / "national.csv")
+    df["year"] = df["year"].astype("int64")
+    df["population"] = df["population"].astype("float64")
+    return df
+
+
+def population_subnational(reference_dir: Path) -> pd.DataFrame:
+    df = _csv(reference_dir / "population" / "subnational.csv")
+    df["year"] = df["year"].astype("int64")
+    df["population"] = df["population"].astype("float64")
+    return df
+
+
+def crosswalk(reference_dir: Path, name: str) -> pd.DataFrame:
+    df = _csv(reference_dir / "crosswalks" / f"{name}.csv")
+    df["crosswalk_id"] = name
+    return df
+
+
+def iccs_ancestors(iccs_df: pd.DataFrame) -> pd.DataFrame:
+    """(code, ancestor, ancestor_level) for every code and each ancestor including itself."""
+    parent = dict(zip(iccs_df["code"], iccs_df["parent_code"]))
+    level = dict(zip(iccs_df["code"], iccs_df["level"]))
+    rows = []
+    for code in iccs_df["code"]:
+        cur = code
+        while isinstance(cur, str) and cur:
+            rows.append((code, cur, int(level[cur])))
+            cur = parent.get(cur)
+    return pd.DataFrame(rows, columns=["code", "ancestor", "ancestor_level"])

@@ -1,0 +1,1 @@
+"""Immutable landing of submissions, atomic Parquet writes, atomic warehouse releases."""

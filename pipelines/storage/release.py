@@ -1,0 +1,106 @@
+"""Atomic publication of the warehouse.
+
+A release is a folder ``<data>/published/releases/<release_id>/`` of Parquet files, written under a
+temporary name and renamed when complete. ``hemistat.duckdb`` is then rebuilt *beside* the live one
+(views over that release + small reference tables) and swapped in with ``os.replace``: a reader opens
+either the old database (whose release folder is kept) or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.storage.files import atomic_write_bytes, atomic_write_json, write_parquet_atomic
+
+KEEP_RELEASES = 5
+_SAFE_PATH = re.compile(r"^[\w/.\-]+$")
+_TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _sql_literal_path(p: Path) -> str:
+    s = str(p.resolve())
+    if not _SAFE_PATH.match(s):
+        raise ValueError(f"refusing to embed an unusual path in SQL: {s!r}")
+    return "'" + s.replace("'", "''") + "'"
+
+
+def render_views(views_dir: Path, release_dir: Path) -> list[tuple[str, str]]:
+    """Render ``warehouse/views/*.sql`` with ``{{release_dir}}`` -> the release folder literal."""
+    lit = _sql_literal_path(release_dir)
+    out = []
+    for p in sorted(views_dir.glob("*.sql")):
+        out.append((p.name, p.read_text("utf-8").replace("{{release_dir}}", lit[1:-1])))
+    return out
+
+
+def current_release(published_dir: Path) -> str | None:
+    p = published_dir / "CURRENT"
+    return p.read_text("utf-8").strip() if p.exists() else None
+
+
+def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dict[str, pd.DataFrame],
+            reference_tables: dict[str, pd.DataFrame], metadata: dict | None = None) -> str:
+    """Write a new release and switch the warehouse to it atomically. Returns the release id."""
+    release_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    releases = published_dir / "releases"
+    tmp = releases / f".{release_id}.tmp"
+    final = releases / release_id
+    tmp.mkdir(parents=True)
+    try:
+        for name, df in tables.items():
+            if not _TABLE.match(name):
+                raise ValueError(f"bad table name {name!r}")
+            write_parquet_atomic(df, tmp / f"{name}.parquet")
+        atomic_write_json(tmp / "release.json", {"release_id": release_id, **(metadata or {}),
+                                                 "tables": {k: len(v) for k, v in tables.items()}})
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    build_database(duckdb_path, views_dir, final, reference_tables)
+    atomic_write_bytes(published_dir / "CURRENT", release_id.encode())
+    _prune(releases, keep=KEEP_RELEASES, current=release_id)
+    return release_id
+
+
+def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
+                   reference_tables: dict[str, pd.DataFrame]) -> None:
+    tmp_db = duckdb_path.with_name(f".{duckdb_path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        con = duckdb.connect(str(tmp_db))
+        try:
+            con.execute("create schema if not exists reference")
+            con.execute("create schema if not exists published")
+            for name, df in reference_tables.items():
+                if not _TABLE.match(name):
+                    raise ValueError(f"bad table name {name!r}")
+                con.register("_df", df)
+                con.execute("create table reference." + name + " as select * from _df")
+                con.unregister("_df")
+            for fname, sql in render_views(views_dir, release_dir):
+                try:
+                    con.execute(sql)
+                except duckdb.Error as exc:
+                    raise RuntimeError(f"warehouse/views/{fname}: {exc}") from exc
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        os.replace(tmp_db, duckdb_path)
+    finally:
+        tmp_db.unlink(missing_ok=True)
+        Path(str(tmp_db) + ".wal").unlink(missing_ok=True)
+
+
+def _prune(releases: Path, keep: int, current: str) -> None:
+    done = sorted(d for d in releases.iterdir() if d.is_dir() and not d.name.startswith("."))
+    for d in done[:-keep]:
+        if d.name != current:
+            shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,193 @@
+"""Submissions: every file received is stored immutably, content-addressed, before anything else.
+
+Layout under ``<data>/landing/<submission_id>/``::
+
+    original.<ext>   the bytes exactly as received (read-only)
+    manifest.json    sha256, size, source, country, uploader, received_at, original name (read-only)
+    status.json      current status + append-only event list (rewritten atomically)
+    report.json      the latest validation report, if any
+
+``submission_id = <source>__<yyyymmdd>__<sha8>``. The same bytes for the same source are never stored
+twice: a re-submission returns the existing submission. User file names are kept only as text in the
+manifest; they never become paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipelines.storage.files import atomic_write_json
+
+STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", "published", "superseded"]
+ALLOWED_EXT = {".csv", ".txt", ".xlsx", ".xls", ".json"}
+SID_RE = re.compile(r"^[a-z][a-z0-9_]{2,40}__\d{8}__[0-9a-f]{8}$")
+
+
+@dataclass
+class Manifest:
+    submission_id: str
+    source_id: str
+    country_iso3: str | None
+    sha256: str
+    size_bytes: int
+    stored_name: str
+    original_name: str
+    received_at: str
+    uploaded_by: str
+    channel: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _safe_display_name(name: str) -> str:
+    base = os.path.basename(name.replace("\\", "/"))
+    return re.sub(r"[^\w.\- ()]", "_", base)[:200] or "upload"
+
+
+def _ext(name: str) -> str:
+    ext = Path(_safe_display_name(name)).suffix.lower()
+    return ext if ext in ALLOWED_EXT else ".bin"
+
+
+def check_submission_id(sid: str) -> str:
+    if not SID_RE.match(sid or ""):
+        raise ValueError(f"not a submission id: {sid!r}")
+    return sid
+
+
+def submission_dir(landing_dir: Path, sid: str) -> Path:
+    return landing_dir / check_submission_id(sid)
+
+
+def find_by_checksum(landing_dir: Path, source_id: str, sha256: str) -> Manifest | None:
+    pattern = f"{source_id}__*__{sha256[:8]}"
+    for d in sorted(landing_dir.glob(pattern)):
+        m = read_manifest(landing_dir, d.name)
+        if m.sha256 == sha256 and m.source_id == source_id:
+            return m
+    return None
+
+
+def land_file(landing_dir: Path, src: Path, *, source_id: str, original_name: str | None = None,
+              uploaded_by: str = "cli", country_iso3: str | None = None, channel: str = "cli",
+              now: datetime | None = None) -> tuple[Manifest, bool]:
+    """Store ``src`` immutably. Returns (manifest, created). ``created`` is False for a duplicate."""
+    landing_dir.mkdir(parents=True, exist_ok=True)
+    now = now or datetime.now(timezone.utc)
+    original_name = _safe_display_name(original_name or src.name)
+    # copy first into a private temp dir inside landing (same filesystem), hashing as we go
+    tmpdir = Path(tempfile.mkdtemp(prefix=".incoming-", dir=landing_dir))
+    try:
+        stored = "original" + _ext(original_name)
+        h = hashlib.sha256()
+        size = 0
+        with open(src, "rb") as fin, open(tmpdir / stored, "wb") as fout:
+            for chunk in iter(lambda: fin.read(1 << 20), b""):
+                h.update(chunk)
+                size += len(chunk)
+                fout.write(chunk)
+            fout.flush()
+            os.fsync(fout.fileno())
+        sha = h.hexdigest()
+        existing = find_by_checksum(landing_dir, source_id, sha)
+        if existing:
+            return existing, False
+        sid = f"{source_id}__{now:%Y%m%d}__{sha[:8]}"
+        man = Manifest(submission_id=sid, source_id=source_id, country_iso3=country_iso3, sha256=sha,
+                       size_bytes=size, stored_name=stored, original_name=original_name,
+                       received_at=now.isoformat(timespec="seconds"), uploaded_by=uploaded_by, channel=channel)
+        (tmpdir / "manifest.json").write_text(json.dumps(man.as_dict(), indent=2, ensure_ascii=False), "utf-8")
+        os.chmod(tmpdir / stored, 0o444)
+        os.chmod(tmpdir / "manifest.json", 0o444)
+        atomic_write_json(tmpdir / "status.json", {"status": "received", "events": [
+            {"at": man.received_at, "status": "received", "by": uploaded_by, "detail": f"sha256 {sha}"}]})
+        try:
+            os.rename(tmpdir, landing_dir / sid)  # atomic; fails if a concurrent upload won
+        except OSError:
+            existing = find_by_checksum(landing_dir, source_id, sha)
+            if existing:
+                return existing, False
+            raise
+        tmpdir = None
+        return man, True
+    finally:
+        if tmpdir is not None and tmpdir.exists():
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def read_manifest(landing_dir: Path, sid: str) -> Manifest:
+    d = submission_dir(landing_dir, sid)
+    return Manifest(**json.loads((d / "manifest.json").read_text("utf-8")))
+
+
+def stored_file(landing_dir: Path, sid: str) -> Path:
+    m = read_manifest(landing_dir, sid)
+    return submission_dir(landing_dir, sid) / m.stored_name
+
+
+def verify(landing_dir: Path, sid: str) -> Manifest:
+    m = read_manifest(landing_dir, sid)
+    actual = sha256_file(stored_file(landing_dir, sid))
+    if actual != m.sha256:
+        raise RuntimeError(f"submission {sid}: stored file checksum {actual} != manifest {m.sha256}")
+    return m
+
+
+def read_status(landing_dir: Path, sid: str) -> dict:
+    p = submission_dir(landing_dir, sid) / "status.json"
+    return json.loads(p.read_text("utf-8")) if p.exists() else {"status": "received", "events": []}
+
+
+def set_status(landing_dir: Path, sid: str, status: str, *, by: str = "pipeline", detail: str = "", **extra) -> dict:
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    st = read_status(landing_dir, sid)
+    st["status"] = status
+    st.update(extra)
+    st.setdefault("events", []).append({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                        "status": status, "by": by, "detail": detail})
+    atomic_write_json(submission_dir(landing_dir, sid) / "status.json", st)
+    return st
+
+
+def write_report(landing_dir: Path, sid: str, report: dict) -> Path:
+    p = submission_dir(landing_dir, sid) / "report.json"
+    atomic_write_json(p, report)
+    return p
+
+
+def list_submission_ids(landing_dir: Path) -> list[str]:
+    if not landing_dir.exists():
+        return []
+    return sorted(d.name for d in landing_dir.iterdir()
+                  if d.is_dir() and SID_RE.match(d.name) and (d / "manifest.json").exists())
+
+
+def list_submissions(landing_dir: Path) -> list[dict]:
+    out = []
+    for sid in list_submission_ids(landing_dir):
+        m = read_manifest(landing_dir, sid).as_dict()
+        st = read_status(landing_dir, sid)
+        m["status"] = st.get("status")
+        m["report_path"] = str(submission_dir(landing_dir, sid) / "report.json") \
+            if (submission_dir(landing_dir, sid) / "report.json").exists() else None
+        m["status_detail"] = (st.get("events") or [{}])[-1].get("detail")
+        out.append(m)
+    return out

@@ -1,0 +1,50 @@
+import os
+import stat
+
+import pytest
+
+from pipelines.storage import submissions as subs
+
+
+def test_land_is_immutable_content_addressed_and_deduplicated(tmp_path):
+    src = tmp_path / "../../etc-passwd.csv"
+    src = tmp_path / "file.csv"
+    src.write_bytes(b"a,b\n1,2\n")
+    m, created = subs.land_file(tmp_path / "landing", src, source_id="ar_snic",
+                                original_name="../../etc/passwd.csv")
+    assert created
+    d = tmp_path / "landing" / m.submission_id
+    stored = d / m.stored_name
+    assert stored.read_bytes() == b"a,b\n1,2\n"
+    assert m.stored_name == "original.csv" and m.original_name == "passwd.csv"
+    assert not (stat.S_IMODE(os.stat(stored).st_mode) & 0o222)  # read-only
+    assert subs.verify(tmp_path / "landing", m.submission_id).sha256 == m.sha256
+    m2, created2 = subs.land_file(tmp_path / "landing", src, source_id="ar_snic")
+    assert not created2 and m2.submission_id == m.submission_id
+    assert len(subs.list_submission_ids(tmp_path / "landing")) == 1
+
+
+def test_verify_detects_tampering(tmp_path):
+    src = tmp_path / "f.csv"
+    src.write_bytes(b"x\n")
+    m, _ = subs.land_file(tmp_path / "l", src, source_id="mx_sesnsp")
+    p = tmp_path / "l" / m.submission_id / m.stored_name
+    os.chmod(p, 0o644)
+    p.write_bytes(b"y\n")
+    with pytest.raises(RuntimeError, match="checksum"):
+        subs.verify(tmp_path / "l", m.submission_id)
+
+
+def test_submission_ids_never_become_arbitrary_paths(tmp_path):
+    with pytest.raises(ValueError):
+        subs.submission_dir(tmp_path, "../../etc")
+
+
+def test_status_events_are_appended(tmp_path):
+    src = tmp_path / "f.csv"
+    src.write_bytes(b"x\n")
+    m, _ = subs.land_file(tmp_path / "l", src, source_id="mx_sesnsp")
+    subs.set_status(tmp_path / "l", m.submission_id, "validated", detail="ok")
+    st = subs.read_status(tmp_path / "l", m.submission_id)
+    assert st["status"] == "validated"
+    assert [e["status"] for e in st["events"]] == ["received", "validated"]

@@ -1,0 +1,16 @@
+-- published.* views over the current release's Parquet files.
+-- {{release_dir}} is replaced by the release folder when the warehouse is built (never user input).
+create or replace view published.indicators as
+select * from read_parquet('{{release_dir}}/indicators.parquet');
+
+create or replace view published.cells as
+select * from read_parquet('{{release_dir}}/cells.parquet');
+
+create or replace view published.excluded as
+select * from read_parquet('{{release_dir}}/excluded.parquet');
+
+create or replace view published.submissions as
+select * from read_parquet('{{release_dir}}/submissions.parquet');
+
+create or replace view published.release as
+select * from read_json_auto('{{release_dir}}/release.json');

@@ -10,6 +10,9 @@ import dagster as dg
 from pipelines.settings import Settings
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
 def prepare_home(settings: Settings) -> Path:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
@@ -38,7 +41,7 @@ def ingest(settings: Settings, sids: list[str], instance: dg.DagsterInstance, pr
     for i, sid in enumerate(sids, 1):
         progress(f"[{i}/{len(sids)}] ingest {sid} …")
         res = job.execute_in_process(partition_key=sid, instance=instance, raise_on_error=False,
-                                     resources={})
+                                     run_config=QUIET)
         out[sid] = res.success
         if not res.success:
             for ev in res.all_events:
@@ -52,7 +55,8 @@ def ingest(settings: Settings, sids: list[str], instance: dg.DagsterInstance, pr
 def publish(instance: dg.DagsterInstance) -> bool:
     from pipelines.definitions import defs
 
-    res = defs.resolve_job_def("publish_warehouse").execute_in_process(instance=instance, raise_on_error=False)
+    res = defs.resolve_job_def("publish_warehouse").execute_in_process(instance=instance, raise_on_error=False,
+                                                                          run_config=QUIET)
     if not res.success:
         for ev in res.all_events:
             if ev.event_type_value == "STEP_FAILURE" and ev.event_specific_data.error:

@@ -25,6 +25,7 @@ submission, file, line, column and crosswalk rule; ``published.trace(indicator_i
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,13 @@ from pipelines.adapters.spec import SourceSpec
 from pipelines.harmonise import reference as ref
 
 NATIONAL_POP_PREFERENCE = ["wb_sp_pop_totl"]
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
+    """Query -> pandas through Arrow (10x faster than ``.df()`` for string columns on pandas 3)."""
+    with warnings.catch_warnings():  # DuckDB 2 notes an extra copy; still far cheaper than .df()
+        warnings.simplefilter("ignore", UserWarning)
+        return con.execute(sql, params or []).to_arrow_table().to_pandas()
 
 
 class HarmoniseError(ValueError):
@@ -99,7 +107,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     n_src, n_latest = con.execute("select (select count(*) from src), (select count(*) from latest)").fetchone()
 
     # 2. hierarchy residuals and subsets -------------------------------------------------------------
-    codes = con.execute("select distinct source_id, national_code from latest").df()
+    codes = _fetch(con, "select distinct source_id, national_code from latest")
     hier = _hierarchy_table(specs, codes)
     con.register("hier", hier)
     subsets = pd.DataFrame([(sid, c) for sid, s in specs.items() for c in s.subset_codes],
@@ -142,18 +150,18 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     con.register("xw", pd.concat(xw_frames, ignore_index=True))
     iccs_df = ref.iccs(reference_dir)
     con.register("iccs", iccs_df)
-    bad_iccs = con.execute("""select distinct x.crosswalk_id, x.national_code, x.iccs_code from xw x
+    bad_iccs = _fetch(con, """select distinct x.crosswalk_id, x.national_code, x.iccs_code from xw x
                               left join iccs i on i.code = x.iccs_code
-                              where x.iccs_code is not null and i.code is null""").df()
+                              where x.iccs_code is not null and i.code is null""")
     if len(bad_iccs):
         raise HarmoniseError("crosswalk rows point at ICCS codes that do not exist (rule C2):\n"
                              + bad_iccs.to_string(index=False), bad_iccs)
-    unmapped = con.execute("""
+    unmapped = _fetch(con, """
         select a.source_id, a.national_code, any_value(a.national_label) as national_label,
                count(*) as cells, min(a.file_name) as file_name, min(a.line) as first_line
         from adjusted a left join xw x on x.source_id = a.source_id and x.national_code = a.national_code
         where x.national_code is null group by all order by 1, 2
-    """).df()
+    """)
     if len(unmapped):
         raise HarmoniseError(
             f"{len(unmapped)} national code(s) have no crosswalk row (rule C1); add them to "
@@ -233,7 +241,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     con.register("pops", pops[["country_iso3", "subdivision_code", "year", "population", "source_id"]])
     comp = pd.DataFrame([(sid, s.comparability) for sid, s in specs.items()], columns=["source_id", "comparability"])
     con.register("comp", comp)
-    out = con.execute("""
+    out = _fetch(con, """
         with j as (
             select i.*, coalesce(p.population, q.population) as pop,
                    coalesce(p.source_id, q.source_id) as pop_source
@@ -266,22 +274,22 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                j.derivation, c.comparability
         from j left join comp c on c.source_id = j.source_id
         order by j.source_id, j.country_iso3, j.subdivision_code nulls first, j.year, j.month nulls first, j.iccs_code
-    """).df()
+    """)
     out["month"] = out["month"].astype("Int64")
     out["months_reported"] = out["months_reported"].astype("Int64")
 
-    cells = con.execute("""
+    cells = _fetch(con, """
         select source_id, submission_id, file_name, line, column_name, country_iso3, subdivision_code,
                year, month, national_code, national_label, measure, sex, age, relationship,
                value_reported, value_used, hierarchy_note, crosswalk_id, iccs_code, relation,
                crosswalk_rationale, excluded_reason, obs_status
         from cells
-    """).df()
-    excluded = con.execute("""
+    """)
+    excluded = _fetch(con, """
         select source_id, national_code, any_value(national_label) as national_label, excluded_reason,
                count(*) as cells, sum(value_used) as value
         from cells where excluded_reason is not null group by all order by 1, 2
-    """).df()
+    """)
     stats = {"source_cells": int(n_src), "latest_cells": int(n_latest), "indicators": len(out),
              "excluded_cells": int(excluded["cells"].sum()) if len(excluded) else 0,
              "hierarchy_pairs": len(hier)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,18 @@ def build_all(shared: Path, out: Path) -> BuildReport:
         "population/subnational.csv": len(pop_res.subnational),
     }
 
+    # validate every table against its schema (incl. foreign keys) BEFORE touching the output folder
+    with tempfile.TemporaryDirectory(prefix="refbuild-") as tmp:
+        stage = Path(tmp)
+        for rel, data in files.items():
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            (stage / rel).write_bytes(data)
+        resources = {name: stage / rel for name, rel in RESOURCES.items()}
+        for rel, (_, schema) in TABLES.items():
+            errors = validate_csv(stage / rel, schema, resources)
+            if errors:
+                raise RefBuildError(f"{rel} does not validate against its schema:\n  " + "\n  ".join(errors[:20]))
+
     for rel, data in files.items():
         (report.written if write_if_changed(out / rel, data) else report.unchanged).append(rel)
     provs = {
@@ -72,13 +85,6 @@ def build_all(shared: Path, out: Path) -> BuildReport:
     }
     for rel, render in provs.items():
         (report.written if write_provenance(out / rel, render) else report.unchanged).append(rel)
-
-    # final check: every table validates against its own schema (incl. foreign keys)
-    resources = {name: out / rel for name, rel in RESOURCES.items()}
-    for rel, (_, schema) in TABLES.items():
-        errors = validate_csv(out / rel, schema, resources)
-        if errors:
-            raise RefBuildError(f"{rel} does not validate against its schema:\n  " + "\n  ".join(errors[:20]))
 
     if iccs_res.en_fallbacks:
         report.warnings.append(f"ICCS codes without an English label in the PDF: {iccs_res.en_fallbacks}")

@@ -46,7 +46,11 @@ def test_snic_provinces_codes_are_text_and_victims_empty_not_zero():
     tdf = df[df.subdivision_code == "94"].subdivision_name.iloc[0]
     assert tdf == "Tierra del Fuego, Antártida e Islas del Atlántico Sur"
     robbery_victims = df[(df.national_code == "15") & (df.measure == "victims") & (df.unit == "count")]
-    assert robbery_victims.value.isna().all() and (robbery_victims.obs_status == "M").all()
+    # up to 2016 the victim cells of robbery are empty (not counted), from 2017 they read 0
+    early = robbery_victims[robbery_victims.year <= 2016]
+    assert early.value.isna().all() and (early.obs_status == "M").all() and len(early) == 24 * 17 * 4  # 4 victim columns
+    late = robbery_victims[robbery_victims.year >= 2017]
+    assert (late.value == 0).all() and (late.obs_status == "A").all()
 
 
 def test_unodc_preamble_and_scope():

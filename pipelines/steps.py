@@ -144,6 +144,7 @@ def harmonise_all(settings: Settings) -> dict:
     write_parquet_atomic(res.indicators, d / "indicators.parquet")
     write_parquet_atomic(res.cells, d / "cells.parquet")
     write_parquet_atomic(res.excluded, d / "excluded.parquet")
+    write_parquet_atomic(res.unused_crosswalk, d / "unused_crosswalk.parquet")
     return {**res.stats, "submissions": len(accepted), "seconds": round(time.perf_counter() - t0, 2),
             "path": str(d)}
 

@@ -57,6 +57,7 @@ class HarmoniseResult:
     cells: pd.DataFrame
     excluded: pd.DataFrame
     stats: dict = field(default_factory=dict)
+    unused_crosswalk: pd.DataFrame | None = None  # crosswalk rows no submitted cell uses (a warning)
 
 
 def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
@@ -290,7 +291,13 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                count(*) as cells, sum(value_used) as value
         from cells where excluded_reason is not null group by all order by 1, 2
     """)
-    stats = {"source_cells": int(n_src), "latest_cells": int(n_latest), "indicators": len(out),
+    unused = _fetch(con, """
+        select x.source_id, x.crosswalk_id, x.national_code, x.iccs_code
+        from xw x anti join (select distinct source_id, national_code from adjusted) a
+          on a.source_id = x.source_id and a.national_code = x.national_code
+        order by 1, 3
+    """)
+    stats = {"unused_crosswalk_rows": len(unused), "source_cells": int(n_src), "latest_cells": int(n_latest), "indicators": len(out),
              "excluded_cells": int(excluded["cells"].sum()) if len(excluded) else 0,
              "hierarchy_pairs": len(hier)}
-    return HarmoniseResult(indicators=out, cells=cells, excluded=excluded, stats=stats)
+    return HarmoniseResult(indicators=out, cells=cells, excluded=excluded, stats=stats, unused_crosswalk=unused)

@@ -1,0 +1,109 @@
+"""The harmonise engine on small hand-made submissions: every rule of the engine can fail here."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.adapters import load_all_specs
+from pipelines.contracts.tables import RAW_COLUMNS
+from pipelines.harmonise import HarmoniseError, harmonise
+
+REF = Path(__file__).resolve().parents[2] / "reference"
+
+
+def _cells(rows, sid="ar_snic__20250101__aaaaaaaa", source="ar_snic"):
+    base = {c: None for c in RAW_COLUMNS}
+    out = []
+    for i, r in enumerate(rows):
+        d = {**base, "submission_id": sid, "source_id": source, "file_name": "f.csv", "line": i + 2,
+             "column_name": "cantidad_hechos", "country_iso3": "ARG", "year": 2020, "month": None,
+             "measure": "offences", "unit": "count", "sex": "_T", "age": "_T", "relationship": "_T",
+             "obs_status": "A", **r}
+        out.append(d)
+    df = pd.DataFrame(out)
+    df["month"] = df["month"].astype("Int64")
+    df["line"] = df["line"].astype("int64")
+    df["year"] = df["year"].astype("int64")
+    df["value"] = df["value"].astype("float64")
+    return df
+
+
+def _run(tmp_path, frames):
+    subs = []
+    for i, (df, received) in enumerate(frames):
+        p = tmp_path / f"s{i}.parquet"
+        df.to_parquet(p)
+        subs.append({"submission_id": df.submission_id.iloc[0], "source_id": df.source_id.iloc[0],
+                     "received_at": received, "validated_path": str(p)})
+    return harmonise(pd.DataFrame(subs), load_all_specs(REF), REF)
+
+
+def _get(res, **kw):
+    df = res.indicators
+    m = pd.Series(True, index=df.index)
+    for k, v in kw.items():
+        m &= df[k].isna() if v is None else (df[k] == v)
+    return df[m]
+
+
+def test_latest_vintage_wins_and_parent_residual(tmp_path):
+    old = _cells([{"national_code": "1", "value": 10.0}], sid="ar_snic__20240101__aaaaaaaa")
+    new = _cells([{"national_code": "1", "value": 12.0},
+                  {"national_code": "21", "value": 100.0},
+                  {"national_code": "21_1", "value": 30.0},   # extortion -> 02051
+                  {"national_code": "21_2", "value": 5.0}],   # kidnapping for ransom
+                 sid="ar_snic__20250101__bbbbbbbb")
+    res = _run(tmp_path, [(old, "2024-01-01T00:00:00"), (new, "2025-01-01T00:00:00")])
+    h = _get(res, iccs_code="0101", subdivision_code=None, month=None, measure="offences", sex="_T")
+    assert h.value.tolist() == [12.0] and h.submission_id.tolist() == ["ar_snic__20250101__bbbbbbbb"]
+    cells = res.cells.set_index("national_code")
+    assert cells.loc["21", "value_used"] == 65.0 and cells.loc["21", "value_reported"] == 100.0
+    assert "residual" in cells.loc["21", "hierarchy_note"]
+    # whatever ICCS codes the 21_x map to, the grand total over sections equals 12 + 100, not 12 + 135
+    secs = res.indicators[(res.indicators.iccs_level == 1) & res.indicators.subdivision_code.isna()
+                          & (res.indicators.measure == "offences")]
+    assert secs.value.sum() == 112.0
+
+
+def test_unmapped_code_stops_with_its_name(tmp_path):
+    df = _cells([{"national_code": "99_9", "national_label": "Nuevo delito", "value": 1.0}])
+    with pytest.raises(HarmoniseError, match="99_9") as ei:
+        _run(tmp_path, [(df, "2025-01-01")])
+    assert "C1" in str(ei.value)
+
+
+def test_no_match_codes_are_excluded_with_reason(tmp_path):
+    df = _cells([{"national_code": "31", "value": 7.0}, {"national_code": "1", "value": 3.0}])
+    res = _run(tmp_path, [(df, "2025-01-01")])
+    assert res.excluded.national_code.tolist() == ["31"]
+    assert res.excluded.excluded_reason.iloc[0].startswith("no ICCS match")
+    assert _get(res, iccs_code="01", subdivision_code=None).value.tolist() == [3.0]
+
+
+def test_months_to_year_provisional_and_national_from_subdivisions(tmp_path):
+    rows = []
+    for sub in ("01", "02"):
+        for m in range(1, 13):
+            rows.append({"national_code": "Feminicidio|Feminicidio|Con arma blanca", "subdivision_code": sub,
+                         "month": m, "value": None if (m == 12) else 1.0, "country_iso3": "MEX",
+                         "obs_status": "M" if m == 12 else "A"})
+    df = _cells(rows, sid="mx_sesnsp__20250101__cccccccc", source="mx_sesnsp")
+    res = _run(tmp_path, [(df, "2025-01-01")])
+    nat = _get(res, iccs_code="0101", subdivision_code=None, month=None)
+    assert nat.value.tolist() == [22.0] and nat.obs_status.tolist() == ["P"]
+    assert nat.derivation.tolist() == ["subdivisions"] and nat.months_reported.tolist() == [11]
+    dec = _get(res, iccs_code="0101", subdivision_code=None, month=12)
+    assert dec.value.isna().all() and dec.obs_status.tolist() == ["M"]
+    assert res.stats["unused_crosswalk_rows"] > 0  # the other 97 SESNSP rows are reported as unused
+
+
+def test_rates_from_reference_population(tmp_path):
+    df = _cells([{"national_code": "1", "value": 4500.0}])
+    res = _run(tmp_path, [(df, "2025-01-01")])
+    r = _get(res, iccs_code="0101", subdivision_code=None, month=None).iloc[0]
+    pop = pd.read_csv(REF / "population" / "national.csv", dtype=str)
+    wb = float(pop[(pop.country_iso3 == "ARG") & (pop.year == "2020") & (pop.source_id == "wb_sp_pop_totl")]
+               .population.iloc[0])
+    assert r.population == wb and r.rate_per_100k == pytest.approx(4500 / wb * 1e5)
+    assert r.population_source == "wb_sp_pop_totl"

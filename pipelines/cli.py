@@ -38,7 +38,9 @@ def _print_problems(problems, limit=50):
 
 
 @app.command()
-def run():
+def run(review: bool = typer.Option(False, "--review/--no-review",
+                                    help="leave submissions with warnings awaiting a statistician's review "
+                                         "instead of acknowledging them as a batch")):
     """Ingest, validate, harmonise and publish every input (real files if present, else synthetic)."""
     from pipelines import steps
     from pipelines.defs import runner
@@ -62,6 +64,18 @@ def run():
     pending = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "received"]
     instance = runner.instance_for(settings)
     results = runner.ingest(settings, pending, instance, progress=typer.echo) if pending else {}
+    waiting = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "awaiting_review"]
+    if waiting and not review:
+        for sid in waiting:
+            rep = json.loads((subs.submission_dir(settings.landing_dir, sid) / "report.json").read_text("utf-8"))
+            warns = [r["rule_id"] for r in rep["rules"] if r["status"] == "fail" and r["severity"] == "warn"]
+            steps.acknowledge(settings, sid, warns, by="hemistat run (batch)",
+                              reason="batch run of the bundled inputs: warnings are listed in the quality report "
+                                     "and published in published.quality_scorecard; use --review to hold them")
+        typer.echo(f"acknowledged warnings of {len(waiting)} submission(s) as a batch (see the quality reports; "
+                   "`hemistat run --review` holds them for a statistician instead)")
+    elif waiting:
+        typer.echo(f"{len(waiting)} submission(s) await review: hemistat acknowledge SUBMISSION RULE … --by NAME --reason TEXT")
     typer.echo("publishing …")
     runner.publish(instance)
     _summary(settings, kind, results, time.perf_counter() - t0)
@@ -135,6 +149,49 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         typer.echo(f"report: {report_path}", err=True)
         raise typer.Exit(1)
     typer.echo(f"ACCEPTED: {file.name} -> status {subs.read_status(settings.landing_dir, sid)['status']}")
+
+
+@app.command()
+def validate(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+             source: str = typer.Option(..., "--source", "-s"),
+             lang: str = typer.Option("en", "--lang", help="en | es | pt | fr"),
+             html_out: Path = typer.Option(None, "--html", help="where to write the HTML report"),
+             max_rows: int = typer.Option(10, help="failing rows shown per rule")):
+    """Dry run: adapter + every quality rule, nothing stored or published. Exit 1 if an error rule fails."""
+    from pipelines.quality.dryrun import dry_run
+    from pipelines.quality.report import render_html, render_text
+
+    if lang not in ("en", "es", "pt", "fr"):
+        typer.echo("--lang must be en, es, pt or fr", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        report = dry_run(settings, file, source)
+    except KeyError as exc:
+        typer.echo(f"error: {exc.args[0]}", err=True)
+        raise typer.Exit(2)
+    typer.echo(render_text(report, lang, max_rows=max_rows))
+    out = html_out or settings.data_dir / "reports" / f"{file.stem}.{source}.{lang}.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(report, lang), encoding="utf-8")
+    typer.echo(f"HTML report: {out}")
+    raise typer.Exit(1 if report["verdict"] == "rejected" else 0)
+
+
+@app.command()
+def acknowledge(submission: str = typer.Argument(...), rules: list[str] = typer.Argument(..., help="rule ids"),
+                by: str = typer.Option(..., "--by", help="who acknowledges"),
+                reason: str = typer.Option(..., "--reason", help="why the warning is acceptable")):
+    """Acknowledge failing warn rules of a submission (recorded with who, when and why)."""
+    from pipelines import steps
+
+    settings = _settings()
+    try:
+        st = steps.acknowledge(settings, submission, rules, by=by, reason=reason)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{submission}: status {st['status']}")
 
 
 def _format(df, fmt: str) -> str:

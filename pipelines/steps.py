@@ -5,6 +5,7 @@ Dagster assets in ``pipelines/defs`` are thin wrappers around these; tests call 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,63 +79,162 @@ def ingest(settings: Settings, sid: str) -> StepResult:
         table, stats = adapt_file(path, spec, submission_id=sid, file_name=man.original_name,
                                   allowed_countries=countries)
     except SubmissionError as exc:
-        subs.write_report(settings.landing_dir, sid, _report(sid, man, "rejected", exc.problems, {}))
+        results, _, report = run_quality(settings, spec, None, file_name=man.original_name, sid=sid,
+                                         problems=exc.problems, with_gx=False, sha256=man.sha256)
+        report["problems"] = [p.as_dict() for p in exc.problems]
+        report["verdict"] = "rejected"
+        qrows, fails, _ = _quality_tables(sid, man.source_id, results, None)
+        write_parquet_atomic(qrows, quality_dir(settings) / f"{sid}.parquet")
+        write_parquet_atomic(fails, quality_dir(settings) / f"{sid}_failures.parquet")
+        subs.write_report(settings.landing_dir, sid, report)
         subs.set_status(settings.landing_dir, sid, "rejected", detail=str(exc.problems[0]))
+        exc.results = results
         raise
     out = write_parquet_atomic(table, settings.raw_dir / f"{sid}.parquet")
+    subs.update_status_fields(settings.landing_dir, sid, layout=stats.get("layout"))
     return StepResult(sid, out, len(table), stats, time.perf_counter() - t0)
 
 
-def validate(settings: Settings, sid: str) -> StepResult:
-    """raw -> validated: the layer contract plus the blocking structural rules.
+def quality_dir(settings: Settings) -> Path:
+    return settings.data_dir / "quality"
 
-    A failing submission is quarantined (its report kept, nothing deleted) and never reaches
-    ``published``.
+
+def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_name: str, sid: str | None,
+                received_at=None, layout: str | None = None, problems: list[Problem] | None = None,
+                acknowledged: set[str] | None = None, with_gx: bool = True, sha256: str | None = None):
+    """All raw- and validated-layer rules (+ the GX suite) on one submission's table.
+
+    Returns (results, verdict, report)."""
+    from pipelines.quality import evaluate, load_rules, verdict
+    from pipelines.quality.context import build_context
+    from pipelines.quality.report import build_report
+
+    rules = load_rules(settings.rules_dir, spec.source_id)
+    ctx = build_context(settings, spec, table, submission_id=sid, received_at=received_at, layout=layout)
+    results = evaluate(table, rules, ctx, layer="raw", problems=problems or [])
+    if table is not None:
+        results += evaluate(table, rules, ctx, layer="validated")
+    gx = None
+    if with_gx and table is not None:
+        from pipelines.quality.gx_suite import run_suite
+
+        gx = run_suite(table, rules, ctx.countries or set(), name=spec.source_id)
+    v = verdict(results, acknowledged)
+    stats = {"rows": 0 if table is None else len(table),
+             "missing_values": 0 if table is None else int(table["value"].isna().sum())}
+    report = build_report(results, verdict=v, submission_id=sid, source_id=spec.source_id, file_name=file_name,
+                          sha256=sha256, stats=stats, gx=gx)
+    return results, v, report
+
+
+def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | None):
+    rows = [{"submission_id": sid, "source_id": source_id, **r.as_row()} for r in results]
+    fails = []
+    for r in results:
+        if len(r.failures):
+            f = r.failures.copy()
+            f.insert(0, "rule_id", r.rule.id)
+            f.insert(0, "submission_id", sid)
+            fails.append(f)
+    fdf = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(columns=["submission_id", "rule_id"])
+    for c in fdf.columns:
+        if c not in ("line", "year", "month"):
+            fdf[c] = fdf[c].astype("str").where(fdf[c].notna(), None)
+    for c in ("line", "year", "month"):
+        if c in fdf.columns:
+            fdf[c] = pd.to_numeric(fdf[c], errors="coerce").astype("Int64")
+    cy = pd.DataFrame(columns=["country_iso3", "year"])
+    if table is not None and len(table):
+        cy = table[["country_iso3", "year"]].drop_duplicates()
+    return pd.DataFrame(rows), fdf, cy
+
+
+def validate(settings: Settings, sid: str) -> StepResult:
+    """raw -> validated: the layer contract plus every quality rule of the raw/validated layers.
+
+    error rules block: the submission is quarantined (report kept, nothing deleted) and never reaches
+    published. warn rules need a statistician's acknowledgement (status ``awaiting_review``).
     """
     t0 = time.perf_counter()
     man = subs.read_manifest(settings.landing_dir, sid)
+    spec = load_spec(man.source_id, settings.reference_dir)
     df = pd.read_parquet(settings.raw_dir / f"{sid}.parquet")
     problems: list[Problem] = []
     try:
         validate_layer(df, RawSchema)
     except ContractError as exc:
         problems.extend(contract_problems(df, exc, man.original_name))
-    countries = set(ref.countries(settings.reference_dir)["iso3"])
-    bad = df[~df["country_iso3"].isin(countries)]
-    for _, r in bad.head(50).iterrows():
-        problems.append(Problem(man.original_name, int(r["line"]), r["column_name"], "C3",
-                                "country is not an OAS member state (ISO 3166-1 alpha-3)", r["country_iso3"]))
-    key = ["country_iso3", "subdivision_code", "year", "month", "national_code", "measure", "unit", "sex",
-           "age", "relationship"]
-    dup = df[df.duplicated(key, keep=False)]
-    for _, r in dup.head(50).iterrows():
-        problems.append(Problem(man.original_name, int(r["line"]), r["column_name"], "C4",
-                                "duplicate cell: the same key appears more than once", r["national_code"]))
-    stats = {"rows": len(df), "missing_values": int(df["value"].isna().sum())}
-    if problems:
-        subs.write_report(settings.landing_dir, sid, _report(sid, man, "rejected", problems, stats))
-        subs.set_status(settings.landing_dir, sid, "rejected", detail=str(problems[0]))
-        qdir = settings.quarantine_dir
-        write_parquet_atomic(df, qdir / f"{sid}.parquet")
-        raise SubmissionError(problems)
+    st = subs.read_status(settings.landing_dir, sid)
+    acknowledged = {a["rule_id"] for a in st.get("acknowledgements", [])}
+    from datetime import datetime
+
+    results, v, report = run_quality(settings, spec, df, file_name=man.original_name, sid=sid,
+                                     received_at=datetime.fromisoformat(man.received_at), layout=st.get("layout"),
+                                     problems=problems, acknowledged=acknowledged, sha256=man.sha256)
+    qrows, fails, cy = _quality_tables(sid, man.source_id, results, df)
+    qd = quality_dir(settings)
+    write_parquet_atomic(qrows, qd / f"{sid}.parquet")
+    write_parquet_atomic(fails, qd / f"{sid}_failures.parquet")
+    write_parquet_atomic(cy.assign(submission_id=sid, source_id=man.source_id), qd / f"{sid}_coverage.parquet")
+    subs.write_report(settings.landing_dir, sid, report)
+    stats = {**report["stats"], "verdict": v, "results": results}
+    if v == "rejected":
+        subs.set_status(settings.landing_dir, sid, "rejected",
+                        detail="; ".join(f"{r.rule.id}: {r.failing_rows} row(s)" for r in results if r.blocking))
+        write_parquet_atomic(df, settings.quarantine_dir / f"{sid}.parquet")
+        err = SubmissionError([Problem(f.get("file_name") or man.original_name, f.get("line"), f.get("column_name"),
+                                       f["rule"], f["message"]["en"], None if f.get("value") is None else str(f["value"]))
+                               for f in report["problems"]])
+        err.results = results
+        raise err
     out = write_parquet_atomic(df, settings.validated_dir / f"{sid}.parquet")
-    subs.write_report(settings.landing_dir, sid, _report(sid, man, "accepted", [], stats))
-    if subs.read_status(settings.landing_dir, sid).get("status") not in ("approved", "published"):
-        subs.set_status(settings.landing_dir, sid, "validated", detail=f"{len(df)} cells")
+    if st.get("status") not in ("approved", "published"):
+        if v == "review":
+            warns = [r.rule.id for r in results if r.status == "fail" and r.rule.severity == "warn"
+                     and r.rule.id not in acknowledged]
+            subs.set_status(settings.landing_dir, sid, "awaiting_review",
+                            detail="warnings to acknowledge: " + ", ".join(warns))
+        else:
+            subs.set_status(settings.landing_dir, sid, "validated", detail=f"{len(df)} cells")
     return StepResult(sid, out, len(df), stats, time.perf_counter() - t0)
 
 
-def accepted_submissions(settings: Settings) -> pd.DataFrame:
+def acknowledge(settings: Settings, sid: str, rule_ids: list[str], *, by: str, reason: str) -> dict:
+    """A statistician acknowledges warn results (who, when, why); when none is left the submission is
+    validated and may be published."""
+    if not reason.strip():
+        raise ValueError("an acknowledgement needs a reason")
+    st = subs.read_status(settings.landing_dir, sid)
+    report = json.loads((subs.submission_dir(settings.landing_dir, sid) / "report.json").read_text("utf-8"))
+    failing_warn = {r["rule_id"] for r in report["rules"] if r["status"] == "fail" and r["severity"] == "warn"}
+    unknown = set(rule_ids) - failing_warn
+    if unknown:
+        raise ValueError(f"not a failing warn rule of {sid}: {', '.join(sorted(unknown))}")
+    from datetime import datetime, timezone
+
+    acks = st.get("acknowledgements", [])
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    acks += [{"rule_id": r, "by": by, "at": now, "reason": reason} for r in rule_ids]
+    done = {a["rule_id"] for a in acks}
+    new_status = st["status"]
+    if st["status"] == "awaiting_review" and failing_warn <= done:
+        new_status = "validated"
+    return subs.set_status(settings.landing_dir, sid, new_status, by=by,
+                           detail=f"acknowledged {', '.join(rule_ids)}: {reason}", acknowledgements=acks)
+
+
+def accepted_submissions(settings: Settings, statuses: tuple[str, ...] = PUBLISHABLE) -> pd.DataFrame:
     rows = []
     for s in subs.list_submissions(settings.landing_dir):
         vp = settings.validated_dir / f"{s['submission_id']}.parquet"
-        if s["status"] in PUBLISHABLE and vp.exists():
+        if s["status"] in statuses and vp.exists():
             rows.append({**s, "validated_path": str(vp)})
     return pd.DataFrame(rows)
 
 
 def harmonise_all(settings: Settings) -> dict:
-    """validated -> harmonised: every accepted submission, latest vintage per cell."""
+    """validated -> harmonised: every accepted submission, latest vintage per cell; then the
+    harmonised-layer quality rules (cross-source, rates, completeness)."""
     t0 = time.perf_counter()
     accepted = accepted_submissions(settings)
     specs = load_all_specs(settings.reference_dir)
@@ -145,8 +245,41 @@ def harmonise_all(settings: Settings) -> dict:
     write_parquet_atomic(res.cells, d / "cells.parquet")
     write_parquet_atomic(res.excluded, d / "excluded.parquet")
     write_parquet_atomic(res.unused_crosswalk, d / "unused_crosswalk.parquet")
+    results = harmonised_quality(settings, res.indicators)
     return {**res.stats, "submissions": len(accepted), "seconds": round(time.perf_counter() - t0, 2),
-            "path": str(d)}
+            "path": str(d), "results": results}
+
+
+def harmonised_quality(settings: Settings, indicators: pd.DataFrame):
+    """Run the harmonised-layer rules; results are attributed to the submissions behind each row."""
+    from pipelines.quality import evaluate, load_rules
+    from pipelines.quality.engine import QualityContext
+
+    rules = load_rules(settings.rules_dir)
+    cmp_sources = sorted({s for r in rules if r.check == "two_source_ratio"
+                          for s in r.params.get("comparison_sources", [])})
+    comparison = indicators[indicators["source_id"].isin(cmp_sources) & indicators["subdivision_code"].isna()
+                            & indicators["month"].isna() & (indicators["sex"] == "_T")
+                            & indicators["rate_per_100k"].notna()]
+    comparison = comparison.rename(columns={"rate_per_100k": "rate"})[["country_iso3", "year", "rate", "source_id"]]
+    ctx = QualityContext(reference_dir=settings.reference_dir, comparison=comparison)
+    results = evaluate(indicators, rules, ctx, layer="harmonised")
+    rows, fails = [], []
+    for r in results:
+        rows.append({"submission_id": None, "source_id": None, **r.as_row()})
+        if len(r.failures):
+            fails.append(r.failures.assign(rule_id=r.rule.id))
+    qd = quality_dir(settings)
+    write_parquet_atomic(pd.DataFrame(rows), qd / "harmonised.parquet")
+    f = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(columns=["rule_id", "country_iso3", "year"])
+    for c in f.columns:
+        if c not in ("line", "year", "month"):
+            f[c] = f[c].astype("str").where(f[c].notna(), None)
+    for c in ("line", "year", "month"):
+        if c in f.columns:
+            f[c] = pd.to_numeric(f[c], errors="coerce").astype("Int64")
+    write_parquet_atomic(f, qd / "harmonised_failures.parquet")
+    return results
 
 
 def submissions_table(settings: Settings) -> pd.DataFrame:
@@ -155,6 +288,27 @@ def submissions_table(settings: Settings) -> pd.DataFrame:
     rows = subs.list_submissions(settings.landing_dir)
     df = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
     return df[cols].astype({"size_bytes": "int64"}) if len(df) else df
+
+
+def quality_tables(settings: Settings) -> dict[str, pd.DataFrame]:
+    """Scorecard rows (submission x rule), failing rows and country-year coverage of every submission."""
+    qd = quality_dir(settings)
+    def cat(pattern, cols):
+        files = sorted(qd.glob(pattern))
+        frames = [pd.read_parquet(p) for p in files]
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    score = cat("*__*[0-9a-f].parquet", ["submission_id", "source_id", "rule_id"])
+    harm = pd.read_parquet(qd / "harmonised.parquet") if (qd / "harmonised.parquet").exists() else None
+    if harm is not None and len(harm):
+        score = pd.concat([score, harm], ignore_index=True)
+    fails = cat("*_failures.parquet", ["submission_id", "rule_id"])
+    cov = cat("*_coverage.parquet", ["country_iso3", "year", "submission_id", "source_id"])
+    for df in (score, fails):
+        for c in df.columns:
+            if df[c].dtype == object:
+                df[c] = df[c].astype("str").where(df[c].notna(), None)
+    return {"quality_rules": score, "quality_failures": fails, "quality_coverage": cov}
 
 
 def publish_all(settings: Settings) -> dict:
@@ -167,6 +321,7 @@ def publish_all(settings: Settings) -> dict:
         if subs.read_status(settings.landing_dir, sid).get("status") != "published":
             subs.set_status(settings.landing_dir, sid, "published")
     tables["submissions"] = submissions_table(settings)
+    tables.update(quality_tables(settings))
     reference_tables = {"countries": ref.countries(settings.reference_dir),
                         "iccs": ref.iccs(settings.reference_dir),
                         "population_national": ref.population_national(settings.reference_dir),

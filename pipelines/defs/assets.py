@@ -6,6 +6,7 @@ import pandas as pd
 
 from pipelines import steps
 from pipelines.adapters import SubmissionError
+from pipelines.defs.checks import check_results, check_specs
 from pipelines.defs.resources import HemistatSettings
 
 submissions_partitions = dg.DynamicPartitionsDefinition(name="submissions")
@@ -41,26 +42,39 @@ def raw_table(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> 
 
 
 @dg.asset(partitions_def=submissions_partitions, group_name="ingest", deps=[raw_table], kinds={"parquet"},
-          description="Raw table that passed its contract and the blocking quality rules. A failing "
-                      "submission is quarantined with its report and never reaches published.")
+          check_specs=check_specs("validated_table", ("raw", "validated")),
+          description="Raw table checked against its contract and every raw/validated-layer quality rule. "
+                      "error rules block (the submission is quarantined with its report, never deleted); "
+                      "warn rules wait for a statistician's acknowledgement.")
 def validated_table(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> dg.MaterializeResult:
     sid = context.partition_key
     settings = hemistat.get()
     try:
         res = steps.validate(settings, sid)
     except SubmissionError as exc:
-        raise _failure(exc, sid) from exc
-    return dg.MaterializeResult(metadata={"rows": res.rows, "path": str(res.path),
+        results = getattr(exc, "results", None)
+        if results is None:
+            raise _failure(exc, sid) from exc
+        context.log.error(f"submission {sid} rejected: {exc.problems[0] if exc.problems else ''}")
+        return dg.MaterializeResult(metadata={"verdict": "rejected", "quarantined": True,
+                                              "problems": len(exc.problems)},
+                                    check_results=check_results(results, "validated_table"))
+    results = res.stats.pop("results")
+    return dg.MaterializeResult(metadata={"rows": res.rows, "path": str(res.path), "verdict": res.stats["verdict"],
                                           "missing_values": res.stats.get("missing_values"),
-                                          "seconds": round(res.seconds, 2)})
+                                          "seconds": round(res.seconds, 2)},
+                                check_results=check_results(results, "validated_table"))
 
 
 @dg.asset(group_name="publish", deps=[validated_table], kinds={"duckdb", "parquet"},
+          check_specs=check_specs("harmonised_indicators", ("harmonised",)),
           description="ICCS indicators from every accepted submission (latest vintage per cell), with "
-                      "population and rates per 100,000.")
+                      "population and rates per 100,000; then the cross-source quality rules.")
 def harmonised_indicators(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> dg.MaterializeResult:
     stats = steps.harmonise_all(hemistat.get())
-    return dg.MaterializeResult(metadata={k: v for k, v in stats.items() if isinstance(v, (int, float, str))})
+    results = stats.pop("results")
+    return dg.MaterializeResult(metadata={k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
+                                check_results=check_results(results, "harmonised_indicators"))
 
 
 @dg.asset(group_name="publish", deps=[harmonised_indicators], kinds={"duckdb"},

@@ -28,9 +28,10 @@ def instance_for(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def ingest(settings: Settings, sids: list[str], instance: dg.DagsterInstance, progress=print) -> dict[str, bool]:
-    """Run raw -> validated for each submission; returns {sid: accepted}."""
+def ingest(settings: Settings, sids: list[str], instance: dg.DagsterInstance, progress=print) -> dict[str, str]:
+    """Run raw -> validated for each submission; returns {sid: status after the run}."""
     from pipelines.definitions import defs
+    from pipelines.storage import submissions as subs
 
     known = set(instance.get_dynamic_partitions("submissions"))
     new = [s for s in sids if s not in known]
@@ -39,16 +40,17 @@ def ingest(settings: Settings, sids: list[str], instance: dg.DagsterInstance, pr
     job = defs.resolve_job_def("ingest_submission")
     out = {}
     for i, sid in enumerate(sids, 1):
-        progress(f"[{i}/{len(sids)}] ingest {sid} …")
+        progress(f"[{i}/{len(sids)}] {sid}: ingest and check …")
         res = job.execute_in_process(partition_key=sid, instance=instance, raise_on_error=False,
                                      run_config=QUIET)
-        out[sid] = res.success
-        if not res.success:
+        st = subs.read_status(settings.landing_dir, sid)
+        out[sid] = st["status"]
+        detail = (st.get("events") or [{}])[-1].get("detail") or ""
+        progress(f"      -> {st['status']}{': ' + detail[:160] if detail else ''}")
+        if not res.success and st["status"] not in ("rejected",):
             for ev in res.all_events:
-                if ev.event_type_value == "STEP_FAILURE":
-                    err = ev.event_specific_data.error
-                    progress(f"      rejected: {err.message.strip().splitlines()[0] if err else ev.message}")
-                    break
+                if ev.event_type_value == "STEP_FAILURE" and ev.event_specific_data.error:
+                    raise RuntimeError(ev.event_specific_data.error.to_string())
     return out
 
 

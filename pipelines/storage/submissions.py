@@ -167,6 +167,14 @@ def set_status(landing_dir: Path, sid: str, status: str, *, by: str = "pipeline"
     return st
 
 
+def update_status_fields(landing_dir: Path, sid: str, **fields) -> dict:
+    """Record facts about a submission (e.g. which layout it matched) without a status change."""
+    st = read_status(landing_dir, sid)
+    st.update(fields)
+    atomic_write_json(submission_dir(landing_dir, sid) / "status.json", st)
+    return st
+
+
 def write_report(landing_dir: Path, sid: str, report: dict) -> Path:
     p = submission_dir(landing_dir, sid) / "report.json"
     atomic_write_json(p, report)
@@ -189,5 +197,7 @@ def list_submissions(landing_dir: Path) -> list[dict]:
         m["report_path"] = str(submission_dir(landing_dir, sid) / "report.json") \
             if (submission_dir(landing_dir, sid) / "report.json").exists() else None
         m["status_detail"] = (st.get("events") or [{}])[-1].get("detail")
+        m["layout"] = st.get("layout")
+        m["acknowledged"] = sorted({a["rule_id"] for a in st.get("acknowledgements", [])})
         out.append(m)
     return out

@@ -1,0 +1,79 @@
+"""Build a QualityContext for one submission from the settings (reference, previous vintages, warehouse)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.adapters.spec import SourceSpec
+from pipelines.harmonise import reference as ref
+from pipelines.quality.engine import QualityContext
+from pipelines.settings import Settings
+
+
+def hierarchy_pairs(spec: SourceSpec, codes: set[str]) -> pd.DataFrame:
+    rows = []
+    sep = spec.hierarchy_separator
+    if sep:
+        for c in codes:
+            if sep in c and c.rsplit(sep, 1)[0] in codes:
+                rows.append((c, c.rsplit(sep, 1)[0]))
+    for p, kids in ((spec.raw.get("hierarchy") or {}).get("children") or {}).items():
+        rows.extend((k, p) for k in kids if k in codes and p in codes)
+    return pd.DataFrame(rows, columns=["child_code", "parent_code"], dtype="str")
+
+
+def _accepted_same_source(settings: Settings, source_id: str, exclude: str | None) -> list[dict]:
+    from pipelines import steps
+
+    acc = steps.accepted_submissions(settings, statuses=steps.PUBLISHABLE + ("awaiting_review",))
+    if acc.empty:
+        return []
+    acc = acc[(acc["source_id"] == source_id) & (acc["submission_id"] != (exclude or ""))]
+    return acc.sort_values("received_at").to_dict("records")
+
+
+def comparison_series(settings: Settings, sources: list[str]) -> pd.DataFrame | None:
+    """Comparison rates (e.g. World Bank / OWID homicide) from the current warehouse, if published."""
+    if not settings.duckdb_path.exists() or not sources:
+        return None
+    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    try:
+        return con.execute("""select country_iso3, year, rate_per_100k as rate, source_id
+                              from published.indicators where list_contains(?, source_id)
+                              and subdivision_code is null and month is null and sex = '_T'
+                              and rate_per_100k is not null""", [sources]).df()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | None, *,
+                  submission_id: str | None = None, received_at: datetime | None = None,
+                  layout: str | None = None, comparison_sources: list[str] | None = None) -> QualityContext:
+    rdir = settings.reference_dir
+    try:
+        xw = ref.crosswalk(rdir, spec.crosswalk)
+    except FileNotFoundError:
+        xw = None
+    codes = set(table["national_code"].unique()) if table is not None and len(table) else set()
+    prev = related = None
+    others = _accepted_same_source(settings, spec.source_id, submission_id)
+    if others:
+        frames = [pd.read_parquet(o["validated_path"]) for o in others]
+        related = pd.concat(frames, ignore_index=True)
+        same_layout = [f for o, f in zip(others, frames) if layout is None or o.get("layout") in (None, layout)]
+        if same_layout:
+            prev = same_layout[-1]
+    return QualityContext(
+        reference_dir=rdir, source_id=spec.source_id, spec=spec.raw, crosswalk=xw,
+        countries=set(ref.countries(rdir)["iso3"]),
+        population_national=ref.population_national(rdir),
+        population_subnational=ref.population_subnational(rdir),
+        previous=prev, related=related,
+        comparison=comparison_series(settings, comparison_sources or []),
+        received_at=received_at, hierarchy=hierarchy_pairs(spec, codes), subset_codes=spec.subset_codes)

@@ -1,0 +1,59 @@
+"""`hemistat validate`: adapter + every rule on a file, without storing or publishing anything."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.adapters import SubmissionError, adapt_file, load_all_specs, load_spec
+from pipelines.harmonise import reference as ref
+from pipelines.settings import Settings
+
+
+def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: str | None = None) -> dict:
+    from pipelines import steps
+    from pipelines.harmonise import HarmoniseError, harmonise
+    from pipelines.quality import evaluate, load_rules, verdict
+    from pipelines.quality.engine import QualityContext
+    from pipelines.quality.report import build_report
+
+    spec = load_spec(source_id, settings.reference_dir)
+    name = lang_file_name or Path(file).name
+    countries = set(ref.countries(settings.reference_dir)["iso3"])
+    try:
+        table, stats = adapt_file(Path(file), spec, submission_id="dry-run", file_name=name,
+                                  allowed_countries=countries)
+    except SubmissionError as exc:
+        _, _, report = steps.run_quality(settings, spec, None, file_name=name, sid=None, problems=exc.problems,
+                                         with_gx=False)
+        report["verdict"] = "rejected"
+        return report
+    now = datetime.now(timezone.utc)
+    results, v, report = steps.run_quality(settings, spec, table, file_name=name, sid=None, received_at=now,
+                                           layout=stats.get("layout"))
+    # harmonised-layer rules on this file alone (+ comparison series already in the warehouse)
+    if v != "rejected":
+        with tempfile.TemporaryDirectory() as tmp:
+            p = Path(tmp) / "dry.parquet"
+            table.to_parquet(p)
+            try:
+                h = harmonise(pd.DataFrame([{"submission_id": "dry-run", "source_id": source_id,
+                                             "received_at": now.isoformat(), "validated_path": str(p)}]),
+                              load_all_specs(settings.reference_dir), settings.reference_dir)
+                from pipelines.quality.context import comparison_series
+
+                rules = load_rules(settings.rules_dir, source_id)
+                cmp_sources = sorted({s for r in rules if r.check == "two_source_ratio"
+                                      for s in r.params.get("comparison_sources", [])})
+                ctx = QualityContext(reference_dir=settings.reference_dir,
+                                     comparison=comparison_series(settings, cmp_sources))
+                results += evaluate(h.indicators, rules, ctx, layer="harmonised")
+            except HarmoniseError:
+                pass  # C1/C2 already report unmapped or invalid codes
+        v = verdict(results)
+        report = build_report(results, verdict=v, submission_id=None, source_id=source_id, file_name=name,
+                              stats=report["stats"], gx=report["gx"])
+    return report

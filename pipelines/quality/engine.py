@@ -1,0 +1,831 @@
+"""The rules engine: one function per ``check`` of the closed vocabulary.
+
+* Row/column rules (``in_codelist``, ``value_range``, ``obs_status_valid``) compile to a pandera
+  schema validated lazily, so every failing row is kept with its file line and column.
+* Dataset-level and cross-table rules run as DuckDB SQL over the table (bound parameters only;
+  the only identifiers ever placed in SQL come from an allow-list of standard-table columns).
+
+Input is the standard long table (``pipelines.contracts.tables.RAW_COLUMNS``) of one submission, or
+the harmonised indicator table for ``layer: harmonised`` rules. Output: one ``RuleResult`` per rule.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from pipelines.quality.rules import Rule
+
+FAILURE_COLUMNS = ["file_name", "line", "column_name", "value", "country_iso3", "subdivision_code", "year",
+                   "month", "national_code", "observed", "expected"]
+MAX_FAILURES = 1000
+STD_COLUMNS = {"country_iso3", "subdivision_code", "year", "month", "national_code", "measure", "unit", "sex",
+               "age", "relationship", "obs_status", "value", "line", "file_name", "column_name"}
+SERIES_KEY = ["country_iso3", "subdivision_code", "national_code", "measure", "sex", "age", "relationship"]
+MONTHS_ES = ["", "Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto", "Septiembre",
+             "Octubre", "Noviembre", "Diciembre"]
+
+
+@dataclass
+class QualityContext:
+    """Everything a rule may need besides the table itself."""
+
+    reference_dir: Path
+    source_id: str | None = None
+    spec: dict | None = None                        # the source spec (raw YAML dict)
+    crosswalk: pd.DataFrame | None = None           # national_code -> iccs_code
+    countries: set[str] | None = None
+    population_national: pd.DataFrame | None = None
+    population_subnational: pd.DataFrame | None = None
+    previous: pd.DataFrame | None = None            # previous accepted vintage of the same source
+    related: pd.DataFrame | None = None             # other accepted cells of the same source (X3)
+    comparison: pd.DataFrame | None = None          # country_iso3, year, rate, source_id (X1)
+    received_at: datetime | None = None
+    hierarchy: pd.DataFrame | None = None           # child_code, parent_code
+    subset_codes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    status: str                       # pass | fail | not_applicable | error_in_rule
+    failing_rows: int = 0
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
+    observed: str | None = None
+    notes: list[str] = field(default_factory=list)
+    series: list[dict] = field(default_factory=list)   # for charts: {label, points: [(year, value)], flagged}
+
+    @property
+    def blocking(self) -> bool:
+        return self.status == "fail" and self.rule.severity == "error"
+
+    def as_row(self) -> dict:
+        return {"rule_id": self.rule.id, "check": self.rule.check, "severity": self.rule.severity,
+                "dimension": self.rule.dimension, "layer": self.rule.layer, "status": self.status,
+                "failing_rows": int(self.failing_rows), "threshold": self.rule.threshold_text(),
+                "observed": self.observed, "notes": " | ".join(self.notes) or None,
+                "override_reason": self.rule.override_reason}
+
+
+# ---------------------------------------------------------------------------------------------------
+def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    if isinstance(table, (str, Path)):
+        con.execute("create view t as select * from read_parquet(?)", [str(table)])
+    else:
+        con.register("t_df", table)
+        con.execute("create view t as select * from t_df")
+    return con
+
+
+def _fetch(con, sql: str, params: list | None = None) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return con.execute(sql, params or []).to_arrow_table().to_pandas()
+
+
+def _ident(col: str) -> str:
+    if col not in STD_COLUMNS:
+        raise ValueError(f"column {col!r} is not a standard-table column")
+    return '"' + col + '"'
+
+
+def _failures(df: pd.DataFrame) -> pd.DataFrame:
+    if df is None or df.empty:
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    return df.reindex(columns=FAILURE_COLUMNS).head(MAX_FAILURES).reset_index(drop=True)
+
+
+def _result(rule: Rule, failures: pd.DataFrame, n: int | None = None, **kw) -> RuleResult:
+    n = len(failures) if n is None else n
+    return RuleResult(rule, "fail" if n else "pass", n, _failures(failures), **kw)
+
+
+def _na(rule: Rule, why: str) -> RuleResult:
+    return RuleResult(rule, "not_applicable", notes=[why])
+
+
+def _annual(con) -> None:
+    """Annual count series per key; monthly sources only for complete years (12 months reported)."""
+    con.execute("""
+        create or replace temp view annual as
+        select country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year,
+               sum(value) as value, count(value) as n_values, count(*) as n_cells,
+               bool_or(month is not null) as monthly, min(line) as line, any_value(file_name) as file_name
+        from t where unit = 'count'
+        group by country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year
+        having count(value) > 0 and (not bool_or(month is not null) or count(value) = 12)
+    """)
+
+
+# ---- structure -----------------------------------------------------------------------------------
+def check_file_parses(rule, table, ctx, problems=None):
+    probs = [p for p in (problems or []) if p.rule in ("S1", "V1", "C3")]
+    if not probs:
+        return RuleResult(rule, "pass")
+    df = pd.DataFrame([{"file_name": p.file, "line": p.line, "column_name": p.column, "value": p.value,
+                        "observed": p.message} for p in probs])
+    return _result(rule, df)
+
+
+def check_encoding_declared(rule, table, ctx, problems=None):
+    probs = [p for p in (problems or []) if p.rule == "S2"]
+    if probs:
+        df = pd.DataFrame([{"file_name": p.file, "line": p.line, "value": p.value, "observed": p.message}
+                           for p in probs])
+        return _result(rule, df)
+    layouts = (ctx.spec or {}).get("layouts", [])
+    undeclared = [lay["name"] for lay in layouts if "encoding" not in (lay.get("reader") or {})]
+    if undeclared:
+        df = pd.DataFrame([{"observed": f"layout {n}: encoding not declared (utf-8 assumed)"} for n in undeclared])
+        return _result(rule, df)
+    encs = sorted({(lay.get("reader") or {}).get("encoding") for lay in layouts})
+    return RuleResult(rule, "pass", observed="declared: " + ", ".join(encs))
+
+
+def check_months_complete(rule, table, ctx, con):
+    n_monthly = con.execute("select count(*) from t where month is not null").fetchall()[0][0]
+    if not n_monthly:
+        return _na(rule, "no monthly data")
+    expected = int(rule.params.get("expected_months", 12))
+    df = _fetch(con, """
+        with k as (
+            select country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year,
+                   count(distinct month) filter (where value is not null) as n,
+                   max(month) filter (where value is not null) as last_month,
+                   min(line) as line, any_value(file_name) as file_name,
+                   list(distinct month order by month) filter (where value is null) as missing
+            from t where month is not null and unit = 'count'
+            group by all)
+        select *, (select max(year) from t) as max_year from k where n <> ?
+    """, [expected])
+    allow = bool(rule.params.get("allow_incomplete_last_year", True))
+    notes = []
+    if allow and len(df):
+        trailing = (df["year"] == df["max_year"]) & (df["last_month"].fillna(0) == df["n"])
+        prov = df[trailing]
+        if len(prov):
+            months = sorted({int(m) for ms in prov["missing"] for m in (ms if ms is not None else [])})
+            notes.append(f"provisional period: {int(prov['year'].iloc[0])} months "
+                         f"{', '.join(MONTHS_ES[m] for m in months)} not yet reported (empty, not zero) "
+                         f"in {len(prov)} series; the year is published with obs_status P")
+        df = df[~trailing]
+    df = df.assign(observed=df["n"].astype(str), expected=str(expected), column_name="month",
+                   value=df["missing"].map(lambda m: ",".join(str(int(x)) for x in (m if m is not None else []))))
+    return _result(rule, df, notes=notes)
+
+
+# ---- classification -------------------------------------------------------------------------------
+def check_crosswalk_covers(rule, table, ctx, con):
+    if ctx.crosswalk is None:
+        return _na(rule, "no crosswalk for this source")
+    con.register("xw", ctx.crosswalk[["national_code"]])
+    df = _fetch(con, """
+        select national_code, any_value(file_name) as file_name, min(line) as line, count(*) as n,
+               'national_code' as column_name, national_code as value
+        from t where national_code not in (select national_code from xw) group by national_code order by line
+    """)
+    return _result(rule, df.assign(observed=df["n"].astype(str) + " cells", expected="a crosswalk row"))
+
+
+def check_iccs_code_valid(rule, table, ctx, con):
+    if ctx.crosswalk is None:
+        return _na(rule, "no crosswalk for this source")
+    import re
+
+    from pipelines.harmonise import reference as ref
+
+    codes = set(ref.iccs(ctx.reference_dir)["code"])
+    rx = re.compile(rule.params.get("pattern", r"^\d{2}(\d{2}(\d(\d)?)?)?$"))
+    xw = ctx.crosswalk.reset_index(drop=True)
+    rows = []
+    for i, r in xw.iterrows():
+        c = r.get("iccs_code")
+        if c is None or (isinstance(c, float) and math.isnan(c)) or c == "":
+            continue
+        if not rx.fullmatch(str(c)) or str(c) not in codes:
+            rows.append({"file_name": f"crosswalks/{ctx.spec.get('crosswalk') if ctx.spec else ''}.csv",
+                         "line": i + 2, "column_name": "iccs_code", "value": r["national_code"],
+                         "national_code": str(c), "observed": str(c), "expected": "an ICCS code"})
+    return _result(rule, pd.DataFrame(rows))
+
+
+def _pandera_failures(table: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    try:
+        schema.validate(table, lazy=True)
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    except SchemaErrors as exc:
+        fc = exc.failure_cases
+        fc = fc[fc["index"].notna()]
+        idx = fc["index"].astype("int64").to_numpy()
+        ctxcols = [c for c in ("file_name", "line", "country_iso3", "subdivision_code", "year", "month",
+                               "national_code", "column_name") if c in table.columns]
+        base = table.loc[idx, ctxcols].reset_index(drop=True)
+        out = base.assign(value=fc["failure_case"].astype(str).to_numpy(),
+                          observed=fc["check"].astype(str).to_numpy(),
+                          role=fc["column"].astype(str).to_numpy())
+        # name the file's column for value failures, the role for dimension failures
+        out["column_name"] = np.where(out["role"] == "value", out.get("column_name", out["role"]), out["role"])
+        return out
+
+
+def check_in_codelist(rule, table, ctx, con):
+    cols = {}
+    for col, allowed in (rule.params.get("columns") or {}).items():
+        if col not in table.columns:
+            continue
+        if allowed == "reference:oas_members":
+            allowed = sorted(ctx.countries or [])
+        cols[col] = pa.Column(str, pa.Check.isin(list(allowed), name=f"in {col} code list"), nullable=False)
+    if not cols:
+        return _na(rule, "no coded column present")
+    schema = pa.DataFrameSchema(cols, strict=False, coerce=False)
+    sub = table[list(cols) + [c for c in ("file_name", "line", "year", "month", "national_code",
+                                          "country_iso3", "subdivision_code", "column_name") if c not in cols]]
+    f = _pandera_failures(sub, schema)
+    return _result(rule, f.assign(expected="a code of the list") if len(f) else f)
+
+
+def check_unique_key(rule, table, ctx, con):
+    cols = [c for c in rule.params.get("columns", []) if c in table.columns]
+    key = ", ".join(_ident(c) for c in cols)
+    df = _fetch(con, "select " + key + ", count(*) as n, min(line) as line, max(line) as line2, "
+                "any_value(file_name) as file_name from t group by " + key + " having count(*) > 1 order by line")
+    return _result(rule, df.assign(observed=df["n"].astype(str), expected="1",
+                                   line=df["line"].astype(str) + ", " + df["line2"].astype(str)))
+
+
+def check_value_range(rule, table, ctx, con):
+    mn = float(rule.params.get("min", 0))
+    integer_units = list(rule.params.get("integer_units", ["count"]))
+    df = _fetch(con, """
+        select file_name, line, column_name, cast(value as varchar) as value, country_iso3, subdivision_code, year,
+               month, national_code,
+               case when value < ? then 'below ' || ? else 'not an integer count' end as observed
+        from t
+        where value is not null and (value < ? or (list_contains(?, unit) and value <> floor(value))
+                                     or isnan(value) or isinf(value))
+        order by line limit 1000
+    """, [mn, str(mn), mn, integer_units])
+    n = con.execute("""select count(*) from t where value is not null and (value < ? or
+                       (list_contains(?, unit) and value <> floor(value)) or isnan(value) or isinf(value))""",
+                    [mn, integer_units]).fetchall()[0][0]
+    return _result(rule, df, n)
+
+
+def check_obs_status_valid(rule, table, ctx, con):
+    codes = list(rule.params.get("codes", []))
+    need = list(rule.params.get("note_required_for", []))
+    df = _fetch(con, """
+        select file_name, line, 'obs_status' as column_name, obs_status as value, country_iso3, subdivision_code,
+               year, month, national_code,
+               case when not list_contains(?, obs_status) then 'unknown flag' else 'flag without a note' end as observed
+        from t where not list_contains(?, obs_status) or (list_contains(?, obs_status) and obs_note is null)
+        order by line limit 1000
+    """, [codes, codes, need])
+    return _result(rule, df)
+
+
+# ---- internal consistency ---------------------------------------------------------------------------
+def check_breakdown_sums_to_total(rule, table, ctx, con):
+    dim = rule.params.get("dimension", "sex")
+    total = rule.params.get("total", "_T")
+    parts = list(rule.params.get("parts", ["M", "F", "_U"]))
+    tol_abs = float(rule.params.get("tolerance_abs", 0))
+    tol_rel = float(rule.params.get("tolerance_rel", 0))
+    d = _ident(dim)
+    others = [c for c in ("country_iso3", "subdivision_code", "year", "month", "national_code", "measure",
+                          "sex", "age", "relationship") if c != dim]
+    g = ", ".join(_ident(c) for c in others)
+    sql = ("with x as (select " + g + ", "
+           "max(value) filter (where " + d + " = ?) as total, "
+           "sum(value) filter (where list_contains(?, " + d + ")) as parts_sum, "
+           "count(value) filter (where list_contains(?, " + d + ")) as n_parts, "
+           "min(line) filter (where " + d + " = ?) as line, any_value(file_name) as file_name "
+           "from t where unit = 'count' group by " + g + ") "
+           "select * from x where total is not null and n_parts > 0 and abs(total - parts_sum) > ? + ? * total "
+           "order by line")
+    df = _fetch(con, sql, [total, parts, parts, total, tol_abs, tol_rel])
+    return _result(rule, df.assign(observed=df["parts_sum"].astype(str),
+                                   expected=df["total"].astype(str), column_name=dim))
+
+
+def check_hierarchy_child_le_parent(rule, table, ctx, con):
+    if ctx.hierarchy is None or ctx.hierarchy.empty:
+        return _na(rule, "the source declares no parent/child codes")
+    con.register("hier", ctx.hierarchy)
+    tol = float(rule.params.get("sum_tolerance_rel", 0))
+    df = _fetch(con, """
+        with k as (
+            select c.country_iso3, c.subdivision_code, c.year, c.month, h.parent_code, c.measure, c.sex, c.age,
+                   c.relationship, sum(c.value) as kids, count(*) as n_kids, min(c.line) as kid_line,
+                   string_agg(c.national_code, '+' order by c.national_code) as kid_codes
+            from t c join hier h on h.child_code = c.national_code
+            where c.unit = 'count' group by all)
+        select p.file_name, p.line, p.column_name, p.country_iso3, p.subdivision_code, p.year, p.month,
+               p.national_code, p.value as parent_value, k.kids, k.kid_codes, k.n_kids
+        from t p join k on k.parent_code = p.national_code and k.country_iso3 = p.country_iso3
+          and k.subdivision_code is not distinct from p.subdivision_code and k.year = p.year
+          and k.month is not distinct from p.month and k.measure = p.measure and k.sex = p.sex
+          and k.age = p.age and k.relationship = p.relationship
+        where p.unit = 'count' and p.value is not null
+        order by p.line
+    """)
+    notes = []
+    if len(df):
+        both = df[df["kids"].notna()]
+        notes.append(f"{len(both)} parent rows are published together with their children "
+                     f"({both['national_code'].nunique()} parent codes, e.g. "
+                     f"{', '.join(sorted(both['national_code'].unique())[:6])}): summing every row would count "
+                     f"{int(both['kids'].sum()):,} units twice; hemistat uses the children plus the parent's residual")
+    bad = df[df["kids"] > df["parent_value"] * (1 + tol)]
+    return _result(rule, bad.assign(observed=bad["kids"].astype(str), expected=bad["national_code"] + " = "
+                                    + bad["parent_value"].astype(str), national_code=bad["kid_codes"],
+                                    value=bad["parent_value"].astype(str)), notes=notes)
+
+
+def _population_join(con, ctx) -> bool:
+    if ctx.population_national is None:
+        return False
+    popn = ctx.population_national
+    pref = popn.assign(pref=(popn["source_id"] != "wb_sp_pop_totl").astype(int)).sort_values("pref") \
+        .drop_duplicates(["country_iso3", "year"])
+    con.register("popn", pref[["country_iso3", "year", "population"]])
+    pops = ctx.population_subnational if ctx.population_subnational is not None else \
+        pd.DataFrame(columns=["country_iso3", "subdivision_code", "year", "population"])
+    con.register("pops", pops[["country_iso3", "subdivision_code", "year", "population"]])
+    return True
+
+
+def check_reported_rate_matches(rule, table, ctx, con):
+    if not con.execute("select count(*) from t where unit = 'rate_per_100k'").fetchall()[0][0]:
+        return _na(rule, "the file reports no rates")
+    if not _population_join(con, ctx):
+        return _na(rule, "no reference population")
+    warn_rel = float(rule.params.get("warn_rel", 0.01))
+    base_rel = float(rule.params.get("different_base_rel", 0.03))
+    df = _fetch(con, """
+        with r as (
+            select r.*, c.value as count_value,
+                   coalesce(case when r.subdivision_code is null then n.population end, s.population) as pop
+            from t r
+            join t c on c.unit = 'count' and c.country_iso3 = r.country_iso3
+              and c.subdivision_code is not distinct from r.subdivision_code and c.year = r.year
+              and c.month is not distinct from r.month and c.national_code = r.national_code
+              and c.measure = r.measure and c.sex = r.sex and c.age = r.age and c.relationship = r.relationship
+            left join popn n on r.subdivision_code is null and n.country_iso3 = r.country_iso3 and n.year = r.year
+            left join pops s on s.country_iso3 = r.country_iso3 and s.subdivision_code = r.subdivision_code
+                            and s.year = r.year
+            where r.unit = 'rate_per_100k' and r.value is not null and c.value is not null and r.sex = '_T'
+              and r.month is null)
+        select *, count_value / pop * 100000 as implied,
+               abs(value - count_value / pop * 100000) / nullif(count_value / pop * 100000, 0) as rel
+        from r where pop is not null and count_value > 0
+    """)
+    if df.empty:
+        return _na(rule, "no rate with a matching count and reference population")
+    bad = df[df["rel"] > warn_rel]
+    n_base = int((bad["rel"] > base_rel).sum())
+    notes = [f"{n_base} rate(s) differ by more than {base_rel:.0%}: the publisher uses a different population base"] \
+        if n_base else []
+    return _result(rule, bad.assign(observed=(bad["rel"] * 100).round(2).astype(str) + "%",
+                                    expected=bad["implied"].round(4).astype(str),
+                                    value=bad["value"].astype(str)), notes=notes,
+                   observed=f"median relative difference {df['rel'].median():.2%} over {len(df)} rates")
+
+
+# ---- plausibility (series) -------------------------------------------------------------------------
+def _series_for_chart(con, keys: pd.DataFrame, flagged_col="year", limit=3) -> list[dict]:
+    out = []
+    for _, k in keys.head(limit).iterrows():
+        pts = _fetch(con, """select year, value from annual where country_iso3 = ?
+                              and subdivision_code is not distinct from ? and national_code = ? and measure = ?
+                              and sex = ? and age = ? and relationship = ? order by year""",
+                     [k.country_iso3, k.subdivision_code, k.national_code, k.measure, k.sex, k.age, k.relationship])
+        label = f"{k.country_iso3}{'/' + k.subdivision_code if isinstance(k.subdivision_code, str) else ''} " \
+                f"{k.national_code} ({k.measure}, {k.sex})"
+        out.append({"label": label, "points": [(int(y), float(v)) for y, v in zip(pts.year, pts.value)],
+                    "flagged": [int(k[flagged_col])]})
+    return out
+
+
+def check_yoy_change(rule, table, ctx, con):
+    _annual(con)
+    mx = float(rule.params.get("max_rel", 0.3))
+    kk = float(rule.params.get("poisson_k", 3))
+    df = _fetch(con, """
+        with s as (select *, lag(value) over w as prev, lag(year) over w as prev_year from annual
+                   window w as (partition by country_iso3, subdivision_code, national_code, measure, sex, age,
+                                relationship order by year))
+        select *, 'year total' as column_name from s
+        where prev is not null and prev > 0 and prev_year = year - 1
+          and abs(value - prev) > ? * prev and abs(value - prev) > ? * sqrt(prev + 1)
+        order by abs(value - prev) / sqrt(prev + 1) desc
+    """, [mx, kk])
+    res = _result(rule, df.assign(observed=df["value"].astype(str), expected=df["prev"].astype(str),
+                                  value=df["value"].astype(str)))
+    res.series = _series_for_chart(con, df)
+    return res
+
+
+def check_robust_zscore(rule, table, ctx, con):
+    _annual(con)
+    window = int(rule.params.get("window", 10))
+    min_years = int(rule.params.get("min_years", 5))
+    zmax = float(rule.params.get("max_abs_z", 3.5))
+    df = _fetch(con, """
+        with s as (
+            select a.*, (select list(b.value) from annual b
+                         where b.country_iso3 = a.country_iso3 and b.subdivision_code is not distinct from a.subdivision_code
+                           and b.national_code = a.national_code and b.measure = a.measure and b.sex = a.sex
+                           and b.age = a.age and b.relationship = a.relationship
+                           and b.year < a.year and b.year >= a.year - ?) as hist
+            from annual a),
+        m as (select *, list_median(hist) as med, len(hist) as n_hist from s where len(hist) >= ?),
+        d as (select *, list_median(list_transform(hist, lambda x: abs(x - med))) as mad from m)
+        select *, 0.6745 * (value - med) / mad as z, 'year total' as column_name from d
+        where mad > 0 and abs(0.6745 * (value - med) / mad) > ? and abs(value - med) > 3 * sqrt(med + 1)
+        order by abs(0.6745 * (value - med) / mad) desc
+    """, [window, min_years, zmax])
+    res = _result(rule, df.assign(observed=df["z"].round(1).astype(str), expected=df["med"].astype(str),
+                                  value=df["value"].astype(str)))
+    res.series = _series_for_chart(con, df)
+    return res
+
+
+def check_break_to_zero(rule, table, ctx, con):
+    _annual(con)
+    mb = float(rule.params.get("min_before", 10))
+    df = _fetch(con, """
+        with s as (select *, lag(value) over w as prev from annual
+                   window w as (partition by country_iso3, subdivision_code, national_code, measure, sex, age,
+                                relationship order by year))
+        select *, case when value = 0 then 'drop to zero' else 'jump from zero' end as kind,
+               'year total' as column_name
+        from s where (value = 0 and prev >= ?) or (prev = 0 and value >= ?) order by line
+    """, [mb, mb])
+    jumps = df[df["kind"] == "jump from zero"]
+    df = df[df["kind"] == "drop to zero"]
+    notes = [f"{len(jumps)} series jump from 0 to >= {mb:g} (new categories or late starts), e.g. "
+             + ", ".join(f"{r.national_code} {r.year}" for r in jumps.head(3).itertuples())] if len(jumps) else []
+    res = _result(rule, df.assign(observed=df["prev"].astype(str), expected=df["kind"],
+                                  value=df["value"].astype(str)), notes=notes)
+    res.series = _series_for_chart(con, df)
+    return res
+
+
+def _mapped_codes(ctx, iccs_code: str) -> list[str]:
+    if ctx.crosswalk is None:
+        return []
+    x = ctx.crosswalk.dropna(subset=["iccs_code"])
+    return sorted(x.loc[x["iccs_code"].astype(str).str.startswith(iccs_code), "national_code"])
+
+
+def check_share_range(rule, table, ctx, con):
+    p = rule.params
+    codes = _mapped_codes(ctx, str(p.get("iccs_code", "0101")))
+    if not codes:
+        return _na(rule, f"no national code maps to ICCS {p.get('iccs_code')}")
+    dim = _ident(p.get("dimension", "sex"))
+    df = _fetch(con, "with s as (select country_iso3, subdivision_code, year, "
+                "sum(value) filter (where " + dim + " = '_T') as total, "
+                "sum(value) filter (where " + dim + " = ?) as part, "
+                "sum(value) filter (where " + dim + " = ?) as unknown, min(line) as line, "
+                "any_value(file_name) as file_name "
+                "from t where unit = 'count' and measure = ? and list_contains(?, national_code) and month is null "
+                "group by all) select *, part / total as share, unknown / total as unknown_share from s "
+                "where total > 0 and part is not null",
+                [p.get("part", "F"), p.get("unknown_part", "_U"), p.get("measure", "victims"), codes])
+    if df.empty:
+        return _na(rule, "no breakdown by sex for these offences")
+    bad = df[(df["share"] < float(p.get("min", 0))) | (df["share"] > float(p.get("max", 1)))
+             | (df["unknown_share"].fillna(0) > float(p.get("unknown_max", 1)))]
+    return _result(rule, bad.assign(observed=bad["share"].round(3).astype(str) + " (unknown "
+                                    + bad["unknown_share"].round(3).astype(str) + ")",
+                                    expected=f"{p.get('min')}–{p.get('max')}", column_name="sex",
+                                    value=str(p.get("part", "F"))))
+
+
+# ---- coherence / coverage / timeliness / revisions / metadata ---------------------------------------
+def check_national_equals_subdivisions(rule, table, ctx, con):
+    if ctx.related is not None and len(ctx.related):
+        con.register("rel", ctx.related[[c for c in ctx.related.columns if c in table.columns]])
+        con.execute("create or replace temp view u as select * from t union all by name "
+                    "select * from rel where submission_id not in (select distinct submission_id from t)")
+    else:
+        con.execute("create or replace temp view u as select * from t")
+    tol = float(rule.params.get("tolerance_rel", 0.005))
+    df = _fetch(con, """
+        with n as (select * from u where subdivision_code is null and unit = 'count' and value is not null),
+             s as (select country_iso3, year, month, national_code, measure, sex, age, relationship,
+                          sum(value) as subs, count(*) as n_subs
+                   from u where subdivision_code is not null and unit = 'count' group by all)
+        select n.file_name, n.line, n.column_name, n.country_iso3, n.year, n.month, n.national_code,
+               n.value as national, s.subs, s.n_subs
+        from n join s using (country_iso3, year, month, national_code, measure, sex, age, relationship)
+        where abs(n.value - s.subs) > ? * n.value
+        order by n.line
+    """, [tol])
+    has_both = con.execute("select count(*) filter (where subdivision_code is null) > 0 and "
+                           "count(*) filter (where subdivision_code is not null) > 0 from u").fetchall()[0][0]
+    if not has_both:
+        return _na(rule, "national and subdivision rows are not both available")
+    return _result(rule, df.assign(observed=df["subs"].astype(str), expected=df["national"].astype(str),
+                                   value=df["national"].astype(str)))
+
+
+def check_coverage_rate(rule, table, ctx, con):
+    if not con.execute("select count(*) from t where subdivision_code is not null").fetchall()[0][0]:
+        return _na(rule, "no subdivisions in this file")
+    expected = None
+    if ctx.population_subnational is not None:
+        country = con.execute("select any_value(country_iso3) from t").fetchall()[0][0]
+        ps = ctx.population_subnational
+        e = ps.loc[ps["country_iso3"] == country, "subdivision_code"].unique()
+        expected = sorted(e) if len(e) else None
+    if expected is None:
+        expected = [r[0] for r in con.execute("select distinct subdivision_code from t where subdivision_code "
+                                              "is not null").fetchall()]
+    con.register("expected_units", pd.DataFrame({"subdivision_code": expected}))
+    minr = float(rule.params.get("min_rate", 0.95))
+    df = _fetch(con, """
+        with y as (select distinct year from t),
+             rep as (select year, subdivision_code from t where unit = 'count' and value is not null
+                     and subdivision_code is not null group by all)
+        select y.year, e.subdivision_code, (select min(line) from t where t.subdivision_code = e.subdivision_code) as line,
+               (select any_value(file_name) from t) as file_name,
+               (select count(*) from rep r2 where r2.year = y.year)::double / (select count(*) from expected_units) as rate
+        from y cross join expected_units e
+        where not exists (select 1 from rep r where r.year = y.year and r.subdivision_code = e.subdivision_code)
+        order by y.year, e.subdivision_code
+    """)
+    bad = df[df["rate"] < minr]
+    yrs = bad.groupby("year")["subdivision_code"].apply(lambda s: ", ".join(s)).to_dict()
+    notes = [f"{y}: not reporting {v}" for y, v in list(yrs.items())[:20]]
+    return _result(rule, bad.assign(observed=bad["rate"].round(3).astype(str),
+                                    expected=f">= {minr}", column_name="subdivision_code",
+                                    value=bad["subdivision_code"]), notes=notes)
+
+
+def _period_end(year: int, month) -> datetime:
+    if month is None or (isinstance(month, float) and math.isnan(month)) or pd.isna(month):
+        return datetime(int(year), 12, 31, tzinfo=timezone.utc)
+    m = int(month)
+    return datetime(int(year) + (m == 12), (m % 12) + 1, 1, tzinfo=timezone.utc)
+
+
+def _latest_period(con):
+    rows = con.execute("""select year, max(month) from t where value is not null and
+                          year = (select max(year) from t where value is not null) group by year""").fetchall()
+    return rows[0] if rows else None
+
+
+def check_time_lag(rule, table, ctx, con):
+    lp = _latest_period(con)
+    if not lp:
+        return _na(rule, "no values")
+    end = _period_end(lp[0], lp[1])
+    recv = ctx.received_at or datetime.now(timezone.utc)
+    months = (recv - end).days / 30.44
+    monthly = lp[1] is not None
+    limit = float(rule.params.get("max_months_monthly" if monthly else "max_months_annual", 18))
+    obs = f"{months:.1f} months after the end of the latest period ({lp[0]}{'-%02d' % lp[1] if monthly else ''})"
+    if months > limit:
+        return _result(rule, pd.DataFrame([{"observed": f"{months:.1f}", "expected": f"<= {limit:g}", "year": lp[0]}]),
+                       observed=obs)
+    return RuleResult(rule, "pass", observed=obs)
+
+
+CADENCE_DAYS = {"monthly": 31, "quarterly": 92, "annual": 366, "irregular": None}
+
+
+def check_punctuality(rule, table, ctx, con):
+    cadence = (ctx.spec or {}).get("cadence")
+    days = CADENCE_DAYS.get(cadence)
+    if not days:
+        return _na(rule, "the source declares no publication cadence")
+    lp = _latest_period(con)
+    if not lp:
+        return _na(rule, "no values")
+    end = _period_end(lp[0], lp[1])
+    recv = ctx.received_at or datetime.now(timezone.utc)
+    grace = int(rule.params.get("grace_days", 30))
+    late = (recv - end).days - days - grace
+    obs = f"received {(recv - end).days} days after the latest period; cadence {cadence}"
+    if late > 0:
+        return _result(rule, pd.DataFrame([{"observed": f"{late}", "expected": f"{days + grace} days after the period",
+                                            "year": lp[0]}]), observed=obs)
+    return RuleResult(rule, "pass", observed=obs)
+
+
+def _revisions(con, ctx) -> pd.DataFrame | None:
+    if ctx.previous is None or ctx.previous.empty:
+        return None
+    con.register("prev", ctx.previous[[c for c in ("country_iso3", "subdivision_code", "year", "month",
+                                                   "national_code", "measure", "unit", "sex", "age",
+                                                   "relationship", "value") if c in ctx.previous.columns]])
+    return _fetch(con, """
+        select coalesce(n.country_iso3, p.country_iso3) as country_iso3,
+               coalesce(n.subdivision_code, p.subdivision_code) as subdivision_code,
+               coalesce(n.year, p.year) as year, coalesce(n.month, p.month) as month,
+               coalesce(n.national_code, p.national_code) as national_code, n.file_name, n.line, n.column_name,
+               n.value as new_value, p.value as old_value,
+               case when p.value is null and n.value is not null then 'added'
+                    when n.value is null and p.value is not null then 'removed'
+                    when n.value = p.value then 'stable' when n.value is null then 'stable' else 'revised' end as kind
+        from (select * from t where unit = 'count') n
+        full join (select * from prev where unit = 'count') p
+          on n.country_iso3 = p.country_iso3 and n.subdivision_code is not distinct from p.subdivision_code
+         and n.year = p.year and n.month is not distinct from p.month and n.national_code = p.national_code
+         and n.measure = p.measure and n.sex = p.sex and n.age = p.age and n.relationship = p.relationship
+    """)
+
+
+def check_revision_size(rule, table, ctx, con):
+    rv = _revisions(con, ctx)
+    if rv is None:
+        return _na(rule, "no previous vintage of this source")
+    counts = rv["kind"].value_counts().to_dict()
+    maxy = int(rv["year"].max())
+    back = int(rule.params.get("min_years_back", 2))
+    mx = float(rule.params.get("max_rel", 0.05))
+    r = rv[(rv["kind"] == "revised") & (rv["year"] <= maxy - back)].copy()
+    r["rel"] = (r["new_value"] - r["old_value"]).abs() / r["old_value"].abs().replace(0, np.nan)
+    bad = r[(r["rel"] > mx) | (r["old_value"] == 0)]
+    bad = pd.concat([bad, rv[(rv["kind"] == "removed") & (rv["year"] <= maxy - back)]])
+    notes = [", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))]
+    return _result(rule, bad.assign(observed=bad["new_value"].astype(str), expected=bad["old_value"].astype(str),
+                                    value=bad["new_value"].astype(str)), notes=notes)
+
+
+def check_mean_absolute_revision(rule, table, ctx, con):
+    rv = _revisions(con, ctx)
+    if rv is None:
+        return _na(rule, "no previous vintage of this source")
+    both = rv[rv["new_value"].notna() & rv["old_value"].notna()]
+    if both.empty:
+        return _na(rule, "no common cells with the previous vintage")
+    d = both["new_value"] - both["old_value"]
+    obs = f"MAR {d.abs().mean():.3f}, MR {d.mean():.3f}, MaxAR {d.abs().max():.0f} over {len(both)} cells"
+    return RuleResult(rule, "pass", observed=obs, notes=[obs])
+
+
+def check_metadata_present(rule, table, ctx, con):
+    spec = ctx.spec or {}
+    missing = [f for f in rule.params.get("fields", []) if not spec.get(f)]
+    if missing:
+        return _result(rule, pd.DataFrame([{"file_name": f"sources/{ctx.source_id}.yaml", "column_name": f,
+                                            "observed": "missing", "expected": "a value"} for f in missing]))
+    return RuleResult(rule, "pass")
+
+
+# ---- harmonised-layer rules (table = harmonised indicators) -----------------------------------------
+_NAT = ("subdivision_code is null and month is null and sex = '_T' and age = '_T' and relationship = '_T'")
+
+
+def check_measure_ratio(rule, table, ctx, con):
+    p = rule.params
+    df = _fetch(con, "with x as (select source_id, country_iso3, year, "
+                "max(value) filter (where measure = ?) as num, max(value) filter (where measure = ?) as den "
+                "from t where iccs_code = ? and " + _NAT + " group by all) "
+                "select *, num / den as ratio from x where num is not null and den > 0",
+                [p.get("numerator", "victims"), p.get("denominator", "offences"), p.get("iccs_code", "0101")])
+    if df.empty:
+        return _na(rule, "no country-year with both measures")
+    bad = df[(df["ratio"] < float(p.get("min", 0))) | (df["ratio"] > float(p.get("max", 1e9)))]
+    return _result(rule, bad.assign(observed=bad["ratio"].round(3).astype(str),
+                                    expected=f"{p.get('min')}–{p.get('max')}", national_code=p.get("iccs_code")))
+
+
+def check_rate_range(rule, table, ctx, con):
+    p = rule.params
+    df = _fetch(con, "select source_id, country_iso3, subdivision_code, year, rate_per_100k from t "
+                "where iccs_code = ? and measure = 'offences' and month is null and sex = '_T' and age = '_T' "
+                "and relationship = '_T' and rate_per_100k > ?", [p.get("iccs_code", "0101"), float(p.get("max", 100))])
+    return _result(rule, df.assign(observed=df["rate_per_100k"].round(1).astype(str), expected=f"<= {p.get('max')}",
+                                   national_code=p.get("iccs_code")))
+
+
+def check_two_source_ratio(rule, table, ctx, con):
+    p = rule.params
+    if ctx.comparison is None or ctx.comparison.empty:
+        return _na(rule, "no comparison series (public-health / international) available")
+    con.register("cmp", ctx.comparison[["country_iso3", "year", "rate", "source_id"]])
+    df = _fetch(con, "select t.source_id, t.country_iso3, t.year, t.rate_per_100k as national_rate, "
+                "c.rate as comparison_rate, c.source_id as comparison_source, t.rate_per_100k / c.rate as ratio "
+                "from t join cmp c on c.country_iso3 = t.country_iso3 and c.year = t.year "
+                "where t.iccs_code = ? and t.measure = 'offences' and " + _NAT.replace("subdivision_code", "t.subdivision_code")
+                .replace("month", "t.month").replace("sex", "t.sex").replace("age", "t.age")
+                .replace("relationship", "t.relationship") + " and t.rate_per_100k is not null and c.rate > 0 "
+                "and t.comparability = 'national' order by t.country_iso3, t.year",
+                [p.get("iccs_code", "0101")])
+    if df.empty:
+        return _na(rule, "no overlapping country-year between the national series and the comparison series")
+    bad = df[(df["ratio"] < float(p.get("min", 0.8))) | (df["ratio"] > float(p.get("max", 1.25)))]
+    close = df[(df["ratio"] >= float(p.get("info_min", 0.9))) & (df["ratio"] <= float(p.get("info_max", 1.1)))]
+    notes = [f"{len(close)} of {len(df)} country-years agree within "
+             f"{p.get('info_min', 0.9)}–{p.get('info_max', 1.1)}"]
+    res = _result(rule, bad.assign(observed=bad["ratio"].round(2).astype(str),
+                                   value=bad["national_rate"].round(1).astype(str) + " vs "
+                                   + bad["comparison_rate"].round(1).astype(str) + " (" + bad["comparison_source"] + ")",
+                                   expected=f"{p.get('min')}–{p.get('max')}", national_code=p.get("iccs_code")),
+                  notes=notes)
+    for (src, ctry), g in df.groupby(["source_id", "country_iso3"]):
+        res.series.append({"label": f"{ctry} {src} vs {g['comparison_source'].iloc[0]} (rate per 100k)",
+                           "points": [(int(y), float(v)) for y, v in zip(g.year, g.national_rate)],
+                           "points2": [(int(y), float(v)) for y, v in zip(g.year, g.comparison_rate)],
+                           "flagged": [int(y) for y in bad[(bad.country_iso3 == ctry)].year]})
+    return res
+
+
+def check_multi_institution_ratio(rule, table, ctx, con):
+    p = rule.params
+    df = _fetch(con, "with x as (select country_iso3, year, source_id, value from t where iccs_code = ? and "
+                "measure = 'offences' and comparability = 'national' and " + _NAT + ") "
+                "select a.country_iso3, a.year, a.source_id as a_source, b.source_id as b_source, a.value as a_value, "
+                "b.value as b_value, abs(a.value - b.value) / greatest(a.value, b.value) as rel "
+                "from x a join x b on a.country_iso3 = b.country_iso3 and a.year = b.year and a.source_id < b.source_id",
+                [p.get("iccs_code", "0101")])
+    if df.empty:
+        return _na(rule, "no country-year with two national institutions")
+    bad = df[df["rel"] > float(p.get("max_rel_diff", 0.1))]
+    return _result(rule, bad.assign(value=bad["a_source"] + " " + bad["a_value"].astype(str) + " vs " + bad["b_source"]
+                                    + " " + bad["b_value"].astype(str), observed=(bad["rel"] * 100).round(1).astype(str)
+                                    + "%", expected=f"within {p.get('max_rel_diff')}"))
+
+
+def check_completeness_rate(rule, table, ctx, con):
+    core = [str(c) for c in rule.params.get("core_iccs", [])]
+    df = _fetch(con, "select source_id, country_iso3, year, count(distinct iccs_code) filter "
+                "(where list_contains(?, iccs_code) and value is not null) / ?::double as rate from t where "
+                "measure = 'offences' and " + _NAT + " group by all", [core, len(core)])
+    if df.empty:
+        return _na(rule, "no national annual rows")
+    target = float(rule.params.get("target", 0.9))
+    bad = df[df["rate"] < target]
+    obs = f"median completeness {df['rate'].median():.0%} of {len(core)} core ICCS codes"
+    return _result(rule, bad.assign(observed=bad["rate"].round(2).astype(str), expected=f">= {target}"), observed=obs)
+
+
+CHECKS = {
+    "months_complete": check_months_complete, "crosswalk_covers": check_crosswalk_covers,
+    "iccs_code_valid": check_iccs_code_valid, "in_codelist": check_in_codelist, "unique_key": check_unique_key,
+    "value_range": check_value_range, "obs_status_valid": check_obs_status_valid,
+    "breakdown_sums_to_total": check_breakdown_sums_to_total,
+    "hierarchy_child_le_parent": check_hierarchy_child_le_parent,
+    "reported_rate_matches": check_reported_rate_matches, "yoy_change": check_yoy_change,
+    "robust_zscore": check_robust_zscore, "break_to_zero": check_break_to_zero, "share_range": check_share_range,
+    "national_equals_subdivisions": check_national_equals_subdivisions, "coverage_rate": check_coverage_rate,
+    "time_lag": check_time_lag, "punctuality": check_punctuality, "revision_size": check_revision_size,
+    "mean_absolute_revision": check_mean_absolute_revision, "metadata_present": check_metadata_present,
+    "measure_ratio": check_measure_ratio, "rate_range": check_rate_range, "two_source_ratio": check_two_source_ratio,
+    "multi_institution_ratio": check_multi_institution_ratio, "completeness_rate": check_completeness_rate,
+}
+PROBLEM_CHECKS = {"file_parses": check_file_parses, "encoding_declared": check_encoding_declared}
+
+
+def evaluate(table: pd.DataFrame | str | Path | None, rules: list[Rule], ctx: QualityContext,
+             layer: str | None = None, problems: list | None = None) -> list[RuleResult]:
+    """Run every enabled rule (of ``layer`` if given) on ``table``; never raises for a rule's finding."""
+    out: list[RuleResult] = []
+    con = _con(table) if table is not None else None
+    try:
+        for rule in rules:
+            if not rule.enabled or (layer and rule.layer != layer):
+                continue
+            if rule.check in PROBLEM_CHECKS:
+                out.append(PROBLEM_CHECKS[rule.check](rule, table, ctx, problems))
+                continue
+            if con is None:
+                out.append(_na(rule, "no table (the file did not parse)"))
+                continue
+            fn = CHECKS.get(rule.check)
+            if fn is None:
+                raise ValueError(f"rule {rule.id}: check {rule.check!r} has no implementation")
+            tbl = table if isinstance(table, pd.DataFrame) else None
+            if tbl is None and rule.check == "in_codelist":
+                tbl = pd.read_parquet(table)
+            out.append(fn(rule, tbl, ctx, con))
+    finally:
+        if con is not None:
+            con.close()
+    return out
+
+
+def verdict(results: list[RuleResult], acknowledged: set[str] | None = None) -> str:
+    """rejected (an error rule failed) | review (a warn rule failed, not yet acknowledged) | accepted."""
+    acknowledged = acknowledged or set()
+    if any(r.blocking for r in results):
+        return "rejected"
+    if any(r.status == "fail" and r.rule.severity == "warn" and r.rule.id not in acknowledged for r in results):
+        return "review"
+    return "accepted"

@@ -1,0 +1,87 @@
+"""Load quality rules (quality_rules/*.yaml) and per-source overrides (quality_rules/sources/)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+LANGS = ("en", "es", "pt", "fr")
+PLACEHOLDERS = ("file", "line", "column", "value", "country", "subdivision", "year", "month", "code",
+                "observed", "expected", "threshold")
+SEVERITY_WEIGHT = {"error": 3, "warn": 2, "info": 1}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: dict
+    message: dict
+    check: str
+    params: dict
+    severity: str
+    dimension: str
+    layer: str
+    category: str
+    rationale: str
+    threshold_source: str
+    enabled: bool = True
+    override_reason: str | None = None
+
+    def render(self, lang: str, **values) -> str:
+        tmpl = self.message.get(lang) or self.message["en"]
+
+        class _D(dict):
+            def __missing__(self, k):
+                return ""
+
+        return tmpl.format_map(_D({k: ("" if v is None else v) for k, v in values.items()}))
+
+    def threshold_text(self) -> str:
+        keys = ("max_rel", "max", "min", "max_abs_z", "tolerance_rel", "min_rate", "target", "expected_months",
+                "warn_rel", "max_months_annual", "min_before", "max_rel_diff")
+        parts = [f"{k}={self.params[k]}" for k in keys if k in self.params]
+        return ", ".join(parts)
+
+
+def load_rules(rules_dir: Path, source_id: str | None = None) -> list[Rule]:
+    schema = json.loads((rules_dir / "rule.schema.json").read_text("utf-8"))
+    rules: dict[str, Rule] = {}
+    for p in sorted(rules_dir.glob("*.yaml")):
+        doc = yaml.safe_load(p.read_text("utf-8")) or {}
+        items = doc.get("rules", doc) if isinstance(doc, dict) else doc
+        for raw in items:
+            try:
+                jsonschema.validate(raw, schema)
+            except jsonschema.ValidationError as exc:
+                raise ValueError(f"{p}: rule {raw.get('id')}: {exc.message}") from exc
+            if raw["id"] in rules:
+                raise ValueError(f"{p}: duplicate rule id {raw['id']}")
+            rules[raw["id"]] = Rule(id=raw["id"], title=raw["title"], message=raw["message"], check=raw["check"],
+                                    params=raw.get("params") or {}, severity=raw["severity"],
+                                    dimension=raw["dimension"], layer=raw["layer"],
+                                    category=raw.get("category", ""), rationale=raw["rationale"],
+                                    threshold_source=raw["threshold_source"], enabled=raw.get("enabled", True))
+    if source_id:
+        op = rules_dir / "sources" / f"{source_id}.yaml"
+        if op.exists():
+            doc = yaml.safe_load(op.read_text("utf-8")) or {}
+            for o in doc.get("overrides", []):
+                r = rules.get(o["id"])
+                if r is None:
+                    raise ValueError(f"{op}: override for unknown rule {o['id']}")
+                params = copy.deepcopy(r.params)
+                params.update(o.get("params") or {})
+                rules[o["id"]] = Rule(**{**r.__dict__, "params": params,
+                                         "severity": o.get("severity", r.severity),
+                                         "enabled": o.get("enabled", r.enabled),
+                                         "override_reason": o.get("reason")})
+    return sorted((r for r in rules.values()), key=lambda r: _order(r.id))
+
+
+def _order(rule_id: str) -> tuple:
+    return ("SCVFIPXKTRM".index(rule_id[0]) if rule_id[0] in "SCVFIPXKTRM" else 99, int(rule_id[1:]))

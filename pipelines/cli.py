@@ -67,9 +67,7 @@ def run(review: bool = typer.Option(False, "--review/--no-review",
     waiting = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "awaiting_review"]
     if waiting and not review:
         for sid in waiting:
-            rep = json.loads((subs.submission_dir(settings.landing_dir, sid) / "report.json").read_text("utf-8"))
-            warns = [r["rule_id"] for r in rep["rules"] if r["status"] == "fail" and r["severity"] == "warn"]
-            steps.acknowledge(settings, sid, warns, by="hemistat run (batch)",
+            steps.acknowledge(settings, sid, steps.failing_warnings(settings, sid), by="hemistat run (batch)",
                               reason="batch run of the bundled inputs: warnings are listed in the quality report "
                                      "and published in published.quality_scorecard; use --review to hold them")
         typer.echo(f"acknowledged warnings of {len(waiting)} submission(s) as a batch (see the quality reports; "
@@ -146,6 +144,10 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         typer.echo(f"REJECTED: {file.name} ({len(probs)} problem(s)); the published warehouse is unchanged.",
                    err=True)
         _print_problems(probs)
+        if report.get("rules"):
+            from pipelines.quality.report import render_text
+
+            typer.echo(render_text(report, "en", max_rows=0, details=()), err=True)
         typer.echo(f"report: {report_path}", err=True)
         raise typer.Exit(1)
     typer.echo(f"ACCEPTED: {file.name} -> status {subs.read_status(settings.landing_dir, sid)['status']}")
@@ -156,7 +158,8 @@ def validate(file: Path = typer.Argument(..., exists=True, dir_okay=False, reada
              source: str = typer.Option(..., "--source", "-s"),
              lang: str = typer.Option("en", "--lang", help="en | es | pt | fr"),
              html_out: Path = typer.Option(None, "--html", help="where to write the HTML report"),
-             max_rows: int = typer.Option(10, help="failing rows shown per rule")):
+             max_rows: int = typer.Option(10, help="failing rows shown per rule"),
+             details: bool = typer.Option(False, "--details", help="also list the rows of warn/info rules")):
     """Dry run: adapter + every quality rule, nothing stored or published. Exit 1 if an error rule fails."""
     from pipelines.quality.dryrun import dry_run
     from pipelines.quality.report import render_html, render_text
@@ -170,7 +173,8 @@ def validate(file: Path = typer.Argument(..., exists=True, dir_okay=False, reada
     except KeyError as exc:
         typer.echo(f"error: {exc.args[0]}", err=True)
         raise typer.Exit(2)
-    typer.echo(render_text(report, lang, max_rows=max_rows))
+    typer.echo(render_text(report, lang, max_rows=max_rows,
+                           details=("error", "warn", "info") if details else ("error",)))
     out = html_out or settings.data_dir / "reports" / f"{file.stem}.{source}.{lang}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(report, lang), encoding="utf-8")

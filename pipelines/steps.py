@@ -129,10 +129,16 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_na
 
 def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | None):
     rows = [{"submission_id": sid, "source_id": source_id, **r.as_row()} for r in results]
+    country = None
+    if table is not None and len(table) and table["country_iso3"].nunique() == 1:
+        country = table["country_iso3"].iloc[0]
     fails = []
     for r in results:
         if len(r.failures):
             f = r.failures.copy()
+            if country is not None:
+                f["country_iso3"] = f["country_iso3"].fillna(country) if f["country_iso3"].notna().any() \
+                    else country
             f.insert(0, "rule_id", r.rule.id)
             f.insert(0, "submission_id", sid)
             fails.append(f)
@@ -197,6 +203,11 @@ def validate(settings: Settings, sid: str) -> StepResult:
         else:
             subs.set_status(settings.landing_dir, sid, "validated", detail=f"{len(df)} cells")
     return StepResult(sid, out, len(df), stats, time.perf_counter() - t0)
+
+
+def failing_warnings(settings: Settings, sid: str) -> list[str]:
+    report = json.loads((subs.submission_dir(settings.landing_dir, sid) / "report.json").read_text("utf-8"))
+    return [r["rule_id"] for r in report["rules"] if r["status"] == "fail" and r["severity"] == "warn"]
 
 
 def acknowledge(settings: Settings, sid: str, rule_ids: list[str], *, by: str, reason: str) -> dict:
@@ -302,6 +313,8 @@ def quality_tables(settings: Settings) -> dict[str, pd.DataFrame]:
     harm = pd.read_parquet(qd / "harmonised.parquet") if (qd / "harmonised.parquet").exists() else None
     if harm is not None and len(harm):
         score = pd.concat([score, harm], ignore_index=True)
+    if len(score):
+        score["failing_rows"] = score["failing_rows"].fillna(0).astype("int64")
     fails = cat("*_failures.parquet", ["submission_id", "rule_id"])
     cov = cat("*_coverage.parquet", ["country_iso3", "year", "submission_id", "source_id"])
     for df in (score, fails):

@@ -23,6 +23,7 @@ __all__ = ["adapt_file", "choose_layout", "Problem", "SubmissionError", "SourceS
 def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
     """Pick the first layout whose required columns all appear in the file's header."""
     tried = []
+    decode_errors: list[SubmissionError] = []
     for layout in spec.layouts:
         fmt = layout.get("reader", {}).get("format", "csv")
         if fmt != "csv":
@@ -31,11 +32,15 @@ def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
             header, header_line, _ = read_records(path, layout.get("reader", {}), file_name)
         except SubmissionError as exc:
             tried.append(f"layout {layout['name']!r}: {exc.problems[0].message}")
+            if exc.problems[0].rule == "S2":
+                decode_errors.append(exc)
             continue
         missing = [c for c in required_columns(layout) if c not in header]
         if not missing:
             return layout
         tried.append(f"layout {layout['name']!r} lacks column(s) {', '.join(missing)}")
+    if decode_errors and len(decode_errors) == len(tried):
+        raise decode_errors[0]
     raise SubmissionError([Problem(file_name, None, None, "S1",
                                    f"the file matches no layout of source {spec.source_id!r}: " + "; ".join(tried))])
 

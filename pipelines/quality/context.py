@@ -36,6 +36,23 @@ def _accepted_same_source(settings: Settings, source_id: str, exclude: str | Non
     return acc.sort_values("received_at").to_dict("records")
 
 
+def previous_vintage(others: list[dict], frames: list[pd.DataFrame], layout: str | None,
+                     table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The previous release of the *same series*: same layout, and the same file name or, failing
+    that, mostly the same national codes (two UN-CTS theme files share a layout but not their codes)."""
+    cands = [(o, f) for o, f in zip(others, frames) if layout is None or o.get("layout") in (None, layout)]
+    if not cands or table is None:
+        return None
+    name = table["file_name"].iloc[0] if len(table) else None
+    same_name = [f for o, f in cands if o.get("original_name") == name]
+    if same_name:
+        return same_name[-1]
+    codes = set(table["national_code"].unique())
+    best = max(cands, key=lambda c: len(codes & set(c[1]["national_code"].unique())) / max(len(codes), 1))
+    overlap = len(codes & set(best[1]["national_code"].unique())) / max(len(codes), 1)
+    return best[1] if overlap >= 0.5 else None
+
+
 def comparison_series(settings: Settings, sources: list[str]) -> pd.DataFrame | None:
     """Comparison rates (e.g. World Bank / OWID homicide) from the current warehouse, if published."""
     if not settings.duckdb_path.exists() or not sources:
@@ -66,9 +83,7 @@ def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | No
     if others:
         frames = [pd.read_parquet(o["validated_path"]) for o in others]
         related = pd.concat(frames, ignore_index=True)
-        same_layout = [f for o, f in zip(others, frames) if layout is None or o.get("layout") in (None, layout)]
-        if same_layout:
-            prev = same_layout[-1]
+        prev = previous_vintage(others, frames, layout, table)
     return QualityContext(
         reference_dir=rdir, source_id=spec.source_id, spec=spec.raw, crosswalk=xw,
         countries=set(ref.countries(rdir)["iso3"]),

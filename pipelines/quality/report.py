@@ -75,7 +75,9 @@ def build_report(results: list[RuleResult], *, verdict: str, submission_id: str 
                          for f in r["failures"]][:200]}
 
 
-def render_text(report: dict, lang: str = "en", max_rows: int = 10) -> str:
+def render_text(report: dict, lang: str = "en", max_rows: int = 10, details: tuple[str, ...] = ("error",)) -> str:
+    """Verdict, one line per failing rule, and the failing rows of rules whose severity is in
+    ``details`` (errors by default: what must be fixed)."""
     t = UI.get(lang, UI["en"])
     lines = [f"{t['verdict']}: {t[report['verdict']]}  —  {report['file']} ({report['source_id']})"]
     for r in report["rules"]:
@@ -86,8 +88,10 @@ def render_text(report: dict, lang: str = "en", max_rows: int = 10) -> str:
             lines.append(f"  [{r['severity'].upper()}] {r['rule_id']} {title}: {r['failing_rows']} {t['rows']}")
         else:
             lines.append(f"  [{r['severity'].upper()}] {r['rule_id']} {title}: {t['pass']}")
-        for n in r.get("notes_list") or []:
+        for n in (r.get("notes_list") or [])[:3]:
             lines.append(f"      {t['notes']}: {n}")
+        if r["severity"] not in details:
+            continue
         for f in r["failures"][:max_rows]:
             where = ", ".join(x for x in (
                 f"{t['file']} {f.get('file_name') or report['file']}",

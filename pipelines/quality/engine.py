@@ -80,7 +80,7 @@ class RuleResult:
 def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     if isinstance(table, (str, Path)):
-        con.execute("create view t as select * from read_parquet(?)", [str(table)])
+        con.read_parquet(str(table)).create_view("t")
     else:
         import pyarrow as pa_
 
@@ -88,6 +88,10 @@ def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
         con.register("t_df", pa_.Table.from_pandas(table, preserve_index=False))
         con.execute("create view t as select * from t_df")
     return con
+
+
+def _columns(con) -> set[str]:
+    return {r[0] for r in con.execute("select column_name from (describe t)").fetchall()}
 
 
 def _fetch(con, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -261,7 +265,8 @@ def check_in_codelist(rule, table, ctx, con):
 
 
 def check_unique_key(rule, table, ctx, con):
-    cols = [c for c in rule.params.get("columns", []) if c in table.columns]
+    have = _columns(con)
+    cols = [c for c in rule.params.get("columns", []) if c in have]
     key = ", ".join(_ident(c) for c in cols)
     df = _fetch(con, "select " + key + ", count(*) as n, min(line) as line, max(line) as line2, "
                 "any_value(file_name) as file_name from t group by " + key + " having count(*) > 1 order by line")
@@ -450,11 +455,9 @@ def check_robust_zscore(rule, table, ctx, con):
     zmax = float(rule.params.get("max_abs_z", 3.5))
     df = _fetch(con, """
         with s as (
-            select a.*, (select list(b.value) from annual b
-                         where b.country_iso3 = a.country_iso3 and b.subdivision_code is not distinct from a.subdivision_code
-                           and b.national_code = a.national_code and b.measure = a.measure and b.sex = a.sex
-                           and b.age = a.age and b.relationship = a.relationship
-                           and b.year < a.year and b.year >= a.year - ?) as hist
+            select a.*, list(value) over (
+                partition by country_iso3, subdivision_code, national_code, measure, sex, age, relationship
+                order by year range between ? preceding and 1 preceding) as hist
             from annual a),
         m as (select *, list_median(hist) as med, len(hist) as n_hist from s where len(hist) >= ?),
         d as (select *, list_median(list_transform(hist, lambda x: abs(x - med))) as mad from m)
@@ -523,7 +526,8 @@ def check_share_range(rule, table, ctx, con):
 # ---- coherence / coverage / timeliness / revisions / metadata ---------------------------------------
 def check_national_equals_subdivisions(rule, table, ctx, con):
     if ctx.related is not None and len(ctx.related):
-        con.register("rel", ctx.related[[c for c in ctx.related.columns if c in table.columns]])
+        have = _columns(con)
+        con.register("rel", ctx.related[[c for c in ctx.related.columns if c in have]])
         con.execute("create or replace temp view u as select * from t union all by name "
                     "select * from rel where submission_id not in (select distinct submission_id from t)")
     else:
@@ -829,8 +833,13 @@ def evaluate(table: pd.DataFrame | str | Path | None, rules: list[Rule], ctx: Qu
             if fn is None:
                 raise ValueError(f"rule {rule.id}: check {rule.check!r} has no implementation")
             tbl = table if isinstance(table, pd.DataFrame) else None
-            if tbl is None and rule.check == "in_codelist":
-                tbl = pd.read_parquet(table)
+            if tbl is None and rule.check == "in_codelist":  # only the columns the check needs
+                import pyarrow.parquet as pq
+
+                have = set(pq.read_schema(table).names)
+                want = [c for c in list((rule.params.get("columns") or {})) + ["file_name", "line", "year", "month",
+                        "national_code", "country_iso3", "subdivision_code", "column_name"] if c in have]
+                tbl = pd.read_parquet(table, columns=list(dict.fromkeys(want)))
             out.append(fn(rule, tbl, ctx, con))
     finally:
         if con is not None:

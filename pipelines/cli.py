@@ -132,8 +132,8 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
     status = subs.read_status(settings.landing_dir, sid).get("status")
     if status == "received":
         instance = runner.instance_for(settings)
-        ok = runner.ingest(settings, [sid], instance, progress=lambda m: None)[sid]
-        if ok and publish:
+        status = runner.ingest(settings, [sid], instance, progress=lambda m: None)[sid]
+        if status == "validated" and publish:
             runner.publish(instance)
     report_path = subs.submission_dir(settings.landing_dir, sid) / "report.json"
     report = json.loads(report_path.read_text("utf-8")) if report_path.exists() else {}
@@ -150,7 +150,31 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
             typer.echo(render_text(report, "en", max_rows=0, details=()), err=True)
         typer.echo(f"report: {report_path}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"ACCEPTED: {file.name} -> status {subs.read_status(settings.landing_dir, sid)['status']}")
+    status = subs.read_status(settings.landing_dir, sid)["status"]
+    if status == "awaiting_review":
+        from pipelines.quality.report import render_text
+
+        typer.echo(render_text(report, "en", max_rows=0, details=()))
+        typer.echo(f"NEEDS REVIEW: {file.name} has warnings; a statistician acknowledges them with\n"
+                   f"  hemistat acknowledge {sid} {' '.join(steps.failing_warnings(settings, sid))} "
+                   f"--by NAME --reason TEXT\nthen `hemistat publish`.")
+        return
+    typer.echo(f"ACCEPTED: {file.name} -> status {status}")
+
+
+@app.command()
+def publish():
+    """Harmonise every accepted submission and publish one atomic release."""
+    from pipelines import steps
+    from pipelines.defs import runner
+
+    settings = _settings()
+    if steps.accepted_submissions(settings).empty:
+        typer.echo("nothing to publish: no accepted submission (see `hemistat query` on published.submissions "
+                   "or the reports in the landing folder)", err=True)
+        raise typer.Exit(1)
+    runner.publish(runner.instance_for(settings))
+    typer.echo(f"published: {settings.duckdb_path}")
 
 
 @app.command()

@@ -165,16 +165,18 @@ def check_months_complete(rule, table, ctx, con):
     if not n_monthly:
         return _na(rule, "no monthly data")
     expected = int(rule.params.get("expected_months", 12))
+    # one cell per key and month (C4 reports duplicates), so counting values counts months
     df = _fetch(con, """
         with k as (
             select country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year,
-                   count(distinct month) filter (where value is not null) as n,
-                   max(month) filter (where value is not null) as last_month,
+                   count(value) as n, max(case when value is not null then month end) as last_month,
                    min(line) as line, any_value(file_name) as file_name,
-                   list(distinct month order by month) filter (where value is null) as missing
+                   bit_or(case when value is null then (1::bigint << month) else 0::bigint end) as missing_bits
             from t where month is not null and unit = 'count'
             group by all)
-        select *, (select max(year) from t) as max_year from k where n <> ?
+        select *, [m for m in range(1, 13) if (missing_bits >> m) & 1 = 1] as missing,
+               (select max(year) from t) as max_year
+        from k where n <> ?
     """, [expected])
     allow = bool(rule.params.get("allow_incomplete_last_year", True))
     notes = []

@@ -31,7 +31,14 @@ def test_submit_good_then_malformed(tmp_path):
     good.write_bytes(b"\r\n".join(lines[:63]) + b"\r\n")  # header + years 2000-2001
     r = _run(["submit", str(good), "--source", "ar_snic"], env)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "ACCEPTED" in r.stdout
+    assert "NEEDS REVIEW" in r.stdout  # the real 2000-2001 rows carry warnings (e.g. I1: sex breakdown)
+    ack = r.stdout[r.stdout.index("hemistat acknowledge"):].splitlines()[0].split()
+    sid, rules = ack[2], [a for a in ack[3:] if not a.startswith("--") and a not in ("NAME", "TEXT")]
+    assert sid.startswith("ar_snic__") and rules
+    r = _run(["acknowledge", sid, *rules, "--by", "ana.reviewer", "--reason", "known SNIC sex breakdown gaps"], env)
+    assert r.returncode == 0 and "status validated" in r.stdout, r.stdout + r.stderr
+    r = _run(["publish"], env)
+    assert r.returncode == 0, r.stderr
     q = _run(["query", "select year, value from published.indicators where iccs_code='0101' and "
               "measure='offences' and sex='_T' and subdivision_code is null and month is null order by year",
               "--format", "json"], env)

@@ -104,6 +104,10 @@ def _str_list(v):
     return isinstance(v, list) and v and all(isinstance(x, str) and x for x in v)
 
 
+def _str_list_or_empty(v):
+    return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
+
+
 def _iccs(v):
     return isinstance(v, str) and re.fullmatch(r"\d{2}(\d{2}(\d(\d)?)?)?", v) is not None
 
@@ -139,7 +143,7 @@ CHECK_PARAMS = {
     "iccs_code_valid": {"pattern": _regex},
     "in_codelist": {"columns": _codelists},
     "unique_key": {"columns": _str_list},
-    "value_range": {"min": _num, "integer_units": _str_list},
+    "value_range": {"min": _num, "integer_units": _str_list_or_empty},  # [] = no unit must be whole
     "obs_status_valid": {"codes": _str_list, "note_required_for": _str_list},
     "breakdown_sums_to_total": {"dimension": lambda v: isinstance(v, str), "total": lambda v: isinstance(v, str),
                                 "parts": _str_list, "tolerance_abs": lambda v: _num(v) and v >= 0,

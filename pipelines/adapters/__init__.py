@@ -14,7 +14,20 @@ from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.spec import SourceSpec, load_all_specs, load_spec
 from pipelines.adapters.tabular import adapt_tabular, read_records, required_columns
 
-FAMILIES = {"csv": adapt_tabular}
+FAMILIES = {"tabular": adapt_tabular}
+
+
+def _family(layout: dict):
+    """The format family of a layout: ``tabular`` (csv/xlsx driven by the spec) unless the layout
+    names a genuinely new shape (``family: <name>`` -> ``pipelines/adapters/<name>.py:adapt``)."""
+    name = layout.get("family", "tabular")
+    if name not in FAMILIES:
+        import importlib
+
+        if not name.isidentifier():
+            raise ValueError(f"bad family name {name!r}")
+        FAMILIES[name] = importlib.import_module(f"pipelines.adapters.{name}").adapt
+    return FAMILIES[name]
 
 __all__ = ["adapt_file", "choose_layout", "Problem", "SubmissionError", "SourceSpec", "load_spec",
            "load_all_specs"]
@@ -25,9 +38,8 @@ def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
     tried = []
     decode_errors: list[SubmissionError] = []
     for layout in spec.layouts:
-        fmt = layout.get("reader", {}).get("format", "csv")
-        if fmt != "csv":
-            continue
+        if layout.get("family", "tabular") != "tabular":
+            return layout  # custom families check their own shape
         try:
             header, header_line, _ = read_records(path, layout.get("reader", {}), file_name)
         except SubmissionError as exc:
@@ -48,7 +60,7 @@ def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
 def adapt_file(path: Path, spec: SourceSpec, *, submission_id: str, file_name: str,
                allowed_countries: set[str] | None = None) -> tuple[pd.DataFrame, dict]:
     layout = choose_layout(path, spec, file_name)
-    family = FAMILIES[layout.get("reader", {}).get("format", "csv")]
+    family = _family(layout)
     table, stats = family(path, layout, source_id=spec.source_id, submission_id=submission_id,
                           file_name=file_name, allowed_countries=allowed_countries)
     stats["layout"] = layout["name"]

@@ -36,8 +36,66 @@ def _decode(data: bytes, encoding: str, file_name: str) -> str:
                                        repr(data[exc.start:exc.start + 8]))]) from exc
 
 
+def _cell_text(v) -> str:
+    import datetime as _dt
+
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, (_dt.datetime, _dt.date)):
+        return v.isoformat()
+    return str(v)
+
+
+def read_xlsx_records(path: Path, reader: dict, file_name: str):
+    """Rows of one sheet as text; line numbers are the spreadsheet's row numbers. The header is
+    ``header_row`` (1-based) or the first row whose cells include every name in ``header_contains``."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise SubmissionError([Problem(file_name, None, None, "S1", f"not a readable xlsx workbook: {exc}")]) from exc
+    try:
+        sheet = reader.get("sheet", 0)
+        if isinstance(sheet, int):
+            ws = wb.worksheets[sheet]
+        elif sheet in wb.sheetnames:
+            ws = wb[sheet]
+        else:
+            raise SubmissionError([Problem(file_name, None, None, "S1",
+                                           f"sheet {sheet!r} not found; the workbook has {', '.join(wb.sheetnames)}")])
+        want = reader.get("header_contains")
+        hrow = int(reader.get("header_row", 1))
+        header, header_line, records = None, 0, []
+        for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v).strip() if isinstance(v, str) else _cell_text(v) for v in row]
+            if header is None:
+                if (want and all(w in cells for w in want)) or (not want and i == hrow):
+                    while cells and cells[-1] == "":
+                        cells.pop()
+                    header, header_line = [c.strip() for c in cells], i
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            records.append((i, cells[:len(header)] + [""] * (len(header) - len(cells))))
+    finally:
+        wb.close()
+    if header is None:
+        raise SubmissionError([Problem(file_name, None, None, "S1",
+                                       "no header row found" + (f" containing {want}" if want else ""))])
+    return header, header_line, records
+
+
 def read_records(path: Path, reader: dict, file_name: str) -> tuple[list[str], int, list[tuple[int, list[str]]]]:
     """Return (header, header_line, [(line, fields), ...]) using only the csv module (no guessing)."""
+    if reader.get("format") == "xlsx":
+        return read_xlsx_records(path, reader, file_name)
     text = _decode(path.read_bytes(), reader.get("encoding", "utf-8"), file_name)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -86,7 +144,7 @@ def required_columns(layout: dict) -> list[str]:
     values = layout["values"]
     if "column" in values:
         cols.append(values["column"])
-    else:
+    elif "columns" in values:
         cols.extend(c for c, v in values["columns"].items() if not (isinstance(v, dict) and v.get("optional")))
     for d in layout.get("drop_rows", []):
         cols.append(d["column"])
@@ -122,9 +180,19 @@ def _role_series(df: pd.DataFrame, role: str, spec, file_name: str, problems: li
         s = df[spec["column"]]
         if spec.get("strip", True):
             s = s.str.strip()
+    if spec.get("date_part"):
+        d = pd.to_datetime(s.where(s != "", None), errors="coerce", format="mixed")
+        bad = s.ne("") & d.isna()
+        for idx in df.index[bad][:20]:
+            problems.append(Problem(file_name, int(df.at[idx, "__line"]), spec.get("column"), "S1",
+                                    "not a date", str(s.at[idx])))
+        s = (d.dt.year if spec["date_part"] == "year" else d.dt.month).astype("Int64").astype("str")
+        s = s.where(d.notna(), None)
+    if spec.get("empty_as_null", role in ("subdivision_code", "subdivision_name", "obs_note", "source_note")):
+        s = s.where(s.fillna("") != "", None)
     if spec.get("zero_pad"):
         n = int(spec["zero_pad"])
-        s = s.where(~s.str.fullmatch(r"\d+"), s.str.zfill(n))
+        s = s.where(~s.str.fullmatch(r"\d+").fillna(False).astype(bool), s.str.zfill(n))
     if "map" in spec:
         mapping = {str(k): (None if v is None else str(v)) for k, v in spec["map"].items()}
         mapped = s.map(mapping)
@@ -211,20 +279,21 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
         df = df[keep]
         roles = {k: v[keep] for k, v in roles.items()}
 
-    # year must be an integer
-    year_txt = roles["year"]
-    year = pd.to_numeric(year_txt, errors="coerce")
-    for idx in df.index[year.isna() | (year % 1 != 0)][:MAX_PROBLEMS]:
-        problems.append(Problem(file_name, int(df.at[idx, "__line"]), _spec_columns(layout["columns"]["year"])[0],
-                                "S1", "year is not an integer", str(year_txt.at[idx])))
+    # year must be an integer (unless the year comes from wide year columns)
+    base = pd.DataFrame({"__line": df["__line"]}, index=df.index)
+    if "year" in roles:
+        year_txt = roles["year"]
+        year = pd.to_numeric(year_txt, errors="coerce")
+        for idx in df.index[year.isna() | (year % 1 != 0)][:MAX_PROBLEMS]:
+            problems.append(Problem(file_name, int(df.at[idx, "__line"]), _spec_columns(layout["columns"]["year"])[0],
+                                    "S1", "year is not an integer", str(year_txt.at[idx])))
     if problems:
         raise SubmissionError(problems)
-
-    base = pd.DataFrame({"__line": df["__line"]}, index=df.index)
     for role in ROLE_COLUMNS:
         if role in roles:
             base[role] = roles[role]
-    base["year"] = year.astype("int64")
+    if "year" in roles:
+        base["year"] = year.astype("int64")
 
     # melt value columns ----------------------------------------------------------------------
     values = layout["values"]
@@ -232,11 +301,36 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     decimal = reader.get("decimal", ".")
     thousands = reader.get("thousands")
     parts = []
-    if "column" in values:
+    if values.get("count_records"):
+        # record-level file: one row per event/victim -> count rows per combination of roles
+        keys = [c for c in base.columns if c != "__line"]
+        g = base.fillna({c: "\x00" for c in keys if base[c].dtype != "int64"}) \
+            .groupby(keys, dropna=False, sort=False)["__line"].agg(["min", "count"]).reset_index()
+        for c in keys:
+            if g[c].dtype != "int64":
+                g[c] = g[c].where(g[c] != "\x00", None)
+        g = g.rename(columns={"min": "__line"})
+        g["column_name"] = "(records)"
+        g["value_raw"] = g.pop("count").astype("str")
+        stats["records"] = len(base)
+        parts.append(g)
+    elif "column" in values:
         part = base.copy()
         part["column_name"] = values["column"]
         part["value_raw"] = df[values["column"]]
         parts.append(part)
+    elif "year_columns" in values:
+        rx = re.compile(values["year_columns"])
+        for col in df.columns:
+            if col != "__line" and rx.fullmatch(col):
+                part = base.copy()
+                part["column_name"] = col
+                part["value_raw"] = df[col]
+                part["year"] = int(re.search(r"\d{4}", col).group(0))
+                parts.append(part)
+        if not parts:
+            raise SubmissionError([Problem(file_name, header_line, None, "S1",
+                                           f"no year column matches {values['year_columns']!r}")])
     else:
         for col, dims in values["columns"].items():
             if col not in df.columns:
@@ -250,6 +344,7 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
                 part[k] = v
             parts.append(part)
     out = pd.concat(parts, ignore_index=True)
+    out["year"] = out["year"].astype("int64")
     for k, v in {**DEFAULTS, **(values.get("defaults") or {})}.items():
         if k not in out.columns:
             out[k] = v

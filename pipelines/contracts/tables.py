@@ -11,8 +11,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-MEASURES = ["offences", "victims"]
-UNITS = ["count", "rate_per_100k"]
+MEASURES = ["offences", "victims", "population_share"]  # population_share: survey indicators (e.g. ENVIPE)
+UNITS = ["count", "rate_per_100k", "percent"]
 SEXES = ["_T", "F", "M", "_U"]
 # SDMX CL_OBS_STATUS subset used here: A normal, B break, D definition differs, E estimated,
 # M missing, P provisional, I imputed, U low reliability.

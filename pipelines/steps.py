@@ -256,6 +256,7 @@ def harmonise_all(settings: Settings) -> dict:
     write_parquet_atomic(res.cells, d / "cells.parquet")
     write_parquet_atomic(res.excluded, d / "excluded.parquet")
     write_parquet_atomic(res.unused_crosswalk, d / "unused_crosswalk.parquet")
+    write_parquet_atomic(res.survey, d / "survey.parquet")
     results = harmonised_quality(settings, res.indicators)
     return {**res.stats, "submissions": len(accepted), "seconds": round(time.perf_counter() - t0, 2),
             "path": str(d), "results": results}
@@ -328,7 +329,7 @@ def publish_all(settings: Settings) -> dict:
     """harmonised -> published: one atomic release (Parquet folder + rebuilt hemistat.duckdb)."""
     t0 = time.perf_counter()
     d = settings.harmonised_dir
-    tables = {name: pd.read_parquet(d / f"{name}.parquet") for name in ("indicators", "cells", "excluded")}
+    tables = {name: pd.read_parquet(d / f"{name}.parquet") for name in ("indicators", "cells", "excluded", "survey")}
     used = set(tables["cells"]["submission_id"].unique())
     for sid in used:
         if subs.read_status(settings.landing_dir, sid).get("status") != "published":

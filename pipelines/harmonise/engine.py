@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from pipelines.adapters.spec import SourceSpec
@@ -58,6 +59,7 @@ class HarmoniseResult:
     excluded: pd.DataFrame
     stats: dict = field(default_factory=dict)
     unused_crosswalk: pd.DataFrame | None = None  # crosswalk rows no submitted cell uses (a warning)
+    survey: pd.DataFrame | None = None            # survey indicators (unit percent), not offences
 
 
 def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +95,6 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         select v.*, s.received_at
         from read_parquet(?, union_by_name = true) v
         join subs s using (submission_id)
-        where v.unit = 'count'
     """, [list(subs["validated_path"])])
 
     # 1. vintages --------------------------------------------------------------------------------
@@ -120,6 +121,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                l.measure, l.sex, l.age, l.relationship,
                sum(l.value) as kids_value, count(*) as n_kids
         from latest l join hier h on h.source_id = l.source_id and h.child_code = l.national_code
+        where l.unit = 'count'
         group by all
     """)
     con.execute("""
@@ -139,6 +141,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
          and k.month is not distinct from l.month and k.parent_code = l.national_code
          and k.measure = l.measure and k.sex = l.sex and k.age = l.age and k.relationship = l.relationship
         left join subsets s on s.source_id = l.source_id and s.national_code = l.national_code
+        where l.unit = 'count'
     """)
 
     # 3. crosswalk ---------------------------------------------------------------------------------
@@ -167,12 +170,26 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         raise HarmoniseError(
             f"{len(unmapped)} national code(s) have no crosswalk row (rule C1); add them to "
             "reference/crosswalks/<source>.csv:\n" + unmapped.to_string(index=False), unmapped)
+    breaks = pd.DataFrame([(sid, c, int(b["from_year"]), int(b.get("to_year", 9999)), b["action"], b["note"])
+                           for sid, sp in specs.items() for b in (sp.raw.get("breaks") or [])
+                           for c in b["national_codes"]],
+                          columns=["source_id", "national_code", "from_year", "to_year", "action", "note"])
+    con.register("breaks", breaks)
     con.execute("""
         create or replace temp table cells as
-        select a.*, x.crosswalk_id, x.iccs_code, x.relation, x.rationale as crosswalk_rationale,
+        select a.* replace (
+                   case when fb.note is not null and a.obs_status = 'A' then 'B' else a.obs_status end as obs_status,
+                   coalesce(fb.note, a.obs_note) as obs_note),
+               x.crosswalk_id, x.iccs_code, x.relation, x.rationale as crosswalk_rationale,
                case when a.is_subset then 'subset tag of another category: never summed'
-                    when x.iccs_code is null then 'no ICCS match: ' || x.rationale end as excluded_reason
+                    when eb.note is not null then 'superseded: ' || eb.note
+                    when x.iccs_code is null then 'no ICCS match: ' || x.rationale end as excluded_reason,
+               fb.note as break_note
         from adjusted a join xw x on x.source_id = a.source_id and x.national_code = a.national_code
+        left join breaks fb on fb.action = 'flag' and fb.source_id = a.source_id and fb.national_code = a.national_code
+                           and a.year between fb.from_year and fb.to_year
+        left join breaks eb on eb.action = 'exclude' and eb.source_id = a.source_id
+                           and eb.national_code = a.national_code and a.year between eb.from_year and eb.to_year
     """)
 
     # 4. leaf facts (annual + monthly) --------------------------------------------------------------
@@ -182,8 +199,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                year, month, iccs_code, measure, sex, age, relationship,
                sum(value_used) as value, count(*) as n_cells, count(value_used) as n_values,
                max(submission_id) as submission_id, count(distinct submission_id) as n_submissions,
-               case when count(value_used) = 0 then 'M' else 'A' end as obs_status,
-               cast(null as integer) as months_reported, 'reported' as derivation
+               case when count(value_used) = 0 then 'M' when bool_or(obs_status = 'B') then 'B' else 'A' end as obs_status,
+               cast(null as integer) as months_reported, 'reported' as derivation,
+               string_agg(distinct break_note, '; ') as break_note
         from cells where excluded_reason is null
         group by source_id, country_iso3, subdivision_code, year, month, iccs_code, measure, sex, age, relationship
     """)
@@ -192,8 +210,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         select source_id, country_iso3, subdivision_code, any_value(subdivision_name), year, null,
                iccs_code, measure, sex, age, relationship,
                sum(value), sum(n_cells), sum(n_values), max(submission_id), max(n_submissions),
-               case when count(value) = 0 then 'M' when count(value) < 12 then 'P' else 'A' end,
-               count(value), 'months'
+               case when count(value) = 0 then 'M' when count(value) < 12 then 'P'
+                    when bool_or(obs_status = 'B') then 'B' else 'A' end,
+               count(value), 'months', string_agg(distinct break_note, '; ')
         from leaf where month is not null
         group by source_id, country_iso3, subdivision_code, year, iccs_code, measure, sex, age, relationship
     """)
@@ -203,8 +222,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         select l.source_id, l.country_iso3, null, null, l.year, l.month, l.iccs_code, l.measure, l.sex,
                l.age, l.relationship, sum(l.value), sum(l.n_cells), sum(l.n_values), max(l.submission_id),
                max(l.n_submissions),
-               case when count(l.value) = 0 then 'M' when bool_or(l.obs_status = 'P') then 'P' else 'A' end,
-               max(l.months_reported), 'subdivisions'
+               case when count(l.value) = 0 then 'M' when bool_or(l.obs_status = 'P') then 'P'
+                    when bool_or(l.obs_status = 'B') then 'B' else 'A' end,
+               max(l.months_reported), 'subdivisions', string_agg(distinct l.break_note, '; ')
         from leaf l
         where l.subdivision_code is not null
           and not exists (select 1 from leaf n
@@ -222,8 +242,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                l.year, l.month, a.ancestor as iccs_code, a.ancestor_level as iccs_level, l.measure, l.sex,
                l.age, l.relationship, sum(l.value) as value, sum(l.n_cells) as n_cells,
                max(l.submission_id) as submission_id, max(l.n_submissions) as n_submissions,
-               case when count(l.value) = 0 then 'M' when bool_or(l.obs_status = 'P') then 'P' else 'A' end as obs_status,
-               max(l.months_reported) as months_reported,
+               case when count(l.value) = 0 then 'M' when bool_or(l.obs_status = 'P') then 'P'
+                    when bool_or(l.obs_status = 'B') then 'B' else 'A' end as obs_status,
+               max(l.months_reported) as months_reported, string_agg(distinct l.break_note, '; ') as break_note,
                case when bool_or(l.derivation = 'subdivisions') then 'subdivisions'
                     when bool_or(l.derivation = 'months') then 'months'
                     when bool_or(l.iccs_code <> a.ancestor) then 'rollup'
@@ -269,12 +290,52 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                          then 'rate only for totals: no population by sex/age in reference yet' end as rate_note,
                j.obs_status,
                case when j.obs_status = 'P' then 'provisional: ' || coalesce(cast(j.months_reported as varchar), '?') || ' of 12 months reported'
-                    when j.obs_status = 'M' then 'not reported' end as obs_note,
+                    when j.obs_status = 'M' then 'not reported'
+                    when j.obs_status = 'B' then 'break in series: ' || j.break_note end as obs_note,
                j.source_id, j.submission_id, cast(j.n_submissions as bigint) as n_submissions,
                cast(j.n_cells as bigint) as n_cells, cast(j.months_reported as bigint) as months_reported,
                j.derivation, c.comparability
         from j left join comp c on c.source_id = j.source_id
         order by j.source_id, j.country_iso3, j.subdivision_code nulls first, j.year, j.month nulls first, j.iccs_code
+    """)
+    # reported rates of sources that publish no count for the same cell (comparison series such as
+    # the World Bank homicide rate): published as-is at the mapped ICCS code, never summed or rolled up
+    rates = _fetch(con, """
+        with c as (select distinct source_id, country_iso3, subdivision_code, year, month, national_code, measure,
+                          sex, age, relationship from latest where unit = 'count' and value is not null),
+             r as (select l.* from latest l
+                   left join c on c.source_id = l.source_id and c.country_iso3 = l.country_iso3
+                    and c.subdivision_code is not distinct from l.subdivision_code and c.year = l.year
+                    and c.month is not distinct from l.month and c.national_code = l.national_code
+                    and c.measure = l.measure and c.sex = l.sex and c.age = l.age and c.relationship = l.relationship
+                   where l.unit = 'rate_per_100k' and l.value is not null and c.source_id is null)
+        select r.source_id, r.country_iso3, r.subdivision_code, any_value(r.subdivision_name) as subdivision_name,
+               cast(r.year as bigint) as year, cast(r.month as bigint) as month, x.iccs_code,
+               cast(any_value(i.level) as bigint) as iccs_level, r.measure, r.sex, r.age, r.relationship,
+               max(r.value) as rate_per_100k, max(r.submission_id) as submission_id, count(*) as n
+        from r join xw x on x.source_id = r.source_id and x.national_code = r.national_code
+        join iccs i on i.code = x.iccs_code
+        where x.iccs_code is not null
+        group by r.source_id, r.country_iso3, r.subdivision_code, r.year, r.month, x.iccs_code, r.measure, r.sex,
+                 r.age, r.relationship
+        having count(*) = 1
+    """)
+    if len(rates):
+        key = rates[["source_id", "country_iso3", "subdivision_code", "year", "month", "iccs_code", "measure", "sex",
+                     "age", "relationship"]].astype("str").fillna("-")
+        rates["indicator_id"] = key.agg("|".join, axis=1).map(lambda k: "r" + __import__("hashlib").md5(k.encode()).hexdigest()[1:])
+        rates = rates.assign(value=np.nan, population=np.nan, population_source=None,
+                             rate_note="rate as published by the source (no count published)",
+                             obs_status="A", obs_note=None, n_submissions=1, n_cells=rates.pop("n"),
+                             months_reported=pd.NA, derivation="reported_rate",
+                             comparability=rates["source_id"].map(dict(zip(comp.source_id, comp.comparability))))
+        out = pd.concat([out, rates[out.columns]], ignore_index=True)
+    survey = _fetch(con, """
+        select source_id, submission_id, file_name, line, column_name, country_iso3, subdivision_code,
+               subdivision_name, cast(year as bigint) as year, cast(month as bigint) as month,
+               national_code as indicator_code, national_label as indicator_label, measure, unit, sex, age,
+               value, obs_status, obs_note
+        from latest where unit = 'percent' order by source_id, country_iso3, subdivision_code nulls first, year
     """)
     out["month"] = out["month"].astype("Int64")
     out["months_reported"] = out["months_reported"].astype("Int64")
@@ -300,4 +361,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     stats = {"unused_crosswalk_rows": len(unused), "source_cells": int(n_src), "latest_cells": int(n_latest), "indicators": len(out),
              "excluded_cells": int(excluded["cells"].sum()) if len(excluded) else 0,
              "hierarchy_pairs": len(hier)}
-    return HarmoniseResult(indicators=out, cells=cells, excluded=excluded, stats=stats, unused_crosswalk=unused)
+    stats["reported_rates"] = len(rates)
+    stats["survey_rows"] = len(survey)
+    return HarmoniseResult(indicators=out, cells=cells, excluded=excluded, stats=stats, unused_crosswalk=unused,
+                           survey=survey)

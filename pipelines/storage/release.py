@@ -33,11 +33,14 @@ def _sql_literal_path(p: Path) -> str:
 
 
 def render_views(views_dir: Path, release_dir: Path) -> list[tuple[str, str]]:
-    """Render ``warehouse/views/*.sql`` with ``{{release_dir}}`` -> the release folder literal."""
+    """Render ``warehouse/views/*.sql``: ``{{release_dir}}`` -> this release's folder and
+    ``{{releases_dir}}`` -> the folder of all releases (for history / as-of views)."""
     lit = _sql_literal_path(release_dir)
+    lit_all = _sql_literal_path(release_dir.parent)
     out = []
     for p in sorted(views_dir.glob("*.sql")):
-        out.append((p.name, p.read_text("utf-8").replace("{{release_dir}}", lit[1:-1])))
+        out.append((p.name, p.read_text("utf-8").replace("{{release_dir}}", lit[1:-1])
+                    .replace("{{releases_dir}}", lit_all[1:-1])))
     return out
 
 
@@ -59,7 +62,9 @@ def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dic
             if not _TABLE.match(name):
                 raise ValueError(f"bad table name {name!r}")
             write_parquet_atomic(df, tmp / f"{name}.parquet")
-        atomic_write_json(tmp / "release.json", {"release_id": release_id, **(metadata or {}),
+        atomic_write_json(tmp / "release.json", {"release_id": release_id,
+                                                 "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                                 **(metadata or {}),
                                                  "tables": {k: len(v) for k, v in tables.items()}})
         os.rename(tmp, final)
     except BaseException:
@@ -99,8 +104,15 @@ def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
         Path(str(tmp_db) + ".wal").unlink(missing_ok=True)
 
 
+HISTORY_FILES = {"indicators.parquet", "release.json"}
+
+
 def _prune(releases: Path, keep: int, current: str) -> None:
+    """Old releases keep their indicators and release.json forever (what was published on a date stays
+    queryable); their bulky cell-level and quality files are removed after ``keep`` releases."""
     done = sorted(d for d in releases.iterdir() if d.is_dir() and not d.name.startswith("."))
     for d in done[:-keep]:
         if d.name != current:
-            shutil.rmtree(d, ignore_errors=True)
+            for f in d.iterdir():
+                if f.name not in HISTORY_FILES:
+                    f.unlink(missing_ok=True)

@@ -14,3 +14,8 @@ select * from read_parquet('{{release_dir}}/submissions.parquet');
 
 create or replace view published.release as
 select * from read_json_auto('{{release_dir}}/release.json');
+
+-- survey indicators (e.g. Mexico ENVIPE perception of insecurity, SDG 16.1.4-like): percentages of the
+-- population, never offence counts, so they are kept apart from indicators.
+create or replace view published.survey_indicators as
+select * from read_parquet('{{release_dir}}/survey.parquet');

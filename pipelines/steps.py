@@ -127,6 +127,17 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_na
     return results, v, report
 
 
+def _failure_frame(frames: list[pd.DataFrame], empty_columns: list[str]) -> pd.DataFrame:
+    """Failing rows of several rules in one frame with stable Parquet types (text, and Int64 numbers)."""
+    f = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=empty_columns)
+    for c in f.columns:
+        if c in ("line", "year", "month"):
+            f[c] = pd.to_numeric(f[c], errors="coerce").astype("Int64")
+        else:
+            f[c] = f[c].astype("str").where(f[c].notna(), None)
+    return f
+
+
 def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | None):
     rows = [{"submission_id": sid, "source_id": source_id, **r.as_row()} for r in results]
     country = None
@@ -142,13 +153,7 @@ def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | Non
             f.insert(0, "rule_id", r.rule.id)
             f.insert(0, "submission_id", sid)
             fails.append(f)
-    fdf = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(columns=["submission_id", "rule_id"])
-    for c in fdf.columns:
-        if c not in ("line", "year", "month"):
-            fdf[c] = fdf[c].astype("str").where(fdf[c].notna(), None)
-    for c in ("line", "year", "month"):
-        if c in fdf.columns:
-            fdf[c] = pd.to_numeric(fdf[c], errors="coerce").astype("Int64")
+    fdf = _failure_frame(fails, ["submission_id", "rule_id"])
     cy = pd.DataFrame(columns=["country_iso3", "year"])
     if table is not None and len(table):
         cy = table[["country_iso3", "year"]].drop_duplicates()
@@ -283,14 +288,7 @@ def harmonised_quality(settings: Settings, indicators: pd.DataFrame):
             fails.append(r.failures.assign(rule_id=r.rule.id))
     qd = quality_dir(settings)
     write_parquet_atomic(pd.DataFrame(rows), qd / "harmonised.parquet")
-    f = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(columns=["rule_id", "country_iso3", "year"])
-    for c in f.columns:
-        if c not in ("line", "year", "month"):
-            f[c] = f[c].astype("str").where(f[c].notna(), None)
-    for c in ("line", "year", "month"):
-        if c in f.columns:
-            f[c] = pd.to_numeric(f[c], errors="coerce").astype("Int64")
-    write_parquet_atomic(f, qd / "harmonised_failures.parquet")
+    write_parquet_atomic(_failure_frame(fails, ["rule_id", "country_iso3", "year"]), qd / "harmonised_failures.parquet")
     return results
 
 

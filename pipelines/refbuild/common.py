@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import hashlib
 import io
 import json
 import os
@@ -38,12 +37,7 @@ def default_out_dir() -> Path:
     return REPO_ROOT / "reference"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from pipelines.storage.submissions import sha256_file  # noqa: E402,F401  (one implementation)
 
 
 def require_file(path: Path) -> Path:

@@ -114,5 +114,5 @@ def test_iccs_codes_are_text(wh):
 
 def test_submissions_view(wh):
     rows = wh.execute("select source_id, status, length(sha256) from published.submissions").fetchall()
-    assert {r[0] for r in rows} == {"mx_sesnsp", "ar_snic", "unodc_cts"}
+    assert {r[0] for r in rows} >= {"mx_sesnsp", "ar_snic", "unodc_cts"}
     assert all(r[1] == "published" and r[2] == 64 for r in rows)

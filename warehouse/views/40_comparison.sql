@@ -1,0 +1,11 @@
+-- Cross-country comparison of intentional homicide (ICCS 0101): one row per country x year x source,
+-- national sources (police / prosecution counts turned into rates with the reference population)
+-- side by side with the international comparison series (World Bank / UNODC, OWID) as published.
+create or replace view published.homicide_rates as
+select i.country_iso3, c.name_en as country, c.name_es as pais, i.year, i.source_id, i.comparability,
+       i.measure, i.value as count, i.population, round(i.rate_per_100k, 2) as rate_per_100k, i.obs_status,
+       i.derivation, i.rate_note
+from published.indicators i
+join reference.countries c on c.iso3 = i.country_iso3
+where i.iccs_code = '0101' and i.subdivision_code is null and i.month is null and i.sex = '_T'
+  and i.age = '_T' and i.relationship = '_T' and i.rate_per_100k is not null;

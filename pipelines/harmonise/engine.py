@@ -163,7 +163,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     unmapped = _fetch(con, """
         select a.source_id, a.national_code, any_value(a.national_label) as national_label,
                count(*) as cells, min(a.file_name) as file_name, min(a.line) as first_line
-        from adjusted a left join xw x on x.source_id = a.source_id and x.national_code = a.national_code
+        from (select source_id, national_code, national_label, file_name, line from latest
+              where unit in ('count', 'rate_per_100k')) a
+        left join xw x on x.source_id = a.source_id and x.national_code = a.national_code
         where x.national_code is null group by all order by 1, 2
     """)
     if len(unmapped):
@@ -354,7 +356,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     """)
     unused = _fetch(con, """
         select x.source_id, x.crosswalk_id, x.national_code, x.iccs_code
-        from xw x anti join (select distinct source_id, national_code from adjusted) a
+        from xw x anti join (select distinct source_id, national_code from latest) a
           on a.source_id = x.source_id and a.national_code = x.national_code
         order by 1, 3
     """)

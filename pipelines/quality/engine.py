@@ -575,7 +575,7 @@ def check_coverage_rate(rule, table, ctx, con):
     minr = float(rule.params.get("min_rate", 0.95))
     df = _fetch(con, """
         with y as (select distinct year from t),
-             rep as (select year, subdivision_code from t where unit = 'count' and value is not null
+             rep as (select year, subdivision_code from t where value is not null
                      and subdivision_code is not null group by all),
              rate as (select y.year, (select count(*) from rep r where r.year = y.year)::double
                                      / (select count(*) from expected_units) as rate from y)

@@ -28,7 +28,8 @@ AR_PAIS_CSV = "ar_snic/snic-pais.csv"
 SRC_WB = "wb_sp_pop_totl"
 SRC_MX = "mx_conapo"
 SRC_AR = "ar_snic_implied"
-SOURCE_IDS = [SRC_AR, SRC_MX, SRC_WB]
+SRC_US = "us_fbi_estimate"
+SOURCE_IDS = [SRC_AR, SRC_MX, SRC_US, SRC_WB]
 
 MX_YEARS = range(1990, 2031)  # 1990..2030 inclusive
 MX_NATIONAL_NAME = "Estados Unidos Mexicanos"
@@ -76,12 +77,13 @@ SUBNATIONAL_SCHEMA = {
     "name": "population_subnational",
     "title": "First-level subdivision population (Mexican states, Argentine provinces), by source",
     "description": "Long format. Key (country_iso3, subdivision_code, year, source_id). subdivision_code is the national "
-    "statistical office code as zero-padded text: INEGI state code 01-32 (MEX), INDEC province code 02-94 (ARG).",
+    "statistical office code as zero-padded text: INEGI state code 01-32 (MEX), INDEC province code 02-94 (ARG), "
+    "USPS state abbreviation (USA, as in the FBI file).",
     "fields": [
         _FIELD_ISO3,
         {"name": "subdivision_code", "type": "string",
          "description": "National 2-digit code: INEGI clave de entidad (MEX), INDEC/SNIC provincia_id (ARG).",
-         "constraints": {"required": True, "pattern": "^[0-9]{2}$"}},
+         "constraints": {"required": True, "pattern": "^[0-9A-Z]{2}$"}},
         {"name": "subdivision_name", "type": "string", "description": "Official name as written in the source.",
          "constraints": {"required": True}},
         _FIELD_YEAR, _FIELD_POP, _FIELD_SRC, _FIELD_NOTE,
@@ -415,14 +417,37 @@ def build_ar(shared: Path) -> tuple[list[list[object]], list[list[object]], list
     return nat_rows, sub_rows, sources, facts
 
 
+US_FBI_CSV = "us_fbi/estimated_crimes_1979_2019.csv"
+NOTE_US = "FBI UCR state population estimate (column 'population' of estimated_crimes_1979_2019.csv)"
+
+
+def build_us(shared: Path) -> tuple[list[list[object]], list[Source]]:
+    """US states (+ DC) from the FBI estimated-crimes file's own population column: the denominator
+    the FBI itself uses for its rates. The national row (empty state) is not kept (World Bank is)."""
+    path = require_file(shared / US_FBI_CSV)
+    rows: list[list[object]] = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        for lineno, r in enumerate(csv.DictReader(fh), start=2):
+            if not r["state_abbr"]:
+                continue
+            where = f"{path} line {lineno}"
+            rows.append(["USA", r["state_abbr"], _nfc(r["state_name"]), _int_cell(r["year"], where),
+                         _int_cell(r["population"], where), SRC_US, NOTE_US])
+    src = Source(rel_path=US_FBI_CSV, publisher="FBI Uniform Crime Reporting, estimated crimes 1979-2019",
+                 mirror="see us_fbi/PROVENANCE.md in the shared real-data folder",
+                 licence="US government work (see us_fbi/PROVENANCE.md)", sha256=sha256_file(path))
+    return rows, [src]
+
+
 def build(shared: Path, iso3: set[str]) -> PopulationResult:
     res = PopulationResult()
     wb_rows, wb_src = build_wb(shared, iso3)
     mx_nat, mx_states, mx_src, mx_facts = build_mx(shared)
     ar_nat, ar_prov, ar_src, ar_facts = build_ar(shared)
     res.national = sorted(wb_rows + mx_nat + ar_nat, key=lambda r: (r[0], r[1], r[3]))
-    res.subnational = sorted(mx_states + ar_prov, key=lambda r: (r[0], r[1], r[3], r[5]))
-    res.sources = [wb_src, *mx_src, *ar_src]
+    us_states, us_src = build_us(shared)
+    res.subnational = sorted(mx_states + ar_prov + us_states, key=lambda r: (r[0], r[1], r[3], r[5]))
+    res.sources = [wb_src, *mx_src, *ar_src, *us_src]
     res.facts = mx_facts + ar_facts
 
     # cross-source sanity: alternative national figures should be close to the World Bank's
@@ -458,7 +483,9 @@ def provenance(res: PopulationResult, date: str) -> str:
             "Schema `national.schema.json`.",
             f"- `subnational.csv` ({len(res.subnational)} rows): key (country_iso3, subdivision_code, year, source_id). "
             f"`{SRC_MX}`: {count(res.subnational, SRC_MX, 5)} rows (32 states x 1990-2030); `{SRC_AR}`: "
-            f"{count(res.subnational, SRC_AR, 5)} rows (24 provinces x 2000-2024). Schema `subnational.schema.json`.",
+            f"{count(res.subnational, SRC_AR, 5)} rows (24 provinces x 2000-2024); `{SRC_US}`: "
+            f"{count(res.subnational, SRC_US, 5)} rows (US states + DC from the FBI file's population column, "
+            "Mississippi absent 1979-1994 as in the file). Schema `subnational.schema.json`.",
             "- Several sources for the same country-year are ALTERNATIVE denominators: choose one per indicator "
             "(e.g. the publisher's own denominator to reproduce its rates, World Bank for cross-country comparison); "
             "never sum across `source_id`.",

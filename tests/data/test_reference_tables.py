@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import jsonschema
+import pandas as pd
 import pytest
 
 from pipelines.refbuild.schema_check import (
@@ -322,7 +323,16 @@ def test_provenance_lists_all_inputs():
     assert set(_provenance_hashes()) == {
         "iccs/iccs_parse_final.csv", "iccs/ICCS_English_2016_web.pdf", "wb_population/population.csv",
         "mx_sesnsp/poblacion_anual.csv", "mx_sesnsp/estatal.csv", "ar_snic/snic-provincias.csv", "ar_snic/snic-pais.csv",
+        "us_fbi/estimated_crimes_1979_2019.csv",
     }
+
+
+def test_us_state_population_from_fbi_file():
+    # estimated_crimes_1979_2019.csv line: 1995,"MS","Mississippi",2697000,...
+    pop = pd.read_csv(REF / "population" / "subnational.csv", dtype=str)
+    ms = pop[(pop.country_iso3 == "USA") & (pop.subdivision_code == "MS")]
+    assert ms[ms.year == "1995"].population.tolist() == ["2697000"]
+    assert sorted(ms.year.astype(int))[0] == 1995  # absent 1979-1994 as in the file
 
 
 needs_shared = pytest.mark.skipif(

@@ -300,8 +300,10 @@ def test_param_values_are_coherent():
     assert p["C2"]["pattern"] == r"^\d{2}(\d{2}(\d(\d)?)?)?$"
     assert re.fullmatch(p["C2"]["pattern"][1:-1], "0101") and not re.fullmatch(p["C2"]["pattern"][1:-1], "101")
     assert p["C3"]["columns"]["sex"] == ["_T", "F", "M", "_U"]
-    assert set(p["C3"]["columns"]["unit"]) == {"count", "rate_per_100k"}
-    assert set(p["C3"]["columns"]["measure"]) == {"offences", "victims"}
+    from pipelines.contracts.tables import MEASURES, UNITS
+
+    assert set(p["C3"]["columns"]["unit"]) == set(UNITS)          # the code lists are the contract's
+    assert set(p["C3"]["columns"]["measure"]) == set(MEASURES)
     ref = p["C3"]["columns"]["country_iso3"]
     assert ref == "reference:oas_members"
     assert (REPO / "reference" / "countries" / "oas_members.csv").exists()

@@ -218,7 +218,10 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         from leaf where month is not null
         group by source_id, country_iso3, subdivision_code, year, iccs_code, measure, sex, age, relationship
     """)
-    # 5. national from subdivisions, only where the source reported no national row that year --------
+    # 5. national from subdivisions, only where the source reported no national row that year, and only
+    #    for sources whose files cover the whole country (spec: national_from_subdivisions) ------------
+    con.register("partial_sources", pd.DataFrame(
+        {"source_id": [sid for sid, sp in specs.items() if sp.raw.get("national_from_subdivisions") is False] or [""]}))
     con.execute("""
         insert into leaf
         select l.source_id, l.country_iso3, null, null, l.year, l.month, l.iccs_code, l.measure, l.sex,
@@ -229,6 +232,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                max(l.months_reported), 'subdivisions', string_agg(distinct l.break_note, '; ')
         from leaf l
         where l.subdivision_code is not null
+          and l.source_id not in (select source_id from partial_sources)
           and not exists (select 1 from leaf n
                           where n.source_id = l.source_id and n.country_iso3 = l.country_iso3
                             and n.subdivision_code is null and n.year = l.year

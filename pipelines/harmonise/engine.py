@@ -290,6 +290,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                     then j.value / j.pop * 100000 end as rate_per_100k,
                case when j.value is null then 'no value'
                     when j.month is not null then 'monthly value: rate computed for years only'
+                    when j.obs_status = 'P' and j.pop is not null
+                         then 'provisional year (' || coalesce(cast(j.months_reported as varchar), '?')
+                              || ' of 12 months): the rate covers only the reported months'
                     when j.pop is null and j.subdivision_code is null then 'no reference population for this country and year'
                     when j.pop is null then 'no reference population for this subdivision and year'
                     when j.sex <> '_T' or j.age <> '_T' or j.relationship <> '_T'

@@ -31,6 +31,9 @@ bench: env
 ui: env
 	$(BIN)/hemistat ui
 
+serve: env
+	$(BIN)/hemistat serve
+
 doctor: env
 	$(BIN)/hemistat doctor
 

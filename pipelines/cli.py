@@ -259,13 +259,28 @@ def query(sql: str = typer.Argument(..., help="SQL over published.* and referenc
 
 
 @app.command()
-def doctor():
+def doctor(files: list[Path] = typer.Option(None, "--file", exists=True, dir_okay=False, readable=True,
+                                            help="also read this national file (nothing stored) and list its "
+                                                 "national codes missing from the crosswalk, with ICCS suggestions"),
+           sources: list[str] = typer.Option(None, "--source", "-s",
+                                             help="source id of --file (one for all files, or one per file)")):
     """Check reference tables, source specs, crosswalks and folders; exit 1 if anything is wrong."""
     from pipelines.doctor import run_checks
 
+    files, sources = list(files or []), list(sources or [])
+    if files and not sources:
+        typer.echo("--file needs --source (the source id whose spec reads the file)", err=True)
+        raise typer.Exit(2)
+    if sources and not files:
+        typer.echo("--source needs --file", err=True)
+        raise typer.Exit(2)
+    if len(sources) not in (1, len(files)):
+        typer.echo("give one --source for all files or one per --file", err=True)
+        raise typer.Exit(2)
+    pairs = list(zip(sources * len(files) if len(sources) == 1 else sources, files))
     settings = _settings()
     ok = True
-    for name, passed, detail in run_checks(settings):
+    for name, passed, detail in run_checks(settings, files=pairs):
         ok &= passed
         typer.echo(f"[{'ok' if passed else 'FAIL'}] {name}{': ' + detail if detail else ''}")
     raise typer.Exit(0 if ok else 1)
@@ -283,6 +298,20 @@ def ui(port: int = typer.Option(3000, help="port for the Dagster UI"),
     cmd = [str(exe), "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(port)]
     typer.echo(f"Dagster UI on http://{host}:{port}  (DAGSTER_HOME={settings.dagster_home})")
     raise typer.Exit(subprocess.call(cmd, env={**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}))
+
+
+@app.command()
+def serve(port: int = typer.Option(8000, help="port of the upload portal"),
+          host: str = typer.Option("127.0.0.1", help="bind address (put a TLS proxy in front for other hosts)")):
+    """Start the upload portal (FastAPI + uvicorn): sign-in, uploads with verdict, review, audit log."""
+    import uvicorn
+
+    from pipelines.service import create_app
+
+    if host in ("127.0.0.1", "localhost", "::1") and "HEMISTAT_COOKIE_SECURE" not in os.environ:
+        os.environ["HEMISTAT_COOKIE_SECURE"] = "0"  # plain http on loopback only; Secure cookies elsewhere
+    typer.echo(f"hemistat portal on http://{host}:{port}  (accounts: python -m pipelines.service --help)")
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 def main():

@@ -1,13 +1,18 @@
-"""`hemistat doctor`: is everything hemistat needs present and valid? One (name, ok, detail) per check."""
+"""`hemistat doctor`: is everything hemistat needs present and valid? One (name, ok, detail) per check.
+
+With ``files=[(source_id, path), ...]`` (``hemistat doctor --file PATH --source S``) it also reads each
+file with its source spec (nothing stored) and lists the national codes the source's crosswalk does not
+map yet, each with the ICCS codes its label most resembles (``pipelines.onboarding``)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pipelines.settings import Settings
 
 
-def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
+def run_checks(settings: Settings, files: list[tuple[str, Path]] | None = None) -> list[tuple[str, bool, str]]:
     out: list[tuple[str, bool, str]] = []
 
     def check(name, fn):
@@ -66,7 +71,27 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         return str(settings.data_dir)
 
     check("data folder", _data)
+    for source_id, path in files or []:
+        out.append(_file_codes(settings, source_id, Path(path)))
     out.append(("real national files", True,
                 str(settings.shared_dir) if settings.shared_dir.is_dir()
                 else f"{settings.shared_dir} absent: `hemistat run` will use the synthetic sample"))
     return out
+
+
+def _file_codes(settings: Settings, source_id: str, path: Path) -> tuple[str, bool, str]:
+    """Every national code of ``path`` has a crosswalk row? If not, list them with ICCS suggestions."""
+    from pipelines.adapters import SubmissionError, load_spec
+    from pipelines.onboarding import format_unmapped, unmapped_codes
+
+    name = f"national codes of {path.name} ({source_id})"
+    try:
+        spec = load_spec(source_id, settings.reference_dir)
+        df = unmapped_codes(settings, source_id, path)
+    except SubmissionError as exc:
+        return name, False, f"the file cannot be read with the spec: {exc}"
+    except Exception as exc:  # noqa: BLE001 - doctor reports every failure, never crashes
+        return name, False, f"{type(exc).__name__}: {exc}"
+    if df.empty:
+        return name, True, f"every national code is in reference/crosswalks/{spec.crosswalk}.csv"
+    return name, False, format_unmapped(df, crosswalk=spec.crosswalk)

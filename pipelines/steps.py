@@ -328,7 +328,8 @@ def publish_all(settings: Settings) -> dict:
     t0 = time.perf_counter()
     d = settings.harmonised_dir
     tables = {name: pd.read_parquet(d / f"{name}.parquet") for name in ("indicators", "cells", "excluded", "survey")}
-    used = set(tables["cells"]["submission_id"].unique())
+    used = set(tables["cells"]["submission_id"].unique()) | set(tables["survey"]["submission_id"].unique()) \
+        | set(accepted_submissions(settings)["submission_id"] if len(accepted_submissions(settings)) else [])
     for sid in used:
         if subs.read_status(settings.landing_dir, sid).get("status") != "published":
             subs.set_status(settings.landing_dir, sid, "published")

@@ -116,3 +116,41 @@ def test_submissions_view(wh):
     rows = wh.execute("select source_id, status, length(sha256) from published.submissions").fetchall()
     assert {r[0] for r in rows} >= {"mx_sesnsp", "ar_snic", "unodc_cts"}
     assert all(r[1] == "published" and r[2] == 64 for r in rows)
+
+
+def test_cross_country_homicide_rates_side_by_side(wh):
+    """One query: intentional homicide per 100,000 in 2019 from each country's national source, beside the
+    World Bank / UNODC series. National values were checked by hand: SESNSP 30,444 case files; FBI 16,425
+    murders (estimated_crimes_1979_2019.csv, national row 2019); SNIC 2,240 hechos (snic-provincias sum)."""
+    rows = wh.execute("""select country_iso3, source_id, measure, count, rate_per_100k
+                         from published.homicide_rates where year = 2019""").fetchall()
+    national = {(c, s, m): (n, r) for c, s, m, n, r in rows if s not in ("wb_wdi", "owid_homicide")}
+    wb = {c: r for c, s, m, n, r in rows if s == "wb_wdi"}
+    assert national[("MEX", "mx_sesnsp", "offences")][0] == 30444
+    assert national[("USA", "us_fbi", "offences")][0] == 16425
+    assert national[("ARG", "ar_snic", "offences")][0] == 2240
+    assert {c for c, _, _ in national} >= {"ARG", "BRA", "COL", "MEX", "USA"}
+    assert len(wb) >= 20 and wb["MEX"] == 28.74
+    for (c, s, m), (n, r) in national.items():  # national and international rates in the same range
+        if c in wb:
+            assert 0.5 < r / wb[c] < 1.5, (c, s, r, wb[c])
+
+
+def test_fbi_rape_definition_break_is_flagged(wh):
+    rows = dict(wh.execute("""select year, obs_status from published.indicators where source_id = 'us_fbi'
+                              and iccs_code = '03011' and subdivision_code is null and month is null
+                              and year between 2012 and 2014""").fetchall())
+    assert rows == {2012: "A", 2013: "B", 2014: "A"}
+    note = wh.execute("""select obs_note from published.indicators where source_id = 'us_fbi' and iccs_code = '03011'
+                         and subdivision_code is null and year = 2013""").fetchall()[0][0]
+    assert "break" in note.lower()
+    excl = wh.execute("""select count(*) from published.cells where source_id = 'us_fbi'
+                         and national_code = 'rape_legacy' and year >= 2013 and excluded_reason like 'superseded%'""")
+    assert excl.fetchall()[0][0] > 0
+
+
+def test_survey_indicator_is_not_an_offence(wh):
+    assert wh.execute("select count(*) from published.indicators where source_id = 'mx_envipe'").fetchall()[0][0] == 0
+    v = wh.execute("""select value from published.survey_indicators where source_id = 'mx_envipe'
+                      and subdivision_code = '01' and year = 2024""").fetchall()
+    assert len(v) == 1 and 50 < v[0][0] < 60  # ENVIPE Aguascalientes 2024: 54.86 % feel unsafe

@@ -1,0 +1,202 @@
+"""Scheduled harvesting and punctuality (rule T2) in Dagster.
+
+* ``harvest_source`` job: one op that calls ``pipelines.harvest.harvest`` for the configured source. A new
+  file becomes a submission in the landing folder and the ``landing_sensor`` requests its ingest run
+  (known bytes store nothing). HTTP and network errors fail the run (and are recorded in
+  ``<data>/harvest/<source>.json``), so they show in the UI.
+* ``harvest_<source>`` schedules: one per source spec that has ``harvest: {url, cron}``. Which schedules
+  exist is decided when definitions load, from the repository's ``reference/sources`` (like the rule
+  catalogue in checks.py); each tick re-reads the spec from the run-time settings and skips when the
+  source or its harvest URL is gone.
+* ``source_freshness`` asset (group ``monitor``) and ``punctuality_sensor``: rule T2 for each source with
+  a monthly/quarterly/annual cadence — late when the next period is overdue (latest period covered +
+  cadence + expected_lag_days + the T2 grace). The sensor records one observation per late source on the
+  asset and requests a refresh when the set of late sources changes; each tick's message lists them.
+  (Not asset checks: every asset check of this code location is a quality rule on its layer.)
+"""
+
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines import settings as settings_module
+from pipelines.defs.resources import HemistatSettings
+from pipelines.harvest import HarvestError, check_url, harvest, harvest_config, lateness_all, read_state
+from pipelines.settings import get_settings
+
+log = logging.getLogger(__name__)
+HARVEST_OP = "harvest_source_op"
+
+
+def _reference_dir(reference_dir: Path | None = None) -> Path:
+    return Path(reference_dir) if reference_dir else settings_module.REPO_ROOT / "reference"
+
+
+def _specs(reference_dir: Path) -> dict:
+    from pipelines.adapters.spec import load_all_specs
+
+    try:
+        return load_all_specs(reference_dir)
+    except Exception as exc:  # noqa: BLE001 - a broken spec must not take the whole code location down
+        log.warning("hemistat: cannot read source specs in %s (%s); no harvest schedules or T2 checks", reference_dir,
+                    exc)
+        return {}
+
+
+# --------------------------------------------------------------------------------------------------
+# harvest job + schedules
+# --------------------------------------------------------------------------------------------------
+class HarvestConfig(dg.Config):
+    source_id: str
+
+
+@dg.op(name=HARVEST_OP, description="Download the source's harvest.url; store it as a submission only when "
+                                    "its sha256 is new (the landing sensor then ingests it).")
+def harvest_source_op(context: dg.OpExecutionContext, config: HarvestConfig, hemistat: HemistatSettings) -> dg.Output:
+    res = harvest(hemistat.get(), config.source_id)
+    md = {k: dg.MetadataValue.text(str(res.get(k))) for k in ("url", "checked_at", "http_status", "sha256",
+                                                               "submission_id", "state_path")}
+    md.update(created=bool(res["created"]), changed=bool(res["changed"]))
+    if not res["ok"]:
+        raise dg.Failure(description=f"harvest of {config.source_id} failed: {res['error']}", metadata=md)
+    if res["created"]:
+        context.log.info(f"new submission {res['submission_id']} stored; landing_sensor will request its ingest run")
+    else:
+        context.log.info(f"no new bytes (sha256 {str(res['sha256'])[:16]}…, submission {res['submission_id']})")
+    return dg.Output({k: res[k] for k in ("source_id", "created", "changed", "submission_id", "sha256")}, metadata=md)
+
+
+@dg.job(name="harvest_source", description="Check one source's published file (harvest.url) and store new bytes "
+                                           "as a submission.")
+def harvest_job():
+    harvest_source_op()
+
+
+def harvest_run_config(source_id: str) -> dict:
+    return {"ops": {HARVEST_OP: {"config": {"source_id": source_id}}}}
+
+
+def _harvest_schedule(source_id: str, cron: str, url: str) -> dg.ScheduleDefinition:
+    @dg.schedule(name=f"harvest_{source_id}", cron_schedule=cron, job=harvest_job, execution_timezone="UTC",
+                 default_status=dg.DefaultScheduleStatus.RUNNING,
+                 description=f"Harvest {source_id} from {url} ({cron}, UTC); new bytes become a submission.")
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        settings = get_settings()
+        try:
+            cfg = harvest_config(settings, source_id)
+        except KeyError:
+            return dg.SkipReason(f"source {source_id!r} has no spec in {settings.reference_dir} any more")
+        if not cfg:
+            return dg.SkipReason(f"source {source_id!r} has no harvest.url in its spec any more")
+        try:
+            check_url(cfg["url"])
+        except HarvestError as exc:
+            return dg.SkipReason(str(exc))
+        t = context.scheduled_execution_time
+        return dg.RunRequest(run_key=f"harvest-{source_id}-{t:%Y%m%dT%H%M}" if t else None,
+                             run_config=harvest_run_config(source_id),
+                             tags={"hemistat/source": source_id, "hemistat/channel": "harvest"})
+
+    return _schedule
+
+
+def harvest_schedules(reference_dir: Path | None = None) -> list[dg.ScheduleDefinition]:
+    """One schedule per spec with ``harvest: {url, cron}`` (default: the repository's reference/)."""
+    out = []
+    for sid, spec in sorted(_specs(_reference_dir(reference_dir)).items()):
+        h = spec.raw.get("harvest") or {}
+        if not (h.get("cron") and h.get("url")):
+            continue
+        try:
+            out.append(_harvest_schedule(sid, str(h["cron"]), str(h["url"])))
+        except Exception as exc:  # noqa: BLE001 - e.g. an invalid cron string: report, keep the rest
+            log.warning("hemistat: no harvest schedule for %s: %s", sid, exc)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# punctuality: source_freshness asset + punctuality_sensor (rule T2 per source)
+# --------------------------------------------------------------------------------------------------
+def _md_table(rows: list[dict]) -> str:
+    head = "| source | cadence | latest period | next due | late | days late | last harvest check | note |\n" \
+           "|---|---|---|---|---|---|---|---|\n"
+    return head + "\n".join(
+        f"| {r['source_id']} | {r['cadence'] or ''} | {r['latest_period'] or ''} | {r['due'] or ''} | "
+        f"{'' if r['late'] is None else ('LATE' if r['late'] else 'no')} | {r['days_late'] or ''} | "
+        f"{r.get('harvest_last_check') or ''} | {r['message']} |" for r in rows)
+
+
+def punctuality_rows(settings, now: datetime | None = None) -> list[dict]:
+    """lateness() of every source plus its last harvest check (pipelines.harvest)."""
+    rows = lateness_all(settings, now or datetime.now(timezone.utc))
+    for r in rows:
+        st = read_state(settings, r["source_id"])
+        r["harvest_last_check"] = st.get("last_check")
+        r["harvest_last_change"] = st.get("last_change")
+        r["harvest_last_error"] = (st.get("last_error") or {}).get("error")
+    return rows
+
+
+def _late_text(rows: list[dict]) -> str:
+    late = [r for r in rows if r["late"]]
+    if not late:
+        return "no late source"
+    return f"{len(late)} late source(s) (rule T2): " + "; ".join(
+        f"{r['source_id']} {r['days_late']} days late ({r['next_period']} due {r['due']})" for r in late)
+
+
+@dg.asset(name="source_freshness", group_name="monitor", kinds={"json"},
+          description="Punctuality of every source (rule T2): latest reference period covered by its delivered "
+                      "submissions, when the next one is due (cadence + expected_lag_days + grace) and whether it "
+                      "is late; plus the last harvest check. Written to <data>/harvest/freshness.json. Refreshed by "
+                      "punctuality_sensor whenever a source becomes late or catches up.")
+def source_freshness(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> dg.MaterializeResult:
+    from pipelines.storage.files import atomic_write_json
+
+    settings = hemistat.get()
+    now = datetime.now(timezone.utc)
+    rows = punctuality_rows(settings, now)
+    path = settings.data_dir / "harvest" / "freshness.json"
+    atomic_write_json(path, {"checked_at": now.isoformat(timespec="seconds"), "sources": rows})
+    late = [r["source_id"] for r in rows if r["late"]]
+    for r in rows:
+        if r["late"]:
+            context.log.warning(f"[T2 punctuality] {r['source_id']}: {r['message']}")
+    return dg.MaterializeResult(metadata={
+        "path": str(path), "sources": len(rows), "late_sources": len(late), "late": ", ".join(late) or "none",
+        "summary": _late_text(rows), "table": dg.MetadataValue.md(_md_table(rows))})
+
+
+freshness_job = dg.define_asset_job("check_source_freshness", selection=dg.AssetSelection.assets(source_freshness),
+                                    description="Recompute source punctuality (rule T2) for every source.")
+
+
+def _state_key(rows: list[dict]) -> str:
+    import hashlib
+    import json
+
+    key = sorted((r["source_id"], r["late"], r["latest_period"]) for r in rows if r["late"] is not None)
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+
+
+@dg.sensor(name="punctuality_sensor", job=freshness_job, minimum_interval_seconds=3600,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Rule T2 (punctuality, warn): flags sources whose next period is overdue. When a source "
+                       "becomes late or catches up it records an observation per late source on source_freshness "
+                       "and requests a refresh of that asset; otherwise the tick says which sources are late.")
+def punctuality_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    rows = punctuality_rows(get_settings())
+    key = _state_key(rows)
+    text = _late_text(rows)
+    if key == context.cursor:
+        return dg.SensorResult(skip_reason=f"unchanged since the last tick: {text}", cursor=key)
+    events = [dg.AssetObservation(asset_key="source_freshness", description=f"T2 punctuality: {r['source_id']} is late",
+                                  metadata={"rule": "T2", "severity": "warn", "source_id": r["source_id"],
+                                            "days_late": int(r["days_late"] or 0), "due": str(r["due"]),
+                                            "latest_period": str(r["latest_period"]), "message": r["message"]})
+              for r in rows if r["late"]]
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"freshness-{key}", tags={"hemistat/rule": "T2"})],
+                           asset_events=events, cursor=key)

@@ -1,0 +1,160 @@
+"""Users, API tokens, sessions, sign-in attempts and the append-only audit log (SQLAlchemy 2).
+
+SQLite by default, PostgreSQL when ``HEMISTAT_DB_URL`` says so. The audit log is append-only in the
+database itself: UPDATE, DELETE (and TRUNCATE on PostgreSQL) on ``audit_log`` raise an error.
+Passwords are stored as argon2id hashes, API and session tokens as SHA-256 digests only.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event, select,
+                        text)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+ROLES = ("office", "reviewer", "analyst", "admin")
+
+
+def utcnow() -> datetime:
+    """Naive UTC (stored the same way on SQLite and PostgreSQL)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    country_iso3: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    lang: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class WebSession(Base):
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    submission_id: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    source_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    country_iso3: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+_SQLITE_TRIGGERS = [
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+]
+_PG_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION hemistat_audit_append_only() RETURNS trigger AS $$ "
+    "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql",
+    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION hemistat_audit_append_only()",
+    "DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log",
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION hemistat_audit_append_only()",
+]
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                            pool_size=20, max_overflow=20)
+
+        @event.listens_for(eng, "connect")
+        def _pragmas(dbapi_con, _rec):  # noqa: ANN001
+            cur = dbapi_con.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+        return eng
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_db(engine: Engine) -> None:
+    """Create the tables (idempotent) and the append-only triggers of the audit log."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as con:  # serialise concurrent first starts
+            con.execute(text("SELECT pg_advisory_xact_lock(724100)"))
+            Base.metadata.create_all(con)
+            for stmt in _PG_TRIGGERS:
+                con.execute(text(stmt))
+        return
+    Base.metadata.create_all(engine)
+    with engine.begin() as con:
+        for stmt in _SQLITE_TRIGGERS:
+            con.execute(text(stmt))
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        init_db(self.engine)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def audit(self, action: str, *, actor: str | None = None, role: str | None = None,
+              submission_id: str | None = None, source_id: str | None = None, country_iso3: str | None = None,
+              ip: str | None = None, **detail) -> None:
+        """Append one event (its own short transaction)."""
+        with self.Session.begin() as s:
+            s.add(AuditEvent(at=utcnow(), actor=actor, role=role, action=action, submission_id=submission_id,
+                             source_id=source_id, country_iso3=country_iso3, ip=ip,
+                             detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)))
+
+    def audit_events(self, limit: int = 500, **filters) -> list[AuditEvent]:
+        with self.Session() as s:
+            q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+            for k, v in filters.items():
+                q = q.where(getattr(AuditEvent, k) == v)
+            return list(s.scalars(q))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,381 @@
+"""What the portal does, without HTTP: who may see or upload what, storing and checking an upload with
+the pipeline's own steps, acknowledgements, publication approval. Every action is audited.
+
+Pipeline link: an upload is stored by ``steps.submit`` (content-addressed landing, sha256 manifest),
+then ``steps.ingest`` + ``steps.validate`` run the source's adapter and every quality rule, exactly as
+the Dagster assets do. A web submission that passes is *held* in ``awaiting_review`` until a reviewer
+approves it: only ``approved`` (or ``published``) web submissions are publishable, so a publish run
+started by anything else never releases data nobody approved.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.service.auth import Principal
+from pipelines.service.config import PortalConfig
+from pipelines.service.db import Database
+from pipelines.service.uploads import UploadRefused, check_file_name, sniff
+from pipelines.settings import Settings
+
+log = logging.getLogger("hemistat.portal")
+HOLD_DETAIL = "awaiting publication approval by a reviewer"
+TEMPLATE_PREFIX = "iccs_template"   # the member-state templates (csv/xlsx and SDMX-CSV): country in a column
+REVIEWABLE = ("awaiting_review", "validated")
+
+
+class Denied(Exception):
+    """Access refused. ``status`` 403 (you may not) or 404 (no such thing that you may see)."""
+
+    def __init__(self, key: str, status: int = 403, **params):
+        super().__init__(key)
+        self.key = key
+        self.status = status
+        self.params = params
+
+
+@dataclass
+class UploadResult:
+    submission_id: str
+    created: bool
+    status: str
+    verdict: str | None
+    sha256: str
+    report: dict | None
+    error: str | None = None
+
+
+@contextmanager
+def pipeline_lock(settings: Settings):
+    """One pipeline step at a time on this data folder (threads and processes: flock)."""
+    p = settings.data_dir / "portal" / "pipeline.lock"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Portal:
+    def __init__(self, settings: Settings, cfg: PortalConfig, db: Database):
+        self.settings = settings
+        self.cfg = cfg
+        self.db = db
+        self._sources: dict | None = None
+        (cfg.work_dir / "tmp").mkdir(parents=True, exist_ok=True)
+
+    # sources and access -----------------------------------------------------------------------------
+    def sources(self) -> dict[str, dict]:
+        """source id -> {country_iso3, title} from the source specs."""
+        if self._sources is None:
+            from pipelines.adapters import load_all_specs
+
+            self._sources = {sid: {"country_iso3": spec.raw.get("country_iso3"), "title": spec.raw.get("title", sid)}
+                             for sid, spec in sorted(load_all_specs(self.settings.reference_dir).items())}
+        return self._sources
+
+    def upload_sources(self, user: Principal) -> list[str]:
+        if user.role in ("reviewer", "admin"):
+            return list(self.sources())
+        if user.role != "office":
+            return []
+        return [s for s, v in self.sources().items()
+                if v["country_iso3"] == user.country_iso3 or self.is_template(s)]
+
+    def is_template(self, source_id: str) -> bool:
+        return source_id.startswith(TEMPLATE_PREFIX) and not self.sources()[source_id]["country_iso3"]
+
+    def upload_country(self, user: Principal, source_id: str | None) -> tuple[str, str | None]:
+        """(source id, country of the submission); Denied if the user may not upload for it."""
+        if user.role not in ("office", "reviewer", "admin"):
+            raise Denied("err_role_cannot_upload")
+        allowed = self.upload_sources(user)
+        if not source_id:
+            if len(allowed) == 1:
+                source_id = allowed[0]
+            else:
+                raise UploadRefused("err_choose_source", choices=", ".join(allowed))
+        if source_id not in self.sources():
+            raise UploadRefused("err_unknown_source", source=source_id[:60])
+        if source_id not in allowed:
+            raise Denied("err_source_other_country", source=source_id)
+        country = self.sources()[source_id]["country_iso3"]
+        if self.is_template(source_id) and user.role == "office":
+            country = user.country_iso3
+        return source_id, country
+
+    @staticmethod
+    def can_see(user: Principal, man: dict) -> bool:
+        if user.role == "office":
+            return bool(user.country_iso3) and man.get("country_iso3") == user.country_iso3
+        return user.role in ("reviewer", "analyst", "admin")
+
+    def submissions_for(self, user: Principal) -> list[dict]:
+        from pipelines.storage import submissions as subs
+
+        rows = [s for s in subs.list_submissions(self.settings.landing_dir) if self.can_see(user, s)]
+        return sorted(rows, key=lambda s: (s["received_at"], s["submission_id"]), reverse=True)
+
+    def submission(self, user: Principal, sid: str) -> dict:
+        """Manifest + status + report of one submission the user may see; Denied(404) otherwise (an
+        office cannot tell another country's submission from a missing one)."""
+        from pipelines.storage import submissions as subs
+
+        try:
+            subs.check_submission_id(sid)
+            man = subs.read_manifest(self.settings.landing_dir, sid).as_dict()
+        except (ValueError, FileNotFoundError, OSError):
+            raise Denied("err_not_found", status=404)
+        if not self.can_see(user, man):
+            self.db.audit("access_denied", actor=user.username, role=user.role, submission_id=sid,
+                          country_iso3=man.get("country_iso3"), reason="other country")
+            raise Denied("err_not_found", status=404)
+        st = subs.read_status(self.settings.landing_dir, sid)
+        rp = subs.submission_dir(self.settings.landing_dir, sid) / "report.json"
+        report = json.loads(rp.read_text("utf-8")) if rp.exists() else None
+        return {"manifest": man, "status": st, "report": report}
+
+    def original_path(self, user: Principal, sid: str) -> tuple[Path, dict]:
+        from pipelines.storage import submissions as subs
+
+        info = self.submission(user, sid)
+        return subs.stored_file(self.settings.landing_dir, sid), info
+
+    # upload -------------------------------------------------------------------------------------------
+    def detect_source(self, user: Principal, path: Path, name: str) -> str:
+        """No source given: the only source the user may upload for, or the only one whose layout
+        matches the file's header."""
+        from pipelines.adapters import SubmissionError, choose_layout, load_spec
+
+        allowed = self.upload_sources(user)
+        if len(allowed) == 1:
+            return allowed[0]
+        matches = []
+        for sid in allowed:
+            spec = load_spec(sid, self.settings.reference_dir)
+            try:
+                layout = choose_layout(path, spec, name)
+            except (SubmissionError, Exception):  # noqa: BLE001 - a non-matching format is just no match
+                continue
+            if layout.get("family", "tabular") == "tabular":
+                matches.append(sid)
+        if len(matches) == 1:
+            return matches[0]
+        raise UploadRefused("err_choose_source", choices=", ".join(matches or allowed))
+
+    def upload(self, user: Principal, stream, file_name: str | None, source_id: str | None, ip: str) -> UploadResult:
+        """Check, store (exactly once per content), run the adapter and the rules; audited."""
+        from pipelines import steps
+
+        country = None
+        name = (file_name or "")[:255]
+        tmpdir = None
+        try:
+            if user.role not in ("office", "reviewer", "admin"):
+                raise Denied("err_role_cannot_upload")
+            if source_id:
+                source_id, country = self.upload_country(user, source_id)  # refuse before reading the bytes
+            name = check_file_name(file_name)
+            tmpdir = Path(tempfile.mkdtemp(prefix="up-", dir=self.cfg.work_dir / "tmp"))
+            # our own name for the bytes; the user's name is only text in the manifest
+            tmp = tmpdir / ("upload" + (".xlsx" if name.lower().endswith(".xlsx") else ".csv"))
+            size = 0
+            with open(tmp, "wb") as out:
+                while True:
+                    chunk = stream.read(1 << 20)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > self.cfg.max_upload_bytes:
+                        raise UploadRefused("err_too_large", status=413,
+                                            limit_mb=self.cfg.max_upload_bytes // (1024 * 1024))
+                    out.write(chunk)
+            kind = sniff(tmp, name, self.cfg.max_upload_bytes, self.cfg.max_uncompressed_bytes)
+            if not source_id:
+                source_id, country = self.upload_country(user, self.detect_source(user, tmp, name))
+            man, created = steps.submit(self.settings, tmp, source_id, uploaded_by=user.username,
+                                        country_iso3=country, channel="web", original_name=name)
+        except (UploadRefused, Denied) as exc:
+            self.db.audit("upload_refused", actor=user.username, role=user.role, source_id=source_id, ip=ip,
+                          country_iso3=country, reason=exc.key, file_name=name)
+            raise
+        finally:
+            if tmpdir is not None:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+        sid = man.submission_id
+        self.db.audit("upload", actor=user.username, role=user.role, submission_id=sid, source_id=source_id,
+                      country_iso3=man.country_iso3, ip=ip, sha256=man.sha256, size_bytes=man.size_bytes,
+                      file_name=name, kind=kind, created=created)
+        res = self.process(sid, user, office_country=country if (user.role == "office"
+                                                                  and self.is_template(source_id)) else None)
+        res.created = created
+        self.db.audit("verdict", actor=user.username, role=user.role, submission_id=sid, source_id=source_id,
+                      country_iso3=man.country_iso3, ip=ip, verdict=res.verdict, status=res.status,
+                      sha256=man.sha256, error=res.error)
+        return res
+
+    def process(self, sid: str, user: Principal | None = None, office_country: str | None = None) -> UploadResult:
+        """ingest + validate a received submission (once, under the pipeline lock); hold a passing web
+        submission for publication approval. Idempotent: a duplicate upload just reads the result."""
+        from pipelines import steps
+        from pipelines.adapters import SubmissionError
+        from pipelines.storage import submissions as subs
+
+        landing = self.settings.landing_dir
+        error = None
+        with pipeline_lock(self.settings):
+            man = subs.read_manifest(landing, sid)
+            if subs.read_status(landing, sid).get("status") == "received":
+                try:
+                    steps.ingest(self.settings, sid)
+                    if not office_country or self._rows_of_country(sid, office_country, man):
+                        steps.validate(self.settings, sid)
+                except SubmissionError:
+                    pass  # rejected: status and report written by the step
+                except Exception as exc:  # noqa: BLE001 - keep the submission 'received' for a retry
+                    log.exception("processing %s failed", sid)
+                    error = f"{type(exc).__name__}: {exc}"[:500]
+                st = subs.read_status(landing, sid).get("status")
+                if st == "validated" and man.channel == "web":
+                    subs.set_status(landing, sid, "awaiting_review", by="portal", detail=HOLD_DETAIL)
+            st = subs.read_status(landing, sid).get("status")
+        rp = subs.submission_dir(landing, sid) / "report.json"
+        report = json.loads(rp.read_text("utf-8")) if rp.exists() else None
+        return UploadResult(sid, False, st, (report or {}).get("verdict"), man.sha256, report, error)
+
+    def _rows_of_country(self, sid: str, country: str, man) -> bool:
+        """The ICCS template names the country in a column: an office may only send its own."""
+        import pandas as pd
+
+        from pipelines.quality.report import build_report
+        from pipelines.storage import submissions as subs
+
+        raw = pd.read_parquet(self.settings.raw_dir / f"{sid}.parquet", columns=["country_iso3", "line"])
+        other = raw[raw["country_iso3"].notna() & (raw["country_iso3"] != country)]
+        if other.empty:
+            return True
+        report = build_report([], verdict="rejected", submission_id=sid, source_id=man.source_id,
+                              file_name=man.original_name, sha256=man.sha256)
+        report["problems"] = [{"file": man.original_name, "line": int(r.line), "column": "country_iso3",
+                               "rule": "ACCESS", "value": r.country_iso3,
+                               "message": f"an office of {country} may only submit rows of {country}"}
+                              for r in other.drop_duplicates("country_iso3").head(20).itertuples()]
+        report["portal_error"] = {"key": "err_country_rows", "params": {"country": country}}
+        subs.write_report(self.settings.landing_dir, sid, report)
+        subs.set_status(self.settings.landing_dir, sid, "rejected", by="portal",
+                        detail=f"rows of another country than {country}")
+        return False
+
+    # review -------------------------------------------------------------------------------------------
+    def pending_warnings(self, sid: str) -> list[str]:
+        from pipelines import steps
+        from pipelines.storage import submissions as subs
+
+        try:
+            failing = steps.failing_warnings(self.settings, sid)
+        except FileNotFoundError:
+            return []
+        acked = {a["rule_id"] for a in subs.read_status(self.settings.landing_dir, sid).get("acknowledgements", [])}
+        return [r for r in failing if r not in acked]
+
+    def acknowledge(self, user: Principal, sid: str, rules: list[str], reason: str, ip: str) -> dict:
+        from pipelines import steps
+        from pipelines.storage import submissions as subs
+
+        if user.role != "reviewer":
+            raise Denied("err_reviewer_only")
+        info = self.submission(user, sid)
+        if not rules:
+            raise Denied("err_no_rules", status=400)
+        if not (reason or "").strip():
+            raise Denied("err_reason_required", status=400)
+        with pipeline_lock(self.settings):
+            try:
+                st = steps.acknowledge(self.settings, sid, rules, by=user.username, reason=reason.strip())
+            except (ValueError, FileNotFoundError) as exc:
+                raise Denied("err_ack_invalid", status=400, detail=str(exc)[:300])
+            if st["status"] == "validated" and info["manifest"]["channel"] == "web":
+                st = subs.set_status(self.settings.landing_dir, sid, "awaiting_review", by="portal",
+                                     detail="warnings acknowledged; " + HOLD_DETAIL)
+        self.db.audit("acknowledge", actor=user.username, role=user.role, submission_id=sid,
+                      source_id=info["manifest"]["source_id"], country_iso3=info["manifest"]["country_iso3"], ip=ip,
+                      rules=sorted(rules), reason=reason.strip(), status=st["status"])
+        return st
+
+    def decide(self, user: Principal, sid: str, decision: str, comment: str, ip: str) -> dict:
+        """A reviewer approves (-> approved, then harmonise + publish) or rejects publication."""
+        from pipelines import steps
+        from pipelines.storage import submissions as subs
+
+        if user.role != "reviewer":
+            raise Denied("err_reviewer_only")
+        info = self.submission(user, sid)
+        comment = (comment or "").strip()
+        if decision not in ("approve", "reject"):
+            raise Denied("err_bad_decision", status=400)
+        if not comment:
+            raise Denied("err_comment_required", status=400)
+        man = info["manifest"]
+        audit = dict(actor=user.username, role=user.role, submission_id=sid, source_id=man["source_id"],
+                     country_iso3=man["country_iso3"], ip=ip)
+        out = {"status": None, "published": None, "publish_error": None}
+        with pipeline_lock(self.settings):
+            status = subs.read_status(self.settings.landing_dir, sid).get("status")
+            if status not in REVIEWABLE:
+                raise Denied("err_not_reviewable", status=409, status_name=status)
+            if decision == "reject":
+                subs.set_status(self.settings.landing_dir, sid, "rejected", by=user.username,
+                                detail=f"publication refused: {comment}")
+                self.db.audit("reject", comment=comment, **audit)
+                out["status"] = "rejected"
+                return out
+            pending = self.pending_warnings(sid)
+            if pending:
+                raise Denied("err_pending_warnings", status=409, rules=", ".join(pending))
+            subs.set_status(self.settings.landing_dir, sid, "approved", by=user.username, detail=comment)
+            self.db.audit("approve", comment=comment, **audit)
+            out["status"] = "approved"
+            if self.cfg.publish_on_approval:
+                try:
+                    h = steps.harmonise_all(self.settings)
+                    p = steps.publish_all(self.settings)
+                    out["published"] = p["release_id"]
+                    self.db.audit("publish", release_id=p["release_id"], submissions=h.get("submissions"), **audit)
+                except Exception as exc:  # noqa: BLE001 - the approval stands; the release is retried later
+                    log.exception("publish after approving %s failed", sid)
+                    out["publish_error"] = f"{type(exc).__name__}: {exc}"[:500]
+                    self.db.audit("publish_failed", error=out["publish_error"], **audit)
+                out["status"] = subs.read_status(self.settings.landing_dir, sid).get("status")
+        return out
+
+    # published data -----------------------------------------------------------------------------------
+    def published_indicators(self, user: Principal, country: str | None, limit: int = 200000):
+        """Rows of published.indicators the user may download (an office: its own country)."""
+        import duckdb
+
+        if user.role == "office":
+            country = user.country_iso3
+        if not self.settings.duckdb_path.exists():
+            return None
+        con = duckdb.connect(str(self.settings.duckdb_path), read_only=True)
+        try:
+            sql = ("select country_iso3, subdivision_code, subdivision_name, year, month, iccs_code, measure, sex, "
+                   "age, value, rate_per_100k, obs_status, source_id, submission_id from published.indicators")
+            params = []
+            if country:
+                sql += " where country_iso3 = ?"
+                params.append(country.upper()[:3])
+            sql += " order by country_iso3, source_id, year, iccs_code limit ?"
+            params.append(limit)
+            return con.execute(sql, params).df()
+        finally:
+            con.close()

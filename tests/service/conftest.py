@@ -1,0 +1,244 @@
+"""Portal test fixtures: a real server (`hemistat serve` in a subprocess on a free 127.0.0.1 port), a
+private PostgreSQL (initdb/pg_ctl as the `postgres` user, own folder and port), small real files."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import real
+
+BIN = Path(sys.executable).with_name("hemistat")
+PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# files --------------------------------------------------------------------------------------------------
+def snic_lines() -> list[bytes]:
+    return real("ar_snic/snic-pais.csv").read_bytes().split(b"\r\n")
+
+
+def good_file(tmp: Path, name: str = "snic-pais.csv", extra_blank_lines: int = 0) -> Path:
+    """Header + the years 2000-2001 of the real SNIC national file (63 lines), written in tmp."""
+    p = tmp / name
+    p.write_bytes(b"\r\n".join(snic_lines()[:63]) + b"\r\n" * (1 + extra_blank_lines))
+    return p
+
+
+def bad_file(tmp: Path, name: str = "snic-pais-v2.csv") -> Path:
+    """The same rows with two defects: a negative count (line 10) and a non-number (line 21)."""
+    lines = list(snic_lines()[:63])
+    lines[9] = lines[9].replace(b";", b";-", 3).replace(b";-", b";", 2)
+    lines[20] = b"2000;5;Lesiones dolosas;12 34;;;;;;;;"
+    p = tmp / name
+    p.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    return p
+
+
+# server -------------------------------------------------------------------------------------------------
+class Server:
+    def __init__(self, data_dir: Path, db_url: str | None = None, **env):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "HEMISTAT_DATA_DIR": str(data_dir), "HEMISTAT_COOKIE_SECURE": "0",
+                    "HEMISTAT_SECRET_KEY": "test-secret-key-0123456789", **{k: str(v) for k, v in env.items()}}
+        self.env.pop("HEMISTAT_DB_URL", None)
+        if db_url:
+            self.env["HEMISTAT_DB_URL"] = db_url
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen([str(BIN), "serve", "--port", str(self.port)], env=self.env,
+                                     stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"portal exited: {self.log.read_text(errors='replace')[-3000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            self.stop()
+            raise RuntimeError(f"portal did not start: {self.log.read_text(errors='replace')[-3000:]}")
+        self._db = None
+
+    @property
+    def db(self):
+        """The same database as the server (users are created here, audit events read here)."""
+        if self._db is None:
+            from pipelines.service.config import PortalConfig
+            from pipelines.service.db import Database
+            from pipelines.settings import get_settings
+
+            old = {k: os.environ.get(k) for k in ("HEMISTAT_DATA_DIR", "HEMISTAT_DB_URL", "HEMISTAT_SECRET_KEY")}
+            try:
+                for k in old:
+                    if self.env.get(k):
+                        os.environ[k] = self.env[k]
+                    else:
+                        os.environ.pop(k, None)
+                self._db = Database(PortalConfig.from_env(get_settings()).db_url)
+            finally:
+                for k, v in old.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+        return self._db
+
+    def user(self, username: str, role: str, country: str | None = None, lang: str | None = None):
+        from pipelines.service.auth import create_user
+
+        return create_user(self.db, username, PASSWORD, role, country_iso3=country, lang=lang)
+
+    def token(self, username: str, name: str = "test") -> str:
+        from pipelines.service.auth import create_token, get_user
+
+        return create_token(self.db, get_user(self.db, username).id, name)[1]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._db is not None:
+            self._db.dispose()
+
+
+class WebClient:
+    """A signed-in browser-like client (cookies + CSRF tokens from the pages)."""
+
+    def __init__(self, server: Server, lang: str = "en"):
+        self.server = server
+        self.c = httpx.Client(base_url=server.url, headers={"accept-language": lang}, timeout=120,
+                               follow_redirects=True)
+
+    def csrf(self, path: str) -> str:
+        r = self.c.get(path)
+        m = re.search(r'name="csrf" value="([^"]+)"', r.text)
+        assert m, (path, r.status_code, r.text[:500])
+        return m.group(1)
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        tok = self.csrf("/login")
+        return self.c.post("/login", data={"username": username, "password": password, "csrf": tok,
+                                           "next": "/submissions"})
+
+    def upload(self, path: Path, source: str | None = "ar_snic", name: str | None = None) -> httpx.Response:
+        tok = self.csrf("/upload")
+        data = {"csrf": tok}
+        if source:
+            data["source"] = source
+        with open(path, "rb") as fh:
+            return self.c.post("/upload", data=data, files={"file": (name or path.name, fh, "text/csv")})
+
+    def post_form(self, path: str, form_page: str, **data) -> httpx.Response:
+        return self.c.post(path, data={"csrf": self.csrf(form_page), **data})
+
+    def close(self):
+        self.c.close()
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    started = []
+
+    def make(db_url: str | None = None, **env) -> Server:
+        s = Server(tmp_path / f"data{len(started)}", db_url, **env)
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    """One SQLite-backed portal per test module (upload limit 1 MB for the size tests)."""
+    s = Server(tmp_path_factory.mktemp("portal") / "data", HEMISTAT_MAX_UPLOAD_MB="1")
+    yield s
+    s.stop()
+
+
+# PostgreSQL ---------------------------------------------------------------------------------------------
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    if not found:
+        pytest.fail(f"PostgreSQL binary {name!r} is missing: install the Debian package 'postgresql' "
+                    "(.ci/run does) — the portal is tested on SQLite and PostgreSQL")
+    return found
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A private PostgreSQL server for the session: initdb + pg_ctl (as `postgres` when run as root)."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    base = Path(tempfile.mkdtemp(prefix="hemistat-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.fail("running as root and there is no 'postgres' user to run initdb as "
+                        "(install the Debian package 'postgresql')")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        prefix = [runuser, "-u", "postgres", "--"]
+    data, port = base / "data", free_port()
+    r = subprocess.run([*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                        "--locale=C", "--no-sync"], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.fail(f"initdb failed: {r.stderr[-2000:]}")
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+    r = subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", opts, "-l", str(base / "pg.log"), "-w", "-t", "60",
+                        "start"], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        log = (base / "pg.log").read_text(errors="replace") if (base / "pg.log").exists() else ""
+        pytest.fail(f"pg_ctl start failed: {r.stderr[-1500:]} {log[-1500:]}")
+    try:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as con:
+            con.execute("CREATE DATABASE hemistat")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/hemistat"
+    finally:
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_fresh_url(pg_url):
+    """A new, empty database on the session's PostgreSQL server, for one test."""
+    import uuid
+
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    port = int(pg_url.rsplit(":", 1)[1].split("/")[0])
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    return pg_url.rsplit("/", 1)[0] + "/" + name

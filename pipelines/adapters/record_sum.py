@@ -54,6 +54,7 @@ from pipelines.adapters.tabular import (
     ROLE_COLUMNS,
     _role_series,
     check_header,
+    drop_rows,
     parse_numbers,
     read_records,
     required_columns,
@@ -182,17 +183,7 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
     if variant:
         stats["variant"] = variant
 
-    for rule in layout.get("drop_rows", []):
-        col = df[rule["column"]].str.strip()
-        mask = pd.Series(False, index=df.index)
-        if "equals" in rule:
-            mask |= col == str(rule["equals"])
-        if "in" in rule:
-            mask |= col.isin([str(v) for v in rule["in"]])
-        if "matches" in rule:
-            mask |= col.str.fullmatch(rule["matches"]).fillna(False)
-        stats["dropped_rows"] += int(mask.sum())
-        df = df[~mask]
+    df = drop_rows(df, layout, stats)
 
     roles: dict[str, pd.Series] = {}
     for role, spec in (layout.get("columns") or {}).items():

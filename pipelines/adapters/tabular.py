@@ -221,6 +221,22 @@ def parse_numbers(values: pd.Series, decimal: str, thousands: str | None) -> pd.
     return pd.to_numeric(s, errors="coerce").astype("float64")
 
 
+def drop_rows(df: pd.DataFrame, layout: dict, stats: dict) -> pd.DataFrame:
+    """Remove the rows a layout declares (filter blocks, subtotals); counts them in ``stats``."""
+    for rule in layout.get("drop_rows", []):
+        col = df[rule["column"]].str.strip()
+        mask = pd.Series(False, index=df.index)
+        if "equals" in rule:
+            mask |= col == str(rule["equals"])
+        if "in" in rule:
+            mask |= col.isin([str(v) for v in rule["in"]])
+        if "matches" in rule:
+            mask |= col.str.fullmatch(rule["matches"]).fillna(False)
+        stats["dropped_rows"] += int(mask.sum())
+        df = df[~mask]
+    return df
+
+
 def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: str, file_name: str,
                   allowed_countries: set[str] | None = None) -> tuple[pd.DataFrame, dict]:
     """Read one national file with one layout into the standard long table.
@@ -253,17 +269,7 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     df["__line"] = lines
     stats = {"file_rows": len(df), "dropped_rows": 0, "out_of_scope_rows": 0}
 
-    for rule in layout.get("drop_rows", []):
-        col = df[rule["column"]].str.strip()
-        mask = pd.Series(False, index=df.index)
-        if "equals" in rule:
-            mask |= col == str(rule["equals"])
-        if "in" in rule:
-            mask |= col.isin([str(v) for v in rule["in"]])
-        if "matches" in rule:
-            mask |= col.str.fullmatch(rule["matches"]).fillna(False)
-        stats["dropped_rows"] += int(mask.sum())
-        df = df[~mask]
+    df = drop_rows(df, layout, stats)
 
     roles: dict[str, pd.Series] = {}
     for role, spec in (layout.get("columns") or {}).items():

@@ -244,6 +244,8 @@ def accepted_submissions(settings: Settings, statuses: tuple[str, ...] = PUBLISH
     for s in subs.list_submissions(settings.landing_dir):
         vp = settings.validated_dir / f"{s['submission_id']}.parquet"
         if s["status"] in statuses and vp.exists():
+            if s.get("channel") == "web" and s["status"] == "validated" and statuses == PUBLISHABLE:
+                continue  # a web upload is published only once a reviewer has approved it
             rows.append({**s, "validated_path": str(vp)})
     return pd.DataFrame(rows)
 

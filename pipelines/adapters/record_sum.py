@@ -58,6 +58,7 @@ from pipelines.adapters.tabular import (
     parse_numbers,
     read_records,
     required_columns,
+    to_raw_table,
 )
 from pipelines.contracts.tables import RAW_COLUMNS
 
@@ -311,17 +312,7 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
     out["line"] = out.pop("__line").astype("int64")
     out["month"] = pd.to_numeric(out["month"], errors="coerce").astype("Int64")
     out["year"] = out["year"].astype("int64")
-    out["submission_id"] = submission_id
-    out["source_id"] = source_id
-    out["file_name"] = file_name
-    for c in RAW_COLUMNS:
-        if c not in out.columns:
-            out[c] = None
-    out = out[RAW_COLUMNS]
-    for c in ["submission_id", "source_id", "file_name", "column_name", "country_iso3", "subdivision_code",
-              "subdivision_name", "national_code", "national_label", "measure", "unit", "sex", "age",
-              "relationship", "value_raw", "obs_status", "obs_note", "source_note"]:
-        out[c] = out[c].astype("str").where(out[c].notna(), None) if len(out) else out[c].astype("str")
+    out = to_raw_table(out, submission_id=submission_id, source_id=source_id, file_name=file_name)
     out = out.sort_values(["national_code", "subdivision_code", "year", "month", "sex", "line"],
                           na_position="first", kind="stable").reset_index(drop=True)
     stats["rows"] = len(out)

@@ -221,6 +221,23 @@ def parse_numbers(values: pd.Series, decimal: str, thousands: str | None) -> pd.
     return pd.to_numeric(s, errors="coerce").astype("float64")
 
 
+TEXT_COLUMNS = [c for c in RAW_COLUMNS if c not in ("line", "year", "month", "value")]
+
+
+def to_raw_table(out: pd.DataFrame, *, submission_id: str, source_id: str, file_name: str) -> pd.DataFrame:
+    """Stamp the submission, keep exactly the standard columns in order, text columns as str/None."""
+    out["submission_id"] = submission_id
+    out["source_id"] = source_id
+    out["file_name"] = file_name
+    for c in RAW_COLUMNS:
+        if c not in out.columns:
+            out[c] = None
+    out = out[RAW_COLUMNS]
+    for c in TEXT_COLUMNS:
+        out[c] = out[c].astype("str").where(out[c].notna(), None) if len(out) else out[c].astype("str")
+    return out
+
+
 def drop_rows(df: pd.DataFrame, layout: dict, stats: dict) -> pd.DataFrame:
     """Remove the rows a layout declares (filter blocks, subtotals); counts them in ``stats``."""
     for rule in layout.get("drop_rows", []):
@@ -385,16 +402,6 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     else:
         out["month"] = pd.array([pd.NA] * len(out), dtype="Int64")
     out["line"] = out.pop("__line").astype("int64")
-    out["submission_id"] = submission_id
-    out["source_id"] = source_id
-    out["file_name"] = file_name
-    for c in RAW_COLUMNS:
-        if c not in out.columns:
-            out[c] = None
-    out = out[RAW_COLUMNS]
-    for c in ["submission_id", "source_id", "file_name", "column_name", "country_iso3", "subdivision_code",
-              "subdivision_name", "national_code", "national_label", "measure", "unit", "sex", "age",
-              "relationship", "value_raw", "obs_status", "obs_note", "source_note"]:
-        out[c] = out[c].astype("str").where(out[c].notna(), None) if len(out) else out[c].astype("str")
+    out = to_raw_table(out, submission_id=submission_id, source_id=source_id, file_name=file_name)
     stats["rows"] = len(out)
     return out.reset_index(drop=True), stats

@@ -60,7 +60,6 @@ from pipelines.adapters.tabular import (
     required_columns,
     to_raw_table,
 )
-from pipelines.contracts.tables import RAW_COLUMNS
 
 KEY_ROLES = ["country_iso3", "subdivision_code", "year", "month", "national_code", "measure", "unit", "sex",
              "age", "relationship"]

@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export DAGSTER_TELEMETRY_DISABLED := 1
 
-.PHONY: run test bench ui serve doctor clean env
+.PHONY: run test bench ui serve doctor screenshots clean env
 
 env: $(VENV)/.installed
 
@@ -36,6 +36,10 @@ serve: env
 
 doctor: env
 	$(BIN)/hemistat doctor
+
+# refresh docs/screenshots/ (the browser test takes them on every run, in a temporary folder otherwise)
+screenshots: env
+	HEMISTAT_REFRESH_SCREENSHOTS=1 $(BIN)/pytest -q tests/service/test_portal_browser.py
 
 clean:
 	rm -rf warehouse/data $(VENV)

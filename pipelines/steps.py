@@ -21,7 +21,19 @@ from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
 from pipelines.storage.files import write_parquet_atomic
 
-PUBLISHABLE = ("validated", "approved", "published")
+PUBLISHABLE = ("validated", "approved", "published", "superseded")
+HOLD_DETAIL = "awaiting publication approval by a reviewer"
+DECIDED = ("approved", "published", "superseded")   # a reviewer's approval and what follows from it
+
+
+def needs_approval(man) -> bool:
+    """Files uploaded through the portal are published only after a reviewer approves them."""
+    return getattr(man, "channel", None) == "web"
+
+
+def pipeline_may_set(st: dict) -> bool:
+    """A re-run of a step never undoes a person's decision (approval, refusal) or a publication."""
+    return st.get("status") not in DECIDED and not st.get("decision")
 
 
 @dataclass
@@ -199,12 +211,14 @@ def validate(settings: Settings, sid: str) -> StepResult:
         err.results = results
         raise err
     out = write_parquet_atomic(df, settings.validated_dir / f"{sid}.parquet")
-    if st.get("status") not in ("approved", "published"):
+    if pipeline_may_set(st):
         if v == "review":
             warns = [r.rule.id for r in results if r.status == "fail" and r.rule.severity == "warn"
                      and r.rule.id not in acknowledged]
             subs.set_status(settings.landing_dir, sid, "awaiting_review",
                             detail="warnings to acknowledge: " + ", ".join(warns))
+        elif needs_approval(man):
+            subs.set_status(settings.landing_dir, sid, "awaiting_review", detail=HOLD_DETAIL)
         else:
             subs.set_status(settings.landing_dir, sid, "validated", detail=f"{len(df)} cells")
     return StepResult(sid, out, len(df), stats, time.perf_counter() - t0)
@@ -233,10 +247,13 @@ def acknowledge(settings: Settings, sid: str, rule_ids: list[str], *, by: str, r
     acks += [{"rule_id": r, "by": by, "at": now, "reason": reason} for r in rule_ids]
     done = {a["rule_id"] for a in acks}
     new_status = st["status"]
+    detail = f"acknowledged {', '.join(rule_ids)}: {reason}"
     if st["status"] == "awaiting_review" and failing_warn <= done:
-        new_status = "validated"
-    return subs.set_status(settings.landing_dir, sid, new_status, by=by,
-                           detail=f"acknowledged {', '.join(rule_ids)}: {reason}", acknowledgements=acks)
+        if needs_approval(subs.read_manifest(settings.landing_dir, sid)):
+            detail += "; " + HOLD_DETAIL
+        else:
+            new_status = "validated"
+    return subs.set_status(settings.landing_dir, sid, new_status, by=by, detail=detail, acknowledgements=acks)
 
 
 def accepted_submissions(settings: Settings, statuses: tuple[str, ...] = PUBLISHABLE) -> pd.DataFrame:
@@ -325,16 +342,33 @@ def quality_tables(settings: Settings) -> dict[str, pd.DataFrame]:
     return {"quality_rules": score, "quality_failures": fails, "quality_coverage": cov}
 
 
+def mark_published(settings: Settings, cells: pd.DataFrame, survey: pd.DataFrame) -> set[str]:
+    """Status of every accepted submission after a release: ``published`` if at least one of its cells is
+    in it, ``superseded`` if a newer submission of the same source replaced every one of its cells
+    (latest vintage per cell). Returns the submissions the release uses."""
+    used = set(cells["submission_id"].unique()) | set(survey["submission_id"].unique())
+    accepted = accepted_submissions(settings)
+    for s in accepted.to_dict("records") if len(accepted) else []:
+        sid, status = s["submission_id"], s["status"]
+        if sid in used:
+            if status != "published":
+                subs.set_status(settings.landing_dir, sid, "published")
+        elif status != "superseded":
+            newer = sorted(o["submission_id"] for o in accepted.to_dict("records")
+                           if o["source_id"] == s["source_id"] and o["submission_id"] in used
+                           and (o["received_at"], o["submission_id"]) > (s["received_at"], sid))
+            subs.set_status(settings.landing_dir, sid, "superseded",
+                            detail="every cell replaced by a newer submission: " + (", ".join(newer) or "none"),
+                            superseded_by=newer)
+    return used
+
+
 def publish_all(settings: Settings) -> dict:
     """harmonised -> published: one atomic release (Parquet folder + rebuilt hemistat.duckdb)."""
     t0 = time.perf_counter()
     d = settings.harmonised_dir
     tables = {name: pd.read_parquet(d / f"{name}.parquet") for name in ("indicators", "cells", "excluded", "survey")}
-    used = set(tables["cells"]["submission_id"].unique()) | set(tables["survey"]["submission_id"].unique()) \
-        | set(accepted_submissions(settings)["submission_id"] if len(accepted_submissions(settings)) else [])
-    for sid in used:
-        if subs.read_status(settings.landing_dir, sid).get("status") != "published":
-            subs.set_status(settings.landing_dir, sid, "published")
+    used = mark_published(settings, tables["cells"], tables["survey"])
     tables["submissions"] = submissions_table(settings)
     tables.update(quality_tables(settings))
     reference_tables = {"countries": ref.countries(settings.reference_dir),

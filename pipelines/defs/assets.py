@@ -8,6 +8,7 @@ from pipelines import steps
 from pipelines.adapters import SubmissionError
 from pipelines.defs.checks import check_results, check_specs
 from pipelines.defs.resources import HemistatSettings
+from pipelines.storage.locks import pipeline_lock
 
 submissions_partitions = dg.DynamicPartitionsDefinition(name="submissions")
 
@@ -30,7 +31,8 @@ def raw_table(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> 
     sid = context.partition_key
     settings = hemistat.get()
     try:
-        res = steps.ingest(settings, sid)
+        with pipeline_lock(settings):
+            res = steps.ingest(settings, sid)
     except SubmissionError as exc:
         raise _failure(exc, sid) from exc
     df = pd.read_parquet(res.path).head(10)
@@ -50,7 +52,8 @@ def validated_table(context: dg.AssetExecutionContext, hemistat: HemistatSetting
     sid = context.partition_key
     settings = hemistat.get()
     try:
-        res = steps.validate(settings, sid)
+        with pipeline_lock(settings):
+            res = steps.validate(settings, sid)
     except SubmissionError as exc:
         results = getattr(exc, "results", None)
         if results is None:
@@ -71,7 +74,9 @@ def validated_table(context: dg.AssetExecutionContext, hemistat: HemistatSetting
           description="ICCS indicators from every accepted submission (latest vintage per cell), with "
                       "population and rates per 100,000; then the cross-source quality rules.")
 def harmonised_indicators(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> dg.MaterializeResult:
-    stats = steps.harmonise_all(hemistat.get())
+    settings = hemistat.get()
+    with pipeline_lock(settings):
+        stats = steps.harmonise_all(settings)
     results = stats.pop("results")
     return dg.MaterializeResult(metadata={k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
                                 check_results=check_results(results, "harmonised_indicators"))
@@ -80,7 +85,9 @@ def harmonised_indicators(context: dg.AssetExecutionContext, hemistat: HemistatS
 @dg.asset(group_name="publish", deps=[harmonised_indicators], kinds={"duckdb"},
           description="One atomic release: Parquet folder + hemistat.duckdb with the published.* views.")
 def published_warehouse(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> dg.MaterializeResult:
-    out = steps.publish_all(hemistat.get())
+    settings = hemistat.get()
+    with pipeline_lock(settings):
+        out = steps.publish_all(settings)
     md = {"release_id": out["release_id"], "duckdb": out["duckdb"], "seconds": out["seconds"]}
     md.update({f"rows_{k}": v for k, v in out["rows"].items()})
     return dg.MaterializeResult(metadata=md)

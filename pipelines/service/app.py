@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -127,6 +128,7 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
     cfg = config or PortalConfig.from_env(settings)
     db = Database(cfg.db_url)
     portal = Portal(settings, cfg, db)
+    threading.Thread(target=portal.warm_up, name="warm-up", daemon=True).start()
     catalogues = load_catalogues(settings.reference_dir)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 

@@ -2,20 +2,20 @@
 the pipeline's own steps, acknowledgements, publication approval. Every action is audited.
 
 Pipeline link: an upload is stored by ``steps.submit`` (content-addressed landing, sha256 manifest),
-then ``steps.ingest`` + ``steps.validate`` run the source's adapter and every quality rule, exactly as
-the Dagster assets do. A web submission that passes is *held* in ``awaiting_review`` until a reviewer
-approves it: only ``approved`` (or ``published``) web submissions are publishable, so a publish run
-started by anything else never releases data nobody approved.
+then ``steps.ingest`` + ``steps.validate`` run the source's adapter and every quality rule — the same
+steps the Dagster assets run — for the immediate verdict. Dagster's ``landing_sensor`` then picks the
+submission up like any other (partition + ingest run with the rules as asset checks). A web submission
+that passes is *held* in ``awaiting_review`` by ``steps.validate`` until a reviewer approves it: only
+``approved`` (or ``published``) web submissions are publishable, so a publish run started by anything
+else never releases data nobody approved.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import shutil
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +24,9 @@ from pipelines.service.config import PortalConfig
 from pipelines.service.db import Database
 from pipelines.service.uploads import UploadRefused, check_file_name, sniff
 from pipelines.settings import Settings
+from pipelines.storage.locks import pipeline_lock
 
 log = logging.getLogger("hemistat.portal")
-HOLD_DETAIL = "awaiting publication approval by a reviewer"
 TEMPLATE_PREFIX = "iccs_template"   # the member-state templates (csv/xlsx and SDMX-CSV): country in a column
 REVIEWABLE = ("awaiting_review", "validated")
 
@@ -52,19 +52,6 @@ class UploadResult:
     error: str | None = None
 
 
-@contextmanager
-def pipeline_lock(settings: Settings):
-    """One pipeline step at a time on this data folder (threads and processes: flock)."""
-    p = settings.data_dir / "portal" / "pipeline.lock"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 class Portal:
     def __init__(self, settings: Settings, cfg: PortalConfig, db: Database):
         self.settings = settings
@@ -72,6 +59,20 @@ class Portal:
         self.db = db
         self._sources: dict | None = None
         (cfg.work_dir / "tmp").mkdir(parents=True, exist_ok=True)
+
+    def warm_up(self) -> None:
+        """Load what the first upload would otherwise wait for: the Great Expectations library (~4 s to
+        import) and the quality rules of every source (cached, re-read when a rule file changes)."""
+        try:
+            from pipelines.quality import load_rules
+            from pipelines.quality import gx_suite  # noqa: F401
+
+            import great_expectations  # noqa: F401
+
+            for source_id in self.sources():
+                load_rules(self.settings.rules_dir, source_id)
+        except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first upload
+            log.exception("warm-up failed")
 
     # sources and access -----------------------------------------------------------------------------
     def sources(self) -> dict[str, dict]:
@@ -244,9 +245,6 @@ class Portal:
                 except Exception as exc:  # noqa: BLE001 - keep the submission 'received' for a retry
                     log.exception("processing %s failed", sid)
                     error = f"{type(exc).__name__}: {exc}"[:500]
-                st = subs.read_status(landing, sid).get("status")
-                if st == "validated" and man.channel == "web":
-                    subs.set_status(landing, sid, "awaiting_review", by="portal", detail=HOLD_DETAIL)
             st = subs.read_status(landing, sid).get("status")
         rp = subs.submission_dir(landing, sid) / "report.json"
         report = json.loads(rp.read_text("utf-8")) if rp.exists() else None
@@ -289,7 +287,6 @@ class Portal:
 
     def acknowledge(self, user: Principal, sid: str, rules: list[str], reason: str, ip: str) -> dict:
         from pipelines import steps
-        from pipelines.storage import submissions as subs
 
         if user.role != "reviewer":
             raise Denied("err_reviewer_only")
@@ -303,9 +300,6 @@ class Portal:
                 st = steps.acknowledge(self.settings, sid, rules, by=user.username, reason=reason.strip())
             except (ValueError, FileNotFoundError) as exc:
                 raise Denied("err_ack_invalid", status=400, detail=str(exc)[:300])
-            if st["status"] == "validated" and info["manifest"]["channel"] == "web":
-                st = subs.set_status(self.settings.landing_dir, sid, "awaiting_review", by="portal",
-                                     detail="warnings acknowledged; " + HOLD_DETAIL)
         self.db.audit("acknowledge", actor=user.username, role=user.role, submission_id=sid,
                       source_id=info["manifest"]["source_id"], country_iso3=info["manifest"]["country_iso3"], ip=ip,
                       rules=sorted(rules), reason=reason.strip(), status=st["status"])
@@ -332,16 +326,18 @@ class Portal:
             status = subs.read_status(self.settings.landing_dir, sid).get("status")
             if status not in REVIEWABLE:
                 raise Denied("err_not_reviewable", status=409, status_name=status)
+            decided = {"decision": decision, "by": user.username, "comment": comment}
             if decision == "reject":
                 subs.set_status(self.settings.landing_dir, sid, "rejected", by=user.username,
-                                detail=f"publication refused: {comment}")
+                                detail=f"publication refused: {comment}", decision=decided)
                 self.db.audit("reject", comment=comment, **audit)
                 out["status"] = "rejected"
                 return out
             pending = self.pending_warnings(sid)
             if pending:
                 raise Denied("err_pending_warnings", status=409, rules=", ".join(pending))
-            subs.set_status(self.settings.landing_dir, sid, "approved", by=user.username, detail=comment)
+            subs.set_status(self.settings.landing_dir, sid, "approved", by=user.username, detail=comment,
+                            decision=decided)
             self.db.audit("approve", comment=comment, **audit)
             out["status"] = "approved"
             if self.cfg.publish_on_approval:

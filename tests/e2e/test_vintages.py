@@ -54,7 +54,11 @@ def test_revision_is_a_new_vintage_and_as_of_returns_the_old_value(data_env, tmp
                       "iccs_code='0101' and year=2000 and measure='offences' and sex='_T' and "
                       "subdivision_code is null and month is null").fetchall()[0][0]
     assert sid == m2.submission_id
+    # every cell of the first file is replaced by the revision: it is superseded, not published
+    st = {r[0]: r[1] for r in con.execute("select submission_id, status from published.submissions").fetchall()}
+    assert st == {m1.submission_id: "superseded", m2.submission_id: "published"}
     con.close()
+    assert steps.subs.read_status(data_env.landing_dir, m1.submission_id)["superseded_by"] == [m2.submission_id]
     # the same bytes again are not a new vintage
     _, again = steps.submit(data_env, v2, "ar_snic")
     assert again is False

@@ -1,11 +1,13 @@
 """The real pages in headless Chromium (Selenium + Debian's chromium/chromium-driver): a data office
 signs in, uploads a real file and sees the verdict in Spanish (its browser asks for Spanish); uploads a
 defective file and sees which rows broke which rule; a reviewer (who chose English) acknowledges the
-warnings and approves, and the values appear in published.indicators. Screenshots of the main pages
-are saved to docs/screenshots/ (linked from docs/PORTAL.md)."""
+warnings and approves, and the values appear in published.indicators. Screenshots of the main pages are
+taken on every run (in the test's temporary folder); `make screenshots` (HEMISTAT_REFRESH_SCREENSHOTS=1)
+writes them to docs/screenshots/, linked from docs/PORTAL.md."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,7 +17,11 @@ import pytest
 from tests.service.conftest import PASSWORD, bad_file, good_file
 
 REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "docs" / "screenshots"
+DOC_SHOTS = REPO / "docs" / "screenshots"
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    return DOC_SHOTS if os.environ.get("HEMISTAT_REFRESH_SCREENSHOTS") == "1" else tmp_path / "screenshots"
 
 
 def chrome(lang: str):
@@ -46,6 +52,7 @@ def test_office_uploads_reviewer_approves_in_chromium(server_factory, tmp_path):
     srv.user("oficina.arg", "office", "ARG")          # no saved language: the browser's Accept-Language decides
     srv.user("revisora", "reviewer", lang="en")        # her own choice: English
     good, bad = good_file(tmp_path), bad_file(tmp_path)
+    SHOTS = shots_dir(tmp_path)
     SHOTS.mkdir(parents=True, exist_ok=True)
     d = chrome("es")
     wait = WebDriverWait(d, 180)

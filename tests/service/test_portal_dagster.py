@@ -1,0 +1,99 @@
+"""The pipeline link: a file uploaded through the portal is picked up by Dagster's landing sensor (a
+partition and an ingest run, its rule results recorded as asset checks), stays held for approval through
+that run, and a reviewer's approval in the portal is what the approval sensor turns into a release."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import duckdb
+
+from tests.service.conftest import good_file
+from tests.service.test_portal_api import curl
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def _status(server, sid: str) -> str:
+    return json.loads((server.data_dir / "landing" / sid / "status.json").read_text())["status"]
+
+
+def test_web_upload_goes_through_the_dagster_sensors(server_factory, tmp_path, monkeypatch):
+    server = server_factory(HEMISTAT_PUBLISH_ON_APPROVAL="0")   # publishing is left to Dagster
+    server.user("dg.arg", "office", "ARG")
+    server.user("dg.rev", "reviewer")
+    office, reviewer = server.token("dg.arg"), server.token("dg.rev")
+    url = server.url + "/api/submissions"
+    code, v = curl(url, office, "-F", f"file=@{good_file(tmp_path)}", "-F", "source=ar_snic")
+    assert code == 201 and v["status"] == "awaiting_review", v
+    sid = v["submission_id"]
+
+    monkeypatch.setenv("HEMISTAT_DATA_DIR", str(server.data_dir))
+    from pipelines.definitions import defs
+    from pipelines.defs.sensors import approval_sensor, landing_sensor
+
+    with dg.instance_for_test() as instance:
+        # the web upload is a new partition with an ingest run, like any other submission
+        res = landing_sensor(dg.build_sensor_context(instance=instance))
+        assert [r.partition_key for r in res.run_requests] == [sid]
+        assert res.dynamic_partitions_requests[0].partition_keys == [sid]
+        instance.add_dynamic_partitions("submissions", [sid])
+        assert landing_sensor(dg.build_sensor_context(instance=instance)).run_requests == []
+
+        run = defs.resolve_job_def("ingest_submission").execute_in_process(
+            partition_key=sid, instance=instance, run_config=QUIET, raise_on_error=False)
+        assert run.success
+        checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
+        assert checks["I1"] is False and checks["S1"] is True and len(checks) >= 20
+        assert _status(server, sid) == "awaiting_review"            # the run keeps it held for approval
+        assert approval_sensor(dg.build_sensor_context(instance=instance)).run_requests == []
+
+        # a reviewer acknowledges and approves in the portal; with PUBLISH_ON_APPROVAL=0 nothing is published yet
+        rules = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
+        code, r = curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
+                       "-d", json.dumps({"rules": rules, "reason": "known SNIC breakdowns"}))
+        assert code == 200 and r["status"] == "awaiting_review"
+        code, r = curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
+                       "-d", json.dumps({"decision": "approve", "comment": "matches the SNIC release"}))
+        assert code == 200 and r["status"] == "approved" and not r["published"], r
+        assert not (server.data_dir / "hemistat.duckdb").exists()
+
+        # an ingest run after the approval does not undo it
+        rerun = defs.resolve_job_def("ingest_submission").execute_in_process(
+            partition_key=sid, instance=instance, run_config=QUIET, raise_on_error=False)
+        assert rerun.success and _status(server, sid) == "approved"
+
+        reqs = approval_sensor(dg.build_sensor_context(instance=instance)).run_requests
+        assert len(reqs) == 1 and sid in reqs[0].tags["hemistat/approved"]
+        pub = defs.resolve_job_def("publish_warehouse").execute_in_process(instance=instance, run_config=QUIET,
+                                                                          raise_on_error=False)
+        assert pub.success
+        assert _status(server, sid) == "published"
+        assert approval_sensor(dg.build_sensor_context(instance=instance)).run_requests == []
+
+    con = duckdb.connect(str(server.data_dir / "hemistat.duckdb"), read_only=True)
+    try:
+        got = con.execute("select year, value from published.indicators where submission_id = ? and iccs_code = '0101' "
+                          "and measure = 'offences' and sex = '_T' and subdivision_code is null and month is null "
+                          "order by year", [sid]).fetchall()
+    finally:
+        con.close()
+    assert got == [(2000, 2653.0), (2001, 3053.0)]
+
+
+def test_a_reviewers_refusal_survives_a_pipeline_rerun(data_env, tmp_path):
+    """steps.validate re-run on a submission a reviewer refused keeps it refused."""
+    from pipelines import steps
+    from pipelines.storage import submissions as subs
+
+    man, _ = steps.submit(data_env, good_file(tmp_path), "ar_snic", channel="web", uploaded_by="ana")
+    steps.ingest(data_env, man.submission_id)
+    steps.validate(data_env, man.submission_id)
+    assert subs.read_status(data_env.landing_dir, man.submission_id)["status"] == "awaiting_review"
+    subs.set_status(data_env.landing_dir, man.submission_id, "rejected", by="rev", detail="publication refused: x",
+                    decision={"decision": "reject", "by": "rev", "comment": "x"})
+    steps.ingest(data_env, man.submission_id)
+    steps.validate(data_env, man.submission_id)
+    assert subs.read_status(data_env.landing_dir, man.submission_id)["status"] == "rejected"
+    assert steps.accepted_submissions(data_env).empty

@@ -27,7 +27,6 @@ No Dagster here: ``pipelines/defs/schedules.py`` wraps both.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -43,6 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.settings import Settings
+from pipelines.storage.files import TooLarge, copy_stream
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_TIMEOUT = 60.0          # seconds per blocking socket operation
@@ -153,23 +153,16 @@ def download(url: str, dest: Path, *, timeout: float = DEFAULT_TIMEOUT, max_byte
             length = resp.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise HarvestError(f"the file is {int(length):,} bytes, above the {max_bytes:,}-byte limit", status)
-            h = hashlib.sha256()
-            size = 0
-            with open(dest, "wb") as out:
-                while True:
-                    chunk = resp.read(1 << 20)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise HarvestError(f"the download exceeds the {max_bytes:,}-byte limit", status)
-                    if time.monotonic() - t0 > deadline:
-                        raise HarvestError(f"the download took longer than {deadline:.0f} s", status)
-                    h.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            return {"http_status": int(status), "sha256": h.hexdigest(), "size_bytes": size, "final_url": final,
+
+            def in_time(_size):
+                if time.monotonic() - t0 > deadline:
+                    raise HarvestError(f"the download took longer than {deadline:.0f} s", status)
+
+            try:
+                size, sha = copy_stream(resp.read, dest, max_bytes=max_bytes, on_chunk=in_time)
+            except TooLarge as exc:
+                raise HarvestError(f"the download exceeds the {max_bytes:,}-byte limit", status) from exc
+            return {"http_status": int(status), "sha256": sha, "size_bytes": size, "final_url": final,
                     "content_type": resp.headers.get("Content-Type"),
                     "last_modified": resp.headers.get("Last-Modified"), "etag": resp.headers.get("ETag")}
     except urllib.error.HTTPError as exc:

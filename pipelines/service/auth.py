@@ -171,18 +171,24 @@ def start_session(db: Database, user_id: int, hours: float) -> str:
     return token
 
 
+def _live_credential(s, model, token: str):
+    """(credential row, its user) for a session or API token given in clear, looked up by its digest;
+    None when unknown, revoked, or its user is deactivated."""
+    row = s.execute(select(model, User).join(User, User.id == model.user_id).where(
+        model.token_hash == digest(token))).first()
+    if row is None or row[0].revoked_at is not None or not row[1].active:
+        return None
+    return row
+
+
 def session_user(db: Database, token: str | None) -> Principal | None:
     if not token or len(token) > 200:
         return None
     with db.Session() as s:
-        row = s.execute(select(WebSession, User).join(User, User.id == WebSession.user_id).where(
-            WebSession.token_hash == digest(token))).first()
-        if row is None:
+        row = _live_credential(s, WebSession, token)
+        if row is None or row[0].expires_at < utcnow():
             return None
-        ws, u = row
-        if ws.revoked_at is not None or ws.expires_at < utcnow() or not u.active:
-            return None
-        return _principal(u, session_token=token)
+        return _principal(row[1], session_token=token)
 
 
 def end_session(db: Database, token: str | None) -> None:
@@ -229,13 +235,10 @@ def token_user(db: Database, token: str | None) -> Principal | None:
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     with db.Session() as s:
-        row = s.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
-            ApiToken.token_hash == digest(token))).first()
+        row = _live_credential(s, ApiToken, token)
         if row is None:
             return None
         t, u = row
-        if t.revoked_at is not None or not u.active:
-            return None
         p = _principal(u, via_token=True)
         stale = t.last_used_at is None or t.last_used_at < utcnow() - timedelta(minutes=1)
         tid = t.id

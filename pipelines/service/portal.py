@@ -24,6 +24,7 @@ from pipelines.service.config import PortalConfig
 from pipelines.service.db import Database
 from pipelines.service.uploads import UploadRefused, check_file_name, sniff
 from pipelines.settings import Settings
+from pipelines.storage.files import TooLarge, copy_stream
 from pipelines.storage.locks import pipeline_lock
 
 log = logging.getLogger("hemistat.portal")
@@ -189,17 +190,10 @@ class Portal:
             tmpdir = Path(tempfile.mkdtemp(prefix="up-", dir=self.cfg.work_dir / "tmp"))
             # our own name for the bytes; the user's name is only text in the manifest
             tmp = tmpdir / ("upload" + (".xlsx" if name.lower().endswith(".xlsx") else ".csv"))
-            size = 0
-            with open(tmp, "wb") as out:
-                while True:
-                    chunk = stream.read(1 << 20)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > self.cfg.max_upload_bytes:
-                        raise UploadRefused("err_too_large", status=413,
-                                            limit_mb=self.cfg.max_upload_bytes // (1024 * 1024))
-                    out.write(chunk)
+            try:
+                copy_stream(stream.read, tmp, max_bytes=self.cfg.max_upload_bytes)
+            except TooLarge:
+                raise UploadRefused("err_too_large", status=413, limit_mb=self.cfg.max_upload_bytes // (1024 * 1024))
             kind = sniff(tmp, name, self.cfg.max_upload_bytes, self.cfg.max_uncompressed_bytes)
             if not source_id:
                 source_id, country = self.upload_country(user, self.detect_source(user, tmp, name))

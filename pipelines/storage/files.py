@@ -42,3 +42,35 @@ def write_parquet_atomic(df, path: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class TooLarge(Exception):
+    """A stream went past its size limit; ``size`` is how much had been read."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"more than {limit:,} bytes")
+        self.size = size
+        self.limit = limit
+
+
+def copy_stream(read, dest: Path, *, max_bytes: int | None = None, on_chunk=None) -> tuple[int, str]:
+    """Copy ``read(n)`` chunks into ``dest`` (a path we chose), hashing as we go, and fsync.
+
+    Raises TooLarge past ``max_bytes`` (the partial file is left for the caller to discard);
+    ``on_chunk(size_so_far)`` may raise to stop (e.g. a deadline). Returns (size, sha256 hex)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    size = 0
+    with open(dest, "wb") as out:
+        for chunk in iter(lambda: read(1 << 20), b""):
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise TooLarge(size, max_bytes)
+            if on_chunk is not None:
+                on_chunk(size)
+            h.update(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return size, h.hexdigest()

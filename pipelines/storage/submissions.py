@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipelines.storage.files import atomic_write_json
+from pipelines.storage.files import atomic_write_json, copy_stream
 
 STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", "published", "superseded"]
 ALLOWED_EXT = {".csv", ".txt", ".xlsx", ".xls", ".json"}
@@ -96,16 +96,8 @@ def land_file(landing_dir: Path, src: Path, *, source_id: str, original_name: st
     tmpdir = Path(tempfile.mkdtemp(prefix=".incoming-", dir=landing_dir))
     try:
         stored = "original" + _ext(original_name)
-        h = hashlib.sha256()
-        size = 0
-        with open(src, "rb") as fin, open(tmpdir / stored, "wb") as fout:
-            for chunk in iter(lambda: fin.read(1 << 20), b""):
-                h.update(chunk)
-                size += len(chunk)
-                fout.write(chunk)
-            fout.flush()
-            os.fsync(fout.fileno())
-        sha = h.hexdigest()
+        with open(src, "rb") as fin:
+            size, sha = copy_stream(fin.read, tmpdir / stored)
         existing = find_by_checksum(landing_dir, source_id, sha)
         if existing:
             return existing, False

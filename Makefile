@@ -27,6 +27,7 @@ test: env
 
 bench: env
 	$(BIN)/python -m pipelines.bench
+	$(BIN)/python -m pipelines.bench_portal
 
 ui: env
 	$(BIN)/hemistat ui

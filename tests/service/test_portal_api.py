@@ -121,3 +121,55 @@ def test_curl_upload_returns_json_verdict_and_approval_publishes(portal, tmp_pat
     assert code == 409 and r["error"] == "err_not_reviewable"
     code, r = curl(url + f"/{osid}", office)
     assert r["status"] == "rejected" and "duplicate of the approved delivery" in r["events"][-1]["detail"]
+
+
+def test_a_revised_file_supersedes_the_old_one(server_factory, tmp_path):
+    """The office sends a revision of every row; once approved, the first submission is `superseded`
+    (its page says by which one, in the office's language) and published.indicators has the new value."""
+    from tests.service.conftest import WebClient, snic_lines
+
+    srv = server_factory()
+    srv.user("sup.arg", "office", "ARG", lang="es")
+    srv.user("sup.rev", "reviewer")
+    office, reviewer = srv.token("sup.arg"), srv.token("sup.rev")
+    url = srv.url + "/api/submissions"
+
+    def send_and_approve(path):
+        code, v = curl(url, office, "-F", f"file=@{path}", "-F", "source=ar_snic")
+        assert code == 201, v
+        sid = v["submission_id"]
+        warns = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
+        if warns:
+            code, r = curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
+                           "-d", json.dumps({"rules": warns, "reason": "known SNIC warnings"}))
+            assert code == 200, r
+        code, r = curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
+                       "-d", json.dumps({"decision": "approve", "comment": "ok"}))
+        assert code == 200 and r["status"] == "published", r
+        return sid
+
+    first = send_and_approve(good_file(tmp_path))
+    lines = list(snic_lines()[:63])
+    f = lines[1].split(b";")
+    assert f[0] == b"2000" and f[3] == b"2653"        # 2000, homicides, as in the raw file
+    f[3] = b"2700"
+    lines[1] = b";".join(f)
+    rev = tmp_path / "snic-pais-rev.csv"
+    rev.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    second = send_and_approve(rev)
+
+    code, s1 = curl(url + f"/{first}", office)
+    assert code == 200 and s1["status"] == "superseded", s1
+    web = WebClient(srv, lang="es")
+    assert web.login("sup.arg").status_code == 200
+    page = web.c.get(f"/submissions/{first}").text
+    web.close()
+    assert f"reemplazado por un envío más reciente: {second}" in page
+    con = duckdb.connect(str(srv.data_dir / "hemistat.duckdb"), read_only=True)
+    try:
+        got = con.execute("select value, submission_id from published.indicators where iccs_code = '0101' and "
+                          "year = 2000 and measure = 'offences' and sex = '_T' and subdivision_code is null "
+                          "and month is null and source_id = 'ar_snic'").fetchall()
+    finally:
+        con.close()
+    assert got == [(2700.0, second)]

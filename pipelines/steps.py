@@ -75,8 +75,8 @@ def contract_problems(df: pd.DataFrame, exc: ContractError, file_name: str) -> l
         else:
             col = f.get("column")
         out.append(Problem(file_name, line, None if pd.isna(col) else str(col), "S1",
-                           f"breaks the {exc.layer} contract: {f.get('check')}",
-                           None if pd.isna(f.get("failure_case")) else str(f.get("failure_case"))))
+                           value=None if pd.isna(f.get("failure_case")) else str(f.get("failure_case")),
+                           key="breaks_contract", params={"layer": exc.layer, "check": str(f.get("check"))}))
     return out
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.adapters.errors import Problem, SubmissionError
+from pipelines.adapters.messages import nested
 from pipelines.adapters.spec import SourceSpec, load_all_specs, load_spec
 from pipelines.adapters.tabular import adapt_tabular, read_records, required_columns
 
@@ -43,18 +44,20 @@ def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
         try:
             header, header_line, _ = read_records(path, layout.get("reader", {}), file_name)
         except SubmissionError as exc:
-            tried.append(f"layout {layout['name']!r}: {exc.problems[0].message}")
+            tried.append({"key": "layout_unreadable",
+                          "params": {"layout": repr(layout["name"]), "detail": nested(exc.problems[0])}})
             if exc.problems[0].rule == "S2":
                 decode_errors.append(exc)
             continue
         missing = [c for c in required_columns(layout) if c not in header]
         if not missing:
             return layout
-        tried.append(f"layout {layout['name']!r} lacks column(s) {', '.join(missing)}")
+        tried.append({"key": "layout_lacks_columns",
+                      "params": {"layout": repr(layout["name"]), "columns": ", ".join(missing)}})
     if decode_errors and len(decode_errors) == len(tried):
         raise decode_errors[0]
-    raise SubmissionError([Problem(file_name, None, None, "S1",
-                                   f"the file matches no layout of source {spec.source_id!r}: " + "; ".join(tried))])
+    raise SubmissionError([Problem(file_name, None, None, "S1", key="no_layout_matches",
+                                   params={"source": repr(spec.source_id), "tried": tried})])
 
 
 def adapt_file(path: Path, spec: SourceSpec, *, submission_id: str, file_name: str,

@@ -84,15 +84,16 @@ def _read_sheet(path: Path, sheet, file_name: str) -> list[tuple[int, tuple]]:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise SubmissionError([Problem(file_name, None, None, "S1", f"not a readable xlsx workbook: {exc}")]) from exc
+        raise SubmissionError([Problem(file_name, None, None, "S1", key="not_xlsx",
+                                       params={"error": str(exc)})]) from exc
     try:
         if isinstance(sheet, int):
             ws = wb.worksheets[sheet]
         elif sheet in wb.sheetnames:
             ws = wb[sheet]
         else:
-            raise SubmissionError([Problem(file_name, None, None, "S1", f"sheet {sheet!r} not found; the workbook "
-                                           f"has {', '.join(wb.sheetnames)}")])
+            raise SubmissionError([Problem(file_name, None, None, "S1", key="sheet_not_found",
+                                           params={"sheet": repr(sheet), "sheets": ", ".join(wb.sheetnames)})])
         return [(i, row) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)]
     finally:
         wb.close()
@@ -125,8 +126,8 @@ def parse_report(rows: list[tuple[int, tuple]], year_rx: str, indent: str, file_
         vals = [cells[j] if j < len(cells) else None for j, _, _ in years]
         data.append(Row(line, depth, label.strip(), vals))
     if header_line is None:
-        raise SubmissionError([Problem(file_name, None, None, "S1",
-                                       f"no header row of year columns matching {year_rx!r} (blank first cell)")])
+        raise SubmissionError([Problem(file_name, None, None, "S1", key="no_year_header",
+                                       params={"pattern": repr(year_rx)})])
     return filters, header_line, years, data
 
 
@@ -185,39 +186,39 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
     units, data_types = opts.get("units") or {}, opts.get("data_types") or {}
     ln, medida = filt("Medida")
     if medida not in units:
-        problems.append(Problem(file_name, ln, "Medida", "S1", "filter 'Medida' missing or not declared in the "
-                                f"source spec options.units ({', '.join(units)})", medida))
+        problems.append(Problem(file_name, ln, "Medida", "S1", value=medida, key="filter_not_declared",
+                                params={"filter": "'Medida'", "option": "units", "allowed": ", ".join(units)}))
     ln, tipo = filt("Tipo de Datos")
     if tipo not in data_types:
-        problems.append(Problem(file_name, ln, "Tipo de Datos", "S1", "filter 'Tipo de Datos' missing or not "
-                                f"declared in the source spec options.data_types ({', '.join(data_types)})", tipo))
+        problems.append(Problem(file_name, ln, "Tipo de Datos", "S1", value=tipo, key="filter_not_declared",
+                                params={"filter": "'Tipo de Datos'", "option": "data_types",
+                                        "allowed": ", ".join(data_types)}))
     ln, region = filt("Regiones")
     sub_code = sub_name = None
     if region is None:
-        problems.append(Problem(file_name, None, "Regiones", "S1", "the filter block has no 'Regiones' line"))
+        problems.append(Problem(file_name, None, "Regiones", "S1", key="filter_line_missing",
+                                params={"filter": "'Regiones'"}))
     elif region.lower() not in ALL:
         regions = opts.get("regions") or {}
         if "," in region:
-            problems.append(Problem(file_name, ln, "Regiones", "S1", "the export sums several regions; download "
-                                    "one region (or all) per file", region))
+            problems.append(Problem(file_name, ln, "Regiones", "S1", value=region, key="several_regions"))
         elif region not in regions:
-            problems.append(Problem(file_name, ln, "Regiones", "C3", "region not in the source spec options.regions",
-                                    region))
+            problems.append(Problem(file_name, ln, "Regiones", "C3", value=region, key="region_not_declared"))
         else:
             sub_code, sub_name = str(regions[region]), region
     for name in ("Provincias", "Comunas", "Trimestre", "Mes"):
         ln, v = filt(name)
         if v is not None and v.lower() not in ALL:
-            problems.append(Problem(file_name, ln, name, "S1", f"the export is filtered on {name} = {v!r}; only "
-                                    "whole regions and whole years are supported (values would be mislabelled)", v))
+            problems.append(Problem(file_name, ln, name, "S1", value=v, key="filtered_export",
+                                    params={"filter": name, "value": repr(v)}))
     ln, listed = filt("Año")
     if listed is not None:
         listed_years = sorted(int(y) for y in re.findall(r"\d{4}", listed))
         if listed_years != sorted(y for _, _, y in years):
-            problems.append(Problem(file_name, ln, "Año", "S1", "the years of the filter block differ from the "
-                                    f"year columns of row {header_line}", listed))
+            problems.append(Problem(file_name, ln, "Año", "S1", value=listed, key="filter_years_differ",
+                                    params={"row": header_line}))
     if allowed_countries is not None and country not in allowed_countries:
-        problems.append(Problem(file_name, None, None, "C3", "country not in the allowed list", country))
+        problems.append(Problem(file_name, None, None, "C3", value=country, key="country_not_allowed"))
     if problems:
         raise SubmissionError(problems)
 
@@ -228,8 +229,8 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
         for k, (j, head, _) in enumerate(years):
             val, miss, ok = _number(r.cells[k], missing)
             if not ok or (not miss and val < 0):
-                problems.append(Problem(file_name, r.line, head, "V1", "value is not a non-negative number "
-                                        "(and not a declared missing-value marker)", _text(r.cells[k])))
+                problems.append(Problem(file_name, r.line, head, "V1", value=_text(r.cells[k]),
+                                        key="value_not_non_negative"))
             parsed[(r.line, k)] = (val, miss)
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
@@ -246,17 +247,16 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
                 continue
             total = sum(v for v, _ in kids)
             if total != val:
-                problems.append(Problem(file_name, r.line, head, "S1",
-                                        f"subtotal {r.label!r} ({val:g}) differs from the sum of its "
-                                        f"{len(kids)} sub-rows (lines {', '.join(str(c.line) for c in kids_rows)}: "
-                                        f"{total:g}); the hierarchy read from the indentation is not reliable",
-                                        _text(r.cells[k])))
+                problems.append(Problem(file_name, r.line, head, "S1", value=_text(r.cells[k]),
+                                        key="subtotal_mismatch",
+                                        params={"label": repr(r.label), "subtotal": f"{val:g}", "n": len(kids),
+                                                "lines": ", ".join(str(c.line) for c in kids_rows),
+                                                "total": f"{total:g}"}))
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
     leaves = [r for r in rows_ if not r.children and not any(r is t for t in totals)]
     if not leaves:
-        raise SubmissionError([Problem(file_name, header_line, None, "S1",
-                                       "the report has a header but no offence rows")])
+        raise SubmissionError([Problem(file_name, header_line, None, "S1", key="no_offence_rows")])
 
     # --- long table -------------------------------------------------------------------------------
     note = layout.get("missing_note", "empty cell: not reported (not zero)")

@@ -1,8 +1,15 @@
-"""Errors raised while reading a national file. Each names the file, line, column and rule."""
+"""Errors raised while reading a national file. Each names the file, line, column and rule.
+
+A problem is reported as a catalogue ``key`` plus ``params`` (``pipelines/adapters/messages.py``,
+``quality_rules/messages/problems.yaml``); ``message`` is filled with the English rendering so that
+every reader of ``message`` keeps working, and ``render(lang)`` gives it in es/pt/fr.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from pipelines.adapters.messages import render as _render
 
 
 @dataclass
@@ -11,8 +18,22 @@ class Problem:
     line: int | None
     column: str | None
     rule: str
-    message: str
+    message: str = ""
     value: str | None = None
+    key: str | None = None
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.params is None:
+            self.params = {}
+        if self.key:
+            self.message = _render(self.key, self.params, "en", fallback=self.message or self.key)
+
+    def render(self, lang: str = "en") -> str:
+        """The message in ``lang`` (en/es/pt/fr), English when the catalogue lacks it."""
+        if not self.key:
+            return self.message
+        return _render(self.key, self.params, lang, fallback=self.message)
 
     def __str__(self) -> str:
         where = self.file
@@ -25,7 +46,7 @@ class Problem:
 
     def as_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "column": self.column, "rule": self.rule,
-                "message": self.message, "value": self.value}
+                "message": self.message, "value": self.value, "key": self.key, "params": dict(self.params)}
 
 
 @dataclass

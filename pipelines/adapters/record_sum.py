@@ -117,21 +117,23 @@ def select_variant(header: list[str], header_line: int, layout: dict, file_name:
         unexpected = [c for c in v.get("absent_columns", []) if c in header]
         pattern = v.get("file_name")
         if missing:
-            refused.append(f"{v['name']!r} needs column(s) {', '.join(missing)}")
+            refused.append({"key": "variant_needs_columns",
+                            "params": {"variant": repr(v["name"]), "columns": ", ".join(missing)}})
         elif unexpected:
-            refused.append(f"{v['name']!r} expects no column(s) {', '.join(unexpected)}")
+            refused.append({"key": "variant_expects_no_columns",
+                            "params": {"variant": repr(v["name"]), "columns": ", ".join(unexpected)}})
         elif pattern and not re.search(pattern, base, flags=re.IGNORECASE):
-            refused.append(f"{v['name']!r} expects a file name matching {pattern!r}")
+            refused.append({"key": "variant_expects_file_name",
+                            "params": {"variant": repr(v["name"]), "pattern": repr(pattern)}})
         else:
             matches.append((v["name"], merged))
     if len(matches) == 1:
         return matches[0][1], matches[0][0]
     if not matches:
-        msg = (f"the file matches no variant of layout {layout['name']!r} (it cannot tell which offence the "
-               f"file holds): " + "; ".join(refused))
+        key, params = "no_variant_matches", {"layout": repr(layout["name"]), "refused": refused}
     else:
-        msg = f"the file matches several variants ({', '.join(n for n, _ in matches)}); the choice is ambiguous"
-    raise SubmissionError([Problem(file_name, header_line, None, "S1", msg, base)])
+        key, params = "several_variants_match", {"variants": ", ".join(n for n, _ in matches)}
+    raise SubmissionError([Problem(file_name, header_line, None, "S1", value=base, key=key, params=params)])
 
 
 def _groups(base: pd.DataFrame, keys: list[str], carry: list[str]) -> pd.DataFrame:
@@ -157,8 +159,7 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
     opts = layout.get("options") or {}
     values = layout["values"]
     if not (values.get("column") or values.get("count_records")):
-        raise SubmissionError([Problem(file_name, None, None, "S1",
-                                       "record_sum needs values.column (quantity to sum) or values.count_records")])
+        raise SubmissionError([Problem(file_name, None, None, "S1", key="record_sum_no_quantity")])
 
     width = len(header)
     problems: list[Problem] = []
@@ -167,8 +168,8 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
         if len(fields) > width and all(not f.strip() for f in fields[width:]):
             fields = fields[:width]
         if len(fields) != width:
-            problems.append(Problem(file_name, line, None, "S1",
-                                    f"row has {len(fields)} fields but the header has {width}"))
+            problems.append(Problem(file_name, line, None, "S1", key="row_field_count",
+                                    params={"fields": len(fields), "width": width}))
             if len(problems) >= MAX_PROBLEMS:
                 break
             continue
@@ -176,7 +177,7 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
     if problems:
         raise SubmissionError(problems)
     if not good:
-        raise SubmissionError([Problem(file_name, header_line, None, "S1", "the file has a header but no data rows")])
+        raise SubmissionError([Problem(file_name, header_line, None, "S1", key="header_no_data")])
     df = pd.DataFrame([f for _, f in good], columns=header, dtype="str")
     df["__line"] = np.fromiter((ln for ln, _ in good), dtype="int64", count=len(good))
     stats = {"file_rows": len(df), "dropped_rows": 0, "out_of_scope_rows": 0}
@@ -192,7 +193,8 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
         raise SubmissionError(problems[:MAX_PROBLEMS])
     for role in ("country_iso3", "national_code", "year"):
         if role not in roles:
-            raise SubmissionError([Problem(file_name, None, None, "S1", f"source spec gives no {role}")])
+            raise SubmissionError([Problem(file_name, None, None, "S1", key="spec_missing_role",
+                                           params={"role": role})])
 
     def _col(role):
         spec = layout["columns"].get(role)
@@ -205,11 +207,13 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
         bad = ~s.fillna("").str.fullmatch(rx)
         for idx in df.index[bad][:MAX_PROBLEMS]:
             problems.append(Problem(file_name, int(df.at[idx, "__line"]), _col(role), "S1",
-                                    f"{role} does not match {rx!r}", None if pd.isna(s.at[idx]) else str(s.at[idx])))
+                                    value=None if pd.isna(s.at[idx]) else str(s.at[idx]), key="value_does_not_match",
+                                    params={"role": role, "pattern": repr(rx)}))
     for role in ("national_code", "year"):
         s = roles[role]
         for idx in df.index[s.isna() | (s.fillna("").str.strip() == "")][:MAX_PROBLEMS]:
-            problems.append(Problem(file_name, int(df.at[idx, "__line"]), _col(role), "S1", f"empty {role}"))
+            problems.append(Problem(file_name, int(df.at[idx, "__line"]), _col(role), "S1", key="empty_role",
+                                    params={"role": role}))
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
     for role, n in (opts.get("truncate") or {}).items():
@@ -227,8 +231,8 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
 
     year = pd.to_numeric(roles["year"], errors="coerce")
     for idx in df.index[year.isna() | (year % 1 != 0)][:MAX_PROBLEMS]:
-        problems.append(Problem(file_name, int(df.at[idx, "__line"]), _col("year"), "S1", "year is not an integer",
-                                str(roles["year"].at[idx])))
+        problems.append(Problem(file_name, int(df.at[idx, "__line"]), _col("year"), "S1",
+                                value=str(roles["year"].at[idx]), key="year_not_integer"))
 
     # quantity per row ------------------------------------------------------------------------------
     if values.get("count_records"):
@@ -241,7 +245,7 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
         bad = qty.isna() | (qty < 0) | (qty % 1 != 0)
         for idx in df.index[bad][:MAX_PROBLEMS]:
             problems.append(Problem(file_name, int(df.at[idx, "__line"]), qty_col, "V1",
-                                    "quantity is not a non-negative whole number", str(raw.at[idx])))
+                                    value=str(raw.at[idx]), key="quantity_not_whole"))
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
 

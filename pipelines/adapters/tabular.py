@@ -31,9 +31,8 @@ def _decode(data: bytes, encoding: str, file_name: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise SubmissionError([Problem(file_name, line, None, "S2",
-                                       f"bytes are not valid {encoding} text as the source spec declares",
-                                       repr(data[exc.start:exc.start + 8]))]) from exc
+        raise SubmissionError([Problem(file_name, line, None, "S2", value=repr(data[exc.start:exc.start + 8]),
+                                       key="not_valid_encoding", params={"encoding": encoding})]) from exc
 
 
 def _cell_text(v) -> str:
@@ -60,7 +59,8 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise SubmissionError([Problem(file_name, None, None, "S1", f"not a readable xlsx workbook: {exc}")]) from exc
+        raise SubmissionError([Problem(file_name, None, None, "S1", key="not_xlsx",
+                                       params={"error": str(exc)})]) from exc
     try:
         sheet = reader.get("sheet", 0)
         if isinstance(sheet, int):
@@ -68,8 +68,8 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
         elif sheet in wb.sheetnames:
             ws = wb[sheet]
         else:
-            raise SubmissionError([Problem(file_name, None, None, "S1",
-                                           f"sheet {sheet!r} not found; the workbook has {', '.join(wb.sheetnames)}")])
+            raise SubmissionError([Problem(file_name, None, None, "S1", key="sheet_not_found",
+                                           params={"sheet": repr(sheet), "sheets": ", ".join(wb.sheetnames)})])
         want = reader.get("header_contains")
         hrow = int(reader.get("header_row", 1))
         header, header_line, records = None, 0, []
@@ -87,8 +87,9 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
     finally:
         wb.close()
     if header is None:
-        raise SubmissionError([Problem(file_name, None, None, "S1",
-                                       "no header row found" + (f" containing {want}" if want else ""))])
+        raise SubmissionError([Problem(file_name, None, None, "S1", key="no_header_found_containing",
+                                       params={"columns": str(want)})] if want else
+                              [Problem(file_name, None, None, "S1", key="no_header_found")])
     return header, header_line, records
 
 
@@ -118,9 +119,10 @@ def read_records(path: Path, reader: dict, file_name: str) -> tuple[list[str], i
                 continue
             records.append((line, fields))
     except csv.Error as exc:
-        raise SubmissionError([Problem(file_name, rdr.line_num, None, "S1", f"unreadable CSV: {exc}")]) from exc
+        raise SubmissionError([Problem(file_name, rdr.line_num, None, "S1", key="unreadable_csv",
+                                       params={"error": str(exc)})]) from exc
     if header is None:
-        raise SubmissionError([Problem(file_name, skip + 1, None, "S1", "the file has no header row")])
+        raise SubmissionError([Problem(file_name, skip + 1, None, "S1", key="no_header")])
     return header, header_line, records
 
 
@@ -128,11 +130,11 @@ def check_header(header: list[str], header_line: int, layout: dict, file_name: s
     problems = []
     dup = sorted({h for h in header if header.count(h) > 1 and h})
     if dup:
-        problems.append(Problem(file_name, header_line, ", ".join(dup), "S1", "duplicate column names in the header"))
+        problems.append(Problem(file_name, header_line, ", ".join(dup), "S1", key="duplicate_columns"))
     missing = [c for c in required_columns(layout) if c not in header]
     if missing:
-        problems.append(Problem(file_name, header_line, ", ".join(missing), "S1",
-                                f"required column(s) missing; the header has: {', '.join(header)}"))
+        problems.append(Problem(file_name, header_line, ", ".join(missing), "S1", key="missing_columns",
+                                params={"header": ", ".join(header)}))
     if problems:
         raise SubmissionError(problems)
 
@@ -185,7 +187,7 @@ def _role_series(df: pd.DataFrame, role: str, spec, file_name: str, problems: li
         bad = s.ne("") & d.isna()
         for idx in df.index[bad][:20]:
             problems.append(Problem(file_name, int(df.at[idx, "__line"]), spec.get("column"), "S1",
-                                    "not a date", str(s.at[idx])))
+                                    value=str(s.at[idx]), key="not_a_date"))
         s = (d.dt.year if spec["date_part"] == "year" else d.dt.month).astype("Int64").astype("str")
         s = s.where(d.notna(), None)
     if spec.get("empty_as_null", role in ("subdivision_code", "subdivision_name", "obs_note", "source_note")):
@@ -202,8 +204,8 @@ def _role_series(df: pd.DataFrame, role: str, spec, file_name: str, problems: li
             bad = ~s.isin(list(mapping))
             for idx in df.index[bad][:20]:
                 problems.append(Problem(file_name, int(df.at[idx, "__line"]), spec.get("column"), "C3",
-                                        f"value not in the {role} code list of the source spec "
-                                        f"({', '.join(sorted(mapping))})", str(s.at[idx])))
+                                        value=str(s.at[idx]), key="not_in_spec_codelist",
+                                        params={"role": role, "codes": ", ".join(sorted(mapping))}))
         s = mapped
     return s.astype("str").where(s.notna(), None) if s.dtype != object else s
 
@@ -271,8 +273,8 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
             if len(fields) > width and all(not f.strip() for f in fields[width:]):
                 fields = fields[:width]
             else:
-                problems.append(Problem(file_name, line, None, "S1",
-                                        f"row has {len(fields)} fields but the header has {width}"))
+                problems.append(Problem(file_name, line, None, "S1", key="row_field_count",
+                                        params={"fields": len(fields), "width": width}))
                 if len(problems) >= MAX_PROBLEMS:
                     break
                 continue
@@ -280,7 +282,7 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     if problems:
         raise SubmissionError(problems)
     if not good:
-        raise SubmissionError([Problem(file_name, header_line, None, "S1", "the file has a header but no data rows")])
+        raise SubmissionError([Problem(file_name, header_line, None, "S1", key="header_no_data")])
     lines = np.fromiter((ln for ln, _ in good), dtype="int64", count=len(good))
     df = pd.DataFrame([f for _, f in good], columns=header, dtype="str")
     df["__line"] = lines
@@ -295,7 +297,8 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
         raise SubmissionError(problems)
 
     if "country_iso3" not in roles:
-        raise SubmissionError([Problem(file_name, None, None, "S1", "source spec gives no country_iso3")])
+        raise SubmissionError([Problem(file_name, None, None, "S1", key="spec_missing_role",
+                                       params={"role": "country_iso3"})])
     if allowed_countries is not None and layout.get("scope") == "oas_members":
         keep = roles["country_iso3"].isin(allowed_countries)
         stats["out_of_scope_rows"] = int((~keep).sum())
@@ -309,7 +312,7 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
         year = pd.to_numeric(year_txt, errors="coerce")
         for idx in df.index[year.isna() | (year % 1 != 0)][:MAX_PROBLEMS]:
             problems.append(Problem(file_name, int(df.at[idx, "__line"]), _spec_columns(layout["columns"]["year"])[0],
-                                    "S1", "year is not an integer", str(year_txt.at[idx])))
+                                    "S1", value=str(year_txt.at[idx]), key="year_not_integer"))
     if problems:
         raise SubmissionError(problems)
     for role in ROLE_COLUMNS:
@@ -352,8 +355,8 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
                 part["year"] = int(re.search(r"\d{4}", col).group(0))
                 parts.append(part)
         if not parts:
-            raise SubmissionError([Problem(file_name, header_line, None, "S1",
-                                           f"no year column matches {values['year_columns']!r}")])
+            raise SubmissionError([Problem(file_name, header_line, None, "S1", key="no_year_column",
+                                           params={"pattern": repr(values["year_columns"])})])
     else:
         for col, dims in values["columns"].items():
             if col not in df.columns:
@@ -380,12 +383,11 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     bad = (~is_missing) & num.isna()
     for idx in out.index[bad][:MAX_PROBLEMS]:
         problems.append(Problem(file_name, int(out.at[idx, "__line"]), out.at[idx, "column_name"], "V1",
-                                "value is not a number (and not a declared missing-value marker)",
-                                str(out.at[idx, "value_raw"])))
+                                value=str(out.at[idx, "value_raw"]), key="value_not_number"))
     neg = (~is_missing) & (num < 0)
     for idx in out.index[neg][:MAX_PROBLEMS]:
         problems.append(Problem(file_name, int(out.at[idx, "__line"]), out.at[idx, "column_name"], "V1",
-                                "counts and rates must not be negative", str(out.at[idx, "value_raw"])))
+                                value=str(out.at[idx, "value_raw"]), key="value_negative"))
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
     out["value"] = num.where(~is_missing, np.nan)

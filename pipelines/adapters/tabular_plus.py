@@ -52,8 +52,7 @@ def dedupe_names(header: list[str]) -> list[str]:
 def _rewrite_header(path: Path, reader: dict, file_name: str, tmp_dir: Path) -> Path:
     """A copy of the file whose header row has unique names; same lines, same line numbers."""
     if reader.get("format") == "xlsx":
-        raise SubmissionError([Problem(file_name, None, None, "S1",
-                                       "dedupe_header is only implemented for delimited text")])
+        raise SubmissionError([Problem(file_name, None, None, "S1", key="dedupe_header_not_for_xlsx")])
     encoding = reader.get("encoding", "utf-8")
     text = _decode(path.read_bytes(), encoding, file_name)
     if text.startswith("\ufeff"):
@@ -68,7 +67,7 @@ def _rewrite_header(path: Path, reader: dict, file_name: str, tmp_dir: Path) -> 
     while idx < len(parts) and not parts[idx].strip():
         idx += 1
     if idx >= len(parts):
-        raise SubmissionError([Problem(file_name, skip + 1, None, "S1", "the file has no header row")])
+        raise SubmissionError([Problem(file_name, skip + 1, None, "S1", key="no_header")])
     fields = next(csv.reader([parts[idx]], delimiter=delimiter, quotechar=quotechar))
     names = dedupe_names([f.strip() for f in fields])
     buf = io.StringIO()
@@ -83,8 +82,7 @@ def _national_lines(path: Path, reader: dict, rule: dict, file_name: str) -> set
     header, header_line, records = read_records(path, reader, file_name)
     col = rule["column"]
     if col not in header:
-        raise SubmissionError([Problem(file_name, header_line, col, "S1",
-                                       "national_rows names a column the file does not have")])
+        raise SubmissionError([Problem(file_name, header_line, col, "S1", key="national_rows_unknown_column")])
     i = header.index(col)
     wanted = {str(v) for v in rule.get("in", [])}
     if "equals" in rule:

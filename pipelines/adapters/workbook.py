@@ -33,6 +33,7 @@ import jsonschema
 import pandas as pd
 
 from pipelines.adapters.errors import Problem, SubmissionError
+from pipelines.adapters.messages import nested
 from pipelines.adapters.tabular import adapt_tabular
 
 _SCHEMA = Path(__file__).resolve().parents[2] / "reference" / "sources" / "source.schema.json"
@@ -82,7 +83,8 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
             table, st = adapt_tabular(path, lay, source_id=source_id, submission_id=submission_id,
                                       file_name=file_name, allowed_countries=allowed_countries)
         except SubmissionError as exc:
-            problems.extend(Problem(p.file, p.line, p.column, p.rule, f"sheet {sheet!r}: {p.message}", p.value)
+            problems.extend(Problem(p.file, p.line, p.column, p.rule, value=p.value, key="in_sheet",
+                                    params={"sheet": repr(sheet), "detail": nested(p)})
                             for p in exc.problems)
             continue
         parts.append(table)

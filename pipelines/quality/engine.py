@@ -122,7 +122,8 @@ def _na(rule: Rule, why: str) -> RuleResult:
 
 
 def _annual(con) -> None:
-    """Annual count series per key; monthly sources only for complete years (12 months reported)."""
+    """Annual count series per key; monthly sources only for complete years (12 months reported).
+    ``annual_prev`` adds the previous year's value of the same series (the year-on-year rules)."""
     con.execute("""
         create or replace temp view annual as
         select country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year,
@@ -133,29 +134,56 @@ def _annual(con) -> None:
         group by country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year
         having count(value) > 0 and (not bool_or(month is not null) or count(value) = 12)
     """)
+    con.execute("""
+        create or replace temp view annual_prev as
+        select *, lag(value) over w as prev, lag(year) over w as prev_year from annual
+        window w as (partition by country_iso3, subdivision_code, national_code, measure, sex, age, relationship
+                     order by year)
+    """)
 
 
 # ---- structure -----------------------------------------------------------------------------------
 def check_file_parses(rule, table, ctx, problems=None):
+    """The adapter's problems (S1/V1/C3). ``observed`` is the English message; ``observed_key`` and
+    ``observed_params`` (JSON) let the report render it in each language (pipelines/adapters/messages.py)."""
+    import json
+
     probs = [p for p in (problems or []) if p.rule in ("S1", "V1", "C3")]
     if not probs:
         return RuleResult(rule, "pass")
     df = pd.DataFrame([{"file_name": p.file, "line": p.line, "column_name": p.column, "value": p.value,
-                        "observed": p.message} for p in probs])
-    return _result(rule, df)
+                        "observed": p.message, "observed_key": getattr(p, "key", None),
+                        "observed_params": json.dumps(p.params, ensure_ascii=False, default=str)
+                        if getattr(p, "key", None) else None} for p in probs])
+    res = _result(rule, df)
+    res.failures = df.reindex(columns=FAILURE_COLUMNS + ["observed_key", "observed_params"]) \
+        .head(MAX_FAILURES).reset_index(drop=True)
+    return res
 
 
 def check_encoding_declared(rule, table, ctx, problems=None):
+    import json
+
+    extra = ["observed_key", "observed_params"]
     probs = [p for p in (problems or []) if p.rule == "S2"]
     if probs:
-        df = pd.DataFrame([{"file_name": p.file, "line": p.line, "value": p.value, "observed": p.message}
-                           for p in probs])
-        return _result(rule, df)
+        df = pd.DataFrame([{"file_name": p.file, "line": p.line, "value": p.value, "observed": p.message,
+                            "observed_key": getattr(p, "key", None),
+                            "observed_params": json.dumps(p.params, ensure_ascii=False, default=str)
+                            if getattr(p, "key", None) else None} for p in probs])
+        res = _result(rule, df)
+        res.failures = df.reindex(columns=FAILURE_COLUMNS + extra).head(MAX_FAILURES).reset_index(drop=True)
+        return res
     layouts = (ctx.spec or {}).get("layouts", [])
     undeclared = [lay["name"] for lay in layouts if "encoding" not in (lay.get("reader") or {})]
     if undeclared:
-        df = pd.DataFrame([{"observed": f"layout {n}: encoding not declared (utf-8 assumed)"} for n in undeclared])
-        return _result(rule, df)
+        df = pd.DataFrame([{"observed": f"layout {n}: encoding not declared (utf-8 assumed)",
+                            "observed_key": "encoding_not_declared",
+                            "observed_params": json.dumps({"layout": str(n)}, ensure_ascii=False)}
+                           for n in undeclared])
+        res = _result(rule, df)
+        res.failures = df.reindex(columns=FAILURE_COLUMNS + extra).head(MAX_FAILURES).reset_index(drop=True)
+        return res
     encs = sorted({(lay.get("reader") or {}).get("encoding") for lay in layouts})
     return RuleResult(rule, "pass", observed="declared: " + ", ".join(encs))
 
@@ -436,10 +464,7 @@ def check_yoy_change(rule, table, ctx, con):
     mx = float(rule.params.get("max_rel", 0.3))
     kk = float(rule.params.get("poisson_k", 3))
     df = _fetch(con, """
-        with s as (select *, lag(value) over w as prev, lag(year) over w as prev_year from annual
-                   window w as (partition by country_iso3, subdivision_code, national_code, measure, sex, age,
-                                relationship order by year))
-        select * from s
+        select * from annual_prev
         where prev is not null and prev > 0 and prev_year = year - 1
           and abs(value - prev) > ? * prev and abs(value - prev) > ? * sqrt(prev + 1)
         order by abs(value - prev) / sqrt(prev + 1) desc
@@ -477,11 +502,8 @@ def check_break_to_zero(rule, table, ctx, con):
     _annual(con)
     mb = float(rule.params.get("min_before", 10))
     df = _fetch(con, """
-        with s as (select *, lag(value) over w as prev from annual
-                   window w as (partition by country_iso3, subdivision_code, national_code, measure, sex, age,
-                                relationship order by year))
         select *, case when value = 0 then 'drop to zero' else 'jump from zero' end as kind
-        from s where (value = 0 and prev >= ?) or (prev = 0 and value >= ?) order by line
+        from annual_prev where (value = 0 and prev >= ?) or (prev = 0 and value >= ?) order by line
     """, [mb, mb])
     jumps = df[df["kind"] == "jump from zero"]
     df = df[df["kind"] == "drop to zero"]

@@ -6,6 +6,7 @@ Messages are rendered in the reader's language (en/es/pt/fr) from each rule's te
 from __future__ import annotations
 
 import html
+import json
 import math
 from datetime import datetime, timezone
 
@@ -52,6 +53,23 @@ def _clean(v):
     return v.item() if hasattr(v, "item") else v
 
 
+def _observed_by_lang(row: dict) -> dict:
+    """A failure's ``observed`` in each language when it is a catalogued problem (``observed_key`` +
+    ``observed_params`` as JSON, see pipelines/adapters/messages.py); ``{}`` otherwise."""
+    key = row.get("observed_key")
+    if not key:
+        return {}
+    from pipelines.adapters.messages import render
+
+    raw = row.get("observed_params")
+    try:
+        params = json.loads(raw) if isinstance(raw, str) and raw else (raw if isinstance(raw, dict) else {})
+    except ValueError:
+        params = {}
+    fallback = row.get("observed")
+    return {lang: render(key, params, lang, fallback=fallback) for lang in LANGS}
+
+
 def build_report(results: list[RuleResult], *, verdict: str, submission_id: str | None, source_id: str,
                  file_name: str, sha256: str | None = None, stats: dict | None = None, gx: dict | None = None) -> dict:
     rules = []
@@ -64,7 +82,9 @@ def build_report(results: list[RuleResult], *, verdict: str, submission_id: str 
                     "subdivision": row.get("subdivision_code"), "year": row.get("year"), "month": row.get("month"),
                     "code": row.get("national_code"), "observed": row.get("observed"),
                     "expected": row.get("expected"), "threshold": r.rule.threshold_text()}
-            row["message"] = {lang: r.rule.render(lang, **vals) for lang in LANGS}
+            observed = _observed_by_lang(row)
+            row["message"] = {lang: r.rule.render(lang, **{**vals, "observed": observed.get(lang, vals["observed"])})
+                              for lang in LANGS}
             fails.append(row)
         rules.append({**r.as_row(), "title": r.rule.title, "failures": fails, "series": r.series,
                       "notes_list": r.notes, "rationale": r.rule.rationale})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ LANGS = ("en", "es", "pt", "fr")
 PLACEHOLDERS = ("file", "line", "column", "value", "country", "subdivision", "year", "month", "code",
                 "observed", "expected", "threshold")
 SEVERITY_WEIGHT = {"error": 3, "warn": 2, "info": 1}
+OPTIONAL_SEGMENT = re.compile(r"\[\[(.*?)\]\]")
 
 
 @dataclass(frozen=True)
@@ -34,13 +37,21 @@ class Rule:
     override_reason: str | None = None
 
     def render(self, lang: str, **values) -> str:
+        """The message in ``lang`` (else English). A ``[[ … ]]`` segment is kept only when every
+        placeholder inside it has a value: "File x cannot be read[[ at line {line}]]" reads well with
+        and without a line."""
         tmpl = self.message.get(lang) or self.message["en"]
+        vals = {k: ("" if v is None else v) for k, v in values.items()}
 
         class _D(dict):
             def __missing__(self, k):
                 return ""
 
-        return tmpl.format_map(_D({k: ("" if v is None else v) for k, v in values.items()}))
+        def optional(m: re.Match) -> str:
+            names = [f for _, f, _, _ in string.Formatter().parse(m.group(1)) if f]
+            return m.group(1) if all(str(vals.get(n, "")) != "" for n in names) else ""
+
+        return OPTIONAL_SEGMENT.sub(optional, tmpl).format_map(_D(vals))
 
     def threshold_text(self) -> str:
         keys = ("max_rel", "max", "min", "max_abs_z", "tolerance_rel", "min_rate", "target", "expected_months",

@@ -346,6 +346,23 @@ def test_message_placeholders(name, rule):
     for lang in LANGS[1:]:
         assert per_lang[lang] == per_lang["en"], (
             f"{rule['id']}: message[{lang}] placeholders {sorted(per_lang[lang])} differ from en {sorted(per_lang['en'])}")
+    # optional [[ ... ]] segments: balanced, and the same placeholders made optional in every language
+    segs = {lang: re.findall(r"\[\[(.*?)\]\]", rule["message"][lang]) for lang in LANGS}
+    for lang in LANGS:
+        rest = re.sub(r"\[\[(.*?)\]\]", "", rule["message"][lang])
+        assert "[[" not in rest and "]]" not in rest, f"{rule['id']} message[{lang}]: unbalanced [[ ]]"
+        assert [_fields(x) for x in segs[lang]] == [_fields(x) for x in segs["en"]], (
+            f"{rule['id']} message[{lang}]: optional segments differ from en")
+
+
+def test_optional_segments_drop_when_their_value_is_missing():
+    from pipelines.quality import load_rules
+
+    s1 = next(r for r in load_rules(REPO / "quality_rules") if r.id == "S1")
+    assert s1.render("es", file="a.csv", line=3, observed="x") == "No se puede leer el archivo a.csv en la línea 3: x"
+    assert s1.render("es", file="a.csv", observed="x", expected="y") == \
+        "No se puede leer el archivo a.csv: x (se esperaba: y)"
+    assert s1.render("en", file="a.csv", line=0, observed="x") == "File a.csv cannot be read at line 0: x"
 
 
 @pytest.mark.parametrize("name,rule", RULES, ids=RULE_IDS)

@@ -281,6 +281,7 @@ def harmonise_all(settings: Settings) -> dict:
     write_parquet_atomic(res.excluded, d / "excluded.parquet")
     write_parquet_atomic(res.unused_crosswalk, d / "unused_crosswalk.parquet")
     write_parquet_atomic(res.survey, d / "survey.parquet")
+    write_parquet_atomic(res.used, d / "used_submissions.parquet")
     results = harmonised_quality(settings, res.indicators)
     return {**res.stats, "submissions": len(accepted), "seconds": round(time.perf_counter() - t0, 2),
             "path": str(d), "results": results}
@@ -342,11 +343,10 @@ def quality_tables(settings: Settings) -> dict[str, pd.DataFrame]:
     return {"quality_rules": score, "quality_failures": fails, "quality_coverage": cov}
 
 
-def mark_published(settings: Settings, cells: pd.DataFrame, survey: pd.DataFrame) -> set[str]:
+def mark_published(settings: Settings, used: set[str]) -> set[str]:
     """Status of every accepted submission after a release: ``published`` if at least one of its cells is
-    in it, ``superseded`` if a newer submission of the same source replaced every one of its cells
-    (latest vintage per cell). Returns the submissions the release uses."""
-    used = set(cells["submission_id"].unique()) | set(survey["submission_id"].unique())
+    in it (``used``: harmonised/used_submissions.parquet), ``superseded`` if a newer submission of the same
+    source replaced every one of its cells (latest vintage per cell). Returns ``used``."""
     accepted = accepted_submissions(settings)
     for s in accepted.to_dict("records") if len(accepted) else []:
         sid, status = s["submission_id"], s["status"]
@@ -368,7 +368,7 @@ def publish_all(settings: Settings) -> dict:
     t0 = time.perf_counter()
     d = settings.harmonised_dir
     tables = {name: pd.read_parquet(d / f"{name}.parquet") for name in ("indicators", "cells", "excluded", "survey")}
-    used = mark_published(settings, tables["cells"], tables["survey"])
+    used = mark_published(settings, set(pd.read_parquet(d / "used_submissions.parquet")["submission_id"]))
     tables["submissions"] = submissions_table(settings)
     tables.update(quality_tables(settings))
     reference_tables = {"countries": ref.countries(settings.reference_dir),

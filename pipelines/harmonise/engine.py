@@ -60,6 +60,7 @@ class HarmoniseResult:
     stats: dict = field(default_factory=dict)
     unused_crosswalk: pd.DataFrame | None = None  # crosswalk rows no submitted cell uses (a warning)
     survey: pd.DataFrame | None = None            # survey indicators (unit percent), not offences
+    used: pd.DataFrame | None = None              # submission_id of every submission with a cell in the result
 
 
 def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
@@ -372,5 +373,6 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
              "hierarchy_pairs": len(hier)}
     stats["reported_rates"] = len(rates)
     stats["survey_rows"] = len(survey)
+    used = _fetch(con, "select distinct submission_id from latest order by 1")
     return HarmoniseResult(indicators=out, cells=cells, excluded=excluded, stats=stats, unused_crosswalk=unused,
-                           survey=survey)
+                           survey=survey, used=used)

@@ -263,8 +263,10 @@ class Portal:
                               for r in other.drop_duplicates("country_iso3").head(20).itertuples()]
         report["portal_error"] = {"key": "err_country_rows", "params": {"country": country}}
         subs.write_report(self.settings.landing_dir, sid, report)
+        # a decision, not a rule result: no pipeline rerun (e.g. Dagster's landing_sensor) may undo it
         subs.set_status(self.settings.landing_dir, sid, "rejected", by="portal",
-                        detail=f"rows of another country than {country}")
+                        detail=f"rows of another country than {country}",
+                        decision={"decision": "reject", "by": "portal", "comment": f"rows of another country than {country}"})
         return False
 
     # review -------------------------------------------------------------------------------------------

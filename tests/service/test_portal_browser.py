@@ -101,7 +101,8 @@ def test_office_uploads_reviewer_approves_in_chromium(server_factory, tmp_path):
         s1 = d.find_element(By.ID, "rule-S1")
         rows = {r.get_attribute("data-line"): r.text for r in s1.find_elements(By.CSS_SELECTOR, "tbody tr")}
         assert set(rows) >= {"10", "21"}
-        assert "cantidad_hechos" in rows["21"] and "12 34" in rows["21"] and "No se puede leer el archivo" in rows["21"]
+        assert "cantidad_hechos" in rows["21"] and "12 34" in rows["21"] and "No se puede leer el archivo" in rows["21"] \
+            and "no es un número" in rows["21"] and "not a number" not in rows["21"]   # the adapter's text too
         assert "-372" in rows["10"] and "línea 10" in rows["10"]
         bad_sid = d.current_url.split("/submissions/")[1].split("?")[0]
         shot("verdict_rejected")

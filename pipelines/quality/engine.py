@@ -106,15 +106,18 @@ def _ident(col: str) -> str:
     return '"' + col + '"'
 
 
-def _failures(df: pd.DataFrame) -> pd.DataFrame:
+def _failures(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    cols = FAILURE_COLUMNS + list(extra)
     if df is None or df.empty:
-        return pd.DataFrame(columns=FAILURE_COLUMNS)
-    return df.reindex(columns=FAILURE_COLUMNS).head(MAX_FAILURES).reset_index(drop=True)
+        return pd.DataFrame(columns=cols)
+    return df.reindex(columns=cols).head(MAX_FAILURES).reset_index(drop=True)
 
 
-def _result(rule: Rule, failures: pd.DataFrame, n: int | None = None, **kw) -> RuleResult:
+def _result(rule: Rule, failures: pd.DataFrame, n: int | None = None, extra: tuple[str, ...] = (),
+            **kw) -> RuleResult:
+    """``extra``: failure columns kept beside FAILURE_COLUMNS (e.g. PROBLEM_COLUMNS)."""
     n = len(failures) if n is None else n
-    return RuleResult(rule, "fail" if n else "pass", n, _failures(failures), **kw)
+    return RuleResult(rule, "fail" if n else "pass", n, _failures(failures, extra), **kw)
 
 
 def _na(rule: Rule, why: str) -> RuleResult:
@@ -143,37 +146,34 @@ def _annual(con) -> None:
 
 
 # ---- structure -----------------------------------------------------------------------------------
-def check_file_parses(rule, table, ctx, problems=None):
-    """The adapter's problems (S1/V1/C3). ``observed`` is the English message; ``observed_key`` and
+PROBLEM_COLUMNS = ("observed_key", "observed_params")
+
+
+def _problem_rows(problems) -> pd.DataFrame:
+    """Adapter problems as failure rows. ``observed`` is the English message; ``observed_key`` and
     ``observed_params`` (JSON) let the report render it in each language (pipelines/adapters/messages.py)."""
     import json
 
+    return pd.DataFrame([{"file_name": p.file, "line": p.line, "column_name": p.column, "value": p.value,
+                          "observed": p.message, "observed_key": p.key,
+                          "observed_params": json.dumps(p.params, ensure_ascii=False, default=str) if p.key else None}
+                         for p in problems])
+
+
+def check_file_parses(rule, table, ctx, problems=None):
+    """The adapter's problems (S1/V1/C3)."""
     probs = [p for p in (problems or []) if p.rule in ("S1", "V1", "C3")]
     if not probs:
         return RuleResult(rule, "pass")
-    df = pd.DataFrame([{"file_name": p.file, "line": p.line, "column_name": p.column, "value": p.value,
-                        "observed": p.message, "observed_key": getattr(p, "key", None),
-                        "observed_params": json.dumps(p.params, ensure_ascii=False, default=str)
-                        if getattr(p, "key", None) else None} for p in probs])
-    res = _result(rule, df)
-    res.failures = df.reindex(columns=FAILURE_COLUMNS + ["observed_key", "observed_params"]) \
-        .head(MAX_FAILURES).reset_index(drop=True)
-    return res
+    return _result(rule, _problem_rows(probs), extra=PROBLEM_COLUMNS)
 
 
 def check_encoding_declared(rule, table, ctx, problems=None):
     import json
 
-    extra = ["observed_key", "observed_params"]
     probs = [p for p in (problems or []) if p.rule == "S2"]
     if probs:
-        df = pd.DataFrame([{"file_name": p.file, "line": p.line, "value": p.value, "observed": p.message,
-                            "observed_key": getattr(p, "key", None),
-                            "observed_params": json.dumps(p.params, ensure_ascii=False, default=str)
-                            if getattr(p, "key", None) else None} for p in probs])
-        res = _result(rule, df)
-        res.failures = df.reindex(columns=FAILURE_COLUMNS + extra).head(MAX_FAILURES).reset_index(drop=True)
-        return res
+        return _result(rule, _problem_rows(probs), extra=PROBLEM_COLUMNS)
     layouts = (ctx.spec or {}).get("layouts", [])
     undeclared = [lay["name"] for lay in layouts if "encoding" not in (lay.get("reader") or {})]
     if undeclared:
@@ -181,9 +181,7 @@ def check_encoding_declared(rule, table, ctx, problems=None):
                             "observed_key": "encoding_not_declared",
                             "observed_params": json.dumps({"layout": str(n)}, ensure_ascii=False)}
                            for n in undeclared])
-        res = _result(rule, df)
-        res.failures = df.reindex(columns=FAILURE_COLUMNS + extra).head(MAX_FAILURES).reset_index(drop=True)
-        return res
+        return _result(rule, df, extra=PROBLEM_COLUMNS)
     encs = sorted({(lay.get("reader") or {}).get("encoding") for lay in layouts})
     return RuleResult(rule, "pass", observed="declared: " + ", ".join(encs))
 

@@ -28,7 +28,7 @@ DECIDED = ("approved", "published", "superseded")   # a reviewer's approval and 
 
 def needs_approval(man) -> bool:
     """Files uploaded through the portal are published only after a reviewer approves them."""
-    return getattr(man, "channel", None) == "web"
+    return man.channel == "web"
 
 
 def pipeline_may_set(st: dict) -> bool:
@@ -348,13 +348,14 @@ def mark_published(settings: Settings, used: set[str]) -> set[str]:
     in it (``used``: harmonised/used_submissions.parquet), ``superseded`` if a newer submission of the same
     source replaced every one of its cells (latest vintage per cell). Returns ``used``."""
     accepted = accepted_submissions(settings)
-    for s in accepted.to_dict("records") if len(accepted) else []:
+    rows = accepted.to_dict("records") if len(accepted) else []
+    for s in rows:
         sid, status = s["submission_id"], s["status"]
         if sid in used:
             if status != "published":
                 subs.set_status(settings.landing_dir, sid, "published")
         elif status != "superseded":
-            newer = sorted(o["submission_id"] for o in accepted.to_dict("records")
+            newer = sorted(o["submission_id"] for o in rows
                            if o["source_id"] == s["source_id"] and o["submission_id"] in used
                            and (o["received_at"], o["submission_id"]) > (s["received_at"], sid))
             subs.set_status(settings.landing_dir, sid, "superseded",

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,12 +28,6 @@ from pathlib import Path
 
 TARGET_MEDIAN_S = 5.0
 TARGET_MAX_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _national_file(settings, tmp: Path) -> tuple[Path, str]:
@@ -50,6 +43,7 @@ def _national_file(settings, tmp: Path) -> tuple[Path, str]:
 def main(argv=None) -> int:
     import httpx
 
+    from pipelines.service import launch
     from pipelines.settings import get_settings
 
     settings = get_settings()
@@ -62,22 +56,11 @@ def main(argv=None) -> int:
         env = {**os.environ, "HEMISTAT_DATA_DIR": str(data_dir), "HEMISTAT_COOKIE_SECURE": "0",
                "HEMISTAT_PUBLISH_ON_APPROVAL": "0"}
         env.pop("HEMISTAT_DB_URL", None)
-        port = _free_port()
+        port = launch.free_port()
         url = f"http://127.0.0.1:{port}"
-        hemistat = Path(sys.executable).with_name("hemistat")
-        log = open(tmp / "server.log", "wb")
         t_start = time.perf_counter()
-        proc = subprocess.Popen([str(hemistat), "serve", "--port", str(port)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = launch.start(port, env, tmp / "server.log", timeout=120)
         try:
-            while True:
-                if proc.poll() is not None or time.perf_counter() - t_start > 120:
-                    raise RuntimeError(f"portal did not start: {(tmp / 'server.log').read_text()[-2000:]}")
-                try:
-                    if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             startup = time.perf_counter() - t_start
             mk = lambda *a: subprocess.run([sys.executable, "-m", "pipelines.service", *a], env={  # noqa: E731
                 **env, "HEMISTAT_NEW_PASSWORD": "bench password 0123456789"}, check=True, capture_output=True,
@@ -123,12 +106,7 @@ def main(argv=None) -> int:
                   f"max < {TARGET_MAX_S} s)")
             print(f"20 concurrent uploads ({ok} answered): {conc:.1f} s wall, {20 / conc:.2f} uploads/s")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+            launch.stop(proc)
     passed = med < TARGET_MEDIAN_S and mx < TARGET_MAX_S and ok == 20
     result = {"input": f"{kind}:{src.name}", "bytes": len(base), "startup_s": round(startup, 2),
               "first_upload_s": round(first, 2), "median_s": round(med, 2), "max_s": round(mx, 2),

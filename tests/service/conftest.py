@@ -7,26 +7,19 @@ import glob
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pipelines.service import launch
 from tests.conftest import real
 
-BIN = Path(sys.executable).with_name("hemistat")
 PASSWORD = "correct horse battery staple"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = launch.free_port
 
 
 # files --------------------------------------------------------------------------------------------------
@@ -64,20 +57,7 @@ class Server:
             self.env["HEMISTAT_DB_URL"] = db_url
         self.log = data_dir.parent / f"server-{self.port}.log"
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen([str(BIN), "serve", "--port", str(self.port)], env=self.env,
-                                     stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"portal exited: {self.log.read_text(errors='replace')[-3000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            self.stop()
-            raise RuntimeError(f"portal did not start: {self.log.read_text(errors='replace')[-3000:]}")
+        self.proc = launch.start(self.port, self.env, self.log)
         self._db = None
 
     @property
@@ -115,13 +95,7 @@ class Server:
         return create_token(self.db, get_user(self.db, username).id, name)[1]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        launch.stop(self.proc)
         if self._db is not None:
             self._db.dispose()
 

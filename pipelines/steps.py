@@ -6,10 +6,12 @@ Dagster assets in ``pipelines/defs`` are thin wrappers around these; tests call 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.adapters import Problem, SubmissionError, adapt_file, load_all_specs, load_spec
@@ -22,6 +24,7 @@ from pipelines.storage import submissions as subs
 from pipelines.storage.files import write_parquet_atomic
 
 PUBLISHABLE = ("validated", "approved", "published", "superseded")
+_INT = re.compile(r"\d+")
 HOLD_DETAIL = "awaiting publication approval by a reviewer"
 DECIDED = ("approved", "published", "superseded")   # a reviewer's approval and what follows from it
 
@@ -139,9 +142,23 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_na
     return results, v, report
 
 
+def _line_numbers(v) -> list[int]:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return []
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return [int(v)]
+    return [int(x) for x in _INT.findall(str(v))]
+
+
 def _failure_frame(frames: list[pd.DataFrame], empty_columns: list[str]) -> pd.DataFrame:
     """Failing rows of several rules in one frame with stable Parquet types (text, and Int64 numbers)."""
     f = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=empty_columns)
+    if "line" in f.columns:
+        # a failure may span several lines ("4, 21": a duplicate, C4): ``lines`` keeps them all, ``line``
+        # the first, so no line is lost to a numeric conversion
+        nums = [_line_numbers(v) for v in f["line"].tolist()]
+        f["lines"] = [", ".join(map(str, xs)) or None for xs in nums]
+        f["line"] = [xs[0] if xs else None for xs in nums]
     for c in f.columns:
         if c in ("line", "year", "month"):
             f[c] = pd.to_numeric(f[c], errors="coerce").astype("Int64")
@@ -312,30 +329,42 @@ def harmonised_quality(settings: Settings, indicators: pd.DataFrame):
     return results
 
 
-def submissions_table(settings: Settings) -> pd.DataFrame:
+def submissions_table(settings: Settings, plan: list[dict] | None = None) -> pd.DataFrame:
+    """Every submission with its status; ``plan`` (``plan_statuses``) gives the statuses the release being
+    written will make true, so the release describes itself without a status being written before it exists."""
     cols = ["submission_id", "source_id", "country_iso3", "received_at", "uploaded_by", "sha256",
             "size_bytes", "original_name", "status", "report_path", "status_detail"]
     rows = subs.list_submissions(settings.landing_dir)
+    changes = {c["submission_id"]: c for c in plan or []}
+    rows = [{**r, "status": changes[r["submission_id"]]["status"],
+             "status_detail": changes[r["submission_id"]]["detail"]} if r["submission_id"] in changes else r
+            for r in rows]
     df = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
     return df[cols].astype({"size_bytes": "int64"}) if len(df) else df
 
 
-def quality_tables(settings: Settings) -> dict[str, pd.DataFrame]:
-    """Scorecard rows (submission x rule), failing rows and country-year coverage of every submission."""
+def quality_tables(settings: Settings, submission_ids: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Scorecard rows (submission x rule), failing rows and country-year coverage of every submission.
+
+    The files read are named, one set per known submission (``<sid>.parquet``, ``<sid>_failures.parquet``,
+    ``<sid>_coverage.parquet``) plus the harmonised layer's; never a glob that another file could match."""
     qd = quality_dir(settings)
-    def cat(pattern, cols):
-        files = sorted(qd.glob(pattern))
-        frames = [pd.read_parquet(p) for p in files]
+    if submission_ids is None:
+        submission_ids = [s["submission_id"] for s in subs.list_submissions(settings.landing_dir)]
+
+    def cat(names, cols):
+        frames = [pd.read_parquet(qd / n) for n in names if (qd / n).exists()]
         frames = [f for f in frames if len(f)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-    score = cat("*__*[0-9a-f].parquet", ["submission_id", "source_id", "rule_id"])
-    harm = pd.read_parquet(qd / "harmonised.parquet") if (qd / "harmonised.parquet").exists() else None
-    if harm is not None and len(harm):
-        score = pd.concat([score, harm], ignore_index=True)
+
+    score = cat([f"{sid}.parquet" for sid in submission_ids] + ["harmonised.parquet"],
+                ["submission_id", "source_id", "rule_id"])
     if len(score):
         score["failing_rows"] = score["failing_rows"].fillna(0).astype("int64")
-    fails = cat("*_failures.parquet", ["submission_id", "rule_id"])
-    cov = cat("*_coverage.parquet", ["country_iso3", "year", "submission_id", "source_id"])
+    fails = cat([f"{sid}_failures.parquet" for sid in submission_ids] + ["harmonised_failures.parquet"],
+                ["submission_id", "rule_id"])
+    cov = cat([f"{sid}_coverage.parquet" for sid in submission_ids],
+              ["country_iso3", "year", "submission_id", "source_id"])
     for df in (score, fails):
         for c in df.columns:
             if df[c].dtype == object:
@@ -343,40 +372,56 @@ def quality_tables(settings: Settings) -> dict[str, pd.DataFrame]:
     return {"quality_rules": score, "quality_failures": fails, "quality_coverage": cov}
 
 
-def mark_published(settings: Settings, used: set[str]) -> set[str]:
-    """Status of every accepted submission after a release: ``published`` if at least one of its cells is
-    in it (``used``: harmonised/used_submissions.parquet), ``superseded`` if a newer submission of the same
-    source replaced every one of its cells (latest vintage per cell). Returns ``used``."""
+def plan_statuses(settings: Settings, used: set[str]) -> list[dict]:
+    """The status changes a release of ``used`` makes true (written only once the release exists):
+    ``published`` for every accepted submission with at least one cell in it (``used``:
+    harmonised/used_submissions.parquet); ``superseded`` for one whose every cell a newer submission of the
+    same source replaced (latest vintage per cell)."""
     accepted = accepted_submissions(settings)
     rows = accepted.to_dict("records") if len(accepted) else []
+    plan = []
     for s in rows:
         sid, status = s["submission_id"], s["status"]
         if sid in used:
             if status != "published":
-                subs.set_status(settings.landing_dir, sid, "published")
+                plan.append({"submission_id": sid, "status": "published", "detail": None})
         elif status != "superseded":
             newer = sorted(o["submission_id"] for o in rows
                            if o["source_id"] == s["source_id"] and o["submission_id"] in used
                            and (o["received_at"], o["submission_id"]) > (s["received_at"], sid))
-            subs.set_status(settings.landing_dir, sid, "superseded",
-                            detail="every cell replaced by a newer submission: " + (", ".join(newer) or "none"),
-                            superseded_by=newer)
-    return used
+            plan.append({"submission_id": sid, "status": "superseded", "superseded_by": newer,
+                         "detail": "every cell replaced by a newer submission: " + (", ".join(newer) or "none")})
+    return plan
+
+
+def apply_statuses(settings: Settings, plan: list[dict], release_id: str) -> None:
+    for c in plan:
+        extra = {"superseded_by": c["superseded_by"]} if "superseded_by" in c else {}
+        detail = c["detail"] or f"in release {release_id}"
+        subs.set_status(settings.landing_dir, c["submission_id"], c["status"], detail=detail,
+                        release_id=release_id, **extra)
 
 
 def publish_all(settings: Settings) -> dict:
-    """harmonised -> published: one atomic release (Parquet folder + rebuilt hemistat.duckdb)."""
+    """harmonised -> published: one atomic release (Parquet folder + rebuilt hemistat.duckdb).
+
+    Statuses follow the release: they are planned first, the release is written with them, and only once it
+    is current are they written to the submissions. A failed publish leaves every status where it was (so
+    the approval sensor and the next run retry)."""
     t0 = time.perf_counter()
     d = settings.harmonised_dir
     tables = {name: pd.read_parquet(d / f"{name}.parquet") for name in ("indicators", "cells", "excluded", "survey")}
-    used = mark_published(settings, set(pd.read_parquet(d / "used_submissions.parquet")["submission_id"]))
-    tables["submissions"] = submissions_table(settings)
-    tables.update(quality_tables(settings))
+    used = set(pd.read_parquet(d / "used_submissions.parquet")["submission_id"])
+    plan = plan_statuses(settings, used)
+    tables["submissions"] = submissions_table(settings, plan)
+    tables.update(quality_tables(settings, list(tables["submissions"]["submission_id"])))
     reference_tables = {"countries": ref.countries(settings.reference_dir),
                         "iccs": ref.iccs(settings.reference_dir),
                         "population_national": ref.population_national(settings.reference_dir),
                         "population_subnational": ref.population_subnational(settings.reference_dir)}
     rid = rel.publish(settings.published_dir, settings.duckdb_path, settings.views_dir, tables,
                       reference_tables, metadata={"submissions": sorted(used)})
+    apply_statuses(settings, plan, rid)
     return {"release_id": rid, "rows": {k: len(v) for k, v in tables.items()},
-            "duckdb": str(settings.duckdb_path), "seconds": round(time.perf_counter() - t0, 2)}
+            "duckdb": str(settings.duckdb_path), "seconds": round(time.perf_counter() - t0, 2),
+            "statuses": {c["submission_id"]: c["status"] for c in plan}}

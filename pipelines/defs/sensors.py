@@ -12,6 +12,8 @@ from pipelines.settings import get_settings
 from pipelines.storage import submissions as subs
 
 IN_A_RELEASE = ("published", "superseded")
+MAX_PUBLISH_ATTEMPTS = 5
+RUN_KEY_TAG = "dagster/run_key"
 
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -49,6 +51,17 @@ def approval_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     # one release for everything approved since the last tick; run keys make each approval count once
     if not approved:
         return dg.SensorResult(run_requests=[])
-    key = hashlib.sha256("+".join(approved).encode()).hexdigest()[:16]
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"publish-approved-{key}",
+    key = f"publish-approved-{hashlib.sha256('+'.join(approved).encode()).hexdigest()[:16]}"
+    # a publish that failed leaves the statuses 'approved' (statuses follow the release): try again under
+    # a new run key, up to MAX_PUBLISH_ATTEMPTS times; a run still queued or going is not doubled
+    for attempt in range(MAX_PUBLISH_ATTEMPTS):
+        run_key = key if attempt == 0 else f"{key}-retry{attempt}"
+        runs = context.instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=1)
+        if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
+            break
+    else:
+        context.log.warning(f"publishing {len(approved)} approved submission(s) failed {MAX_PUBLISH_ATTEMPTS} "
+                            "times; see the failed publish runs, then launch publish_warehouse by hand")
+        return dg.SensorResult(run_requests=[])
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key,
                                                        tags={"hemistat/approved": ",".join(approved)[:1000]})])

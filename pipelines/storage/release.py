@@ -21,26 +21,44 @@ import pandas as pd
 from pipelines.storage.files import atomic_write_bytes, atomic_write_json, write_parquet_atomic
 
 KEEP_RELEASES = 5
-_SAFE_PATH = re.compile(r"^[\w/.\-]+$")
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
+_RELEASE_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
 
 
-def _sql_literal_path(p: Path) -> str:
-    s = str(p.resolve())
-    if not _SAFE_PATH.match(s):
-        raise ValueError(f"refusing to embed an unusual path in SQL: {s!r}")
-    return "'" + s.replace("'", "''") + "'"
+def _sql_string(s: str) -> str:
+    """A SQL string literal's content: any path is allowed (spaces, quotes, accents); quotes are doubled.
+    Only paths hemistat itself builds are embedded (never user input)."""
+    return s.replace("'", "''")
+
+
+def _sql_list(paths: list[Path]) -> str:
+    return "[" + ", ".join("'" + _sql_string(str(p)) + "'" for p in paths) + "]"
+
+
+def finished_releases(releases_dir: Path, upto: str | None = None) -> list[str]:
+    """Release ids of complete release folders (a ``.tmp`` folder is never one), oldest first;
+    ``upto``: only those up to and including that release."""
+    if not releases_dir.is_dir():
+        return []
+    ids = sorted(d.name for d in releases_dir.iterdir() if d.is_dir() and _RELEASE_ID.match(d.name)
+                 and (d / "release.json").exists())
+    return [r for r in ids if upto is None or r <= upto]
 
 
 def render_views(views_dir: Path, release_dir: Path) -> list[tuple[str, str]]:
-    """Render ``warehouse/views/*.sql``: ``{{release_dir}}`` -> this release's folder and
-    ``{{releases_dir}}`` -> the folder of all releases (for history / as-of views)."""
-    lit = _sql_literal_path(release_dir)
-    lit_all = _sql_literal_path(release_dir.parent)
+    """Render ``warehouse/views/*.sql``: ``{{release_dir}}`` -> this release's folder;
+    ``{{history_release_json}}`` / ``{{history_indicators}}`` -> SQL lists of the ``release.json`` /
+    ``indicators.parquet`` files of every release up to and including this one, named when the database is
+    built (a release written later, or one that never became current, is not in this database's history)."""
+    release_dir = release_dir.resolve()
+    history = [release_dir.parent / r for r in finished_releases(release_dir.parent, upto=release_dir.name)]
+    if release_dir not in history:
+        history.append(release_dir)
     out = []
     for p in sorted(views_dir.glob("*.sql")):
-        out.append((p.name, p.read_text("utf-8").replace("{{release_dir}}", lit[1:-1])
-                    .replace("{{releases_dir}}", lit_all[1:-1])))
+        out.append((p.name, p.read_text("utf-8").replace("{{release_dir}}", _sql_string(str(release_dir)))
+                    .replace("{{history_release_json}}", _sql_list([d / "release.json" for d in history]))
+                    .replace("{{history_indicators}}", _sql_list([d / "indicators.parquet" for d in history]))))
     return out
 
 
@@ -70,7 +88,11 @@ def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dic
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    build_database(duckdb_path, views_dir, final, reference_tables)
+    try:
+        build_database(duckdb_path, views_dir, final, reference_tables)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)  # never served: it is not part of the history
+        raise
     atomic_write_bytes(published_dir / "CURRENT", release_id.encode())
     _prune(releases, keep=KEEP_RELEASES, current=release_id)
     return release_id

@@ -1,14 +1,14 @@
 -- Vintages: every release keeps its indicators; published.indicators_as_of(ts) returns what was
--- published at a given time (the release current at ts). Release folders are named by their UTC
--- timestamp (yyyymmddThhmmss-xxxxxx), so '2*' never matches a half-written '.tmp' folder.
+-- published at a given time (the release current at ts). The files are named when the database is built:
+-- every finished release up to and including the one this database serves (never a '.tmp' folder).
 create or replace view published.releases as
 select release_id, cast(published_at as timestamptz) as published_at, submissions
-from read_json('{{releases_dir}}/2*/release.json', columns = {release_id: 'varchar', published_at: 'varchar',
+from read_json({{history_release_json}}, columns = {release_id: 'varchar', published_at: 'varchar',
                                                               submissions: 'varchar[]'});
 
 create or replace view published.indicator_history as
 select regexp_extract(filename, '/([^/]+)/indicators\.parquet$', 1) as release_id, * exclude (filename)
-from read_parquet('{{releases_dir}}/2*/indicators.parquet', filename = true, union_by_name = true);
+from read_parquet({{history_indicators}}, filename = true, union_by_name = true);
 
 create or replace macro published.indicators_as_of(ts) as table
 select h.* from published.indicator_history h

@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	@touch $@
 
 run: env
-	$(BIN)/hemistat run
+	$(BIN)/hemistat run --acknowledge-warnings --reason "make run: demonstration build of the bundled inputs"
 
 test: env
 	$(BIN)/pytest

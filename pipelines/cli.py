@@ -37,11 +37,21 @@ def _print_problems(problems, limit=50):
         typer.echo(f"  … and {len(problems) - limit} more (see the report)", err=True)
 
 
+BATCH_REASON = ("batch run of the bundled inputs: every warning is listed in the quality report and published "
+                "in published.quality_scorecard")
+
+
 @app.command()
-def run(review: bool = typer.Option(False, "--review/--no-review",
-                                    help="leave submissions with warnings awaiting a statistician's review "
-                                         "instead of acknowledging them as a batch")):
-    """Ingest, validate, harmonise and publish every input (real files if present, else synthetic)."""
+def run(acknowledge_warnings: bool = typer.Option(
+            False, "--acknowledge-warnings",
+            help="acknowledge the warnings of every submission of this run as a batch (with --reason), so "
+                 "they are published; by default they are held for a statistician's review"),
+        reason: str = typer.Option(BATCH_REASON, "--reason", help="why the batch is acknowledged (recorded)"),
+        by: str = typer.Option(None, "--by", help="who acknowledges (default: $USER)")):
+    """Ingest, validate, harmonise and publish every input (real files if present, else synthetic).
+
+    Submissions whose warnings need a statistician's review are held (status awaiting_review) unless
+    --acknowledge-warnings is given; the summary lists what was held, acknowledged and rejected."""
     from pipelines import steps
     from pipelines.defs import runner
     from pipelines.discovery import discover
@@ -53,6 +63,9 @@ def run(review: bool = typer.Option(False, "--review/--no-review",
     if not inputs:
         typer.echo("no input files found", err=True)
         raise typer.Exit(1)
+    if acknowledge_warnings and not reason.strip():
+        typer.echo("error: --acknowledge-warnings needs a --reason", err=True)
+        raise typer.Exit(2)
     label = f"REAL national files from {settings.shared_dir}" if kind == "real" else \
         f"SYNTHETIC sample (not official statistics) generated in {settings.data_dir / 'samples'}"
     typer.echo(f"hemistat run: {len(inputs)} file(s), {label}")
@@ -63,33 +76,60 @@ def run(review: bool = typer.Option(False, "--review/--no-review",
         sids.append(man.submission_id)
     pending = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "received"]
     instance = runner.instance_for(settings)
-    results = runner.ingest(settings, pending, instance, progress=typer.echo) if pending else {}
+    if pending:
+        runner.ingest(settings, pending, instance, progress=typer.echo)
     waiting = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "awaiting_review"]
-    if waiting and not review:
+    acknowledged = {}
+    if waiting and acknowledge_warnings:
+        who = by or os.environ.get("USER") or "hemistat run"
         for sid in waiting:
-            steps.acknowledge(settings, sid, steps.failing_warnings(settings, sid), by="hemistat run (batch)",
-                              reason="batch run of the bundled inputs: warnings are listed in the quality report "
-                                     "and published in published.quality_scorecard; use --review to hold them")
-        typer.echo(f"acknowledged warnings of {len(waiting)} submission(s) as a batch (see the quality reports; "
-                   "`hemistat run --review` holds them for a statistician instead)")
-    elif waiting:
-        typer.echo(f"{len(waiting)} submission(s) await review: hemistat acknowledge SUBMISSION RULE … --by NAME --reason TEXT")
-    typer.echo("publishing …")
-    runner.publish(instance)
-    _summary(settings, kind, results, time.perf_counter() - t0)
+            rules = [r for r in steps.failing_warnings(settings, sid)
+                     if r not in {a["rule_id"] for a in subs.read_status(settings.landing_dir, sid)
+                                  .get("acknowledgements", [])}]
+            if rules:
+                steps.acknowledge(settings, sid, rules, by=f"{who} (hemistat run --acknowledge-warnings)",
+                                  reason=reason)
+                acknowledged[sid] = rules
+    if steps.accepted_submissions(settings).empty:
+        typer.echo("nothing to publish: no submission is accepted yet")
+    else:
+        typer.echo("publishing …")
+        runner.publish(instance)
+    _summary(settings, kind, sids, acknowledged, reason, time.perf_counter() - t0)
 
 
-def _summary(settings, kind, results, seconds):
+def _summary(settings, kind, sids, acknowledged, reason, seconds):
     import duckdb
     import pandas as pd
 
     from pipelines import steps
+    from pipelines.storage import submissions as subs
 
     typer.echo("")
     typer.echo(f"done in {seconds:.1f} s  (inputs: {kind})")
     acc = steps.accepted_submissions(settings)
-    rejected = [s for s, ok in results.items() if not ok]
+    statuses = {sid: subs.read_status(settings.landing_dir, sid) for sid in sids}
     typer.echo(f"sources: {', '.join(sorted(acc['source_id'].unique())) if len(acc) else 'none'}")
+    if acknowledged:
+        typer.echo(f"acknowledged warnings of {len(acknowledged)} submission(s) as a batch, reason: {reason}")
+        for sid, rules in acknowledged.items():
+            typer.echo(f"  {sid}: {', '.join(rules)}")
+    held = [sid for sid, st in statuses.items() if st.get("status") == "awaiting_review"]
+    if held:
+        typer.echo(f"held for review ({len(held)} submission(s), not published): "
+                   "hemistat acknowledge SUBMISSION RULE … --by NAME --reason TEXT, or run again with "
+                   "--acknowledge-warnings --reason TEXT")
+        for sid in held:
+            typer.echo(f"  {sid}: warnings {', '.join(steps.failing_warnings(settings, sid))}")
+    rejected = [sid for sid, st in statuses.items() if st.get("status") == "rejected"]
+    if rejected:
+        typer.echo(f"rejected submissions ({len(rejected)}, not published; see each report):")
+        for sid in rejected:
+            detail = (statuses[sid].get("events") or [{}])[-1].get("detail") or ""
+            typer.echo(f"  {sid}: {detail[:200]}")
+    if not settings.duckdb_path.exists():
+        typer.echo("no warehouse yet: nothing has been published")
+        return
     raw_rows = sum(len(pd.read_parquet(p, columns=['line'])) for p in settings.raw_dir.glob('*.parquet'))
     val_rows = sum(len(pd.read_parquet(p, columns=['line'])) for p in settings.validated_dir.glob('*.parquet'))
     con = duckdb.connect(str(settings.duckdb_path), read_only=True)
@@ -98,8 +138,6 @@ def _summary(settings, kind, results, seconds):
         n_cells = con.execute("select count(*) from published.cells").fetchone()[0]
         typer.echo(f"rows per layer: raw {raw_rows:,} | validated {val_rows:,} | harmonised cells {n_cells:,} "
                    f"| published indicators {n_ind:,}")
-        if rejected:
-            typer.echo(f"rejected submissions: {', '.join(rejected)}")
         typer.echo(f"warehouse: {settings.duckdb_path}")
         typer.echo(f"release files: {settings.published_dir / 'releases'}")
         typer.echo("example query (intentional homicide, ICCS 0101, national totals, 2022):")

@@ -8,7 +8,8 @@ Steps (each a CTE/temp table below):
    CTS ``Theft`` and ``Theft: of a motorized vehicle``), the children are used and the parent keeps
    only ``parent - sum(children)`` (its residual), so nothing is counted twice. Tag subsets
    (``… Cyber-related``) are never summed.
-3. **crosswalk** – national code -> ICCS code (reviewed CSV). Unmapped codes stop the run (rule C1);
+3. **crosswalk** – national code -> ICCS code (reviewed CSV), for the years each row is valid
+   (``valid_from``..``valid_to``). A code without a row in force for its year stops the run (rule C1);
    ``no_match`` rows (suicides, road deaths, misdemeanours) are excluded with their stated reason.
 4. **annual** – monthly sources are summed to years; a year with fewer than 12 reported months is
    published with ``obs_status = 'P'`` and ``months_reported``.
@@ -151,7 +152,8 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         spec = specs[sid]
         xw = ref.crosswalk(reference_dir, spec.crosswalk)
         xw["source_id"] = sid
-        xw_frames.append(xw[["source_id", "crosswalk_id", "national_code", "iccs_code", "relation", "rationale"]])
+        xw_frames.append(xw[["source_id", "crosswalk_id", "national_code", "iccs_code", "relation", "rationale",
+                             "valid_from", "valid_to"]])
     con.register("xw", pd.concat(xw_frames, ignore_index=True))
     iccs_df = ref.iccs(reference_dir)
     con.register("iccs", iccs_df)
@@ -161,18 +163,23 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     if len(bad_iccs):
         raise HarmoniseError("crosswalk rows point at ICCS codes that do not exist (rule C2):\n"
                              + bad_iccs.to_string(index=False), bad_iccs)
+    # a crosswalk row applies to the years valid_from..valid_to (inclusive; empty = open)
     unmapped = _fetch(con, """
-        select a.source_id, a.national_code, any_value(a.national_label) as national_label,
-               count(*) as cells, min(a.file_name) as file_name, min(a.line) as first_line
-        from (select source_id, national_code, national_label, file_name, line from latest
+        select a.source_id, a.national_code, a.year, any_value(a.national_label) as national_label,
+               count(*) as cells, min(a.file_name) as file_name, min(a.line) as first_line,
+               any_value(v.valid_from) as valid_from, any_value(v.valid_to) as valid_to
+        from (select source_id, national_code, national_label, year, file_name, line from latest
               where unit in ('count', 'rate_per_100k')) a
         left join xw x on x.source_id = a.source_id and x.national_code = a.national_code
-        where x.national_code is null group by all order by 1, 2
+         and a.year between coalesce(x.valid_from, a.year) and coalesce(x.valid_to, a.year)
+        left join xw v on v.source_id = a.source_id and v.national_code = a.national_code
+        where x.national_code is null group by a.source_id, a.national_code, a.year order by 1, 2, 3
     """)
     if len(unmapped):
         raise HarmoniseError(
-            f"{len(unmapped)} national code(s) have no crosswalk row (rule C1); add them to "
-            "reference/crosswalks/<source>.csv:\n" + unmapped.to_string(index=False), unmapped)
+            f"{len(unmapped)} national code-year(s) have no crosswalk row in force (rule C1); add them to "
+            "reference/crosswalks/<source>.csv or correct valid_from/valid_to:\n" + unmapped.to_string(index=False),
+            unmapped)
     breaks = pd.DataFrame([(sid, c, int(b["from_year"]), int(b.get("to_year", 9999)), b["action"], b["note"])
                            for sid, sp in specs.items() for b in (sp.raw.get("breaks") or [])
                            for c in b["national_codes"]],
@@ -189,6 +196,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                     when x.iccs_code is null then 'no ICCS match: ' || x.rationale end as excluded_reason,
                fb.note as break_note
         from adjusted a join xw x on x.source_id = a.source_id and x.national_code = a.national_code
+         and a.year between coalesce(x.valid_from, a.year) and coalesce(x.valid_to, a.year)
         left join breaks fb on fb.action = 'flag' and fb.source_id = a.source_id and fb.national_code = a.national_code
                            and a.year between fb.from_year and fb.to_year
         left join breaks eb on eb.action = 'exclude' and eb.source_id = a.source_id
@@ -324,6 +332,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                cast(any_value(i.level) as bigint) as iccs_level, r.measure, r.sex, r.age, r.relationship,
                max(r.value) as rate_per_100k, max(r.submission_id) as submission_id, count(*) as n
         from r join xw x on x.source_id = r.source_id and x.national_code = r.national_code
+         and r.year between coalesce(x.valid_from, r.year) and coalesce(x.valid_to, r.year)
         join iccs i on i.code = x.iccs_code
         where x.iccs_code is not null
         group by r.source_id, r.country_iso3, r.subdivision_code, r.year, r.month, x.iccs_code, r.measure, r.sex,

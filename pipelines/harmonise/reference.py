@@ -40,8 +40,12 @@ def population_subnational(reference_dir: Path) -> pd.DataFrame:
 
 
 def crosswalk(reference_dir: Path, name: str) -> pd.DataFrame:
+    """A source's crosswalk; ``valid_from`` / ``valid_to`` are inclusive years (Int64, NULL = open)."""
     df = _csv(reference_dir / "crosswalks" / f"{name}.csv")
     df["crosswalk_id"] = name
+    for c in ("valid_from", "valid_to"):
+        df[c] = pd.to_numeric(df[c], errors="raise").astype("Int64") if c in df.columns \
+            else pd.Series(pd.NA, index=df.index, dtype="Int64")
     return df
 
 

@@ -224,13 +224,30 @@ def check_months_complete(rule, table, ctx, con):
 def check_crosswalk_covers(rule, table, ctx, con):
     if ctx.crosswalk is None:
         return _na(rule, "no crosswalk for this source")
-    con.register("xw", ctx.crosswalk[["national_code"]])
+    xw = ctx.crosswalk
+    cols = {"national_code": xw["national_code"]}
+    for c in ("valid_from", "valid_to"):
+        cols[c] = pd.to_numeric(xw[c], errors="coerce").astype("Int64") if c in xw.columns else pd.NA
+    con.register("xw", pd.DataFrame(cols))
+    # a row applies to the years valid_from..valid_to (inclusive; empty = open): a code used in a year
+    # outside them has no row in force for that year
     df = _fetch(con, """
-        select national_code, any_value(file_name) as file_name, min(line) as line, count(*) as n,
-               'national_code' as column_name, national_code as value
-        from t where national_code not in (select national_code from xw) group by national_code order by line
+        with miss as (
+            select t.national_code, t.year, any_value(t.file_name) as file_name, min(t.line) as line,
+                   count(*) as n
+            from t where not exists (select 1 from xw x where x.national_code = t.national_code
+                                     and t.year between coalesce(x.valid_from, t.year) and coalesce(x.valid_to, t.year))
+            group by t.national_code, t.year)
+        select m.*, 'national_code' as column_name, m.national_code as value,
+               (select string_agg(coalesce(cast(x.valid_from as varchar), '…') || '–'
+                                  || coalesce(cast(x.valid_to as varchar), '…'), ', ')
+                from xw x where x.national_code = m.national_code) as valid
+        from miss m order by m.line
     """)
-    return _result(rule, df.assign(observed=df["n"].astype(str) + " cells", expected="a crosswalk row"))
+    return _result(rule, df.assign(observed=df["n"].astype(str) + " cells",
+                                   expected=np.where(df["valid"].notna(), "a crosswalk row valid in " + df["year"].astype(str)
+                                                     + " (the row is valid " + df["valid"].fillna("") + ")",
+                                                     "a crosswalk row")))
 
 
 def check_iccs_code_valid(rule, table, ctx, con):

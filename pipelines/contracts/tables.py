@@ -63,7 +63,8 @@ HARMONISED_COLUMNS = [
     "indicator_id", "country_iso3", "subdivision_code", "subdivision_name", "year", "month",
     "iccs_code", "iccs_level", "measure", "sex", "age", "relationship", "value", "population",
     "population_source", "rate_per_100k", "rate_note", "obs_status", "obs_note", "source_id",
-    "submission_id", "n_submissions", "n_cells", "months_reported", "derivation", "comparability",
+    "submission_id", "n_submissions", "n_cells", "n_cells_reported", "months_reported", "derivation",
+    "comparability",
 ]
 
 HarmonisedSchema = pa.DataFrameSchema(
@@ -91,6 +92,7 @@ HarmonisedSchema = pa.DataFrameSchema(
         "submission_id": _str,
         "n_submissions": pa.Column("int64", pa.Check.ge(1)),
         "n_cells": pa.Column("int64", pa.Check.ge(0)),
+        "n_cells_reported": pa.Column("int64", pa.Check.ge(0)),
         "months_reported": pa.Column("Int64", pa.Check.in_range(0, 12), nullable=True),
         "derivation": _str,
         "comparability": _ostr,

@@ -12,7 +12,9 @@ Steps (each a CTE/temp table below):
    (``valid_from``..``valid_to``). A code without a row in force for its year stops the run (rule C1);
    ``no_match`` rows (suicides, road deaths, misdemeanours) are excluded with their stated reason.
 4. **annual** – monthly sources are summed to years; a year with fewer than 12 reported months is
-   published with ``obs_status = 'P'`` and ``months_reported``.
+   published with ``obs_status = 'P'`` and ``months_reported``. Likewise a value built from fewer cells
+   than the file holds for it (some national categories empty: not reported) is ``P`` with
+   ``n_cells_reported`` of ``n_cells`` and a note; never ``A``.
 5. **national** – where a source has subdivisions but no national row for a year, the national value
    is the sum of subdivisions (``derivation = 'subdivisions'``).
 6. **roll-up** – every ICCS code is also summed into each ancestor (0101 -> 01), so an analyst can
@@ -168,12 +170,14 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         select a.source_id, a.national_code, a.year, any_value(a.national_label) as national_label,
                count(*) as cells, min(a.file_name) as file_name, min(a.line) as first_line,
                any_value(v.valid_from) as valid_from, any_value(v.valid_to) as valid_to
-        from (select source_id, national_code, national_label, year, file_name, line from latest
+        from (select source_id, national_code, national_label, year, file_name, line, value from latest
               where unit in ('count', 'rate_per_100k')) a
         left join xw x on x.source_id = a.source_id and x.national_code = a.national_code
          and a.year between coalesce(x.valid_from, a.year) and coalesce(x.valid_to, a.year)
         left join xw v on v.source_id = a.source_id and v.national_code = a.national_code
-        where x.national_code is null group by a.source_id, a.national_code, a.year order by 1, 2, 3
+        -- an empty cell of a code outside its validity is not a use of it (FBI rape_revised before 2013)
+        where x.national_code is null and (v.national_code is null or a.value is not null)
+        group by a.source_id, a.national_code, a.year order by 1, 2, 3
     """)
     if len(unmapped):
         raise HarmoniseError(
@@ -210,7 +214,8 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                year, month, iccs_code, measure, sex, age, relationship,
                sum(value_used) as value, count(*) as n_cells, count(value_used) as n_values,
                max(submission_id) as submission_id, count(distinct submission_id) as n_submissions,
-               case when count(value_used) = 0 then 'M' when bool_or(obs_status = 'B') then 'B' else 'A' end as obs_status,
+               case when count(value_used) = 0 then 'M' when count(value_used) < count(*) then 'P'
+                    when bool_or(obs_status = 'B') then 'B' else 'A' end as obs_status,
                cast(null as integer) as months_reported, 'reported' as derivation,
                string_agg(distinct break_note, '; ') as break_note
         from cells where excluded_reason is null
@@ -221,7 +226,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         select source_id, country_iso3, subdivision_code, any_value(subdivision_name), year, null,
                iccs_code, measure, sex, age, relationship,
                sum(value), sum(n_cells), sum(n_values), max(submission_id), max(n_submissions),
-               case when count(value) = 0 then 'M' when count(value) < 12 then 'P'
+               case when count(value) = 0 then 'M' when count(value) < 12 or bool_or(obs_status = 'P') then 'P'
                     when bool_or(obs_status = 'B') then 'B' else 'A' end,
                count(value), 'months', string_agg(distinct break_note, '; ')
         from leaf where month is not null
@@ -236,7 +241,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         select l.source_id, l.country_iso3, null, null, l.year, l.month, l.iccs_code, l.measure, l.sex,
                l.age, l.relationship, sum(l.value), sum(l.n_cells), sum(l.n_values), max(l.submission_id),
                max(l.n_submissions),
-               case when count(l.value) = 0 then 'M' when bool_or(l.obs_status = 'P') then 'P'
+               case when count(l.value) = 0 then 'M' when count(l.value) < count(*) or bool_or(l.obs_status = 'P') then 'P'
                     when bool_or(l.obs_status = 'B') then 'B' else 'A' end,
                max(l.months_reported), 'subdivisions', string_agg(distinct l.break_note, '; ')
         from leaf l
@@ -256,8 +261,8 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         select l.source_id, l.country_iso3, l.subdivision_code, any_value(l.subdivision_name) as subdivision_name,
                l.year, l.month, a.ancestor as iccs_code, a.ancestor_level as iccs_level, l.measure, l.sex,
                l.age, l.relationship, sum(l.value) as value, sum(l.n_cells) as n_cells,
-               max(l.submission_id) as submission_id, max(l.n_submissions) as n_submissions,
-               case when count(l.value) = 0 then 'M' when bool_or(l.obs_status = 'P') then 'P'
+               sum(l.n_values) as n_values, max(l.submission_id) as submission_id, max(l.n_submissions) as n_submissions,
+               case when count(l.value) = 0 then 'M' when count(l.value) < count(*) or bool_or(l.obs_status = 'P') then 'P'
                     when bool_or(l.obs_status = 'B') then 'B' else 'A' end as obs_status,
                max(l.months_reported) as months_reported, string_agg(distinct l.break_note, '; ') as break_note,
                case when bool_or(l.derivation = 'subdivisions') then 'subdivisions'
@@ -299,19 +304,28 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                     then j.value / j.pop * 100000 end as rate_per_100k,
                case when j.value is null then 'no value'
                     when j.month is not null then 'monthly value: rate computed for years only'
-                    when j.obs_status = 'P' and j.pop is not null
-                         then 'provisional year (' || coalesce(cast(j.months_reported as varchar), '?')
+                    when j.obs_status = 'P' and j.pop is not null and coalesce(j.months_reported, 12) < 12
+                         then 'provisional year (' || cast(j.months_reported as varchar)
                               || ' of 12 months): the rate covers only the reported months'
+                    when j.obs_status = 'P' and j.pop is not null
+                         then 'incomplete (' || cast(j.n_values as varchar) || ' of ' || cast(j.n_cells as varchar)
+                              || ' national cells reported): the rate undercounts'
                     when j.pop is null and j.subdivision_code is null then 'no reference population for this country and year'
                     when j.pop is null then 'no reference population for this subdivision and year'
                     when j.sex <> '_T' or j.age <> '_T' or j.relationship <> '_T'
                          then 'rate only for totals: no population by sex/age in reference yet' end as rate_note,
                j.obs_status,
-               case when j.obs_status = 'P' then 'provisional: ' || coalesce(cast(j.months_reported as varchar), '?') || ' of 12 months reported'
+               case when j.obs_status = 'P' then concat_ws('; ',
+                        case when coalesce(j.months_reported, 12) < 12
+                             then 'provisional: ' || cast(j.months_reported as varchar) || ' of 12 months reported' end,
+                        case when j.n_values < j.n_cells
+                             then 'incomplete: ' || cast(j.n_values as varchar) || ' of ' || cast(j.n_cells as varchar)
+                                  || ' national cells reported (the others are empty: not reported)' end)
                     when j.obs_status = 'M' then 'not reported'
                     when j.obs_status = 'B' then 'break in series: ' || j.break_note end as obs_note,
                j.source_id, j.submission_id, cast(j.n_submissions as bigint) as n_submissions,
-               cast(j.n_cells as bigint) as n_cells, cast(j.months_reported as bigint) as months_reported,
+               cast(j.n_cells as bigint) as n_cells, cast(j.n_values as bigint) as n_cells_reported,
+               cast(j.months_reported as bigint) as months_reported,
                j.derivation, c.comparability
         from j left join comp c on c.source_id = j.source_id
         order by j.source_id, j.country_iso3, j.subdivision_code nulls first, j.year, j.month nulls first, j.iccs_code
@@ -345,7 +359,8 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         rates["indicator_id"] = key.agg("|".join, axis=1).map(lambda k: "r" + __import__("hashlib").md5(k.encode()).hexdigest()[1:])
         rates = rates.assign(value=np.nan, population=np.nan, population_source=None,
                              rate_note="rate as published by the source (no count published)",
-                             obs_status="A", obs_note=None, n_submissions=1, n_cells=rates.pop("n"),
+                             obs_status="A", obs_note=None, n_submissions=1, n_cells=rates["n"],
+                             n_cells_reported=rates.pop("n"),
                              months_reported=pd.NA, derivation="reported_rate",
                              comparability=rates["source_id"].map(dict(zip(comp.source_id, comp.comparability))))
         out = pd.concat([out, rates[out.columns]], ignore_index=True)

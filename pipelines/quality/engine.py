@@ -229,14 +229,16 @@ def check_crosswalk_covers(rule, table, ctx, con):
     for c in ("valid_from", "valid_to"):
         cols[c] = pd.to_numeric(xw[c], errors="coerce").astype("Int64") if c in xw.columns else pd.NA
     con.register("xw", pd.DataFrame(cols))
-    # a row applies to the years valid_from..valid_to (inclusive; empty = open): a code used in a year
-    # outside them has no row in force for that year
+    # a row applies to the years valid_from..valid_to (inclusive; empty = open): a code with a value in a
+    # year outside them has no row in force for that year
     df = _fetch(con, """
         with miss as (
             select t.national_code, t.year, any_value(t.file_name) as file_name, min(t.line) as line,
                    count(*) as n
             from t where not exists (select 1 from xw x where x.national_code = t.national_code
                                      and t.year between coalesce(x.valid_from, t.year) and coalesce(x.valid_to, t.year))
+              -- an empty cell of a code outside its validity is not a use of it (FBI rape_revised before 2013)
+              and (t.value is not null or t.national_code not in (select national_code from xw))
             group by t.national_code, t.year)
         select m.*, 'national_code' as column_name, m.national_code as value,
                (select string_agg(coalesce(cast(x.valid_from as varchar), '…') || '–'
@@ -777,7 +779,8 @@ def check_two_source_ratio(rule, table, ctx, con):
     if ctx.comparison is None or ctx.comparison.empty:
         return _na(rule, "no comparison series (public-health / international) available")
     con.register("cmp", ctx.comparison[["country_iso3", "year", "rate", "source_id"]])
-    df = _fetch(con, "select t.source_id, t.country_iso3, t.year, t.rate_per_100k as national_rate, "
+    df = _fetch(con, "select t.source_id, t.country_iso3, t.year, t.months_reported, "
+                "t.rate_per_100k as national_rate, "
                 "c.rate as comparison_rate, c.source_id as comparison_source, t.rate_per_100k / c.rate as ratio "
                 "from t join cmp c on c.country_iso3 = t.country_iso3 and c.year = t.year "
                 "where t.iccs_code = ? and t.measure = 'offences' and " + _NAT.replace("subdivision_code", "t.subdivision_code")
@@ -785,8 +788,17 @@ def check_two_source_ratio(rule, table, ctx, con):
                 .replace("relationship", "t.relationship") + " and t.rate_per_100k is not null and c.rate > 0 "
                 "and t.comparability = 'national' order by t.country_iso3, t.year",
                 [p.get("iccs_code", "0101")])
+    # the comparison series are annual rates: a national year with fewer than 12 months reported (a
+    # provisional year) is never compared with them; it is named in the notes instead
+    partial = df[df["months_reported"].notna() & (df["months_reported"] < 12)]
+    df = df.drop(partial.index).reset_index(drop=True)
+    partial_notes = [f"{r.country_iso3} {r.year} ({r.source_id}): {int(r.months_reported)} of 12 months reported, "
+                     f"not compared with the annual {r.comparison_source} rate"
+                     for r in partial.drop_duplicates(["source_id", "country_iso3", "year"]).itertuples()]
     if df.empty:
-        return _na(rule, "no overlapping country-year between the national series and the comparison series")
+        res = _na(rule, "no overlapping country-year between the national series and the comparison series")
+        res.notes += partial_notes
+        return res
     bad = df[(df["ratio"] < float(p.get("min", 0.8))) | (df["ratio"] > float(p.get("max", 1.25)))]
     close = df[(df["ratio"] >= float(p.get("info_min", 0.9))) & (df["ratio"] <= float(p.get("info_max", 1.1)))]
     notes = [f"{len(close)} of {len(df)} country-years agree within "
@@ -794,6 +806,7 @@ def check_two_source_ratio(rule, table, ctx, con):
     apart = df[~df.index.isin(close.index)]
     notes += [f"{r.country_iso3} {r.year}: ratio {r.ratio:.2f} ({r.source_id} {r.national_rate:.1f} vs "
               f"{r.comparison_source} {r.comparison_rate:.1f} per 100,000)" for r in apart.head(30).itertuples()]
+    notes += partial_notes
     res = _result(rule, bad.assign(observed=bad["ratio"].round(2).astype(str),
                                    value=bad["national_rate"].round(1).astype(str) + " vs "
                                    + bad["comparison_rate"].round(1).astype(str) + " (" + bad["comparison_source"] + ")",
@@ -810,7 +823,8 @@ def check_two_source_ratio(rule, table, ctx, con):
 def check_multi_institution_ratio(rule, table, ctx, con):
     p = rule.params
     df = _fetch(con, "with x as (select country_iso3, year, source_id, value from t where iccs_code = ? and "
-                "measure = 'offences' and comparability = 'national' and " + _NAT + ") "
+                "measure = 'offences' and comparability = 'national' and coalesce(months_reported, 12) = 12 and "
+                + _NAT + ") "
                 "select a.country_iso3, a.year, a.source_id as a_source, b.source_id as b_source, a.value as a_value, "
                 "b.value as b_value, abs(a.value - b.value) / greatest(a.value, b.value) as rel "
                 "from x a join x b on a.country_iso3 = b.country_iso3 and a.year = b.year and a.source_id < b.source_id",

@@ -48,11 +48,12 @@ def _get(res, **kw):
 
 
 def test_latest_vintage_wins_and_parent_residual(tmp_path):
-    old = _cells([{"national_code": "1", "value": 10.0}], sid="ar_snic__20240101__aaaaaaaa")
-    new = _cells([{"national_code": "1", "value": 12.0},
-                  {"national_code": "21", "value": 100.0},
-                  {"national_code": "21_1", "value": 30.0},   # extortion -> 02051
-                  {"national_code": "21_2", "value": 5.0}],   # kidnapping for ransom
+    # 2023: the SNIC children 21_x are in the crosswalk from 2023 (valid_from)
+    old = _cells([{"national_code": "1", "value": 10.0, "year": 2023}], sid="ar_snic__20240101__aaaaaaaa")
+    new = _cells([{"national_code": "1", "value": 12.0, "year": 2023},
+                  {"national_code": "21", "value": 100.0, "year": 2023},
+                  {"national_code": "21_1", "value": 30.0, "year": 2023},   # extortion -> 02051
+                  {"national_code": "21_2", "value": 5.0, "year": 2023}],   # kidnapping for ransom
                  sid="ar_snic__20250101__bbbbbbbb")
     res = _run(tmp_path, [(old, "2024-01-01T00:00:00"), (new, "2025-01-01T00:00:00")])
     h = _get(res, iccs_code="0101", subdivision_code=None, month=None, measure="offences", sex="_T")
@@ -107,3 +108,45 @@ def test_rates_from_reference_population(tmp_path):
                .population.iloc[0])
     assert r.population == wb and r.rate_per_100k == pytest.approx(4500 / wb * 1e5)
     assert r.population_source == "wb_sp_pop_totl"
+
+
+def test_value_from_part_of_its_categories_is_not_complete(tmp_path):
+    """Issue 9, item 6: SESNSP maps four weapon categories of homicidio doloso to 0101. In Colima (06),
+    2023-05, the 'No especificado' cell is empty (not reported): the sum of the other three is published
+    as provisional with 3 of 4 cells, in the month, the year and every roll-up, never as A."""
+    codes = ["Homicidio|Homicidio doloso|Con arma de fuego", "Homicidio|Homicidio doloso|Con arma blanca",
+             "Homicidio|Homicidio doloso|Con otro elemento", "Homicidio|Homicidio doloso|No especificado"]
+    rows = [{"national_code": c, "subdivision_code": "06", "month": m, "year": 2023, "country_iso3": "MEX",
+             "value": None if (m == 5 and c.endswith("No especificado")) else 2.0,
+             "obs_status": "M" if (m == 5 and c.endswith("No especificado")) else "A"}
+            for c in codes for m in range(1, 13)]
+    res = _run(tmp_path, [(_cells(rows, sid="mx_sesnsp__20250101__aaaaaaaa", source="mx_sesnsp"), "2025-01-01")])
+    may = _get(res, iccs_code="0101", subdivision_code="06", month=5, measure="offences", sex="_T").iloc[0]
+    assert may.value == 6.0 and may.obs_status == "P"
+    assert (may.n_cells, may.n_cells_reported) == (4, 3) and "3 of 4 national cells" in may.obs_note
+    apr = _get(res, iccs_code="0101", subdivision_code="06", month=4, measure="offences", sex="_T").iloc[0]
+    assert apr.value == 8.0 and apr.obs_status == "A" and (apr.n_cells, apr.n_cells_reported) == (4, 4)
+    year = _get(res, iccs_code="0101", subdivision_code="06", month=None, measure="offences", sex="_T").iloc[0]
+    assert year.value == 94.0 and year.obs_status == "P" and year.months_reported == 12
+    assert (year.n_cells, year.n_cells_reported) == (48, 47)
+    assert "47 of 48 national cells" in year.obs_note and "months" not in year.obs_note
+    # national (from subdivisions) and the ICCS section 01 inherit the flag
+    for code in ("0101", "01"):
+        nat = _get(res, iccs_code=code, subdivision_code=None, month=None, measure="offences", sex="_T").iloc[0]
+        assert nat.obs_status == "P" and nat.derivation == "subdivisions"
+    # no value built from part of its cells is ever A
+    ind = res.indicators
+    assert not ((ind.n_cells_reported < ind.n_cells) & (ind.obs_status == "A")).any()
+
+
+def test_rollup_over_an_unreported_category_is_not_complete(tmp_path):
+    """SNIC records no victims for some offences (empty cells): ICCS 01 victims summed over 0101 (reported)
+    and 0102 (empty) is P with 1 of 2 cells; 01 offences (both reported) stays A."""
+    rows = [{"national_code": "1", "measure": "victims", "value": 5.0},
+            {"national_code": "2", "measure": "victims", "value": None, "obs_status": "M"},
+            {"national_code": "1", "value": 4.0}, {"national_code": "2", "value": 3.0}]
+    res = _run(tmp_path, [(_cells(rows), "2025-01-01")])
+    v = _get(res, iccs_code="01", subdivision_code=None, measure="victims", sex="_T").iloc[0]
+    assert v.value == 5.0 and v.obs_status == "P" and (v.n_cells, v.n_cells_reported) == (2, 1)
+    o = _get(res, iccs_code="01", subdivision_code=None, measure="offences", sex="_T").iloc[0]
+    assert o.value == 7.0 and o.obs_status == "A" and (o.n_cells, o.n_cells_reported) == (2, 2)

@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.adapters.dates import prepare_date_columns
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.tabular import (
     DEFAULTS,
@@ -187,8 +188,10 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
     df = drop_rows(df, layout, stats)
 
     roles: dict[str, pd.Series] = {}
+    prepare_date_columns(df, records, layout)
+    dates: dict = {}  # one parse per date column: year and month of a column come from the same date
     for role, spec in (layout.get("columns") or {}).items():
-        roles[role] = _role_series(df, role, spec, file_name, problems)
+        roles[role] = _role_series(df, role, spec, file_name, problems, dates)
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
     for role in ("country_iso3", "national_code", "year"):

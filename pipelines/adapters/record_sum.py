@@ -33,7 +33,9 @@ but up to 15), so the number of rows is not the number of victims. This family r
     each month from January to the **latest month the file reaches in that year** (file-wide, not
     per series). Empty (not reported) and zero are different things in aggregated files; in a
     record-level file the absence of records within the period it covers *is* zero recorded. Filled cells
-    have ``column_name = "(no records)"``, the header's line and an ``obs_note`` saying so.
+    have ``column_name = "(no records)"``, the header's line and an ``obs_note`` saying so. The months
+    reached come from dates read as the spec declares (``pipelines/adapters/dates.py``): a day-first
+    file without ``date_format`` is refused, never read month-first into a "complete" year.
 
 ``line`` of a cell is the first spreadsheet row of its group; ``value_raw`` is the sum as text.
 """

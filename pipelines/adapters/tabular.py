@@ -2,8 +2,9 @@
 
 Handles encodings (utf-8, utf-8-sig, cp1252/latin-1), delimiters, decimal marks (``,72`` = 0.72),
 preamble lines, wide value columns (months, measures, sexes) melted to long, missing-value markers
-(empty ≠ 0), constant or mapped dimension columns, and rows to drop. Every output row keeps the
-physical line number and column of the cell it came from.
+(empty ≠ 0), constant or mapped dimension columns, dates (``date_part``: workbook date cells, ISO 8601 or
+the spec's ``date_format``, never guessed — ``pipelines/adapters/dates.py``), and rows to drop. Every output
+row keeps the physical line number and column of the cell it came from.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dates of record-level files: read exactly as the source spec declares, never guessed.
+"""Date columns (``date_part`` roles): read exactly as the source spec declares, never guessed.
 
 A role ``{column: Fecha, date_part: year|month}`` takes the year or month of a date column. Which text is
 a date is decided by the spec, not by the value:

@@ -33,7 +33,9 @@ but up to 15), so the number of rows is not the number of victims. This family r
     each month from January to the **latest month the file reaches in that year** (file-wide, not
     per series). Empty (not reported) and zero are different things in aggregated files; in a
     record-level file the absence of records within the period it covers *is* zero recorded. Filled cells
-    have ``column_name = "(no records)"``, the header's line and an ``obs_note`` saying so.
+    have ``column_name = "(no records)"``, the header's line and an ``obs_note`` saying so. The months
+    reached come from dates read as the spec declares (``pipelines/adapters/dates.py``): a day-first
+    file without ``date_format`` is refused, never read month-first into a "complete" year.
 
 ``line`` of a cell is the first spreadsheet row of its group; ``value_raw`` is the sum as text.
 """
@@ -47,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.adapters.dates import prepare_date_columns
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.tabular import (
     DEFAULTS,
@@ -187,8 +190,10 @@ def adapt(path: Path, layout: dict, *, source_id: str, submission_id: str, file_
     df = drop_rows(df, layout, stats)
 
     roles: dict[str, pd.Series] = {}
+    prepare_date_columns(df, records, layout)
+    dates: dict = {}  # one parse per date column: year and month of a column come from the same date
     for role, spec in (layout.get("columns") or {}).items():
-        roles[role] = _role_series(df, role, spec, file_name, problems)
+        roles[role] = _role_series(df, role, spec, file_name, problems, dates)
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
     for role in ("country_iso3", "national_code", "year"):

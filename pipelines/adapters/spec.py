@@ -56,6 +56,23 @@ def _schema(reference_dir: Path) -> dict:
     return json.loads((reference_dir / "sources" / "source.schema.json").read_text(encoding="utf-8"))
 
 
+def _check_date_roles(raw: dict, path: Path) -> None:
+    """The date roles of each layout (and of each record_sum variant merged over it) agree on one
+    date_format per column with the parts they take (pipelines/adapters/dates.py)."""
+    from pipelines.adapters.dates import date_columns
+
+    for layout in raw.get("layouts") or []:
+        cols = layout.get("columns") or {}
+        variants = (layout.get("options") or {}).get("variants") or []
+        for name, columns in [(layout.get("name"), cols)] + [
+                (f"{layout.get('name')}/{v.get('name')}", {**cols, **(v.get("columns") or {})})
+                for v in variants if isinstance(v, dict)]:
+            try:
+                date_columns(columns)
+            except ValueError as exc:
+                raise ValueError(f"{path}: layout {name!r}: {exc}") from exc
+
+
 def load_spec(source_id: str, reference_dir: Path) -> SourceSpec:
     specs = load_all_specs(reference_dir)
     if source_id not in specs:
@@ -79,6 +96,7 @@ def _load_all(reference_dir: str) -> tuple[tuple[str, SourceSpec], ...]:
             jsonschema.validate(raw, schema)
         except jsonschema.ValidationError as exc:
             raise ValueError(f"{p}: invalid source spec: {exc.message} at {list(exc.absolute_path)}") from exc
+        _check_date_roles(raw, p)
         if raw["source_id"] != p.stem:
             raise ValueError(f"{p}: source_id {raw['source_id']!r} must equal the file name {p.stem!r}")
         out.append((raw["source_id"], SourceSpec(raw["source_id"], raw, p)))

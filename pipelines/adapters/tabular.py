@@ -2,8 +2,9 @@
 
 Handles encodings (utf-8, utf-8-sig, cp1252/latin-1), delimiters, decimal marks (``,72`` = 0.72),
 preamble lines, wide value columns (months, measures, sexes) melted to long, missing-value markers
-(empty ≠ 0), constant or mapped dimension columns, and rows to drop. Every output row keeps the
-physical line number and column of the cell it came from.
+(empty ≠ 0), constant or mapped dimension columns, dates (``date_part``: workbook date cells, ISO 8601 or
+the spec's ``date_format``, never guessed — ``pipelines/adapters/dates.py``), and rows to drop. Every output
+row keeps the physical line number and column of the cell it came from.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.adapters.dates import declared_formats, parse_dates, prepare_date_columns
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.contracts.tables import RAW_COLUMNS
 
@@ -49,9 +51,20 @@ def _cell_text(v) -> str:
     return str(v)
 
 
+class Records(list):
+    """``[(line, fields), ...]``; ``typed_dates`` = ``{column: {line, ...}}`` of the workbook cells that are
+    typed dates (rendered as ISO text by ``_cell_text``), so that dates are never read from text alone."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.typed_dates: dict[str, set[int]] = {}
+
+
 def read_xlsx_records(path: Path, reader: dict, file_name: str):
     """Rows of one sheet as text; line numbers are the spreadsheet's row numbers. The header is
-    ``header_row`` (1-based) or the first row whose cells include every name in ``header_contains``."""
+    ``header_row`` (1-based) or the first row whose cells include every name in ``header_contains``.
+    Date cells become ISO 8601 text and are listed in ``records.typed_dates``."""
+    import datetime as _dt
     import zipfile
 
     import openpyxl
@@ -72,7 +85,7 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
                                            params={"sheet": repr(sheet), "sheets": ", ".join(wb.sheetnames)})])
         want = reader.get("header_contains")
         hrow = int(reader.get("header_row", 1))
-        header, header_line, records = None, 0, []
+        header, header_line, records = None, 0, Records()
         for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
             cells = [_cell_text(v).strip() if isinstance(v, str) else _cell_text(v) for v in row]
             if header is None:
@@ -84,6 +97,9 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
             if not any(c.strip() for c in cells):
                 continue
             records.append((i, cells[:len(header)] + [""] * (len(header) - len(cells))))
+            for j, v in enumerate(row[:len(header)]):
+                if isinstance(v, (_dt.datetime, _dt.date)):
+                    records.typed_dates.setdefault(header[j], set()).add(i)
     finally:
         wb.close()
     if header is None:
@@ -168,7 +184,10 @@ def _spec_columns(spec) -> list[str]:
     return []
 
 
-def _role_series(df: pd.DataFrame, role: str, spec, file_name: str, problems: list[Problem]) -> pd.Series:
+def _role_series(df: pd.DataFrame, role: str, spec, file_name: str, problems: list[Problem],
+                 dates: dict | None = None) -> pd.Series:
+    """One role's text per row. ``dates`` caches the parsed date columns of the file, so that the year and
+    the month of one column come from one parse (and its problems are reported once)."""
     if isinstance(spec, str):
         spec = {"column": spec}
     if "const" in spec:
@@ -183,13 +202,14 @@ def _role_series(df: pd.DataFrame, role: str, spec, file_name: str, problems: li
         if spec.get("strip", True):
             s = s.str.strip()
     if spec.get("date_part"):
-        d = pd.to_datetime(s.where(s != "", None), errors="coerce", format="mixed")
-        bad = s.ne("") & d.isna()
-        for idx in df.index[bad][:20]:
-            problems.append(Problem(file_name, int(df.at[idx, "__line"]), spec.get("column"), "S1",
-                                    value=str(s.at[idx]), key="not_a_date"))
-        s = (d.dt.year if spec["date_part"] == "year" else d.dt.month).astype("Int64").astype("str")
-        s = s.where(d.notna(), None)
+        # never guessed: typed workbook dates, ISO 8601, or the spec's date_format (pipelines/adapters/dates.py)
+        formats = declared_formats(spec)
+        key = (spec["column"], formats, spec.get("strip", True))
+        dates = {} if dates is None else dates
+        if key not in dates:
+            dates[key] = parse_dates(df, s, spec["column"], formats, file_name, problems)
+        part = dates[key][spec["date_part"]]
+        s = part.astype("str").where(part.notna(), None)
     if spec.get("empty_as_null", role in ("subdivision_code", "subdivision_name", "obs_note", "source_note")):
         s = s.where(s.fillna("") != "", None)
     if spec.get("zero_pad"):
@@ -291,8 +311,10 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     df = drop_rows(df, layout, stats)
 
     roles: dict[str, pd.Series] = {}
+    prepare_date_columns(df, records, layout)
+    dates: dict = {}
     for role, spec in (layout.get("columns") or {}).items():
-        roles[role] = _role_series(df, role, spec, file_name, problems)
+        roles[role] = _role_series(df, role, spec, file_name, problems, dates)
     if problems:
         raise SubmissionError(problems)
 
@@ -348,7 +370,7 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     elif "year_columns" in values:
         rx = re.compile(values["year_columns"])
         for col in df.columns:
-            if col != "__line" and rx.fullmatch(col):
+            if not col.startswith("__") and rx.fullmatch(col):
                 part = base.copy()
                 part["column_name"] = col
                 part["value_raw"] = df[col]

@@ -299,7 +299,7 @@ def _grace_days(settings: Settings, source_id: str) -> int:
     try:
         from pipelines.quality.rules import load_rules
 
-        for r in load_rules(settings.rules_dir, source_id):
+        for r in load_rules(settings.rules_dir, source_id, reference_dir=settings.reference_dir):
             if r.id == "T2":
                 return int(r.params.get("grace_days", DEFAULT_GRACE_DAYS))
     except Exception:  # noqa: BLE001 - rules unreadable: fall back to the documented default

@@ -645,24 +645,24 @@ def check_time_lag(rule, table, ctx, con):
     return RuleResult(rule, "pass", observed=obs)
 
 
-CADENCE_DAYS = {"monthly": 31, "quarterly": 92, "annual": 366, "irregular": None}
-
-
 def check_punctuality(rule, table, ctx, con):
+    """Late when received after the due date of the newest period the file brings: that period's end +
+    expected_lag_days + grace_days (pipelines.quality.timeliness, the same due date as source freshness)."""
+    from pipelines.quality.timeliness import CADENCE_MONTHS, due_date
+
     cadence = (ctx.spec or {}).get("cadence")
-    days = CADENCE_DAYS.get(cadence)
-    if not days:
+    if cadence not in CADENCE_MONTHS:
         return _na(rule, "the source declares no publication cadence")
     lp = _latest_period(con)
     if not lp:
         return _na(rule, "no values")
-    end = _period_end(lp[0], lp[1])
-    recv = ctx.received_at or datetime.now(timezone.utc)
-    grace = int(rule.params.get("grace_days", 30))
-    late = (recv - end).days - days - grace
-    obs = f"received {(recv - end).days} days after the latest period; cadence {cadence}"
+    due = due_date(lp[0], None if lp[1] is None or pd.isna(lp[1]) else int(lp[1]), cadence=cadence, spec=ctx.spec,
+                   grace_days=rule.params["grace_days"])
+    recv = (ctx.received_at or datetime.now(timezone.utc)).date()
+    late = (recv - due.date).days
+    obs = f"received {recv.isoformat()}; {due.explain()}; cadence {cadence}"
     if late > 0:
-        return _result(rule, pd.DataFrame([{"observed": f"{late}", "expected": f"{days + grace} days after the period",
+        return _result(rule, pd.DataFrame([{"observed": f"{late}", "expected": due.date.isoformat(),
                                             "year": lp[0]}]), observed=obs)
     return RuleResult(rule, "pass", observed=obs)
 

@@ -214,3 +214,52 @@ def test_harmonised_quality_compares_with_wb_wdi(data_env, monkeypatch):
     x1 = next(r for r in results if r.rule.id == "X1")
     assert x1.status != "not_applicable" and x1.notes[0].startswith("0 of 2 country-years")
     assert any(n.startswith("MEX 2019") and "wb_wdi 28.7" in n for n in x1.notes)
+
+
+# ---------------------------------------------------------------------------------------------------
+# item 10: one due date for T2 and for source freshness
+# ---------------------------------------------------------------------------------------------------
+def test_T2_due_date_includes_expected_lag(pais_clean):
+    """snic-pais.csv brings 2022 (annual; ar_snic declares no expected_lag_days: 180 by default). Due:
+    2023-01-01 + 180 + 30 grace = 2023-07-30. The old engine formula (period end + one cadence + grace,
+    2024-01-26) ignored the lag and found a delivery on 2023-09-01 on time."""
+    recv = datetime(2023, 9, 1, tzinfo=timezone.utc)
+    res = run("T2", pais_clean, "ar_snic", received_at=recv)
+    assert res.status == "fail"
+    assert res.failures.iloc[0]["observed"] == "33" and res.failures.iloc[0]["expected"] == "2023-07-30"
+    assert "180 days lag (default)" in res.observed
+    # the spec's expected_lag_days is read: a 300-day lag makes the same delivery punctual
+    from pipelines.adapters import load_spec
+
+    spec = {**load_spec("ar_snic", REF).raw, "expected_lag_days": 300}
+    assert run("T2", pais_clean, "ar_snic", received_at=recv, spec=spec).status == "pass"
+    # and grace_days is read: 65 days of grace cover the 33 days
+    t2 = rule("T2", "ar_snic", grace_days=65)
+    assert run("T2", pais_clean, "ar_snic", rule_obj=t2, received_at=recv).status == "pass"
+
+
+def test_T2_monthly_due_date():
+    from pipelines.quality.timeliness import due_date
+
+    d = due_date(2024, 11, cadence="monthly", spec={}, grace_days=30)
+    assert d.period == "2024-11" and d.period_end == date(2024, 12, 1) and d.date == date(2025, 2, 14)
+    assert due_date(2024, 11, cadence="monthly", spec={"expected_lag_days": 10}, grace_days=0).date == \
+        date(2024, 12, 11)
+    assert due_date(2024, 8, cadence="quarterly", spec={}, grace_days=0).period == "2024-Q3"
+
+
+def test_freshness_and_T2_use_the_same_due_date(data_env, monkeypatch, pais_clean):
+    """The sensor says 2023 is overdue exactly when a file bringing 2023 would be late for T2."""
+    from pipelines import harvest
+
+    monkeypatch.setattr(harvest, "latest_period",
+                        lambda settings, sid: {"year": 2022, "month": None, "submission_id": "s1"})
+    now = datetime(2024, 8, 1, tzinfo=timezone.utc)
+    fresh = harvest.lateness(data_env, "ar_snic", now)
+    assert fresh["next_period"] == "2023" and fresh["grace_days"] == 30
+    bring_2023 = pais_clean.assign(year=pais_clean["year"] + 1)     # latest period 2023
+    on_due = datetime.fromisoformat(fresh["due"]).replace(tzinfo=timezone.utc)
+    assert run("T2", bring_2023, "ar_snic", received_at=on_due).status == "pass"
+    late = run("T2", bring_2023, "ar_snic", received_at=now)
+    assert late.status == "fail" and late.failures.iloc[0]["expected"] == fresh["due"]
+    assert int(late.failures.iloc[0]["observed"]) == fresh["days_late"]

@@ -17,10 +17,10 @@
 * ``<data>/harvest/<source_id>.json`` records the last check, the last change, sha256, HTTP status, the
   submission and the errors (last 20 checks kept in ``history``).
 
-``lateness(settings, source_id, now)`` is rule T2 (punctuality) for a source as a whole: the latest
-reference period its accepted submissions cover (validated Parquet), plus one period of its ``cadence``,
-plus ``expected_lag_days``, plus the T2 grace (``quality_rules/timeliness.yaml``) gives the date by which
-the next period was due; past that date the source is late.
+``lateness(settings, source_id, now)`` is rule T2 (punctuality) for a source as a whole: the period after
+the latest one its accepted submissions cover (validated Parquet) is due at its end + ``expected_lag_days``
++ the T2 grace (``quality_rules/timeliness.yaml``) — ``pipelines.quality.timeliness.due_date``, the same
+function the T2 check applies to each submission; past that date the source is late.
 
 No Dagster here: ``pipelines/defs/schedules.py`` wraps both.
 """
@@ -36,11 +36,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from pipelines.quality.timeliness import (CADENCE_MONTHS, DEFAULT_LAG_DAYS, due_date, expected_lag,  # noqa: F401
+                                          next_period, period_bounds)
 from pipelines.settings import Settings
 from pipelines.storage.files import TooLarge, copy_stream
 
@@ -53,10 +55,6 @@ CONTENT_TYPES = {"text/csv": ".csv", "application/csv": ".csv", "text/plain": ".
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
                  "application/vnd.ms-excel": ".xls", "application/json": ".json"}
 FILE_EXT = {".csv", ".txt", ".xlsx", ".xls", ".json"}
-CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
-# used when a spec declares no expected_lag_days (reported as such)
-DEFAULT_LAG_DAYS = {"monthly": 45, "quarterly": 90, "annual": 180}
-DEFAULT_GRACE_DAYS = 30
 
 
 class HarvestError(RuntimeError):
@@ -250,23 +248,8 @@ def harvest(settings: Settings, source_id: str, now: datetime | None = None, *,
 
 
 # --------------------------------------------------------------------------------------------------
-# punctuality (rule T2 for the source as a whole)
+# punctuality (rule T2 for the source as a whole; the due date is pipelines.quality.timeliness's)
 # --------------------------------------------------------------------------------------------------
-def _add_months(d: date, months: int) -> date:
-    m = d.month - 1 + months
-    return date(d.year + m // 12, m % 12 + 1, 1)
-
-
-def period_bounds(year: int, month: int | None, cadence: str) -> tuple[str, date]:
-    """(label, first day after the period) of the period containing (year, month) for a cadence."""
-    if cadence == "monthly" and month:
-        return f"{year}-{month:02d}", _add_months(date(year, month, 1), 1)
-    if cadence == "quarterly" and month:
-        q = (month - 1) // 3 + 1
-        return f"{year}-Q{q}", _add_months(date(year, 3 * (q - 1) + 1, 1), 3)
-    return str(year), date(year + 1, 1, 1)
-
-
 def latest_period(settings: Settings, source_id: str) -> dict | None:
     """Latest (year, month) with a value among the source's submissions that passed validation
     (validated, awaiting review, approved or published): delivery is what punctuality measures."""
@@ -295,24 +278,23 @@ def latest_period(settings: Settings, source_id: str) -> dict | None:
     return best[1]
 
 
-def _grace_days(settings: Settings, source_id: str) -> int:
-    try:
-        from pipelines.quality.rules import load_rules
+def t2_grace_days(settings: Settings, source_id: str) -> int:
+    """T2's ``grace_days`` for the source (its overrides applied; the parameter model's default when the
+    rule file does not set it). Unreadable rules raise: a broken rule file is not a default."""
+    from pipelines.quality.rules import load_rules
 
-        for r in load_rules(settings.rules_dir, source_id):
-            if r.id == "T2":
-                return int(r.params.get("grace_days", DEFAULT_GRACE_DAYS))
-    except Exception:  # noqa: BLE001 - rules unreadable: fall back to the documented default
-        pass
-    return DEFAULT_GRACE_DAYS
+    t2 = next(r for r in load_rules(settings.rules_dir, source_id, reference_dir=settings.reference_dir)
+              if r.id == "T2")
+    return int(t2.params["grace_days"])
 
 
 def lateness(settings: Settings, source_id: str, now: datetime | None = None) -> dict:
     """Is the source late? ``{source_id, cadence, latest_period, latest_period_end, next_period,
     expected_lag_days, lag_declared, grace_days, due, late (True/False/None), days_late, message}``.
 
-    ``due`` = end of the period after the latest one covered + expected_lag_days + grace days. ``late``
-    is None when it cannot be judged (irregular cadence, nothing accepted yet)."""
+    ``due`` is ``timeliness.due_date`` of the period after the latest one covered (its end +
+    expected_lag_days + T2's grace days), the same function T2 applies to each submission. ``late`` is
+    None when it cannot be judged (irregular cadence, nothing accepted yet)."""
     from pipelines.adapters import load_spec
 
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
@@ -321,31 +303,26 @@ def lateness(settings: Settings, source_id: str, now: datetime | None = None) ->
     lag = spec.raw.get("expected_lag_days")
     out = {"source_id": source_id, "cadence": cadence, "checked_at": now.isoformat(timespec="seconds"),
            "latest_period": None, "latest_period_end": None, "next_period": None,
-           "expected_lag_days": lag, "lag_declared": lag is not None, "grace_days": _grace_days(settings, source_id),
+           "expected_lag_days": lag, "lag_declared": lag is not None, "grace_days": t2_grace_days(settings, source_id),
            "due": None, "late": None, "days_late": None, "submission_id": None, "message": ""}
     if cadence not in CADENCE_MONTHS:
         out["message"] = f"cadence {cadence or 'not declared'}: punctuality cannot be judged"
         return out
-    if lag is None:
-        lag = DEFAULT_LAG_DAYS[cadence]
-        out["expected_lag_days"] = lag
+    out["expected_lag_days"], _ = expected_lag(spec.raw, cadence)
     lp = latest_period(settings, source_id)
     if lp is None:
         out["message"] = "no accepted submission yet: punctuality cannot be judged"
         return out
-    cadence_eff = cadence if lp["month"] else "annual"  # a sub-annual source that delivered annual values only
-    label, end = period_bounds(lp["year"], lp["month"], cadence_eff)
-    next_end = _add_months(end, CADENCE_MONTHS[cadence_eff])
-    last_day = next_end - timedelta(days=1)
-    next_label, _ = period_bounds(last_day.year, last_day.month, cadence_eff)
-    due = next_end + timedelta(days=int(lag) + out["grace_days"])
-    days_late = (now.date() - due).days
-    out.update(latest_period=label, latest_period_end=(end - timedelta(days=1)).isoformat(), next_period=next_label,
-               due=due.isoformat(), late=days_late > 0, days_late=max(days_late, 0),
+    latest = due_date(lp["year"], lp["month"], cadence=cadence, spec=spec.raw, grace_days=out["grace_days"])
+    ny, nm = next_period(lp["year"], lp["month"], latest.cadence)
+    nxt = due_date(ny, nm, cadence=cadence, spec=spec.raw, grace_days=out["grace_days"])
+    days_late = (now.date() - nxt.date).days
+    out.update(latest_period=latest.period, latest_period_end=(latest.period_end - timedelta(days=1)).isoformat(),
+               next_period=nxt.period, due=nxt.date.isoformat(), late=days_late > 0, days_late=max(days_late, 0),
                submission_id=lp["submission_id"])
-    out["message"] = (f"latest period {label}; {next_label} was due by {due.isoformat()} "
-                      f"({cadence_eff} cadence + {lag} days lag{'' if out['lag_declared'] else ' (default)'} "
-                      f"+ {out['grace_days']} days grace)"
+    out["message"] = (f"latest period {latest.period}; {nxt.period} was due by {nxt.date.isoformat()} "
+                      f"({nxt.cadence} period end + {nxt.lag_days} days lag{'' if nxt.lag_declared else ' (default)'} "
+                      f"+ {nxt.grace_days} days grace)"
                       + (f": {days_late} days late" if days_late > 0 else ": on time"))
     return out
 

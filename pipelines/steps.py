@@ -124,7 +124,7 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_na
     from pipelines.quality.context import build_context
     from pipelines.quality.report import build_report
 
-    rules = load_rules(settings.rules_dir, spec.source_id)
+    rules = load_rules(settings.rules_dir, spec.source_id, reference_dir=settings.reference_dir)
     ctx = build_context(settings, spec, table, submission_id=sid, received_at=received_at, layout=layout)
     results = evaluate(table, rules, ctx, layer="raw", problems=problems or [])
     if table is not None:
@@ -309,7 +309,7 @@ def harmonised_quality(settings: Settings, indicators: pd.DataFrame):
     from pipelines.quality import evaluate, load_rules
     from pipelines.quality.engine import QualityContext
 
-    rules = load_rules(settings.rules_dir)
+    rules = load_rules(settings.rules_dir, reference_dir=settings.reference_dir)
     cmp_sources = sorted({s for r in rules if r.check == "two_source_ratio"
                           for s in r.params.get("comparison_sources", [])})
     comparison = indicators[indicators["source_id"].isin(cmp_sources) & indicators["subdivision_code"].isna()

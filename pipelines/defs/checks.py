@@ -14,7 +14,7 @@ SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.
 
 
 def rule_catalogue():
-    return load_rules(REPO_ROOT / "quality_rules")
+    return load_rules(REPO_ROOT / "quality_rules", reference_dir=REPO_ROOT / "reference")
 
 
 def check_specs(asset_name: str, layers: tuple[str, ...]) -> list[dg.AssetCheckSpec]:

@@ -45,7 +45,7 @@ def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: s
                               load_all_specs(settings.reference_dir), settings.reference_dir)
                 from pipelines.quality.context import comparison_series
 
-                rules = load_rules(settings.rules_dir, source_id)
+                rules = load_rules(settings.rules_dir, source_id, reference_dir=settings.reference_dir)
                 cmp_sources = sorted({s for r in rules if r.check == "two_source_ratio"
                                       for s in r.params.get("comparison_sources", [])})
                 ctx = QualityContext(reference_dir=settings.reference_dir,

@@ -664,24 +664,24 @@ def check_time_lag(rule, table, ctx, con):
     return RuleResult(rule, "pass", observed=obs)
 
 
-CADENCE_DAYS = {"monthly": 31, "quarterly": 92, "annual": 366, "irregular": None}
-
-
 def check_punctuality(rule, table, ctx, con):
+    """Late when received after the due date of the newest period the file brings: that period's end +
+    expected_lag_days + grace_days (pipelines.quality.timeliness, the same due date as source freshness)."""
+    from pipelines.quality.timeliness import CADENCE_MONTHS, due_date
+
     cadence = (ctx.spec or {}).get("cadence")
-    days = CADENCE_DAYS.get(cadence)
-    if not days:
+    if cadence not in CADENCE_MONTHS:
         return _na(rule, "the source declares no publication cadence")
     lp = _latest_period(con)
     if not lp:
         return _na(rule, "no values")
-    end = _period_end(lp[0], lp[1])
-    recv = ctx.received_at or datetime.now(timezone.utc)
-    grace = int(rule.params.get("grace_days", 30))
-    late = (recv - end).days - days - grace
-    obs = f"received {(recv - end).days} days after the latest period; cadence {cadence}"
+    due = due_date(lp[0], None if lp[1] is None or pd.isna(lp[1]) else int(lp[1]), cadence=cadence, spec=ctx.spec,
+                   grace_days=rule.params["grace_days"])
+    recv = (ctx.received_at or datetime.now(timezone.utc)).date()
+    late = (recv - due.date).days
+    obs = f"received {recv.isoformat()}; {due.explain()}; cadence {cadence}"
     if late > 0:
-        return _result(rule, pd.DataFrame([{"observed": f"{late}", "expected": f"{days + grace} days after the period",
+        return _result(rule, pd.DataFrame([{"observed": f"{late}", "expected": due.date.isoformat(),
                                             "year": lp[0]}]), observed=obs)
     return RuleResult(rule, "pass", observed=obs)
 
@@ -766,12 +766,29 @@ def check_measure_ratio(rule, table, ctx, con):
 
 
 def check_rate_range(rule, table, ctx, con):
+    """Rates above ``max`` are reported (rare, please confirm); rates above ``hard_max`` are reported as
+    above the hard limit, with a note: a unit, population or decimal error is far more likely than a real
+    rate. Both are findings of the rule's severity (warn: the harmonised layer blocks nothing, and whole
+    subdivisions do reach such rates); the scorecard row's ``observed`` and ``notes`` count the hard ones."""
     p = rule.params
     df = _fetch(con, "select source_id, country_iso3, subdivision_code, year, rate_per_100k from t "
                 "where iccs_code = ? and measure = 'offences' and month is null and sex = '_T' and age = '_T' "
                 "and relationship = '_T' and rate_per_100k > ?", [p.get("iccs_code", "0101"), float(p.get("max", 100))])
-    return _result(rule, df.assign(observed=df["rate_per_100k"].round(1).astype(str), expected=f"<= {p.get('max')}",
-                                   national_code=p.get("iccs_code")))
+    hard_max = p.get("hard_max")
+    hard = df["rate_per_100k"] > float(hard_max) if hard_max is not None else pd.Series(False, index=df.index)
+    rate = df["rate_per_100k"].round(1).astype(str)
+    df = df.assign(observed=rate.where(~hard, rate + f" (above the hard limit {hard_max})"),
+                   expected=f"<= {p.get('max')}", national_code=p.get("iccs_code"))
+    df.loc[hard, "expected"] = f"<= {hard_max} (hard limit: a unit, population or decimal error is likely)"
+    above_hard = df[hard]
+    notes, observed = [], None
+    if len(above_hard):
+        observed = f"{len(above_hard)} of {len(df)} rate(s) above {p.get('max')} are above the hard limit {hard_max}"
+        notes.append(f"{len(above_hard)} rate(s) above the hard limit {hard_max} per 100,000 (check the unit, the "
+                     "population and the decimal mark): " + ", ".join(
+                         f"{r.country_iso3}{'/' + r.subdivision_code if isinstance(r.subdivision_code, str) else ''} "
+                         f"{r.year} {r.source_id} {r.rate_per_100k:.1f}" for r in above_hard.head(10).itertuples()))
+    return _result(rule, pd.concat([above_hard, df[~hard]]), notes=notes, observed=observed)  # likely errors first
 
 
 def check_two_source_ratio(rule, table, ctx, con):

@@ -71,7 +71,7 @@ class Portal:
             import great_expectations  # noqa: F401
 
             for source_id in self.sources():
-                load_rules(self.settings.rules_dir, source_id)
+                load_rules(self.settings.rules_dir, source_id, reference_dir=self.settings.reference_dir)
         except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first upload
             log.exception("warm-up failed")
 

@@ -12,7 +12,7 @@ from tests.conftest import real
 
 
 def test_every_rule_is_an_asset_check_and_errors_block():
-    rules = {r.id: r for r in load_rules(REPO_ROOT / "quality_rules")}
+    rules = {r.id: r for r in load_rules(REPO_ROOT / "quality_rules", reference_dir=REPO_ROOT / "reference")}
     checks = {}
     for key in defs.resolve_asset_graph().asset_check_keys:
         checks[key.name] = key.asset_key.to_user_string()

@@ -39,7 +39,7 @@ def context(source: str, table: pd.DataFrame | None, **kw) -> QualityContext:
 
 
 def rule(rule_id: str, source: str | None = None, **param_overrides):
-    r = next(r for r in load_rules(RULES, source) if r.id == rule_id)
+    r = next(r for r in load_rules(RULES, source, reference_dir=REF) if r.id == rule_id)
     if param_overrides:
         from dataclasses import replace
 

@@ -10,7 +10,7 @@ from tests.quality.conftest import REF, RULES, context
 
 
 def _both(table, source="ar_snic"):
-    rules = [r for r in load_rules(RULES, source) if r.check in GX_CHECKS]
+    rules = [r for r in load_rules(RULES, source, reference_dir=REF) if r.check in GX_CHECKS]
     engine = {r.rule.id: r.status for r in evaluate(table, rules, context(source, table))}
     gx = run_suite(table, rules, set(ref.countries(REF)["iso3"]))
     return engine, gx["verdicts"], gx

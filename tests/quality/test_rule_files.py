@@ -2,7 +2,8 @@
 
 The rules are data: every rule validates against quality_rules/rule.schema.json, the 28 ids of the
 catalogue (DOMAIN.md 2.2) are present exactly once, each ``check`` is used with exactly the params the
-engine implements, message templates use only the allowed placeholders, and the four languages are real
+engine implements (the typed models of pipelines/quality/params.py),
+message templates use only the allowed placeholders, and the four languages are real
 translations. Overrides in quality_rules/sources/*.yaml validate against override.schema.json and refer to
 existing rules; a rule with its override applied must still be a valid rule.
 """
@@ -79,97 +80,6 @@ CATALOGUE = {
     "R1": ("revision_size", "warn", "validated"),
     "R2": ("mean_absolute_revision", "info", "validated"),
     "M1": ("metadata_present", "error", "validated"),
-}
-
-NUM = (int, float)
-
-
-def _num(v):
-    return isinstance(v, NUM) and not isinstance(v, bool)
-
-
-def _frac(v):
-    return _num(v) and 0 <= v <= 1
-
-
-def _pos(v):
-    return _num(v) and v > 0
-
-
-def _nonneg_int(v):
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def _str_list(v):
-    return isinstance(v, list) and v and all(isinstance(x, str) and x for x in v)
-
-
-def _str_list_or_empty(v):
-    return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
-
-
-def _iccs(v):
-    return isinstance(v, str) and re.fullmatch(r"\d{2}(\d{2}(\d(\d)?)?)?", v) is not None
-
-
-def _bool(v):
-    return isinstance(v, bool)
-
-
-def _regex(v):
-    try:
-        re.compile(v)
-    except (re.error, TypeError):
-        return False
-    return True
-
-
-def _codelists(v):
-    if not isinstance(v, dict) or not v:
-        return False
-    return all((isinstance(x, str) and x.startswith("reference:")) or _str_list(x) for x in v.values())
-
-
-def _measure(v):
-    return v in ("offences", "victims")
-
-
-# check -> {param: validator}; params must be exactly these keys
-CHECK_PARAMS = {
-    "file_parses": {},
-    "encoding_declared": {},
-    "months_complete": {"expected_months": lambda v: v == 12, "allow_incomplete_last_year": _bool},
-    "crosswalk_covers": {},
-    "iccs_code_valid": {"pattern": _regex},
-    "in_codelist": {"columns": _codelists},
-    "unique_key": {"columns": _str_list},
-    "value_range": {"min": _num, "integer_units": _str_list_or_empty},  # [] = no unit must be whole
-    "obs_status_valid": {"codes": _str_list, "note_required_for": _str_list},
-    "breakdown_sums_to_total": {"dimension": lambda v: isinstance(v, str), "total": lambda v: isinstance(v, str),
-                                "parts": _str_list, "tolerance_abs": lambda v: _num(v) and v >= 0,
-                                "tolerance_rel": _frac},
-    "hierarchy_child_le_parent": {"sum_tolerance_rel": _frac},
-    "measure_ratio": {"iccs_code": _iccs, "numerator": _measure, "denominator": _measure, "min": _pos, "max": _pos},
-    "reported_rate_matches": {"warn_rel": _frac, "different_base_rel": _frac},
-    "rate_range": {"iccs_code": _iccs, "max": _pos, "hard_max": _pos},
-    "yoy_change": {"max_rel": _pos, "poisson_k": _pos},
-    "robust_zscore": {"window": _nonneg_int, "min_years": _nonneg_int, "max_abs_z": _pos},
-    "share_range": {"iccs_code": _iccs, "measure": _measure, "dimension": lambda v: isinstance(v, str),
-                    "part": lambda v: isinstance(v, str), "min": _frac, "max": _frac,
-                    "unknown_part": lambda v: isinstance(v, str), "unknown_max": _frac},
-    "break_to_zero": {"min_before": _pos},
-    "two_source_ratio": {"iccs_code": _iccs, "comparison_sources": _str_list, "min": _pos, "max": _pos,
-                         "info_min": _pos, "info_max": _pos},
-    "multi_institution_ratio": {"iccs_code": _iccs, "max_rel_diff": _frac},
-    "national_equals_subdivisions": {"tolerance_rel": _frac},
-    "completeness_rate": {"core_iccs": lambda v: isinstance(v, list) and v and all(_iccs(x) for x in v),
-                          "target": _frac},
-    "coverage_rate": {"min_rate": _frac},
-    "time_lag": {"max_months_annual": _pos, "max_months_monthly": _pos},
-    "punctuality": {"grace_days": _nonneg_int},
-    "revision_size": {"max_rel": _frac, "min_years_back": _nonneg_int},
-    "mean_absolute_revision": {},
-    "metadata_present": {"fields": _str_list},
 }
 
 # English words that must not appear in a translated (es/pt/fr) text
@@ -279,20 +189,34 @@ def test_check_severity_layer_match_catalogue(name, rule):
     assert got == CATALOGUE[rid], f"{rid}: (check, severity, layer) is {got}, expected {CATALOGUE[rid]}"
 
 
-def _check_params(rid: str, check: str, params: dict):
-    assert check in CHECK_PARAMS, f"{rid}: check {check!r} has no parameter table"
-    spec = CHECK_PARAMS[check]
-    assert isinstance(params, dict), f"{rid}: params must be a mapping"
-    missing, extra = set(spec) - set(params), set(params) - set(spec)
-    assert not missing, f"{rid}: check {check} requires params {sorted(missing)}"
-    assert not extra, f"{rid}: check {check} does not take params {sorted(extra)}"
-    bad = [k for k, ok in spec.items() if not ok(params[k])]
-    assert not bad, f"{rid}: invalid value for params {bad}: {[params[k] for k in bad]}"
+def _check_params(rid: str, check: str, params: dict, file: str = "catalogue"):
+    """The parameters validate against the typed model of the check (pipelines/quality/params.py)."""
+    from pipelines.quality.params import MODELS, validate
+
+    assert check in MODELS, f"{rid}: check {check!r} has no parameter model"
+    validate(check, params, file=file, rule_id=rid)  # raises RuleParamError naming the parameter
 
 
 @pytest.mark.parametrize("name,rule", RULES, ids=RULE_IDS)
-def test_check_used_with_required_params(name, rule):
-    _check_params(rule["id"], rule["check"], rule["params"])
+def test_check_used_with_valid_params(name, rule):
+    _check_params(rule["id"], rule["check"], rule["params"], name)
+
+
+@pytest.mark.parametrize("name,rule", RULES, ids=RULE_IDS)
+def test_catalogue_states_every_parameter(name, rule):
+    """Thresholds are read in the YAML, not in code: the catalogue sets every parameter of its check."""
+    from pipelines.quality.params import MODELS
+
+    fields = set(MODELS[rule["check"]].model_fields)
+    assert set(rule["params"]) == fields, f"{rule['id']}: parameters not stated: {sorted(fields - set(rule['params']))}"
+
+
+def test_every_check_of_the_schema_has_a_model():
+    from pipelines.quality.engine import CHECKS, PROBLEM_CHECKS
+    from pipelines.quality.params import MODELS
+
+    enum = set(json.loads(RULE_SCHEMA.read_text(encoding="utf-8"))["properties"]["check"]["enum"])
+    assert enum == set(MODELS) == set(CHECKS) | set(PROBLEM_CHECKS)
 
 
 def test_param_values_are_coherent():
@@ -358,7 +282,7 @@ def test_message_placeholders(name, rule):
 def test_optional_segments_drop_when_their_value_is_missing():
     from pipelines.quality import load_rules
 
-    s1 = next(r for r in load_rules(REPO / "quality_rules") if r.id == "S1")
+    s1 = next(r for r in load_rules(REPO / "quality_rules", reference_dir=REPO / "reference") if r.id == "S1")
     assert s1.render("es", file="a.csv", line=3, observed="x") == "No se puede leer el archivo a.csv en la línea 3: x"
     assert s1.render("es", file="a.csv", observed="x", expected="y") == \
         "No se puede leer el archivo a.csv: x (se esperaba: y)"
@@ -413,9 +337,6 @@ def test_override_file(path, override_validator, rule_validator):
         assert o["id"] in BY_ID, f"{path.name}: override of unknown rule {o['id']}"
         assert o["reason"].strip(), f"{path.name}: {o['id']} needs a reason"
         base = BY_ID[o["id"]]
-        if "params" in o:
-            unknown = set(o["params"]) - set(base["params"])
-            assert not unknown, f"{path.name}: {o['id']} overrides params the rule does not have: {sorted(unknown)}"
         merged = dict(base)
         if "severity" in o:
             merged["severity"] = o["severity"]
@@ -424,7 +345,7 @@ def test_override_file(path, override_validator, rule_validator):
         merged["params"] = {**base["params"], **o.get("params", {})}
         errors = list(rule_validator.iter_errors(merged))
         assert not errors, f"{path.name}: {o['id']} after override: {[e.message for e in errors]}"
-        _check_params(o["id"], merged["check"], merged["params"])
+        _check_params(o["id"], merged["check"], merged["params"], path.name)
 
 
 def test_required_overrides():

@@ -225,7 +225,7 @@ def wb_homicide_rates() -> pd.DataFrame:
     for r in rows[5:]:
         for j, y in enumerate(header[4:], start=4):
             if y.isdigit() and j < len(r) and r[j]:
-                out.append({"country_iso3": r[1], "year": int(y), "rate": float(r[j]), "source_id": "wb_wdi_homicide"})
+                out.append({"country_iso3": r[1], "year": int(y), "rate": float(r[j]), "source_id": "wb_wdi"})
     return pd.DataFrame(out)
 
 
@@ -386,7 +386,7 @@ def test_every_rule_has_a_firing_test():
     from pipelines.quality import load_rules
 
     text = Path(__file__).read_text()
-    ids = {r.id for r in load_rules(REF.parent / "quality_rules")}
+    ids = {r.id for r in load_rules(REF.parent / "quality_rules", reference_dir=REF)}
     tested = set(re.findall(r"def test_([A-Z]\d)_", text)) | set(re.findall(r"\"([A-Z]\d)\", \d", text)) \
         | {x for pair in re.findall(r"def test_([A-Z]\d)_([A-Z]\d)_", text) for x in pair}
     assert ids <= tested, ids - tested

@@ -152,7 +152,10 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
 def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
            source: str = typer.Option(..., "--source", "-s", help="source id, e.g. mx_sesnsp"),
            country: str = typer.Option(None, "--country", help="ISO3 of the submitting country"),
-           publish: bool = typer.Option(True, "--publish/--no-publish", help="publish if accepted")):
+           publish: bool = typer.Option(True, "--publish/--no-publish", help="publish if accepted"),
+           released_on: str = typer.Option(None, "--released-on",
+                                           help="the date the publisher released this file (yyyy-mm-dd); vintages "
+                                                "are ordered by it, then by receipt")):
     """Submit one file for a source (the same path as an upload): store, validate, publish."""
     from pipelines import steps
     from pipelines.defs import runner
@@ -161,9 +164,12 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
     settings = _settings()
     try:
         man, created = steps.submit(settings, file, source, uploaded_by=os.environ.get("USER", "cli"),
-                                    country_iso3=country)
+                                    country_iso3=country, released_on=released_on)
     except KeyError as exc:
         typer.echo(f"error: {exc.args[0]}", err=True)
+        raise typer.Exit(2)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     sid = man.submission_id
     typer.echo(f"{'stored' if created else 'already received'}: {sid} (sha256 {man.sha256[:16]}…)")
@@ -198,6 +204,68 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
                    f"--by NAME --reason TEXT\nthen `hemistat publish`.")
         return
     typer.echo(f"ACCEPTED: {file.name} -> status {status}")
+
+
+@app.command()
+def reprocess(submissions: list[str] = typer.Argument(None, help="submission ids"),
+              source: str = typer.Option(None, "--source", "-s", help="every stored submission of this source"),
+              publish: bool = typer.Option(True, "--publish/--no-publish", help="publish a release afterwards")):
+    """Read stored submissions again with the current spec and crosswalk (after a fix) and replace what
+    they produced; then publish, so no cell of the earlier reading stays published."""
+    from pipelines import steps
+    from pipelines.defs import runner
+    from pipelines.storage import submissions as subs
+
+    settings = _settings()
+    sids = list(submissions or [])
+    if source:
+        sids += [s["submission_id"] for s in subs.list_submissions(settings.landing_dir)
+                 if s["source_id"] == source and s["status"] != "withdrawn" and s["submission_id"] not in sids]
+    if not sids:
+        typer.echo("error: name submissions or --source", err=True)
+        raise typer.Exit(2)
+    try:
+        for sid in sids:
+            subs.check_submission_id(sid)
+            subs.read_manifest(settings.landing_dir, sid)
+        done = steps.reprocess(settings, sids, by=os.environ.get("USER", "cli"))
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    for sid, st in done.items():
+        typer.echo(f"{sid}: {st}")
+    if publish and not steps.accepted_submissions(settings).empty:
+        typer.echo("publishing …")
+        runner.publish(runner.instance_for(settings))
+        typer.echo(f"published release {steps.rel.current_release(settings.published_dir)}")
+
+
+@app.command()
+def withdraw(submission: str = typer.Argument(...),
+             reason: str = typer.Option(..., "--reason", help="why (recorded, and in the release's changelog)"),
+             by: str = typer.Option(None, "--by", help="who (default: $USER)"),
+             publish: bool = typer.Option(True, "--publish/--no-publish", help="publish a release without it")):
+    """Take a submission out of the published warehouse (its bytes and audit trail stay); the next release's
+    changelog names it and the reason."""
+    from pipelines import steps
+    from pipelines.defs import runner
+    from pipelines.storage import submissions as subs
+
+    settings = _settings()
+    try:
+        subs.read_manifest(settings.landing_dir, submission)
+        steps.withdraw(settings, submission, reason=reason, by=by or os.environ.get("USER", "cli"))
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{submission}: withdrawn ({reason})")
+    if publish:
+        if steps.accepted_submissions(settings).empty:
+            typer.echo("nothing else is accepted: the warehouse keeps its last release until the next publish")
+            return
+        typer.echo("publishing …")
+        runner.publish(runner.instance_for(settings))
+        typer.echo(f"published release {steps.rel.current_release(settings.published_dir)}")
 
 
 @app.command()

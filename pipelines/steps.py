@@ -48,14 +48,62 @@ class StepResult:
     seconds: float
 
 
+def check_release_date(value: str | None) -> str | None:
+    """An ISO date (yyyy-mm-dd) not in the future, or None."""
+    if value in (None, ""):
+        return None
+    from datetime import date
+
+    try:
+        d = date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"release date {value!r} is not a date written yyyy-mm-dd") from None
+    if d > date.today():
+        raise ValueError(f"release date {d} is in the future")
+    return d.isoformat()
+
+
 def submit(settings: Settings, file: Path, source_id: str, *, uploaded_by: str = "cli",
-           country_iso3: str | None = None, channel: str = "cli", original_name: str | None = None):
-    """Store a file as a new submission (or return the existing one with the same checksum)."""
+           country_iso3: str | None = None, channel: str = "cli", original_name: str | None = None,
+           released_on: str | None = None):
+    """Store a file as a new submission (or return the existing one with the same checksum).
+    ``released_on``: the date the publisher released the file (yyyy-mm-dd), if the submitter knows it."""
     settings.ensure_dirs()
     spec = load_spec(source_id, settings.reference_dir)  # unknown source -> KeyError, nothing stored
+    released_on = check_release_date(released_on)
     country = country_iso3 or spec.raw.get("country_iso3")
     return subs.land_file(settings.landing_dir, Path(file), source_id=source_id, original_name=original_name,
-                          uploaded_by=uploaded_by, country_iso3=country, channel=channel)
+                          uploaded_by=uploaded_by, country_iso3=country, channel=channel, released_on=released_on)
+
+
+def release_date_from_file(spec, path: Path, original_name: str) -> tuple[str | None, str | None]:
+    """The release date the spec says how to read (``release_date``): workbook properties or the file name."""
+    how = spec.raw.get("release_date") or {}
+    src = how.get("from")
+    if not src:
+        return None, None
+    if src in ("xlsx_modified", "xlsx_created"):
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True)
+            d = wb.properties.modified if src == "xlsx_modified" else wb.properties.created
+            wb.close()
+        except Exception:  # noqa: BLE001 - not a workbook: the adapter reports that
+            return None, None
+        return (d.date().isoformat(), f"file: {src}") if d else (None, None)
+    if src == "filename":
+        from datetime import datetime
+
+        m = re.search(how["pattern"], original_name)
+        if not m:
+            return None, None
+        try:
+            return datetime.strptime(m.group("date"), how.get("format", "%Y-%m-%d")).date().isoformat(), \
+                "file: name"
+        except ValueError:
+            return None, None
+    return None, None
 
 
 def _report(sid: str, man, verdict: str, problems: list[Problem], stats: dict) -> dict:
@@ -102,11 +150,16 @@ def ingest(settings: Settings, sid: str) -> StepResult:
         write_parquet_atomic(qrows, quality_dir(settings) / f"{sid}.parquet")
         write_parquet_atomic(fails, quality_dir(settings) / f"{sid}_failures.parquet")
         subs.write_report(settings.landing_dir, sid, report)
+        for stale in (settings.raw_dir / f"{sid}.parquet", settings.validated_dir / f"{sid}.parquet"):
+            stale.unlink(missing_ok=True)   # a re-reading that fails leaves nothing of an earlier reading
         subs.set_status(settings.landing_dir, sid, "rejected", detail=str(exc.problems[0]))
         exc.results = results
         raise
     out = write_parquet_atomic(table, settings.raw_dir / f"{sid}.parquet")
-    subs.update_status_fields(settings.landing_dir, sid, layout=stats.get("layout"))
+    released_on, released_from = release_date_from_file(spec, path, man.original_name)
+    subs.update_status_fields(settings.landing_dir, sid, layout=stats.get("layout"),
+                              **({"released_on": released_on, "released_on_from": released_from}
+                                 if released_on else {}))
     return StepResult(sid, out, len(table), stats, time.perf_counter() - t0)
 
 
@@ -222,12 +275,14 @@ def validate(settings: Settings, sid: str) -> StepResult:
         subs.set_status(settings.landing_dir, sid, "rejected",
                         detail="; ".join(f"{r.rule.id}: {r.failing_rows} row(s)" for r in results if r.blocking))
         write_parquet_atomic(df, settings.quarantine_dir / f"{sid}.parquet")
+        (settings.validated_dir / f"{sid}.parquet").unlink(missing_ok=True)
         err = SubmissionError([Problem(f.get("file_name") or man.original_name, f.get("line"), f.get("column_name"),
                                        f["rule"], f["message"]["en"], None if f.get("value") is None else str(f["value"]))
                                for f in report["problems"]])
         err.results = results
         raise err
     out = write_parquet_atomic(df, settings.validated_dir / f"{sid}.parquet")
+    (settings.quarantine_dir / f"{sid}.parquet").unlink(missing_ok=True)
     if pipeline_may_set(st):
         if v == "review":
             warns = [r.rule.id for r in results if r.status == "fail" and r.rule.severity == "warn"
@@ -290,7 +345,7 @@ def harmonise_all(settings: Settings) -> dict:
     t0 = time.perf_counter()
     accepted = accepted_submissions(settings)
     specs = load_all_specs(settings.reference_dir)
-    res = harmonise(accepted, specs, settings.reference_dir)
+    accepted, res, isolated = _harmonise_isolating(settings, accepted, specs)
     validate_layer(res.indicators, HarmonisedSchema)
     d = settings.harmonised_dir
     write_parquet_atomic(res.indicators, d / "indicators.parquet")
@@ -299,9 +354,45 @@ def harmonise_all(settings: Settings) -> dict:
     write_parquet_atomic(res.unused_crosswalk, d / "unused_crosswalk.parquet")
     write_parquet_atomic(res.survey, d / "survey.parquet")
     write_parquet_atomic(res.used, d / "used_submissions.parquet")
+    write_parquet_atomic(res.revisions, d / "revisions.parquet")
     results = harmonised_quality(settings, res.indicators)
     return {**res.stats, "submissions": len(accepted), "seconds": round(time.perf_counter() - t0, 2),
-            "path": str(d), "results": results}
+            "path": str(d), "results": results, "isolated": isolated}
+
+
+def _harmonise_isolating(settings: Settings, accepted: pd.DataFrame, specs) -> tuple:
+    """Harmonise; a submission that breaks it (a code without a crosswalk row in force since the crosswalk
+    changed, a crosswalk row pointing at no ICCS code) is isolated — status rejected with the reason — and
+    the others are harmonised and published without it. Returns (accepted, result, {sid: reason})."""
+    from pipelines.harmonise import HarmoniseError
+
+    isolated: dict[str, str] = {}
+    while True:
+        try:
+            return accepted, harmonise(accepted, specs, settings.reference_dir), isolated
+        except HarmoniseError as exc:
+            d = exc.details
+            bad: set[str] = set()
+            if d is not None and "submissions" in d.columns:
+                bad = {x for v in d["submissions"].dropna() for x in str(v).split(",")}
+            elif d is not None and "source_id" in d.columns:
+                bad = set(accepted.loc[accepted["source_id"].isin(set(d["source_id"])), "submission_id"])
+            bad &= set(accepted["submission_id"])
+            if not bad:
+                raise
+            first = str(exc).splitlines()[0]
+            for sid in sorted(bad):
+                rows = d[d["submissions"].fillna("").str.contains(sid, regex=False)] if "submissions" in d.columns \
+                    else d[d["source_id"] == sid.split("__")[0]]
+                what = "; ".join(f"{r.get('national_code')} {r.get('year', '')}".strip()
+                                 for r in rows.head(5).to_dict("records"))
+                reason = (f"harmonisation: {first} ({what}); fix reference/crosswalks, then "
+                          f"hemistat reprocess {sid}")
+                subs.set_status(settings.landing_dir, sid, "rejected", detail=reason, isolated=True)
+                isolated[sid] = reason
+            accepted = accepted[~accepted["submission_id"].isin(bad)]
+            if accepted.empty:
+                raise
 
 
 def harmonised_quality(settings: Settings, indicators: pd.DataFrame):
@@ -410,18 +501,88 @@ def publish_all(settings: Settings) -> dict:
     the approval sensor and the next run retry)."""
     t0 = time.perf_counter()
     d = settings.harmonised_dir
-    tables = {name: pd.read_parquet(d / f"{name}.parquet") for name in ("indicators", "cells", "excluded", "survey")}
+    tables = {name: pd.read_parquet(d / f"{name}.parquet")
+              for name in ("indicators", "cells", "excluded", "survey", "revisions")}
     used = set(pd.read_parquet(d / "used_submissions.parquet")["submission_id"])
     plan = plan_statuses(settings, used)
     tables["submissions"] = submissions_table(settings, plan)
+    tables["changelog"] = changelog(settings, plan, used)
     tables.update(quality_tables(settings, list(tables["submissions"]["submission_id"])))
     reference_tables = {"countries": ref.countries(settings.reference_dir),
                         "iccs": ref.iccs(settings.reference_dir),
                         "population_national": ref.population_national(settings.reference_dir),
                         "population_subnational": ref.population_subnational(settings.reference_dir)}
     rid = rel.publish(settings.published_dir, settings.duckdb_path, settings.views_dir, tables,
-                      reference_tables, metadata={"submissions": sorted(used)})
+                      reference_tables, metadata={"submissions": sorted(used),
+                                                  "changelog": tables["changelog"].to_dict("records")})
     apply_statuses(settings, plan, rid)
     return {"release_id": rid, "rows": {k: len(v) for k, v in tables.items()},
             "duckdb": str(settings.duckdb_path), "seconds": round(time.perf_counter() - t0, 2),
             "statuses": {c["submission_id"]: c["status"] for c in plan}}
+
+
+def reprocess(settings: Settings, sids: list[str], *, by: str = "pipeline") -> dict[str, str]:
+    """Read stored submissions again with the current spec and crosswalk (after a fix): every layer file
+    they produced is replaced (or removed if the new reading is rejected). The bytes and the audit trail
+    stay; a reviewer's decision is kept (``pipeline_may_set``). Returns {sid: status after}. Publish to
+    make the new reading public."""
+    out = {}
+    for sid in sids:
+        st = subs.read_status(settings.landing_dir, sid)
+        if st.get("status") == "withdrawn":
+            raise ValueError(f"{sid} is withdrawn: it is not read again")
+        subs.set_status(settings.landing_dir, sid, st.get("status", "received"), by=by,
+                        detail="reprocess: read again with the current spec and crosswalk")
+        try:
+            ingest(settings, sid)
+            validate(settings, sid)
+        except SubmissionError:
+            pass   # rejected: the report says why; nothing of the earlier reading is left
+        out[sid] = subs.read_status(settings.landing_dir, sid)["status"]
+    return out
+
+
+def withdraw(settings: Settings, sid: str, *, reason: str, by: str) -> dict:
+    """Take a submission out of the published warehouse from the next release on. The bytes, the reports
+    and the audit trail stay; the release's changelog names it with the reason."""
+    if not reason or not reason.strip():
+        raise ValueError("a withdrawal needs a reason")
+    st = subs.read_status(settings.landing_dir, sid)
+    if st.get("status") == "withdrawn":
+        raise ValueError(f"{sid} is already withdrawn")
+    return subs.set_status(settings.landing_dir, sid, "withdrawn", by=by, detail=f"withdrawn: {reason.strip()}",
+                           withdrawn={"by": by, "reason": reason.strip(), "previous_status": st.get("status")})
+
+
+def changelog(settings: Settings, plan: list[dict], used: set[str]) -> pd.DataFrame:
+    """What this release changes against the current one: submissions added, superseded, withdrawn (with
+    the reason) and cells revised (counts per source, from harmonised/revisions.parquet)."""
+    prev = set()
+    cur = rel.current_release(settings.published_dir)
+    if cur:
+        meta = settings.published_dir / "releases" / cur / "release.json"
+        if meta.exists():
+            prev = set(json.loads(meta.read_text("utf-8")).get("submissions") or [])
+    rows = []
+    man = {s["submission_id"]: s for s in subs.list_submissions(settings.landing_dir)}
+    for sid in sorted(used - prev):
+        rows.append({"kind": "added", "submission_id": sid, "source_id": man.get(sid, {}).get("source_id"),
+                     "detail": f"released {man.get(sid, {}).get('release_date')}"})
+    for sid in sorted(prev - used):
+        st = subs.read_status(settings.landing_dir, sid) if sid in man else {}
+        if st.get("status") == "withdrawn":
+            w = st.get("withdrawn") or {}
+            rows.append({"kind": "withdrawn", "submission_id": sid, "source_id": man[sid]["source_id"],
+                         "detail": f"withdrawn by {w.get('by')}: {w.get('reason')}"})
+        else:
+            why = next((c["detail"] for c in plan if c["submission_id"] == sid), None) or st.get("status")
+            rows.append({"kind": "superseded" if st.get("status") == "superseded" or
+                         any(c["submission_id"] == sid and c["status"] == "superseded" for c in plan) else "removed",
+                         "submission_id": sid, "source_id": man.get(sid, {}).get("source_id"), "detail": why})
+    rp = settings.harmonised_dir / "revisions.parquet"
+    if rp.exists():
+        rv = pd.read_parquet(rp, columns=["source_id", "kind", "new_submission_id"])
+        for (src, kind, new), g in rv.groupby(["source_id", "kind", "new_submission_id"], dropna=False):
+            rows.append({"kind": f"cells_{kind}", "submission_id": new, "source_id": src,
+                         "detail": f"{len(g)} cell(s) {kind.replace('_', ' ')} (published.revisions)"})
+    return pd.DataFrame(rows, columns=["kind", "submission_id", "source_id", "detail"])

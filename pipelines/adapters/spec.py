@@ -16,6 +16,9 @@ import jsonschema
 import yaml
 
 
+DEFAULT_SCOPE_BY = ["year", "subdivision_code"]
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     source_id: str
@@ -51,6 +54,18 @@ class SourceSpec:
     def files(self) -> list[str]:
         return list(self.raw.get("files", []))
 
+    @property
+    def scope_kind(self) -> str:
+        """``increment`` (default) or ``full``: see ``scope`` in source.schema.json."""
+        return (self.raw.get("scope") or {}).get("kind", "increment")
+
+    @property
+    def scope_by(self) -> list[str]:
+        """The dimensions of a vintage unit besides country and level (national / subdivision rows)."""
+        if self.scope_kind == "full":
+            return []
+        return list((self.raw.get("scope") or {}).get("by", DEFAULT_SCOPE_BY))
+
 
 def _schema(reference_dir: Path) -> dict:
     return json.loads((reference_dir / "sources" / "source.schema.json").read_text(encoding="utf-8"))
@@ -82,11 +97,16 @@ def load_spec(source_id: str, reference_dir: Path) -> SourceSpec:
 
 
 def load_all_specs(reference_dir: Path) -> dict[str, SourceSpec]:
-    return dict(_load_all(str(Path(reference_dir).resolve())))
+    """Every source spec, validated. Cached per process and read again when a spec file changes (a spec
+    fixed while the portal runs is used by the next reading, e.g. ``hemistat reprocess``)."""
+    ref = Path(reference_dir).resolve()
+    files = [ref / "sources" / "source.schema.json", *sorted((ref / "sources").glob("*.yaml"))]
+    sig = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists())
+    return dict(_load_all(str(ref), sig))
 
 
 @lru_cache(maxsize=8)
-def _load_all(reference_dir: str) -> tuple[tuple[str, SourceSpec], ...]:
+def _load_all(reference_dir: str, signature: tuple = ()) -> tuple[tuple[str, SourceSpec], ...]:
     ref = Path(reference_dir)
     schema = _schema(ref)
     out = []
@@ -97,6 +117,9 @@ def _load_all(reference_dir: str) -> tuple[tuple[str, SourceSpec], ...]:
         except jsonschema.ValidationError as exc:
             raise ValueError(f"{p}: invalid source spec: {exc.message} at {list(exc.absolute_path)}") from exc
         _check_date_roles(raw, p)
+        by = (raw.get("scope") or {}).get("by") or []
+        if (raw.get("scope") or {}).get("kind") == "full" and by:
+            raise ValueError(f"{p}: scope.by applies to increments only (a full export covers the whole series)")
         if raw["source_id"] != p.stem:
             raise ValueError(f"{p}: source_id {raw['source_id']!r} must equal the file name {p.stem!r}")
         out.append((raw["source_id"], SourceSpec(raw["source_id"], raw, p)))

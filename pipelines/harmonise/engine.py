@@ -2,8 +2,14 @@
 
 Steps (each a CTE/temp table below):
 
-1. **vintages** – for each cell (source, country, subdivision, year, month, national code, measure,
-   unit, sex, age, relationship) the latest accepted submission wins.
+1. **vintages** – cells are grouped in vintage units: country x level (national rows or subdivisions)
+   x the dimensions the spec's ``scope`` names (default: year and subdivision; a ``full`` export: none).
+   In each unit the newest release (the publisher's release date, then receipt) gives every cell, so
+   parents and children, months and totals come from one release; cells of the previous release that
+   the newer one revises or no longer has are listed in ``revisions`` (``published.revisions``). A
+   national figure comes from the newest release that covers it: where a strictly newer release gives
+   only subdivisions for a year, the older national rows give way to the sum of its subdivisions (noted
+   in ``obs_note`` and in ``revisions``).
 2. **hierarchy** – where a source lists a parent code *and* its children (SNIC ``11`` and ``11_2``;
    CTS ``Theft`` and ``Theft: of a motorized vehicle``), the children are used and the parent keeps
    only ``parent - sum(children)`` (its residual), so nothing is counted twice. Tag subsets
@@ -64,6 +70,7 @@ class HarmoniseResult:
     unused_crosswalk: pd.DataFrame | None = None  # crosswalk rows no submitted cell uses (a warning)
     survey: pd.DataFrame | None = None            # survey indicators (unit percent), not offences
     used: pd.DataFrame | None = None              # submission_id of every submission with a cell in the result
+    revisions: pd.DataFrame | None = None         # cells revised / withdrawn by a newer release of the same unit
 
 
 def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
@@ -85,6 +92,20 @@ def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows, columns=["source_id", "child_code", "parent_code"], dtype="str")
 
 
+def _code_roots(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
+    """(source_id, national_code, root_code): the top ancestor of every code that has a parent."""
+    pairs = _hierarchy_table(specs, codes)
+    parent = {(r.source_id, r.child_code): r.parent_code for r in pairs.itertuples()}
+    rows = []
+    for (sid, code) in parent:
+        root, seen = code, set()
+        while (sid, root) in parent and root not in seen:
+            seen.add(root)
+            root = parent[(sid, root)]
+        rows.append((sid, code, root))
+    return pd.DataFrame(rows, columns=["source_id", "national_code", "root_code"], dtype="str")
+
+
 def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference_dir: Path,
               con: duckdb.DuckDBPyConnection | None = None) -> HarmoniseResult:
     """``submissions``: one row per accepted submission with ``submission_id, source_id,
@@ -92,23 +113,121 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     con = con or duckdb.connect()
     if submissions.empty:
         raise HarmoniseError("no accepted submission to harmonise")
-    subs = submissions[["submission_id", "source_id", "received_at", "validated_path"]].copy()
+    subs = submissions.copy()
+    if "release_date" not in subs.columns:
+        subs["release_date"] = None
+    subs["release_date"] = subs["release_date"].fillna(subs["received_at"].astype(str).str[:10]).astype(str)
+    subs = subs[["submission_id", "source_id", "received_at", "release_date", "validated_path"]]
     con.register("subs", subs)
+    scopes = pd.DataFrame([(sid, "year" in sp.scope_by, "subdivision_code" in sp.scope_by,
+                            "national_code" in sp.scope_by, sp.scope_kind) for sid, sp in specs.items()],
+                          columns=["source_id", "by_year", "by_sub", "by_code", "scope_kind"])
+    con.register("scopes", scopes)
+    # a code unit is a code *family*: a parent code and its children (and theirs) share the unit of their
+    # root, so a parent's residual is always computed within one release
+    fam = _fetch(con, "select distinct v.source_id, v.national_code from read_parquet(?, union_by_name = true) v",
+                 [list(subs["validated_path"])])
+    con.register("code_roots", _code_roots(specs, fam))
+    # every cell with its vintage unit: country x level (national rows / subdivisions) x the spec's scope
+    # dimensions (sentinels, not NULL, so units compare with '=')
     con.execute("""
         create or replace temp table src as
-        select v.*, s.received_at
+        select v.*, s.received_at, s.release_date,
+               case when sc.by_year then v.year else -1 end as u_year,
+               case when sc.by_sub then coalesce(v.subdivision_code, '') else '' end as u_sub,
+               case when sc.by_code then coalesce(cr.root_code, v.national_code) else '' end as u_code
         from read_parquet(?, union_by_name = true) v
         join subs s using (submission_id)
+        join scopes sc on sc.source_id = s.source_id
+        left join code_roots cr on cr.source_id = s.source_id and cr.national_code = v.national_code
     """, [list(subs["validated_path"])])
 
-    # 1. vintages --------------------------------------------------------------------------------
+    # 1. vintages: per unit, the newest release (release date, then receipt) gives every cell -------------
+    con.execute("""
+        create or replace temp table unit_rank as
+        select *, row_number() over (
+                   partition by source_id, country_iso3, national_level, u_year, u_sub, u_code
+                   order by release_date desc, received_at desc, submission_id desc) as rnk
+        from (select distinct source_id, country_iso3, subdivision_code is null as national_level, u_year, u_sub,
+                     u_code, submission_id, release_date, received_at from src)
+    """)
     con.execute("""
         create or replace temp table latest as
-        select * from src
+        select s.* exclude (u_year, u_sub, u_code) from src s
+        join unit_rank r on r.rnk = 1 and r.submission_id = s.submission_id and r.source_id = s.source_id
+         and r.country_iso3 = s.country_iso3 and r.national_level = (s.subdivision_code is null)
+         and r.u_year = s.u_year and r.u_sub = s.u_sub and r.u_code = s.u_code
         qualify row_number() over (
-            partition by source_id, country_iso3, coalesce(subdivision_code, ''), year, coalesce(month, 0),
-                         national_code, measure, unit, sex, age, relationship
-            order by received_at desc, submission_id desc) = 1
+            partition by s.source_id, s.country_iso3, coalesce(s.subdivision_code, ''), s.year, coalesce(s.month, 0),
+                         s.national_code, s.measure, s.unit, s.sex, s.age, s.relationship
+            order by s.line) = 1
+    """)
+    # revisions against the previous release of the same unit: cells revised, and cells withdrawn (in the
+    # previous release, absent from the newer one)
+    con.execute("""
+        create or replace temp table revisions as
+        with prev as (
+            select s.*, r2.national_level from src s
+            join unit_rank r2 on r2.rnk = 2 and r2.submission_id = s.submission_id and r2.source_id = s.source_id
+             and r2.country_iso3 = s.country_iso3 and r2.national_level = (s.subdivision_code is null)
+             and r2.u_year = s.u_year and r2.u_sub = s.u_sub and r2.u_code = s.u_code),
+        cur as (select * from latest)
+        select p.source_id, p.country_iso3, p.subdivision_code, p.year, p.month, p.national_code, p.measure, p.unit,
+               p.sex, p.age, p.relationship, p.value as old_value, c.value as new_value,
+               p.submission_id as old_submission_id, coalesce(c.submission_id, w.submission_id) as new_submission_id,
+               p.release_date as old_release_date, coalesce(c.release_date, w.release_date) as new_release_date,
+               case when c.submission_id is null then 'withdrawn' else 'revised' end as kind,
+               case when c.submission_id is null
+                    then 'not in the newer release of the same scope: withdrawn'
+                    else 'value revised by the newer release' end as note
+        from prev p
+        join unit_rank w on w.rnk = 1 and w.source_id = p.source_id and w.country_iso3 = p.country_iso3
+         and w.national_level = p.national_level and w.u_year = p.u_year and w.u_sub = p.u_sub and w.u_code = p.u_code
+        left join cur c on c.source_id = p.source_id and c.country_iso3 = p.country_iso3
+         and c.subdivision_code is not distinct from p.subdivision_code and c.year = p.year
+         and c.month is not distinct from p.month and c.national_code = p.national_code and c.measure = p.measure
+         and c.unit = p.unit and c.sex = p.sex and c.age = p.age and c.relationship = p.relationship
+        where (c.submission_id is null and p.value is not null) or (c.submission_id is not null
+                                                                    and c.value is distinct from p.value)
+    """)
+    # a national figure comes from the newest release that covers it: where a strictly newer release gives
+    # only subdivisions for a year, the older national rows give way to the sum of those subdivisions
+    con.register("partial_sources", pd.DataFrame(
+        {"source_id": [sid for sid, sp in specs.items() if sp.raw.get("national_from_subdivisions") is False] or [""]}))
+    con.execute("""
+        create or replace temp table nat_replaced as
+        with n as (select source_id, country_iso3, year, any_value(submission_id) as old_submission_id,
+                          max(release_date) as old_release_date
+                   from latest where subdivision_code is null group by all),
+             s as (select source_id, country_iso3, year, max(release_date) as new_release_date,
+                          arg_max(submission_id, release_date) as new_submission_id
+                   from latest where subdivision_code is not null group by all)
+        select n.*, s.new_release_date, s.new_submission_id from n join s using (source_id, country_iso3, year)
+        where s.new_release_date > n.old_release_date
+          and n.source_id not in (select source_id from partial_sources)
+    """)
+    con.execute("""
+        insert into revisions
+        with old as (select l.* from latest l join nat_replaced r using (source_id, country_iso3, year)
+                     where l.subdivision_code is null and l.unit = 'count'),
+             sums as (select l.source_id, l.country_iso3, l.year, l.month, l.national_code, l.measure, l.sex, l.age,
+                             l.relationship, sum(l.value) as value
+                      from latest l join nat_replaced r using (source_id, country_iso3, year)
+                      where l.subdivision_code is not null and l.unit = 'count' group by all)
+        select o.source_id, o.country_iso3, null, o.year, o.month, o.national_code, o.measure, o.unit, o.sex, o.age,
+               o.relationship, o.value, s.value, o.submission_id, r.new_submission_id, o.release_date,
+               r.new_release_date, 'national_from_newer_subdivisions',
+               'national figure of the older release replaced by the sum of subdivisions of the newer release'
+        from old o join nat_replaced r using (source_id, country_iso3, year)
+        left join sums s on s.source_id = o.source_id and s.country_iso3 = o.country_iso3 and s.year = o.year
+         and s.month is not distinct from o.month and s.national_code = o.national_code and s.measure = o.measure
+         and s.sex = o.sex and s.age = o.age and s.relationship = o.relationship
+        where s.value is distinct from o.value
+    """)
+    con.execute("""
+        delete from latest where subdivision_code is null and exists (
+            select 1 from nat_replaced r where r.source_id = latest.source_id
+              and r.country_iso3 = latest.country_iso3 and r.year = latest.year)
     """)
     n_src, n_latest = con.execute("select (select count(*) from src), (select count(*) from latest)").fetchone()
 
@@ -159,7 +278,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     con.register("xw", pd.concat(xw_frames, ignore_index=True))
     iccs_df = ref.iccs(reference_dir)
     con.register("iccs", iccs_df)
-    bad_iccs = _fetch(con, """select distinct x.crosswalk_id, x.national_code, x.iccs_code from xw x
+    bad_iccs = _fetch(con, """select distinct x.source_id, x.crosswalk_id, x.national_code, x.iccs_code from xw x
                               left join iccs i on i.code = x.iccs_code
                               where x.iccs_code is not null and i.code is null""")
     if len(bad_iccs):
@@ -169,8 +288,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     unmapped = _fetch(con, """
         select a.source_id, a.national_code, a.year, any_value(a.national_label) as national_label,
                count(*) as cells, min(a.file_name) as file_name, min(a.line) as first_line,
-               any_value(v.valid_from) as valid_from, any_value(v.valid_to) as valid_to
-        from (select source_id, national_code, national_label, year, file_name, line, value from latest
+               any_value(v.valid_from) as valid_from, any_value(v.valid_to) as valid_to,
+               string_agg(distinct a.submission_id, ',' order by a.submission_id) as submissions
+        from (select source_id, national_code, national_label, year, file_name, line, value, submission_id from latest
               where unit in ('count', 'rate_per_100k')) a
         left join xw x on x.source_id = a.source_id and x.national_code = a.national_code
          and a.year between coalesce(x.valid_from, a.year) and coalesce(x.valid_to, a.year)
@@ -234,8 +354,6 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     """)
     # 5. national from subdivisions, only where the source reported no national row that year, and only
     #    for sources whose files cover the whole country (spec: national_from_subdivisions) ------------
-    con.register("partial_sources", pd.DataFrame(
-        {"source_id": [sid for sid, sp in specs.items() if sp.raw.get("national_from_subdivisions") is False] or [""]}))
     con.execute("""
         insert into leaf
         select l.source_id, l.country_iso3, null, null, l.year, l.month, l.iccs_code, l.measure, l.sex,
@@ -398,5 +516,28 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     stats["reported_rates"] = len(rates)
     stats["survey_rows"] = len(survey)
     used = _fetch(con, "select distinct submission_id from latest order by 1")
+    revisions = _fetch(con, """
+        select source_id, country_iso3, subdivision_code, cast(year as bigint) as year, cast(month as bigint) as month,
+               national_code, measure, unit, sex, age, relationship, cast(old_value as double) as old_value,
+               cast(new_value as double) as new_value, old_submission_id, new_submission_id, old_release_date,
+               new_release_date, kind, note
+        from revisions order by source_id, country_iso3, subdivision_code nulls first, year, month nulls first,
+                 national_code, measure, unit, sex, age, relationship
+    """)
+    replaced = _fetch(con, "select * from nat_replaced")
+    if len(replaced):
+        key = ["source_id", "country_iso3", "year"]
+        note = replaced.assign(
+            _note="national total = sum of subdivisions of the newer release " + replaced["new_submission_id"]
+            + " (released " + replaced["new_release_date"] + "); it revises the national figure of "
+            + replaced["old_submission_id"] + " (released " + replaced["old_release_date"]
+            + "): see published.revisions")[key + ["_note"]]
+        out = out.merge(note, on=key, how="left")
+        hit = out["_note"].notna() & out["subdivision_code"].isna()
+        out.loc[hit, "obs_note"] = np.where(out.loc[hit, "obs_note"].notna(),
+                                            out.loc[hit, "obs_note"].astype(str) + "; " + out.loc[hit, "_note"],
+                                            out.loc[hit, "_note"])
+        out = out.drop(columns="_note")
+    stats["revisions"] = len(revisions)
     return HarmoniseResult(indicators=out, cells=cells, excluded=excluded, stats=stats, unused_crosswalk=unused,
-                           survey=survey, used=used)
+                           survey=survey, used=used, revisions=revisions)

@@ -33,7 +33,19 @@ def _accepted_same_source(settings: Settings, source_id: str, exclude: str | Non
     if acc.empty:
         return []
     acc = acc[(acc["source_id"] == source_id) & (acc["submission_id"] != (exclude or ""))]
-    return acc.sort_values("received_at").to_dict("records")
+    return acc.sort_values(["release_date", "received_at"]).to_dict("records")  # vintage order
+
+
+def _own_release(settings: Settings, sid: str | None) -> tuple[str, str] | None:
+    from pipelines.storage import submissions as subs
+
+    if not sid:
+        return None
+    try:
+        man = subs.read_manifest(settings.landing_dir, sid).as_dict()
+    except (FileNotFoundError, ValueError):
+        return None
+    return subs.release_date(man, subs.read_status(settings.landing_dir, sid))[0], man["received_at"]
 
 
 def previous_vintage(others: list[dict], frames: list[pd.DataFrame], layout: str | None,
@@ -83,7 +95,13 @@ def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | No
     if others:
         frames = [pd.read_parquet(o["validated_path"]) for o in others]
         related = pd.concat(frames, ignore_index=True)
-        prev = previous_vintage(others, frames, layout, table)
+        # the previous vintage is a release older than this one (a late-loaded old release is compared with
+        # what came before it, not with the newer release)
+        own = _own_release(settings, submission_id)
+        older = [(o, f) for o, f in zip(others, frames)
+                 if own is None or (o["release_date"], o["received_at"]) < own]
+        if older:
+            prev = previous_vintage([o for o, _ in older], [f for _, f in older], layout, table)
     return QualityContext(
         reference_dir=rdir, source_id=spec.source_id, spec=spec.raw, crosswalk=xw,
         countries=set(ref.countries(rdir)["iso3"]),

@@ -692,6 +692,17 @@ def _revisions(con, ctx) -> pd.DataFrame | None:
     con.register("prev", ctx.previous[[c for c in ("country_iso3", "subdivision_code", "year", "month",
                                                    "national_code", "measure", "unit", "sex", "age",
                                                    "relationship", "value") if c in ctx.previous.columns]])
+    # like with like: only the previous cells in the vintage units this file covers (its scope: country x
+    # level x the spec's scope dimensions) can be revised or removed; the rest is outside its scope
+    spec = ctx.spec or {}
+    scope = spec.get("scope") or {}
+    by = [] if scope.get("kind") == "full" else list(scope.get("by", ["year", "subdivision_code"]))
+    parts = ["country_iso3", "cast(subdivision_code is null as varchar)"] + \
+        [{"year": "cast(year as varchar)", "subdivision_code": "coalesce(subdivision_code, '')",
+          "national_code": "national_code"}[b] for b in by]
+    ukey = "concat_ws('|', " + ", ".join(parts) + ")"
+    con.execute("create or replace temp view prev_in_scope as select * from prev where " + ukey
+                + " in (select distinct " + ukey + " from t where unit = 'count')")
     return _fetch(con, """
         select coalesce(n.country_iso3, p.country_iso3) as country_iso3,
                coalesce(n.subdivision_code, p.subdivision_code) as subdivision_code,
@@ -702,7 +713,7 @@ def _revisions(con, ctx) -> pd.DataFrame | None:
                     when n.value is null and p.value is not null then 'removed'
                     when n.value = p.value then 'stable' when n.value is null then 'stable' else 'revised' end as kind
         from (select * from t where unit = 'count') n
-        full join (select * from prev where unit = 'count') p
+        full join (select * from prev_in_scope where unit = 'count') p
           on n.country_iso3 = p.country_iso3 and n.subdivision_code is not distinct from p.subdivision_code
          and n.year = p.year and n.month is not distinct from p.month and n.national_code = p.national_code
          and n.measure = p.measure and n.sex = p.sex and n.age = p.age and n.relationship = p.relationship

@@ -31,7 +31,8 @@ from pipelines.settings import Settings
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "hemistat_session"
 PRE_COOKIE = "hemistat_pre"
-STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", "published", "superseded"]
+STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", "published", "superseded",
+            "withdrawn"]
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 FAILURE_COLUMNS = ["rule_id", "severity", "file_name", "line", "column_name", "value", "message"]

@@ -58,7 +58,10 @@ def render_views(views_dir: Path, release_dir: Path) -> list[tuple[str, str]]:
     for p in sorted(views_dir.glob("*.sql")):
         out.append((p.name, p.read_text("utf-8").replace("{{release_dir}}", _sql_string(str(release_dir)))
                     .replace("{{history_release_json}}", _sql_list([d / "release.json" for d in history]))
-                    .replace("{{history_indicators}}", _sql_list([d / "indicators.parquet" for d in history]))))
+                    .replace("{{history_indicators}}", _sql_list([d / "indicators.parquet" for d in history]))
+                    .replace("{{history_changelog}}", _sql_list([d / "changelog.parquet" for d in history
+                                                                 if (d / "changelog.parquet").exists()]
+                                                                or [release_dir / "changelog.parquet"]))))
     return out
 
 
@@ -126,7 +129,7 @@ def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
         Path(str(tmp_db) + ".wal").unlink(missing_ok=True)
 
 
-HISTORY_FILES = {"indicators.parquet", "release.json"}
+HISTORY_FILES = {"indicators.parquet", "release.json", "changelog.parquet"}
 
 
 def _prune(releases: Path, keep: int, current: str) -> None:

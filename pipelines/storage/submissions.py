@@ -26,7 +26,8 @@ from pathlib import Path
 
 from pipelines.storage.files import atomic_write_json, copy_stream
 
-STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", "published", "superseded"]
+STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", "published", "superseded",
+            "withdrawn"]
 ALLOWED_EXT = {".csv", ".txt", ".xlsx", ".xls", ".json"}
 SID_RE = re.compile(r"^[a-z][a-z0-9_]{2,40}__\d{8}__[0-9a-f]{8}$")
 
@@ -43,6 +44,7 @@ class Manifest:
     received_at: str
     uploaded_by: str
     channel: str
+    released_on: str | None = None      # the publisher's release date, as given by the submitter (ISO date)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -87,7 +89,7 @@ def find_by_checksum(landing_dir: Path, source_id: str, sha256: str) -> Manifest
 
 def land_file(landing_dir: Path, src: Path, *, source_id: str, original_name: str | None = None,
               uploaded_by: str = "cli", country_iso3: str | None = None, channel: str = "cli",
-              now: datetime | None = None) -> tuple[Manifest, bool]:
+              now: datetime | None = None, released_on: str | None = None) -> tuple[Manifest, bool]:
     """Store ``src`` immutably. Returns (manifest, created). ``created`` is False for a duplicate."""
     landing_dir.mkdir(parents=True, exist_ok=True)
     now = now or datetime.now(timezone.utc)
@@ -104,7 +106,8 @@ def land_file(landing_dir: Path, src: Path, *, source_id: str, original_name: st
         sid = f"{source_id}__{now:%Y%m%d}__{sha[:8]}"
         man = Manifest(submission_id=sid, source_id=source_id, country_iso3=country_iso3, sha256=sha,
                        size_bytes=size, stored_name=stored, original_name=original_name,
-                       received_at=now.isoformat(timespec="seconds"), uploaded_by=uploaded_by, channel=channel)
+                       received_at=now.isoformat(timespec="seconds"), uploaded_by=uploaded_by, channel=channel,
+                       released_on=released_on)
         (tmpdir / "manifest.json").write_text(json.dumps(man.as_dict(), indent=2, ensure_ascii=False), "utf-8")
         os.chmod(tmpdir / stored, 0o444)
         os.chmod(tmpdir / "manifest.json", 0o444)
@@ -180,6 +183,17 @@ def list_submission_ids(landing_dir: Path) -> list[str]:
                   if d.is_dir() and SID_RE.match(d.name) and (d / "manifest.json").exists())
 
 
+def release_date(manifest: dict, status: dict) -> tuple[str, str]:
+    """(ISO date, where it comes from) of the publisher's release of a submission: given by the submitter
+    (``declared``), read from the file as its spec says (``file: …``, recorded at ingest), or, failing
+    both, the day hemistat received it (``received``). Vintages are ordered by it, then by receipt."""
+    if manifest.get("released_on"):
+        return manifest["released_on"], "declared"
+    if status.get("released_on"):
+        return status["released_on"], status.get("released_on_from") or "file"
+    return str(manifest["received_at"])[:10], "received"
+
+
 def list_submissions(landing_dir: Path) -> list[dict]:
     out = []
     for sid in list_submission_ids(landing_dir):
@@ -190,6 +204,7 @@ def list_submissions(landing_dir: Path) -> list[dict]:
             if (submission_dir(landing_dir, sid) / "report.json").exists() else None
         m["status_detail"] = (st.get("events") or [{}])[-1].get("detail")
         m["layout"] = st.get("layout")
+        m["release_date"], m["release_date_from"] = release_date(m, st)
         m["acknowledged"] = sorted({a["rule_id"] for a in st.get("acknowledgements", [])})
         out.append(m)
     return out

@@ -19,3 +19,9 @@ select * from read_json_auto('{{release_dir}}/release.json');
 -- population, never offence counts, so they are kept apart from indicators.
 create or replace view published.survey_indicators as
 select * from read_parquet('{{release_dir}}/survey.parquet');
+
+-- revisions between releases of one publisher (pipelines/harmonise/engine.py, step 1): per vintage unit,
+-- the cells the newest release revised or no longer has ('withdrawn') against the previous release, and
+-- national figures replaced by the sum of subdivisions of a newer release ('national_from_newer_subdivisions')
+create or replace view published.revisions as
+select * from read_parquet('{{release_dir}}/revisions.parquet');

@@ -14,3 +14,8 @@ create or replace macro published.indicators_as_of(ts) as table
 select h.* from published.indicator_history h
 where h.release_id = (select release_id from published.releases
                       where published_at <= cast(ts as timestamptz) order by published_at desc limit 1);
+
+-- what each release changed: submissions added, superseded, withdrawn (with who and why) and cells revised
+create or replace view published.changelog as
+select regexp_extract(filename, '/([^/]+)/changelog\.parquet$', 1) as release_id, * exclude (filename)
+from read_parquet({{history_changelog}}, filename = true, union_by_name = true);

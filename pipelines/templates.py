@@ -219,6 +219,7 @@ def spec_yaml(iccs: pd.DataFrame) -> str:
             + 'title: "hemistat template — crime statistics reported by a member state directly in ICCS codes '
               '(CSV or XLSX)"\n'
             + _COMMON + 'files: ["hemistat_template*.csv", "hemistat_template*.xlsx"]\n'
+            + "scope: {kind: increment, by: [year, subdivision_code]}\n"
             + "layouts:\n"
             + "  # CSV as written by the template (UTF-8, comma)\n"
             + "  - name: csv\n"
@@ -249,6 +250,7 @@ def spec_sdmx_yaml(iccs: pd.DataFrame) -> str:
             + 'title: "hemistat template, SDMX-CSV form — crime statistics reported by a member state directly in '
               'ICCS codes"\n'
             + _COMMON + 'files: ["hemistat_template_sdmx*.csv", "*_sdmx.csv"]\n'
+            + "scope: {kind: increment, by: [year, subdivision_code]}\n"
             + "layouts:\n"
             + "  - name: sdmx_csv\n"
             + '    reader: {format: csv, encoding: utf-8-sig, delimiter: ",", decimal: "."}\n'

@@ -6,8 +6,11 @@ import pandas as pd
 
 from pipelines.quality.engine import _NAT
 
+# national annual rates of full years only: a partial year (Costa Rica OIJ 2023, January-March) is never
+# compared with an annual series (issue 9, item 11)
 NATIONAL = ("select source_id, country_iso3, year from published.indicators where comparability = 'national' "
-            "and iccs_code = '0101' and measure = 'offences' and rate_per_100k is not null and " + _NAT)
+            "and iccs_code = '0101' and measure = 'offences' and rate_per_100k is not null "
+            "and coalesce(months_reported, 12) = 12 and " + _NAT)
 COMPARISON = ("select source_id, country_iso3, year from published.indicators where source_id = ? "
               "and subdivision_code is null and month is null and sex = '_T' and rate_per_100k > 0")
 

@@ -13,11 +13,11 @@ import math
 import re
 import statistics
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.refbuild.common import RefBuildError, Source, build_section, require_file, sha256_file
+from pipelines.refbuild.common import REPO_ROOT, RefBuildError, Source, build_section, require_file, sha256_file
 
 WB_CSV = "wb_population/population.csv"
 MX_POP_CSV = "mx_sesnsp/poblacion_anual.csv"
@@ -29,7 +29,11 @@ SRC_WB = "wb_sp_pop_totl"
 SRC_MX = "mx_conapo"
 SRC_AR = "ar_snic_implied"
 SRC_US = "us_fbi_estimate"
-SOURCE_IDS = [SRC_AR, SRC_MX, SRC_US, SRC_WB]
+SRC_BR = "ibge_estimativas"
+SRC_CO = "dane_proyecciones"
+SRC_CR = "inec_cr_proyecciones"
+SRC_CL = "ine_cl_proyecciones"
+SOURCE_IDS = sorted([SRC_AR, SRC_MX, SRC_US, SRC_WB, SRC_BR, SRC_CO, SRC_CR, SRC_CL])
 
 MX_YEARS = range(1990, 2031)  # 1990..2030 inclusive
 MX_NATIONAL_NAME = "Estados Unidos Mexicanos"
@@ -57,7 +61,9 @@ _FIELD_POP = {"name": "population", "type": "integer", "description": "Number of
               "constraints": {"required": True, "minimum": 1}}
 _FIELD_SRC = {"name": "source_id", "type": "string", "description": "Source of the figure: "
               "wb_sp_pop_totl = World Bank SP.POP.TOTL; mx_conapo = CONAPO (Mexico); ar_snic_implied = denominator "
-              "implied by the SNIC (Argentina) rates.", "constraints": {"required": True, "enum": SOURCE_IDS}}
+              "implied by the SNIC (Argentina) rates; us_fbi_estimate = FBI UCR state population; ibge_estimativas = IBGE "
+              "(Brazil) 1 July estimates; dane_proyecciones = DANE (Colombia) municipal projections; inec_cr_proyecciones = "
+              "INEC (Costa Rica) provincial projections; ine_cl_proyecciones = INE (Chile) regional projections.", "constraints": {"required": True, "enum": SOURCE_IDS}}
 _FIELD_NOTE = {"name": "source_note", "type": "string", "description": "Short human-readable note on the source/derivation.",
                "constraints": {"required": True}}
 _FK_COUNTRY = {"fields": "country_iso3", "reference": {"resource": "oas_members", "fields": "iso3"}}
@@ -75,15 +81,17 @@ NATIONAL_SCHEMA = {
 
 SUBNATIONAL_SCHEMA = {
     "name": "population_subnational",
-    "title": "First-level subdivision population (Mexican states, Argentine provinces), by source",
-    "description": "Long format. Key (country_iso3, subdivision_code, year, source_id). subdivision_code is the national "
-    "statistical office code as zero-padded text: INEGI state code 01-32 (MEX), INDEC province code 02-94 (ARG), "
-    "USPS state abbreviation (USA, as in the FBI file).",
+    "title": "Subdivision population (states, provinces, regions, municipalities), by source",
+    "description": "Long format. Key (country_iso3, subdivision_code, year, source_id). subdivision_code is the code the "
+    "source adapters emit, as text: INEGI state code 01-32 (MEX), INDEC province code 02-94 (ARG), USPS state "
+    "abbreviation (USA, as in the FBI file), IBGE UF code 11-53 (BRA), DANE DIVIPOLA 5-digit municipality code (COL), "
+    "official province code 1-7 (CRI), CUT region code 01-16 (CHL).",
     "fields": [
         _FIELD_ISO3,
         {"name": "subdivision_code", "type": "string",
-         "description": "National 2-digit code: INEGI clave de entidad (MEX), INDEC/SNIC provincia_id (ARG).",
-         "constraints": {"required": True, "pattern": "^[0-9A-Z]{2}$"}},
+         "description": "National code as text: 2 characters (MEX, ARG, USA, BRA, CHL), 1 digit (CRI province), "
+         "5 digits (COL municipality, DIVIPOLA).",
+         "constraints": {"required": True, "pattern": "^([0-9A-Z]{1,2}|[0-9]{5})$"}},
         {"name": "subdivision_name", "type": "string", "description": "Official name as written in the source.",
          "constraints": {"required": True}},
         _FIELD_YEAR, _FIELD_POP, _FIELD_SRC, _FIELD_NOTE,
@@ -99,6 +107,7 @@ class PopulationResult:
     national: list[list[object]] = field(default_factory=list)
     subnational: list[list[object]] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
+    local_sources: list["LocalSource"] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)  # diagnostics written to PROVENANCE.md
 
 
@@ -446,12 +455,32 @@ def build(shared: Path, iso3: set[str]) -> PopulationResult:
     ar_nat, ar_prov, ar_src, ar_facts = build_ar(shared)
     res.national = sorted(wb_rows + mx_nat + ar_nat, key=lambda r: (r[0], r[1], r[3]))
     us_states, us_src = build_us(shared)
-    res.subnational = sorted(mx_states + ar_prov + us_states, key=lambda r: (r[0], r[1], r[3], r[5]))
+    local = [build_br(), build_co(), build_cr(), build_cl()]
+    local_rows = [r for rows, _ in local for r in rows]
+    res.subnational = sorted(mx_states + ar_prov + us_states + local_rows, key=lambda r: (r[0], r[1], r[3], r[5]))
     res.sources = [wb_src, *mx_src, *ar_src, *us_src]
+    res.local_sources = [src for _, src in local]
     res.facts = mx_facts + ar_facts
+    # one figure per subdivision-year: the engine joins subnational.csv without choosing among sources
+    keys = [(r[0], r[1], r[3]) for r in res.subnational]
+    if len(set(keys)) != len(keys):
+        dup = sorted(k for k, n in Counter(keys).items() if n > 1)[:5]
+        raise RefBuildError(f"subnational.csv: several sources for the same subdivision-year, e.g. {dup}")
 
     # cross-source sanity: alternative national figures should be close to the World Bank's
     wb = {(r[0], r[1]): r[2] for r in wb_rows}
+    for (rows, src), label in zip(local, ("BRA IBGE", "COL DANE (epiCo)", "CRI INEC", "CHL INE")):
+        sums: dict[int, int] = defaultdict(int)
+        for r in rows:
+            sums[r[3]] += r[4]
+        ratios = [(y, v / wb[(rows[0][0], y)] - 1) for y, v in sorted(sums.items()) if (rows[0][0], y) in wb]
+        lo, hi = min(ratios, key=lambda x: x[1]), max(ratios, key=lambda x: x[1])
+        if max(abs(lo[1]), abs(hi[1])) > 0.10:
+            raise RefBuildError(f"{label}: sum of subdivisions differs from World Bank by more than 10%: {lo}, {hi}")
+        res.facts.append(
+            f"{label}: sum of subdivisions vs World Bank national population, years {ratios[0][0]}-{ratios[-1][0]}: "
+            f"from {lo[1]:+.2%} ({lo[0]}) to {hi[1]:+.2%} ({hi[0]})."
+        )
     for label, rows in (("CONAPO", mx_nat), ("SNIC-implied", ar_nat)):
         ratios = [(r[1], r[2] / wb[(r[0], r[1])] - 1) for r in rows if (r[0], r[1]) in wb]
         if ratios:
@@ -485,13 +514,26 @@ def provenance(res: PopulationResult, date: str) -> str:
             f"`{SRC_MX}`: {count(res.subnational, SRC_MX, 5)} rows (32 states x 1990-2030); `{SRC_AR}`: "
             f"{count(res.subnational, SRC_AR, 5)} rows (24 provinces x 2000-2024); `{SRC_US}`: "
             f"{count(res.subnational, SRC_US, 5)} rows (US states + DC from the FBI file's population column, "
-            "Mississippi absent 1979-1994 as in the file). Schema `subnational.schema.json`.",
+            f"Mississippi absent 1979-1994 as in the file); `{SRC_BR}`: {count(res.subnational, SRC_BR, 5)} rows (27 "
+            f"Brazilian UFs x 2015-2021); `{SRC_CO}`: {count(res.subnational, SRC_CO, 5)} rows (1,122 Colombian "
+            f"municipalities x 2012-2024; 94663 only to 2019); `{SRC_CR}`: {count(res.subnational, SRC_CR, 5)} "
+            f"rows (7 Costa Rican provinces x 2011-2025); `{SRC_CL}`: {count(res.subnational, SRC_CL, 5)} rows (16 "
+            "Chilean regions x 2002-2035). One source per subdivision-year (the build fails otherwise). Schema "
+            "`subnational.schema.json`.",
             "- Several sources for the same country-year are ALTERNATIVE denominators: choose one per indicator "
             "(e.g. the publisher's own denominator to reproduce its rates, World Bank for cross-country comparison); "
             "never sum across `source_id`.",
             "",
             "## Sources",
             *[s.markdown() + "\n" for s in res.sources],
+            "### Subnational sources committed in this repository (`reference/population/sources/`)",
+            "National statistics office figures obtained from public GitHub mirrors (no direct access to the offices' "
+            "websites from the build environment). Files too large to commit (IBGE .xls, INEC .xlsx, epiCo .rds) are "
+            "reduced to small extracts by `pipelines/refbuild/subnat_extract.py`, which reads the mirror at the pinned "
+            "commit, checks each file's git blob id and sha256 and keeps the published figures unchanged (no "
+            "interpolation); the Chile file is committed verbatim. The build reads these committed files.",
+            "",
+            *[s.markdown() + "\n" for s in res.local_sources],
             "## How the tables are built",
             f"- `{SRC_WB}`: `population.csv` (long format) filtered to the 35 ISO3 codes of "
             "`reference/countries/oas_members.csv` (aggregates such as 'World' are dropped by the filter); `Value` must be "
@@ -510,6 +552,13 @@ def provenance(res: PopulationResult, date: str) -> str:
             "The rates carry 8 significant digits, so the derived figures are exact to within a few persons; "
             "`source_note` gives the number of rows used and their spread. Parent and child offence codes are both "
             "used: the denominator is the same for all of them.",
+            f"- `{SRC_BR}`, `{SRC_CO}`, `{SRC_CR}`, `{SRC_CL}`: one row per subdivision-year from the committed files "
+            "above, with the code the source adapters emit: Brazilian UF names matched EXACTLY to the name -> IBGE code map "
+            "of `reference/sources/br_sinesp.yaml`; Costa Rican province names (accents removed, upper case) to the map of "
+            "`cr_oij.yaml` (`_U` = unknown province has no population); Chilean region numbers zero-padded to 2 digits "
+            "(the CUT codes of `cl_cead.yaml`); Colombian DIVIPOLA municipality codes as 5-digit text (= the first 5 digits "
+            "of the Policía Nacional's CODIGO DANE, as co_policia emits them). The build fails if a name is not in the map "
+            "or a subdivision-year is missing.",
             "",
             "## Facts found while building (re-computed on every build)",
             *[f"- {f}" for f in res.facts],
@@ -518,3 +567,245 @@ def provenance(res: PopulationResult, date: str) -> str:
             "",
         ]
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Brazil, Colombia, Costa Rica, Chile: national statistics office figures committed under
+# reference/population/sources/ (see subnat_extract.py for how the extracts were made)
+# --------------------------------------------------------------------------------------------
+SUBNAT_SOURCES_DIR = REPO_ROOT / "reference" / "population" / "sources"
+SPECS_DIR = REPO_ROOT / "reference" / "sources"
+CL_CSV = "chl/ine_estimaciones-y-proyecciones-2002-2035_base-2017_region_base.csv"
+CL_YEARS = range(2002, 2036)
+EXTRACT_CMD = ("uv run --with xlrd==2.0.1 --with rdata python -m pipelines.refbuild.subnat_extract "
+               "--mirrors DIR  (DIR/<owner>+<name>/repo = git snapshot of the mirror repository)")
+
+
+@dataclass
+class LocalSource:
+    """A source file committed in the repository (not in the shared folder)."""
+
+    rel_path: str  # relative to reference/population/sources
+    publisher: str
+    origin: str  # where the figures were obtained (repository, commit, path, blob, sha256)
+    licence: str
+    sha256: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        lines = [
+            f"### `reference/population/sources/{self.rel_path}`",
+            f"- Publisher: {self.publisher}",
+            f"- Obtained from: {self.origin}",
+            f"- Licence: {self.licence}",
+            f"- sha256 of the committed file: `{self.sha256}`",
+        ]
+        lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _spec_map(source_id: str, *keys: str) -> dict[str, str]:
+    """A name -> code map from a source spec (reference/sources/<id>.yaml), e.g. the UF names of br_sinesp."""
+    import yaml  # noqa: PLC0415
+
+    path = require_file(SPECS_DIR / f"{source_id}.yaml")
+    node = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for k in keys:
+        node = node[k] if not isinstance(node, list) else node[int(k)]
+    return {str(k): str(v) for k, v in node.items()}
+
+
+def _read_local(rel: str, header: list[str], encoding: str = "utf-8") -> list[dict[str, str]]:
+    path = require_file(SUBNAT_SOURCES_DIR / rel)
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != header:
+            raise RefBuildError(f"{path}: header {reader.fieldnames}, expected {header}")
+        return list(reader)
+
+
+def _check_complete(rows: list[list[object]], iso3: str, codes: set[str], years: range, where: str) -> None:
+    have = {(r[1], r[3]) for r in rows}
+    missing = sorted((c, y) for c in codes for y in years if (c, y) not in have)
+    if missing:
+        raise RefBuildError(f"{where}: {iso3} subdivisions without population: {missing[:10]}")
+    if len(have) != len(rows):
+        raise RefBuildError(f"{where}: duplicate (subdivision, year) rows")
+
+
+BR_YEARS = range(2015, 2022)
+CR_YEARS = range(2011, 2026)
+CO_YEARS = range(2012, 2025)
+
+
+def build_br() -> tuple[list[list[object]], LocalSource]:
+    from pipelines.refbuild import subnat_extract as sx  # noqa: PLC0415
+
+    codes = _spec_map("br_sinesp", "layouts", "0", "columns", "subdivision_code", "map")
+    rows = []
+    for i, r in enumerate(_read_local(sx.BR_OUT, sx.BR_HEADER), start=2):
+        name = _nfc(r["uf_name"])
+        if name not in codes:
+            raise RefBuildError(f"{sx.BR_OUT} line {i}: UF {name!r} is not in br_sinesp.yaml's subdivision map")
+        year = _int_cell(r["year"], f"{sx.BR_OUT} line {i}")
+        note = f"IBGE estimativa da população residente em 1º de julho de {year} (DOU/TCU), estimativa_dou_{year}.xls"
+        if r["cell_text"]:
+            note += f"; published as {r['cell_text']!r}: boundary change between states (footnote of the file)"
+        rows.append(["BRA", codes[name], name, year, _int_cell(r["population"], f"{sx.BR_OUT} line {i}"), SRC_BR, note])
+    _check_complete(rows, "BRA", set(codes.values()), BR_YEARS, sx.BR_OUT)
+    first = sx.br_files()[0][1]
+    src = LocalSource(
+        rel_path=sx.BR_OUT,
+        publisher="IBGE (Instituto Brasileiro de Geografia e Estatística), Diretoria de Pesquisas / COPIS, 'Estimativas da "
+        "população residente no Brasil e unidades da federação com data de referência em 1º de julho' (one workbook per "
+        "year, sheet 'BRASIL E UFs'; the figures sent to the TCU and published in the DOU), years 2015-2021 "
+        "(https://www.ibge.gov.br/estatisticas/sociais/populacao/9103-estimativas-de-populacao.html)",
+        origin=f"https://github.com/{sx.BR_REPO} (folder `brute/`, commit {sx.BR_COMMIT}): "
+        + "; ".join(f"`estimativa_dou_{y}.xls` blob {f.blob} sha256 {f.sha256}" for y, f in sx.br_files())
+        + f" (e.g. {first.url})",
+        licence="not stated in the mirror repository (no LICENSE file); IBGE publications may be reproduced with the "
+        "source cited (IBGE terms of use - not checked here)",
+        sha256=sha256_file(SUBNAT_SOURCES_DIR / sx.BR_OUT),
+        notes=[
+            "The extract keeps the 27 UF rows of sheet 'BRASIL E UFs' as published; cells written as text with a footnote "
+            "mark ('3.204.028 (*)': estimate adjusted for a boundary change between two states) are kept in `cell_text` "
+            "and their number is used. Regional rows and the 'Brasil' row are not kept (the 27 UFs add up exactly to "
+            "'Brasil' in every year 2015-2021, checked by the extract).",
+            "estimativa_dou_2016.xls in the mirror was re-saved by the mirror's owner (xls metadata); its 27 UF figures were "
+            "compared with IBGE's original estimativa_dou_2016_20160913.xlsx found in "
+            "https://github.com/gastaojucafilho/TCC-PUC-Minas-Virtual and are identical. The 2021 figures are identical to "
+            "https://github.com/gabrielapcustodio/datasets `ibge-estimativa-populacional-uf.csv`.",
+            f"Rebuild the extract: `{EXTRACT_CMD} bra`.",
+        ],
+    )
+    return rows, src
+
+
+def build_co() -> tuple[list[list[object]], LocalSource]:
+    from pipelines.refbuild import subnat_extract as sx  # noqa: PLC0415
+
+    rows = []
+    for i, r in enumerate(_read_local(sx.CO_OUT, sx.CO_HEADER), start=2):
+        where = f"{sx.CO_OUT} line {i}"
+        if not re.fullmatch(r"[0-9]{5}", r["dpmp"]) or not r["departamento"]:
+            raise RefBuildError(f"{where}: bad DIVIPOLA code or empty department name {r}")
+        name = r["municipio"] or f"(code {r['dpmp']}: no name in epiCo's divipola_table)"
+        rows.append(["COL", r["dpmp"], f"{name}, {r['departamento']}", _int_cell(r["year"], where),
+                     _int_cell(r["population"], where), SRC_CO,
+                     "DANE population projection by municipality (sum of age-sex groups), via epiCo"])
+    src = LocalSource(
+        rel_path=sx.CO_OUT,
+        publisher="DANE (Departamento Administrativo Nacional de Estadística, Colombia), estimates and projections of "
+        "population by municipality, age and sex (https://www.dane.gov.co/index.php/estadisticas-por-tema/demografia-y-"
+        "poblacion/proyecciones-de-poblacion), as packaged by the epiCo R package (Universidad de los Andes / Epiverse "
+        "TRACE), whose vignette says: 'population projections of Colombia at the national, departmental, and "
+        "municipality levels (provided by the DANE) ... from 2012 to 2024'. epiCo does not name the DANE release.",
+        origin=f"https://github.com/{sx.CO_REPO}, commit {sx.CO_COMMIT}: `{sx.CO_POP.path}` (blob {sx.CO_POP.blob}, "
+        f"sha256 {sx.CO_POP.sha256}); municipality names from `{sx.CO_DIVIPOLA.path}` (blob {sx.CO_DIVIPOLA.blob}); "
+        f"checked against `{sx.CO_DEP.path}` and `{sx.CO_NAT.path}`",
+        licence="epiCo: MIT ('Copyright 2024 epiCo authors'); no separate statement for the DANE data (Colombian public "
+        "information)",
+        sha256=sha256_file(SUBNAT_SOURCES_DIR / sx.CO_OUT),
+        notes=[
+            "Total = sum of the 172 age-sex columns (hombres_0..85+, mujeres_0..85+) of each municipality-year; the "
+            "municipalities add up exactly to epiCo's departmental and national files in every year 2012-2024 (checked "
+            "by the extract). National totals: 2018 48,258,494; 2019 49,395,678; 2023 52,215,503. Not compared with "
+            "dane.gov.co directly (not reachable from this environment).",
+            "Mapiripana (94663) has population 0 in 2020-2024 in this file; those 5 rows are left out (a rate with a zero "
+            "denominator is meaningless), so 94663 has figures 2012-2019 only. epiCo's divipola_table has no row for 94663 "
+            "(its name column says so instead of a name).",
+            "Only municipalities (the level co_policia emits) are built; departments are not added.",
+            f"Rebuild the extract: `{EXTRACT_CMD} col`.",
+        ],
+    )
+    return rows, src
+
+
+def build_cr() -> tuple[list[list[object]], LocalSource]:
+    from pipelines.refbuild import subnat_extract as sx  # noqa: PLC0415
+    from pipelines.refbuild.common import strip_accents  # noqa: PLC0415
+
+    codes = _spec_map("cr_oij", "layouts", "0", "columns", "subdivision_code", "map")
+    rows = []
+    for i, r in enumerate(_read_local(sx.CR_OUT, sx.CR_HEADER), start=2):
+        where = f"{sx.CR_OUT} line {i}"
+        key = strip_accents(r["province_name"]).upper()
+        if key not in codes or codes[key] == "_U":
+            raise RefBuildError(f"{where}: province {r['province_name']!r} not in cr_oij.yaml's subdivision map")
+        year = _int_cell(r["year"], where)
+        rows.append(["CRI", codes[key], r["province_name"], year, _int_cell(r["population"], where), SRC_CR,
+                     f"INEC projection at 30 June {year} (2011 census base), repoblacev2011-2025-03.xlsx sheet {r['sheet']} "
+                     f"row {r['row']}"])
+    _check_complete(rows, "CRI", {c for c in codes.values() if c != "_U"}, CR_YEARS, sx.CR_OUT)
+    src = LocalSource(
+        rel_path=sx.CR_OUT,
+        publisher="INEC (Instituto Nacional de Estadística y Censos, Costa Rica), 'Costa Rica: Población total proyectada al "
+        "30 de junio por grupos de edades, según provincia, cantón, distrito y sexo', 2011-2025 (Cuadro 3, one sheet per "
+        "year; workbook `repoblacev2011-2025-03.xlsx`, projections based on the 2011 census)",
+        origin=f"https://github.com/{sx.CR_REPO}, commit {sx.CR_COMMIT} (2020-11-01), `{sx.CR_POP.path}` (blob "
+        f"{sx.CR_POP.blob}, sha256 {sx.CR_POP.sha256}; workbook author property 'Karla Jinesta')",
+        licence="not stated in the mirror repository; INEC publications may be reproduced with the source cited (INEC "
+        "terms - not checked here)",
+        sha256=sha256_file(SUBNAT_SOURCES_DIR / sx.CR_OUT),
+        notes=[
+            "Province rows are the first row named after each province (official order 1-7) in the sheet's total "
+            "section; the extract checks that the 7 add up to the 'Costa Rica' row and equal Hombres + Mujeres.",
+            "This is the 2011-census-based series. INEC has since published projections based on the 2022 census "
+            "(which counted 5,044,197 persons vs 5,213,362 projected here for 2022); that newer series was not found in "
+            "a reachable repository. Rates for 2023 with this denominator are therefore somewhat lower than with the "
+            "newer one.",
+            "The OIJ code `_U` (province DESCONOCIDO) has no population: its rate stays NULL.",
+            f"Rebuild the extract: `{EXTRACT_CMD} cri`.",
+        ],
+    )
+    return rows, src
+
+
+def build_cl() -> tuple[list[list[object]], LocalSource]:
+    codes = _spec_map("cl_cead", "layouts", "0", "options", "regions")
+    names: dict[str, str] = {}
+    for name, code in codes.items():  # first spelling per code (e.g. 'Región Metropolitana de Santiago')
+        names.setdefault(code, name)
+    path = require_file(SUBNAT_SOURCES_DIR / CL_CSV)
+    with open(path, encoding="latin-1", newline="") as fh:
+        reader = csv.DictReader(fh)
+        expected = ["Region", "Sexo", "Edad", *[f"a{y}" for y in CL_YEARS]]
+        if reader.fieldnames != expected:
+            raise RefBuildError(f"{path}: unexpected header {reader.fieldnames}")
+        tot: dict[tuple[str, int], int] = defaultdict(int)
+        cells: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for lineno, r in enumerate(reader, start=2):
+            where = f"{path} line {lineno}"
+            code = f"{_int_cell(r['Region'], where):02d}"
+            if (r["Sexo"], r["Edad"]) in cells[code]:
+                raise RefBuildError(f"{where}: duplicate (Region, Sexo, Edad)")
+            cells[code].add((r["Sexo"], r["Edad"]))
+            for y in CL_YEARS:
+                tot[(code, y)] += _int_cell(r[f"a{y}"], where)
+    full = {(s, str(a)) for s in ("1", "2") for a in range(0, 101)}
+    bad = [c for c, s in cells.items() if s != full]
+    if bad or set(cells) != set(names):
+        raise RefBuildError(f"{path}: regions {sorted(cells)} vs cl_cead.yaml {sorted(names)}; incomplete sex x age 0-100: {bad}")
+    rows = [["CHL", c, names[c], y, v, SRC_CL,
+             f"INE Chile estimate/projection at 30 June {y} (2017 census base), sum of sex x age 0-100"]
+            for (c, y), v in sorted(tot.items())]
+    src = LocalSource(
+        rel_path=CL_CSV,
+        publisher="INE (Instituto Nacional de Estadísticas, Chile), 'Estimaciones y proyecciones de la población de Chile "
+        "1992-2050, base 2017', region x sex x single age file 2002-2035 "
+        "(https://www.ine.gob.cl/docs/default-source/proyecciones-de-poblacion/cuadros-estadisticos/base-2017/"
+        "ine_estimaciones-y-proyecciones-2002-2035_base-2017_region_base.csv)",
+        origin="https://github.com/elaval/data-sources, commit 285a6e5d0505c2c9a2cb5015b48f2ec00cc4b86d, "
+        "`chile/INE/Proyecciones_de_población/ine_estimaciones-y-proyecciones-2002-2035_base-2017_region_base.csv` (blob "
+        "88a1f345c7e0bd124aeadcf1d834bcfb35d1754b, added in commit 6c87661ad2986bdc8b9e36dab29726b82e71f554; the "
+        "mirror's README cites the INE URL above). Committed here byte for byte (553 KB).",
+        licence="not stated in the mirror repository; INE Chile data (normally free reuse citing INE - not checked here)",
+        sha256=sha256_file(path),
+        notes=[
+            "Columns Region (1-16, written without the leading zero: zero-padded here to the CUT code used by cl_cead), "
+            "Sexo (1, 2), Edad (0-100), a2002..a2035. Regional total = sum over sex and age; the build checks that every "
+            "region has all 202 sex x age rows. Region names from `reference/sources/cl_cead.yaml`.",
+            "This base-2017 series was published before the results of Chile's 2024 census.",
+        ],
+    )
+    return rows, src

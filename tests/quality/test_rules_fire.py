@@ -324,6 +324,21 @@ def test_K2_fbi_mississippi_gap():
     assert set(res.failures["subdivision_code"]) == {"MS"}
 
 
+def test_K2_reference_units_only_where_the_source_should_report_them():
+    """With populations for every Colombian municipality and Chilean region in reference, K2 must not
+    read a record-level file (a municipality without homicide records had none) nor a one-region CEAD
+    report (national_from_subdivisions: false) as missing units; a panel source still is (ARG, above)."""
+    from tests.conftest import real
+
+    co = adapt(real("co_policia/homicidios_2019_3.xlsx"), "co_policia")
+    assert co.subdivision_code.nunique() < 1000 < len(ref.population_subnational(REF).query("country_iso3 == 'COL'")
+                                                      .subdivision_code.unique())
+    assert run("K2", co, "co_policia").status == "pass"
+    cl = adapt(real("cl_cead/reportesEstadisticos-porDelito_Atacama.xlsx"), "cl_cead")
+    assert set(cl.subdivision_code) == {"03"}
+    assert run("K2", cl, "cl_cead").status == "pass"
+
+
 # ---- timeliness / revisions / metadata -------------------------------------------------------------------
 def test_T1_T2_timeliness(pais_clean):
     on_time = datetime(2023, 4, 30, tzinfo=timezone.utc)   # data to 2022, four months later

@@ -35,8 +35,9 @@ def needs_approval(man) -> bool:
 
 
 def pipeline_may_set(st: dict) -> bool:
-    """A re-run of a step never undoes a person's decision (approval, refusal) or a publication."""
-    return st.get("status") not in DECIDED and not st.get("decision")
+    """A re-run of a step never undoes a person's decision (approval, refusal, withdrawal) or a publication
+    (e.g. Dagster's landing_sensor ingesting a web upload a reviewer withdrew before its first run)."""
+    return st.get("status") not in (*DECIDED, "withdrawn") and not st.get("decision")
 
 
 @dataclass

@@ -35,6 +35,7 @@ STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", 
             "withdrawn"]
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
+PUBLISH_OUTCOMES = ("published", "failed", "deferred", "nothing")   # Portal._publish
 FAILURE_COLUMNS = ["rule_id", "severity", "file_name", "line", "column_name", "value", "message"]
 
 
@@ -343,6 +344,10 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
         src = form.get("source")
         return form, (f if isinstance(f, UploadFile) else None), (str(src) if src else None)
 
+    def _released_on(form) -> str:
+        v = form.get("released_on")
+        return v.strip() if isinstance(v, str) else ""
+
     @app.post("/upload")
     async def upload_post(request: Request):
         u = require_user(request, "office", "reviewer", "admin")
@@ -352,11 +357,13 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
         try:
             if f is None:
                 raise UploadRefused("err_no_file")
-            res = await run_in_threadpool(portal.upload, u, f.file, f.filename, src, client_ip(request))
+            res = await run_in_threadpool(portal.upload, u, f.file, f.filename, src, client_ip(request),
+                                          _released_on(form))
         except (UploadRefused, Denied) as exc:
             return render(request, "upload.html", status=exc.status, user=u, sources=portal.upload_sources(u),
                           source_info=portal.sources(), limit_mb=cfg.max_upload_bytes // (1024 * 1024),
-                          error=t(exc.key, **exc.params), selected=src)
+                          error=t(exc.key, **exc.params), selected=src,
+                          released_on=_released_on(form)[:40])
         return RedirectResponse(f"/submissions/{res.submission_id}?new={int(res.created)}", status_code=303)
 
     @app.get("/submissions", response_class=HTMLResponse)
@@ -394,7 +401,25 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
                       pending=pending, new=request.query_params.get("new"),
                       can_review=u.role == "reviewer" and info["status"].get("status") in ("awaiting_review",
                                                                                            "validated"),
-                      flash=request.query_params.get("msg"))
+                      can_correct=u.role == "reviewer" and info["status"].get("status") != "withdrawn",
+                      release=_release(info), flash=request.query_params.get("msg"),
+                      pub=request.query_params.get("pub") if request.query_params.get("pub") in PUBLISH_OUTCOMES
+                      else None)
+
+    def _release(info: dict) -> dict:
+        """The publisher's release date of a submission and where it comes from (declared / file / received)."""
+        from pipelines.storage.submissions import release_date
+
+        day, src = release_date(info["manifest"], info["status"])
+        kind, _, how = str(src).partition(":")
+        return {"date": day, "from": src, "kind": kind.strip() if kind.strip() in ("declared", "file", "received")
+                else "file", "how": how.strip()}
+
+    def _release_text(t: Translator, rel: dict) -> str:
+        return t("release_from_" + rel["kind"], how=rel["how"] or "?")
+
+    def _publish_text(t: Translator, out: dict) -> str | None:
+        return t("pub_" + out["publish"]) if out.get("publish") else None
 
     @app.get("/submissions/{sid}/report", response_class=HTMLResponse)
     def report_page(request: Request, sid: str):
@@ -468,6 +493,22 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
                                       str(form.get("comment") or ""), client_ip(request))
         msg = "publish_failed" if out["publish_error"] else out["status"]
         return RedirectResponse(f"/submissions/{sid}?msg={msg}", status_code=303)
+
+    @app.post("/submissions/{sid}/reprocess")
+    async def reprocess_post(request: Request, sid: str):
+        u = require_user(request, "reviewer")
+        form = await request.form()
+        check_csrf(request, u, form)
+        out = await run_in_threadpool(portal.reprocess, u, sid, client_ip(request))
+        return RedirectResponse(f"/submissions/{sid}?msg=reprocessed&pub={out['publish']}", status_code=303)
+
+    @app.post("/submissions/{sid}/withdraw")
+    async def withdraw_post(request: Request, sid: str):
+        u = require_user(request, "reviewer")
+        form = await request.form()
+        check_csrf(request, u, form)
+        out = await run_in_threadpool(portal.withdraw, u, sid, str(form.get("reason") or ""), client_ip(request))
+        return RedirectResponse(f"/submissions/{sid}?msg=withdrawn&pub={out['publish']}", status_code=303)
 
     @app.get("/review", response_class=HTMLResponse)
     def review_page(request: Request):
@@ -554,11 +595,16 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
     # JSON API (bearer tokens; no cookies, so no CSRF) -----------------------------------------------------------
     def _api_submission(info: dict, lang: str) -> dict:
         man, st, rep = info["manifest"], info["status"], info["report"]
+        rel, t = _release(info), Translator(catalogues, lang)
         return {"submission_id": man["submission_id"], "source_id": man["source_id"],
                 "country_iso3": man["country_iso3"], "sha256": man["sha256"], "size_bytes": man["size_bytes"],
                 "original_name": man["original_name"], "received_at": man["received_at"],
                 "uploaded_by": man["uploaded_by"], "status": st.get("status"),
                 "verdict": (rep or {}).get("verdict"),
+                "released_on": man.get("released_on"), "release_date": rel["date"], "release_date_from": rel["from"],
+                "release_date_text": _release_text(t, rel),
+                "withdrawn": ({**st["withdrawn"], "text": t("withdrawn_reason", reason=st["withdrawn"].get("reason"))}
+                              if st.get("status") == "withdrawn" and st.get("withdrawn") else None),
                 "failures": [dict(zip(FAILURE_COLUMNS, r)) for r in _failures(rep, lang)[1]][:500],
                 "report_url": f"/api/submissions/{man['submission_id']}/report",
                 "events": st.get("events", [])}
@@ -569,7 +615,8 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
         form, f, src = await _read_upload(request)
         if f is None:
             raise UploadRefused("err_no_file")
-        res = await run_in_threadpool(portal.upload, u, f.file, f.filename, src, client_ip(request))
+        res = await run_in_threadpool(portal.upload, u, f.file, f.filename, src, client_ip(request),
+                                      _released_on(form))
         info = portal.submission(u, res.submission_id)
         body = _api_submission(info, lang_of(request, u))
         body.update(created=res.created, error=res.error)
@@ -617,6 +664,28 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
         out = await run_in_threadpool(portal.decide, u, sid, str(body.get("decision") or ""),
                                       str(body.get("comment") or ""), client_ip(request))
         return {"submission_id": sid, **out}
+
+    async def _json_body(request: Request) -> dict:
+        try:
+            body = await request.json()
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    @app.post("/api/submissions/{sid}/reprocess")
+    async def api_reprocess(request: Request, sid: str):
+        u = api_user(request, "reviewer")
+        out = await run_in_threadpool(portal.reprocess, u, sid, client_ip(request))
+        return {"submission_id": sid, **out, "publish_message": _publish_text(tr(request, u), out)}
+
+    @app.post("/api/submissions/{sid}/withdraw")
+    async def api_withdraw(request: Request, sid: str):
+        u = api_user(request, "reviewer")
+        body = await _json_body(request)
+        out = await run_in_threadpool(portal.withdraw, u, sid, str(body.get("reason") or ""), client_ip(request))
+        t = tr(request, u)
+        return {"submission_id": sid, **out, "status_text": t("withdrawn_reason", reason=out["reason"]),
+                "publish_message": _publish_text(t, out)}
 
     @app.get("/healthz", include_in_schema=False)
     def healthz():

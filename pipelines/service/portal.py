@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +31,25 @@ from pipelines.storage.locks import pipeline_lock
 log = logging.getLogger("hemistat.portal")
 TEMPLATE_PREFIX = "iccs_template"   # the member-state templates (csv/xlsx and SDMX-CSV): country in a column
 REVIEWABLE = ("awaiting_review", "validated")
+RELEASE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_REASON = 2000
+
+
+def check_release_date(value) -> str | None:
+    """The publisher's release date given at upload: empty -> None; else exactly yyyy-mm-dd and not in the
+    future (``steps.check_release_date``), or UploadRefused with a translated message."""
+    from pipelines import steps
+
+    value = str(value or "").strip()
+    if not value:
+        return None
+    shown = value[:40]
+    if not RELEASE_DATE.match(value):
+        raise UploadRefused("err_release_date", value=shown)
+    try:
+        return steps.check_release_date(value)
+    except ValueError as exc:
+        raise UploadRefused("err_release_date_future" if "future" in str(exc) else "err_release_date", value=shown)
 
 
 class Denied(Exception):
@@ -174,8 +194,10 @@ class Portal:
             return matches[0]
         raise UploadRefused("err_choose_source", choices=", ".join(matches or allowed))
 
-    def upload(self, user: Principal, stream, file_name: str | None, source_id: str | None, ip: str) -> UploadResult:
-        """Check, store (exactly once per content), run the adapter and the rules; audited."""
+    def upload(self, user: Principal, stream, file_name: str | None, source_id: str | None, ip: str,
+               released_on: str | None = None) -> UploadResult:
+        """Check, store (exactly once per content), run the adapter and the rules; audited.
+        ``released_on``: the publisher's release date of the file (yyyy-mm-dd), if the uploader gives it."""
         from pipelines import steps
 
         country = None
@@ -184,6 +206,7 @@ class Portal:
         try:
             if user.role not in ("office", "reviewer", "admin"):
                 raise Denied("err_role_cannot_upload")
+            released_on = check_release_date(released_on)   # refused before anything is read or stored
             if source_id:
                 source_id, country = self.upload_country(user, source_id)  # refuse before reading the bytes
             name = check_file_name(file_name)
@@ -198,7 +221,8 @@ class Portal:
             if not source_id:
                 source_id, country = self.upload_country(user, self.detect_source(user, tmp, name))
             man, created = steps.submit(self.settings, tmp, source_id, uploaded_by=user.username,
-                                        country_iso3=country, channel="web", original_name=name)
+                                        country_iso3=country, channel="web", original_name=name,
+                                        released_on=released_on)
         except (UploadRefused, Denied) as exc:
             self.db.audit("upload_refused", actor=user.username, role=user.role, source_id=source_id, ip=ip,
                           country_iso3=country, reason=exc.key, file_name=name)
@@ -209,7 +233,8 @@ class Portal:
         sid = man.submission_id
         self.db.audit("upload", actor=user.username, role=user.role, submission_id=sid, source_id=source_id,
                       country_iso3=man.country_iso3, ip=ip, sha256=man.sha256, size_bytes=man.size_bytes,
-                      file_name=name, kind=kind, created=created)
+                      file_name=name, kind=kind, created=created, released_on=released_on,
+                      stored_released_on=man.released_on)
         res = self.process(sid, user, office_country=country if (user.role == "office"
                                                                   and self.is_template(source_id)) else None)
         res.created = created
@@ -337,16 +362,107 @@ class Portal:
             self.db.audit("approve", comment=comment, **audit)
             out["status"] = "approved"
             if self.cfg.publish_on_approval:
-                try:
-                    h = steps.harmonise_all(self.settings)
-                    p = steps.publish_all(self.settings)
-                    out["published"] = p["release_id"]
-                    self.db.audit("publish", release_id=p["release_id"], submissions=h.get("submissions"), **audit)
-                except Exception as exc:  # noqa: BLE001 - the approval stands; the release is retried later
-                    log.exception("publish after approving %s failed", sid)
-                    out["publish_error"] = f"{type(exc).__name__}: {exc}"[:500]
-                    self.db.audit("publish_failed", error=out["publish_error"], **audit)
+                out.update(self._publish(audit, "approve"))
                 out["status"] = subs.read_status(self.settings.landing_dir, sid).get("status")
+        return out
+
+    def _publish(self, audit: dict, after: str) -> dict:
+        """harmonise + publish one release after a reviewer's action (call it under the pipeline lock).
+
+        ``publish``: ``published`` (``published`` = the release id), ``failed`` (``publish_error``; the
+        action stands, the next publication releases it), ``deferred`` (HEMISTAT_PUBLISH_ON_APPROVAL=0: the
+        portal never publishes, Dagster or ``hemistat publish`` does) or ``nothing`` (no submission is
+        accepted any more: a release needs at least one, so the warehouse keeps its last release)."""
+        from pipelines import steps
+
+        out = {"published": None, "publish_error": None, "publish": None}
+        if not self.cfg.publish_on_approval:
+            out["publish"] = "deferred"
+            return out
+        if steps.accepted_submissions(self.settings).empty:
+            out["publish"] = "nothing"
+            self.db.audit("publish_skipped", after=after, reason="no accepted submission", **audit)
+            return out
+        try:
+            h = steps.harmonise_all(self.settings)
+            p = steps.publish_all(self.settings)
+            out["published"] = p["release_id"]
+            out["publish"] = "published"
+            self.db.audit("publish", release_id=p["release_id"], submissions=h.get("submissions"), after=after,
+                          **audit)
+        except Exception as exc:  # noqa: BLE001 - the action stands; the release is retried later
+            log.exception("publish after %s of %s failed", after, audit.get("submission_id"))
+            out["publish_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            out["publish"] = "failed"
+            self.db.audit("publish_failed", error=out["publish_error"], after=after, **audit)
+        return out
+
+    # corrections (issue 10): read again, withdraw ---------------------------------------------------------
+    def _correction_target(self, user: Principal, sid: str) -> tuple[dict, dict]:
+        if user.role != "reviewer":
+            raise Denied("err_reviewer_only")
+        info = self.submission(user, sid)          # a valid id of an existing submission, else 404
+        man = info["manifest"]
+        return info, dict(actor=user.username, role=user.role, submission_id=sid, source_id=man["source_id"],
+                          country_iso3=man["country_iso3"])
+
+    def reprocess(self, user: Principal, sid: str, ip: str) -> dict:
+        """A reviewer has a stored submission read again with the current spec and crosswalk
+        (``steps.reprocess``: its layer files are replaced; a reviewer's decision stays), then the
+        warehouse is republished as after an approval. Audited with the verdict before and after."""
+        from pipelines import steps
+        from pipelines.storage import submissions as subs
+
+        info, audit = self._correction_target(user, sid)
+        audit["ip"] = ip
+        before_verdict = (info["report"] or {}).get("verdict")
+        with pipeline_lock(self.settings):
+            before = subs.read_status(self.settings.landing_dir, sid).get("status")
+            if before == "withdrawn":
+                raise Denied("err_withdrawn_no_reprocess", status=409)
+            try:
+                status = steps.reprocess(self.settings, [sid], by=user.username)[sid]
+            except ValueError as exc:
+                raise Denied("err_correction_failed", status=409, detail=str(exc)[:300])
+            except Exception as exc:  # noqa: BLE001 - recorded, then shown as an error page / JSON error
+                log.exception("reprocessing %s failed", sid)
+                err = f"{type(exc).__name__}: {exc}"[:500]
+                self.db.audit("reprocess_failed", error=err, previous_status=before, **audit)
+                raise Denied("err_correction_failed", status=500, detail=err[:300])
+            rp = subs.submission_dir(self.settings.landing_dir, sid) / "report.json"
+            report = json.loads(rp.read_text("utf-8")) if rp.exists() else {}
+            self.db.audit("reprocess", previous_status=before, status=status, previous_verdict=before_verdict,
+                          verdict=report.get("verdict"), **audit)
+            out = {"status": status, "previous_status": before, "verdict": report.get("verdict"),
+                   "previous_verdict": before_verdict, **self._publish(audit, "reprocess")}
+            out["status"] = subs.read_status(self.settings.landing_dir, sid).get("status")
+        return out
+
+    def withdraw(self, user: Principal, sid: str, reason: str, ip: str) -> dict:
+        """A reviewer takes a submission out of publication (``steps.withdraw``: status ``withdrawn`` with
+        the reason; bytes, reports and audit stay; the next release's changelog names it), then the
+        warehouse is republished without it as after an approval. Audited with the reason."""
+        from pipelines import steps
+        from pipelines.storage import submissions as subs
+
+        info, audit = self._correction_target(user, sid)
+        audit["ip"] = ip
+        reason = (reason or "").strip()
+        if not reason:
+            raise Denied("err_withdraw_reason", status=400)
+        if len(reason) > MAX_REASON:
+            raise Denied("err_reason_too_long", status=400, n=MAX_REASON)
+        with pipeline_lock(self.settings):
+            before = subs.read_status(self.settings.landing_dir, sid).get("status")
+            if before == "withdrawn":
+                raise Denied("err_already_withdrawn", status=409)
+            try:
+                steps.withdraw(self.settings, sid, reason=reason, by=user.username)
+            except ValueError as exc:
+                raise Denied("err_correction_failed", status=409, detail=str(exc)[:300])
+            self.db.audit("withdraw", reason=reason, previous_status=before, **audit)
+            out = {"status": "withdrawn", "previous_status": before, "reason": reason,
+                   **self._publish(audit, "withdraw")}
         return out
 
     # published data -----------------------------------------------------------------------------------

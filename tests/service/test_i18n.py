@@ -46,11 +46,14 @@ def test_every_key_used_is_defined():
     # keys built from a prefix in the templates
     for prefix, names in {"role_": ["office", "reviewer", "analyst", "admin"],
                           "status_": ["received", "rejected", "validated", "awaiting_review", "approved", "published",
-                                      "superseded"],
+                                      "superseded", "withdrawn"],
                           "verdict_": ["accepted", "review", "rejected", "none"],
                           "verdict_help_": ["accepted", "review", "rejected", "none"],
                           "severity_": ["error", "warn", "info"], "lang_": list(LANGS),
-                          "flash_": ["acknowledged", "approved", "published", "rejected", "publish_failed"]}.items():
+                          "flash_": ["acknowledged", "approved", "published", "rejected", "publish_failed",
+                                     "withdrawn", "reprocessed"],
+                          "pub_": ["published", "failed", "deferred", "nothing"],
+                          "release_from_": ["declared", "file", "received"]}.items():
         for n in names:
             assert prefix + n in en, prefix + n
 

@@ -70,10 +70,12 @@ def test_office_uploads_reviewer_approves_in_chromium(server_factory, tmp_path):
         d.find_element(By.ID, "sign-in").click()
         wait.until(EC.url_contains("/submissions"))
 
-    def upload(path):
+    def upload(path, released_on=None):
         d.get(srv.url + "/upload")
         Select(wait.until(EC.presence_of_element_located((By.ID, "source")))).select_by_value("ar_snic")
         d.find_element(By.ID, "file").send_keys(str(path))
+        if released_on:
+            d.find_element(By.ID, "released_on").send_keys(released_on)
         d.find_element(By.ID, "upload").click()
         return wait.until(EC.presence_of_element_located((By.ID, "verdict")))
 
@@ -86,8 +88,9 @@ def test_office_uploads_reviewer_approves_in_chromium(server_factory, tmp_path):
         assert "Cargar un archivo" in d.find_element(By.TAG_NAME, "h1").text
         shot("upload")
 
-        verdict = upload(good)
+        verdict = upload(good, released_on="2024-03-01")
         assert verdict.get_attribute("data-verdict") == "review"
+        assert d.find_element(By.ID, "release-date").text == "2024-03-01 — declarada al subir el archivo"
         assert "Dictamen: REQUIERE REVISIÓN" in verdict.text
         assert "advertencias por reconocer" in verdict.text
         assert "Archivo guardado" in d.find_element(By.ID, "stored").text
@@ -137,20 +140,36 @@ def test_office_uploads_reviewer_approves_in_chromium(server_factory, tmp_path):
         assert "published" in d.find_element(By.ID, "verdict").text
         assert "revisora" in d.find_element(By.ID, "history").text
         shot("approved")
+
+        con = duckdb.connect(str(srv.data_dir / "hemistat.duckdb"), read_only=True)
+        try:
+            got = con.execute("select year, value from published.indicators where submission_id = ? and "
+                              "iccs_code = '0101' and measure = 'offences' and sex = '_T' and subdivision_code is null "
+                              "and month is null order by year", [sid]).fetchall()
+            n_bad = con.execute("select count(*) from published.indicators where submission_id = ?",
+                                [bad_sid]).fetchone()
+        finally:
+            con.close()
+        assert got == [(2000, 2653.0), (2001, 3053.0)]
+        assert n_bad == (0,)
+
+        # --- a correction: the reviewer withdraws it from publication, with a reason ---------------------
+        d.find_element(By.ID, "withdraw-reason").send_keys("SNIC announced a revision of 2000-2001.")
+        d.find_element(By.ID, "withdraw").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "flash"), "Withdrawn from publication"))
+        assert "withdrawn from publication: SNIC announced a revision" in d.find_element(By.ID, "verdict").text
+        # nothing else is accepted, and a release needs one: the page says the last release stays
+        assert "keeps its last release" in d.find_element(By.ID, "publish-note").text
+        assert not d.find_elements(By.ID, "withdraw")
+        shot("withdrawn")
+        d.get(srv.url + f"/submissions/{sid}?lang=es")
+        assert "retirado de la publicación: SNIC announced" in \
+            wait.until(EC.presence_of_element_located((By.ID, "withdrawn-reason"))).text
     finally:
         d.quit()
 
-    con = duckdb.connect(str(srv.data_dir / "hemistat.duckdb"), read_only=True)
-    try:
-        got = con.execute("select year, value from published.indicators where submission_id = ? and iccs_code = '0101' "
-                          "and measure = 'offences' and sex = '_T' and subdivision_code is null and month is null "
-                          "order by year", [sid]).fetchall()
-        n_bad = con.execute("select count(*) from published.indicators where submission_id = ?", [bad_sid]).fetchone()
-    finally:
-        con.close()
-    assert got == [(2000, 2653.0), (2001, 3053.0)]
-    assert n_bad == (0,)
     acts = {e.action for e in srv.db.audit_events(200, submission_id=sid)}
-    assert {"upload", "verdict", "acknowledge", "approve", "publish"} <= acts
-    for name in ("upload", "verdict", "verdict_rejected", "submissions", "review", "review_submission", "approved"):
+    assert {"upload", "verdict", "acknowledge", "approve", "publish", "withdraw"} <= acts
+    for name in ("upload", "verdict", "verdict_rejected", "submissions", "review", "review_submission", "approved",
+                 "withdrawn"):
         assert (SHOTS / f"{name}.png").stat().st_size > 5000

@@ -260,9 +260,6 @@ def withdraw(submission: str = typer.Argument(...),
         raise typer.Exit(2)
     typer.echo(f"{submission}: withdrawn ({reason})")
     if publish:
-        if steps.accepted_submissions(settings).empty:
-            typer.echo("nothing else is accepted: the warehouse keeps its last release until the next publish")
-            return
         typer.echo("publishing …")
         runner.publish(runner.instance_for(settings))
         typer.echo(f"published release {steps.rel.current_release(settings.published_dir)}")

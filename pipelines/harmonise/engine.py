@@ -112,7 +112,19 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     received_at, validated_path``. Returns indicators, source cells and excluded cells."""
     con = con or duckdb.connect()
     if submissions.empty:
-        raise HarmoniseError("no accepted submission to harmonise")
+        # nothing accepted (say, the last submission was withdrawn): an empty result with every column,
+        # so an empty release can be published
+        import tempfile
+
+        from pipelines.contracts.tables import RAW_COLUMNS, RawSchema
+
+        tmp = Path(tempfile.mkdtemp(prefix="hemistat-empty-")) / "empty.parquet"
+        cols = RawSchema.columns
+        empty = pd.DataFrame({c: pd.Series(dtype=("str" if str(cols[c].dtype) == "str" else str(cols[c].dtype))
+                                           if c in cols else "str") for c in RAW_COLUMNS})
+        empty.to_parquet(tmp)
+        submissions = pd.DataFrame([{"submission_id": "", "source_id": "", "received_at": "1970-01-01T00:00:00",
+                                     "release_date": "1970-01-01", "validated_path": str(tmp)}])
     subs = submissions.copy()
     if "release_date" not in subs.columns:
         subs["release_date"] = None
@@ -269,13 +281,16 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
 
     # 3. crosswalk ---------------------------------------------------------------------------------
     xw_frames = []
-    for sid in sorted(subs["source_id"].unique()):
+    for sid in sorted(x for x in subs["source_id"].unique() if x):
         spec = specs[sid]
         xw = ref.crosswalk(reference_dir, spec.crosswalk)
         xw["source_id"] = sid
         xw_frames.append(xw[["source_id", "crosswalk_id", "national_code", "iccs_code", "relation", "rationale",
                              "valid_from", "valid_to"]])
-    con.register("xw", pd.concat(xw_frames, ignore_index=True))
+    con.register("xw", pd.concat(xw_frames, ignore_index=True) if xw_frames else pd.DataFrame(
+        {c: pd.Series(dtype="str") for c in ("source_id", "crosswalk_id", "national_code", "iccs_code", "relation",
+                                            "rationale")} | {"valid_from": pd.Series(dtype="Int64"),
+                                                             "valid_to": pd.Series(dtype="Int64")}))
     iccs_df = ref.iccs(reference_dir)
     con.register("iccs", iccs_df)
     bad_iccs = _fetch(con, """select distinct x.source_id, x.crosswalk_id, x.national_code, x.iccs_code from xw x

@@ -35,7 +35,7 @@ STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", 
             "withdrawn"]
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
-PUBLISH_OUTCOMES = ("published", "failed", "deferred", "nothing")   # Portal._publish
+PUBLISH_OUTCOMES = ("published", "failed", "deferred")   # Portal._publish
 FAILURE_COLUMNS = ["rule_id", "severity", "file_name", "line", "column_name", "value", "message"]
 
 

@@ -371,17 +371,13 @@ class Portal:
 
         ``publish``: ``published`` (``published`` = the release id), ``failed`` (``publish_error``; the
         action stands, the next publication releases it), ``deferred`` (HEMISTAT_PUBLISH_ON_APPROVAL=0: the
-        portal never publishes, Dagster or ``hemistat publish`` does) or ``nothing`` (no submission is
-        accepted any more: a release needs at least one, so the warehouse keeps its last release)."""
+        portal never publishes, Dagster or ``hemistat publish`` does). With no submission accepted any more
+        (the last one withdrawn), the release is empty."""
         from pipelines import steps
 
         out = {"published": None, "publish_error": None, "publish": None}
         if not self.cfg.publish_on_approval:
             out["publish"] = "deferred"
-            return out
-        if steps.accepted_submissions(self.settings).empty:
-            out["publish"] = "nothing"
-            self.db.audit("publish_skipped", after=after, reason="no accepted submission", **audit)
             return out
         try:
             h = steps.harmonise_all(self.settings)

@@ -265,3 +265,15 @@ def test_a_submission_that_breaks_harmonisation_is_isolated(tmp_path, monkeypatc
     steps.publish_all(s)
     assert _q(s, "select count(*) from published.indicators where submission_id = ?", [fbi])[0][0] > 0
     assert _q(s, "select count(*) from published.indicators where source_id = 'ar_snic'") == [(0,)]
+
+
+def test_withdrawing_the_only_submission_empties_the_warehouse(tmp_path, monkeypatch):
+    s = _env(tmp_path, monkeypatch)
+    snic = _accept(s, real("ar_snic/snic-pais.csv"), "ar_snic")
+    _publish(s)
+    steps.withdraw(s, snic, reason="sent by mistake (test)", by="ana")
+    res = _publish(s)                                   # an empty release, not the old values kept
+    assert _q(s, "select count(*) from published.indicators") == [(0,)]
+    assert _q(s, "select count(*) from published.cells") == [(0,)]
+    assert ("withdrawn", snic) in [(k, sid) for k, sid, _ in _q(
+        s, "select kind, submission_id, detail from published.changelog where release_id = ?", [res["release_id"]])]

@@ -220,14 +220,14 @@ def test_reviewer_pages_and_release_date_at_upload(server_factory, tmp_path):
     r = rev.post_form(f"/submissions/{sid}/reprocess", f"/submissions/{sid}")
     assert r.status_code == 200 and 'id="flash"' in r.text and "the new verdict is below" in r.text
     assert 'data-verdict="review"' in r.text
-    # nothing else is accepted (it awaits approval): no release can be made, and the page says so
-    assert "the warehouse keeps its last release" in r.text
+    # nothing else is accepted (it awaits approval): the release made is empty, and the page says it was made
+    assert "The warehouse was republished with this change." in r.text
     r = rev.post_form(f"/submissions/{sid}/withdraw", f"/submissions/{sid}", reason="")
     assert r.status_code == 400 and "A withdrawal needs a reason." in r.text
     r = rev.post_form(f"/submissions/{sid}/withdraw", f"/submissions/{sid}", reason="sent by mistake")
     assert r.status_code == 200 and "Withdrawn from publication." in r.text
     assert "withdrawn from publication: sent by mistake" in r.text and 'id="withdraw"' not in r.text
-    assert [e.action for e in srv.db.audit_events(20, submission_id=sid)][:2] == ["publish_skipped", "withdraw"]
+    assert [e.action for e in srv.db.audit_events(20, submission_id=sid)][:2] == ["publish", "withdraw"]
     rev.close()
 
     # an office posting the form itself: 403

@@ -173,6 +173,9 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         raise typer.Exit(2)
     sid = man.submission_id
     typer.echo(f"{'stored' if created else 'already received'}: {sid} (sha256 {man.sha256[:16]}…)")
+    if not created:
+        typer.echo(f"  the same bytes are one submission; to read it again after fixing the spec or the "
+                   f"crosswalk: hemistat reprocess {sid}")
     status = subs.read_status(settings.landing_dir, sid).get("status")
     if status == "received":
         instance = runner.instance_for(settings)

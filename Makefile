@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export DAGSTER_TELEMETRY_DISABLED := 1
 
-.PHONY: run test bench ui serve doctor screenshots clean env
+.PHONY: run test test-fast bench ui serve doctor screenshots clean env
 
 env: $(VENV)/.installed
 
@@ -22,8 +22,13 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: env
 	$(BIN)/hemistat run --acknowledge-warnings --reason "make run: demonstration build of the bundled inputs"
 
+# every tier: fast, real (the files in ../shared), browser
 test: env
 	$(BIN)/pytest
+
+# the fast tier only (synthetic or hand-made inputs; under two minutes on two cores): run it on every change
+test-fast: env
+	$(BIN)/pytest -m fast
 
 bench: env
 	$(BIN)/python -m pipelines.bench

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,49 @@ def wh(real_warehouse):
     con = duckdb.connect(str(real_warehouse.duckdb_path), read_only=True)
     yield con
     con.close()
+
+
+# ---- test tiers ------------------------------------------------------------------------------------------
+# real     needs the real national files in ../shared (read where they are); never skipped: fails without them
+# e2e      tests/e2e: the whole pipeline, often through the command line in a subprocess
+# browser  drives headless Chromium (installed by .ci/run)
+# fast     everything else: synthetic or hand-made inputs only; `make test-fast` runs it on every change
+# `make test` runs every tier. Marks are given here, from what a test uses, so no test file has to repeat them.
+_REAL_HINTS = re.compile(r"\breal\(|\breal_warehouse\b|\bSHARED\b|/shared/data/real|\bgood_file\(|\b_real\(")
+
+
+def _uses_real_files(item) -> bool:
+    import inspect
+
+    if item.get_closest_marker("real"):
+        return True
+    mod = getattr(item, "module", None)
+    r = getattr(mod, "real", None) if mod is not None else None
+    if callable(r) and getattr(r, "__name__", "") == "real" and str(getattr(r, "__module__", "")).endswith("conftest"):
+        return True   # the module reads real files (conftest.real may be imported under two module names)
+    try:   # a module that reads a real file anywhere belongs to the real tier as a whole
+        if _REAL_HINTS.search(inspect.getsource(mod)):
+            return True
+    except (OSError, TypeError, AttributeError):
+        pass
+    for name in getattr(item, "fixturenames", ()):
+        for fd in (item._fixtureinfo.name2fixturedefs.get(name) or ()):
+            try:
+                src = inspect.getsource(fd.func)
+            except (OSError, TypeError):
+                continue
+            if _REAL_HINTS.search(src):
+                return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "test_portal_browser" in item.nodeid:
+            item.add_marker(pytest.mark.browser)
+        if "tests/e2e/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.e2e)
+        if _uses_real_files(item):
+            item.add_marker(pytest.mark.real)
+        if not any(item.get_closest_marker(m) for m in ("real", "browser", "e2e")):
+            item.add_marker(pytest.mark.fast)

@@ -115,7 +115,11 @@ def make_harvest_op(retry_policy: dg.RetryPolicy | None = None) -> dg.OpDefiniti
         settings = hemistat.get()
         sid = config.source_id
         n = context.retry_number
-        res = harvest(settings, sid, retry_number=n, run_id=context.run_id)
+        try:
+            res = harvest(settings, sid, retry_number=n, run_id=context.run_id)
+        except Exception as exc:  # noqa: BLE001 - unknown source, bad settings: retrying would not help
+            raise dg.Failure(description=f"harvest of {sid} cannot start (not retried): {type(exc).__name__}: {exc}",
+                             allow_retries=False) from exc
         md = _run_md(settings, res, context.run_id)
         context.log.info(f"harvest attempt {n + 1}: {json.dumps(res['attempt'], ensure_ascii=False)}")
         if res["ok"]:

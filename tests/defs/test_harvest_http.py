@@ -379,6 +379,16 @@ def test_404_fails_without_retry_with_a_clear_message(env):
     assert read_state(s, "ar_snic")["last_error"]["http_status"] == 404
     assert len(srv.hits("/missing.csv")) == 1
 
+    # an unknown source (no spec) is not retried either
+    from pipelines.defs.resources import HemistatSettings
+    from pipelines.defs.schedules import harvest_run_config
+
+    with dg.instance_for_test() as instance:
+        res = _job(max_retries=3).execute_in_process(run_config=harvest_run_config("no_such_source"),
+                                                     instance=instance, resources={"hemistat": HemistatSettings()},
+                                                     raise_on_error=False)
+    assert not res.success and "STEP_UP_FOR_RETRY" not in [e.event_type_value for e in res.all_events]
+
 
 def test_timeout_in_dagster_is_retried(env, monkeypatch):
     from pipelines.harvest import read_attempts

@@ -29,8 +29,8 @@ import dagster as dg
 
 from pipelines import settings as settings_module
 from pipelines.defs.resources import HemistatSettings
-from pipelines.harvest import (HarvestError, check_url, harvest, harvest_config, lateness_all, read_attempts, read_state,
-                               retry_settings)
+from pipelines.harvest import (HarvestError, check_url, harvest, harvest_config, lateness_all, read_attempts,
+                               read_state, retry_settings)
 from pipelines.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,7 @@ def punctuality_rows(settings, now: datetime | None = None) -> list[dict]:
         r["harvest_last_check"] = st.get("last_check")
         r["harvest_last_change"] = st.get("last_change")
         r["harvest_last_error"] = (st.get("last_error") or {}).get("error")
+        r["harvest_last_outcome"] = st.get("last_outcome")
     return rows
 
 

@@ -10,7 +10,6 @@ import os
 import shutil
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -278,9 +277,9 @@ def test_timeouts_and_refused_connections_are_transient(env):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    from pipelines.harvest import download
+    from pipelines.harvest import HarvestError, download
 
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(HarvestError) as exc:
         download(f"http://127.0.0.1:{port}/x.csv", s.data_dir / "x.part", timeout=2)
     assert exc.value.transient and "cannot reach" in str(exc.value)
     assert [a["outcome"] for a in read_attempts(s, "ar_snic")] == ["transient_error"]

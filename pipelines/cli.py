@@ -364,6 +364,29 @@ def query(sql: str = typer.Argument(..., help="SQL over published.* and referenc
     typer.echo(_format(df, format))
 
 
+@app.command("harvest-log")
+def harvest_log(source: str = typer.Argument(..., help="source id"),
+                last: int = typer.Option(20, "--last", help="how many attempts (newest last)"),
+                as_json: bool = typer.Option(False, "--json", help="the JSON lines as recorded")):
+    """Show the harvest attempts of a source (<data>/harvest/<source>.attempts.jsonl)."""
+    from pipelines.harvest import read_attempts
+
+    recs = read_attempts(_settings(), source, last=last)
+    if as_json:
+        for r in recs:
+            typer.echo(json.dumps(r, ensure_ascii=False))
+        return
+    if not recs:
+        typer.echo(f"no harvest attempt recorded for {source}")
+        return
+    for r in recs:
+        sent = ",".join(r.get("sent") or {}) or "-"
+        typer.echo(f"{r['at']}  retry {r.get('retry_number', 0)}  HTTP {r.get('http_status') or '---'}  "
+                   f"{r['outcome']:<18} {r.get('bytes') or 0:>10} B  {str(r.get('sha256') or '-')[:12]:<12}  "
+                   f"sent {sent}  run {str(r.get('run_id') or '-')[:8]}"
+                   + (f"  error: {r['error']}" if r.get("error") else ""))
+
+
 @app.command()
 def doctor(files: list[Path] = typer.Option(None, "--file", exists=True, dir_okay=False, readable=True,
                                             help="also read this national file (nothing stored) and list its "

@@ -1,9 +1,13 @@
 """Scheduled harvesting and punctuality (rule T2) in Dagster.
 
-* ``harvest_source`` job: one op that calls ``pipelines.harvest.harvest`` for the configured source. A new
-  file becomes a submission in the landing folder and the ``landing_sensor`` requests its ingest run
-  (known bytes store nothing). HTTP and network errors fail the run (and are recorded in
-  ``<data>/harvest/<source>.json``), so they show in the UI.
+* ``harvest_source`` job: one op that calls ``pipelines.harvest.harvest`` for the configured source (a
+  conditional request). A new file becomes a submission in the landing folder and the ``landing_sensor``
+  requests its ingest run (a 304 or known bytes store nothing). The op has a RetryPolicy
+  (``harvest_retry_policy``: HEMISTAT_HARVEST_MAX_RETRIES / HEMISTAT_HARVEST_RETRY_DELAY, read when the
+  definitions load; exponential back-off with jitter): transient failures (network, timeouts, HTTP
+  408/425/429/5xx) are retried, honouring Retry-After; permanent ones (other 4xx, size limit, an HTML
+  page …) fail at once. Every attempt is a line of ``<data>/harvest/<source>.attempts.jsonl`` and is
+  listed in the step's metadata (``attempts_in_run``); failures show in the UI.
 * ``harvest_<source>`` schedules: one per source spec that has ``harvest: {url, cron}``. Which schedules
   exist is decided when definitions load, from the repository's ``reference/sources`` (like the rule
   catalogue in checks.py); each tick re-reads the spec from the run-time settings and skips when the
@@ -16,6 +20,7 @@
 """
 
 
+import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +29,8 @@ import dagster as dg
 
 from pipelines import settings as settings_module
 from pipelines.defs.resources import HemistatSettings
-from pipelines.harvest import HarvestError, check_url, harvest, harvest_config, lateness_all, read_state
+from pipelines.harvest import (HarvestError, check_url, harvest, harvest_config, lateness_all, read_attempts,
+                               read_state, retry_settings)
 from pipelines.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -53,26 +59,114 @@ class HarvestConfig(dg.Config):
     source_id: str
 
 
-@dg.op(name=HARVEST_OP, description="Download the source's harvest.url; store it as a submission only when "
-                                    "its sha256 is new (the landing sensor then ingests it).")
-def harvest_source_op(context: dg.OpExecutionContext, config: HarvestConfig, hemistat: HemistatSettings) -> dg.Output:
-    res = harvest(hemistat.get(), config.source_id)
-    md = {k: dg.MetadataValue.text(str(res.get(k))) for k in ("url", "checked_at", "http_status", "sha256",
-                                                               "submission_id", "state_path")}
-    md.update(created=bool(res["created"]), changed=bool(res["changed"]))
-    if not res["ok"]:
-        raise dg.Failure(description=f"harvest of {config.source_id} failed: {res['error']}", metadata=md)
-    if res["created"]:
-        context.log.info(f"new submission {res['submission_id']} stored; landing_sensor will request its ingest run")
-    else:
-        context.log.info(f"no new bytes (sha256 {str(res['sha256'])[:16]}…, submission {res['submission_id']})")
-    return dg.Output({k: res[k] for k in ("source_id", "created", "changed", "submission_id", "sha256")}, metadata=md)
+def harvest_retry_policy(max_retries: int | None = None, delay: float | None = None) -> dg.RetryPolicy:
+    """The harvest op's RetryPolicy: ``retry_settings()`` (HEMISTAT_HARVEST_MAX_RETRIES, default 3;
+    HEMISTAT_HARVEST_RETRY_DELAY, default 60 s), exponential back-off ((2^n - 1) x delay) with ± delay of jitter."""
+    r = retry_settings()
+    return dg.RetryPolicy(max_retries=r["max_retries"] if max_retries is None else int(max_retries),
+                          delay=r["delay"] if delay is None else float(delay),
+                          backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
-@dg.job(name="harvest_source", description="Check one source's published file (harvest.url) and store new bytes "
-                                           "as a submission.")
-def harvest_job():
-    harvest_source_op()
+def _attempt_md(rec: dict) -> dict:
+    sent = ", ".join(f"{k}: {v}" for k, v in (rec.get("sent") or {}).items()) or "none"
+    return {"source_id": rec["source_id"], "url": dg.MetadataValue.url(rec["url"]) if rec.get("url") else "none",
+            "outcome": rec["outcome"], "http_status": rec.get("http_status"),
+            "bytes": int(rec.get("bytes") or 0), "sha256": str(rec.get("sha256") or ""), "validators_sent": sent,
+            "retry_number": int(rec.get("retry_number") or 0), "submission_id": str(rec.get("submission_id") or ""),
+            "error": str(rec.get("error") or ""), "checked_at": rec["at"]}
+
+
+def _attempts_table(recs: list[dict]) -> str:
+    head = "| # | at | HTTP | outcome | bytes | sha256 | validators sent | error |\n|---|---|---|---|---|---|---|---|\n"
+    return head + "\n".join(
+        f"| {r.get('retry_number', 0)} | {r['at']} | {r.get('http_status') or ''} | {r['outcome']} | "
+        f"{r.get('bytes') if r.get('bytes') is not None else ''} | {str(r.get('sha256') or '')[:12]} | "
+        f"{', '.join((r.get('sent') or {}).keys())} | {str(r.get('error') or '').replace('|', '/')} |" for r in recs)
+
+
+def _run_md(settings, res: dict, run_id: str) -> dict:
+    md = _attempt_md(res["attempt"])
+    md.update(created=bool(res["created"]), changed=bool(res["changed"]), state_path=str(res.get("state_path")),
+              attempts_path=dg.MetadataValue.path(res["attempts_path"]),
+              attempts_in_run=dg.MetadataValue.md(_attempts_table(read_attempts(settings, res["source_id"],
+                                                                               run_id=run_id))))
+    return md
+
+
+def make_harvest_op(retry_policy: dg.RetryPolicy | None = None) -> dg.OpDefinition:
+    """The harvest op with its RetryPolicy (default ``harvest_retry_policy()``, read when definitions load).
+
+    One call of ``pipelines.harvest.harvest`` per attempt. A transient failure (network, timeout, HTTP
+    408/425/429/5xx) raises a retryable ``dg.Failure``, so the policy retries it with back-off; a server's
+    ``Retry-After`` (up to HEMISTAT_HARVEST_MAX_RETRY_AFTER) lengthens the wait through ``dg.RetryRequested``.
+    A permanent failure (other 4xx, size limit, HTML page, no harvest.url …) raises
+    ``dg.Failure(allow_retries=False)``: no retry. Each attempt is one line of the attempt log; the
+    step's metadata (output or failure) lists the attempts of the run."""
+    policy = retry_policy or harvest_retry_policy()
+
+    @dg.op(name=HARVEST_OP, retry_policy=policy,
+           description="Download the source's harvest.url with a conditional request; store it as a submission "
+                       "only when the server reports a change and its sha256 is new (the landing sensor then "
+                       f"ingests it). Transient failures are retried ({policy.max_retries} retries, exponential "
+                       "back-off); every attempt is recorded in <data>/harvest/<source>.attempts.jsonl.")
+    def harvest_source_op(context: dg.OpExecutionContext, config: HarvestConfig,
+                          hemistat: HemistatSettings) -> dg.Output:
+        settings = hemistat.get()
+        sid = config.source_id
+        n = context.retry_number
+        try:
+            res = harvest(settings, sid, retry_number=n, run_id=context.run_id)
+        except Exception as exc:  # noqa: BLE001 - unknown source, bad settings: retrying would not help
+            raise dg.Failure(description=f"harvest of {sid} cannot start (not retried): {type(exc).__name__}: {exc}",
+                             allow_retries=False) from exc
+        md = _run_md(settings, res, context.run_id)
+        context.log.info(f"harvest attempt {n + 1}: {json.dumps(res['attempt'], ensure_ascii=False)}")
+        if res["ok"]:
+            if res["created"]:
+                context.log.info(f"new submission {res['submission_id']} stored; landing_sensor will request its "
+                                 "ingest run")
+            elif res["outcome"] == "unchanged_304":
+                context.log.info(f"304 Not Modified: nothing downloaded (submission {res['submission_id']})")
+            else:
+                context.log.info(f"no new bytes (sha256 {str(res['sha256'])[:16]}…, submission "
+                                 f"{res['submission_id']})")
+            return dg.Output({k: res[k] for k in ("source_id", "outcome", "created", "changed", "submission_id",
+                                                  "sha256", "http_status")}, metadata=md)
+        where = f"harvest of {sid} from {res['url'] or '(no url)'}"
+        if not res["transient"]:
+            raise dg.Failure(description=f"{where} failed permanently (not retried): {res['error']}", metadata=md,
+                             allow_retries=False)
+        left = policy.max_retries - n
+        failure = dg.Failure(description=f"{where} failed (transient, attempt {n + 1} of {policy.max_retries + 1}"
+                                         f"{', will retry' if left > 0 else ', no retries left'}): {res['error']}",
+                             metadata=md, allow_retries=True)
+        if res["retry_after"] is not None and left > 0:
+            wait = min(max(float(res["retry_after"]), float(policy.calculate_delay(n + 1))),
+                       retry_settings()["max_retry_after"])
+            context.log.warning(f"{where}: the server asks to retry after {res['retry_after']:g} s; waiting {wait:g} s")
+            raise dg.RetryRequested(max_retries=policy.max_retries, seconds_to_wait=wait) from failure
+        raise failure
+
+    return harvest_source_op
+
+
+def _job_for(op: dg.OpDefinition) -> dg.JobDefinition:
+    @dg.job(name="harvest_source", description="Check one source's published file (harvest.url) and store new "
+                                               "bytes as a submission; transient failures are retried.")
+    def _harvest_job():
+        op()
+
+    return _harvest_job
+
+
+def build_harvest_job(retry_policy: dg.RetryPolicy | None = None) -> dg.JobDefinition:
+    """A ``harvest_source`` job whose op has ``retry_policy`` (default ``harvest_retry_policy()``, read now)."""
+    return _job_for(make_harvest_op(retry_policy))
+
+
+harvest_source_op = make_harvest_op()
+harvest_job = _job_for(harvest_source_op)
 
 
 def harvest_run_config(source_id: str) -> dict:
@@ -137,6 +231,7 @@ def punctuality_rows(settings, now: datetime | None = None) -> list[dict]:
         r["harvest_last_check"] = st.get("last_check")
         r["harvest_last_change"] = st.get("last_change")
         r["harvest_last_error"] = (st.get("last_error") or {}).get("error")
+        r["harvest_last_outcome"] = st.get("last_outcome")
     return rows
 
 

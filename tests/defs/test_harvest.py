@@ -7,6 +7,7 @@ import functools
 import hashlib
 import http.server
 import json
+import os
 import shutil
 import threading
 from datetime import datetime, timedelta, timezone
@@ -73,6 +74,11 @@ def env(tmp_path, monkeypatch, server):
     return s, www, base, ref
 
 
+def _touch_later(path: Path, seconds: int = 10) -> None:
+    st = path.stat()
+    os.utime(path, (st.st_atime + seconds, st.st_mtime + seconds))
+
+
 def _submissions(settings):
     from pipelines.storage import submissions as subs
 
@@ -80,7 +86,7 @@ def _submissions(settings):
 
 
 def test_harvest_stores_new_bytes_only_and_records_checks(env):
-    from pipelines.harvest import harvest, read_state
+    from pipelines.harvest import harvest, read_attempts, read_state
 
     s, www, _, _ = env
     body = (www / "snic-pais.csv").read_bytes()
@@ -98,10 +104,12 @@ def test_harvest_stores_new_bytes_only_and_records_checks(env):
     assert st["last_check"] == st["last_change"] == T0.isoformat(timespec="seconds")
     assert st["sha256"] == r1["sha256"] and st["http_status"] == 200 and st["last_error"] is None
 
-    # same bytes again: nothing stored, last check moves, last change does not
+    # same bytes again: nothing stored, last check moves, last change does not (http.server sends
+    # Last-Modified, so this is a conditional request answered 304)
     t1 = T0 + timedelta(days=1)
     r2 = harvest(s, "ar_snic", now=t1)
     assert r2["ok"] and not r2["created"] and not r2["changed"]
+    assert r2["outcome"] == "unchanged_304" and r2["sent"]["If-Modified-Since"]
     assert r2["submission_id"] == r1["submission_id"]
     assert len(_submissions(s)) == 1
     st = read_state(s, "ar_snic")
@@ -113,6 +121,7 @@ def test_harvest_stores_new_bytes_only_and_records_checks(env):
     t2 = T0 + timedelta(days=2)
     (www / "snic-pais.csv").write_bytes(body.replace(b"2022;1;Homicidios dolosos;", b"2022;1;Homicidios dolosos ;", 1)
                                         if b"2022;1;Homicidios dolosos;" in body else body + b"\n")
+    _touch_later(www / "snic-pais.csv")  # Last-Modified has one-second granularity
     r3 = harvest(s, "ar_snic", now=t2)
     assert r3["ok"] and r3["created"] and r3["changed"], r3
     assert r3["submission_id"] != r1["submission_id"]
@@ -134,7 +143,9 @@ def test_harvest_stores_new_bytes_only_and_records_checks(env):
     assert st["last_error"]["http_status"] == 404 and st["consecutive_errors"] == 1
     assert [h["ok"] for h in st["history"]] == [True, True, True, False]
     # no temporary download is left behind
-    assert [p.name for p in (s.data_dir / "harvest").iterdir()] == ["ar_snic.json"]
+    assert sorted(p.name for p in (s.data_dir / "harvest").iterdir()) == ["ar_snic.attempts.jsonl", "ar_snic.json"]
+    assert [a["outcome"] for a in read_attempts(s, "ar_snic")] == ["new_submission", "unchanged_304",
+                                                                   "new_submission", "permanent_error"]
 
 
 def test_harvest_refuses_other_schemes_redirects_and_oversize(env):

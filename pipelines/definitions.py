@@ -1,20 +1,4 @@
-"""Dagster code location for hemistat: loads pipelines/defs and its resources. Nothing else."""
+"""Dagster code location for hemistat (workspace.yaml, pyproject [tool.dg]): the definitions live in
+pipelines/defs/definitions.py, beside the assets, jobs, sensors and schedules they gather."""
 
-from __future__ import annotations
-
-import dagster as dg
-
-from pipelines.defs.assets import harmonised_indicators, published_warehouse, raw_table, validated_table
-from pipelines.defs.jobs import ingest_job, publish_job
-from pipelines.defs.resources import HemistatSettings
-from pipelines.defs.schedules import (freshness_job, harvest_job, harvest_schedules, punctuality_sensor,
-                                      source_freshness)
-from pipelines.defs.sensors import approval_sensor, landing_sensor, publish_after_ingest
-
-defs = dg.Definitions(
-    assets=[raw_table, validated_table, harmonised_indicators, published_warehouse, source_freshness],
-    jobs=[ingest_job, publish_job, harvest_job, freshness_job],
-    schedules=harvest_schedules(),
-    sensors=[landing_sensor, publish_after_ingest, approval_sensor, punctuality_sensor],
-    resources={"hemistat": HemistatSettings()},
-)
+from pipelines.defs.definitions import defs  # noqa: F401

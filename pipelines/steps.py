@@ -21,9 +21,9 @@ from pipelines.harmonise import reference as ref
 from pipelines.settings import Settings
 from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
+from pipelines.storage.catalog import PUBLISHABLE, accepted_submissions  # noqa: F401 (re-exported)
 from pipelines.storage.files import write_parquet_atomic
 
-PUBLISHABLE = ("validated", "approved", "published", "superseded")
 _INT = re.compile(r"\d+")
 HOLD_DETAIL = "awaiting publication approval by a reviewer"
 DECIDED = ("approved", "published", "superseded")   # a reviewer's approval and what follows from it
@@ -327,17 +327,6 @@ def acknowledge(settings: Settings, sid: str, rule_ids: list[str], *, by: str, r
         else:
             new_status = "validated"
     return subs.set_status(settings.landing_dir, sid, new_status, by=by, detail=detail, acknowledgements=acks)
-
-
-def accepted_submissions(settings: Settings, statuses: tuple[str, ...] = PUBLISHABLE) -> pd.DataFrame:
-    rows = []
-    for s in subs.list_submissions(settings.landing_dir):
-        vp = settings.validated_dir / f"{s['submission_id']}.parquet"
-        if s["status"] in statuses and vp.exists():
-            if s.get("channel") == "web" and s["status"] == "validated" and statuses == PUBLISHABLE:
-                continue  # a web upload is published only once a reviewer has approved it
-            rows.append({**s, "validated_path": str(vp)})
-    return pd.DataFrame(rows)
 
 
 def harmonise_all(settings: Settings) -> dict:

@@ -19,6 +19,10 @@ SEXES = ["_T", "F", "M", "_U"]
 OBS_STATUS = ["A", "B", "D", "E", "M", "P", "I", "U"]
 ICCS_PATTERN = r"^\d{2}(\d{2}(\d(\d)?)?)?$"
 
+# the columns of the standard long table a quality rule may name (the only identifiers placed in rule SQL)
+STD_COLUMNS = frozenset({"country_iso3", "subdivision_code", "year", "month", "national_code", "measure", "unit",
+                         "sex", "age", "relationship", "obs_status", "value", "line", "file_name", "column_name"})
+
 RAW_COLUMNS = [
     "submission_id", "source_id", "file_name", "line", "column_name", "country_iso3",
     "subdivision_code", "subdivision_name", "year", "month", "national_code", "national_label",

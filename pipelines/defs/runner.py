@@ -30,7 +30,7 @@ def instance_for(settings: Settings) -> dg.DagsterInstance:
 
 def ingest(settings: Settings, sids: list[str], instance: dg.DagsterInstance, progress=print) -> dict[str, str]:
     """Run raw -> validated for each submission; returns {sid: status after the run}."""
-    from pipelines.definitions import defs
+    from pipelines.defs.definitions import defs
     from pipelines.storage import submissions as subs
 
     known = set(instance.get_dynamic_partitions("submissions"))
@@ -55,7 +55,7 @@ def ingest(settings: Settings, sids: list[str], instance: dg.DagsterInstance, pr
 
 
 def publish(instance: dg.DagsterInstance) -> bool:
-    from pipelines.definitions import defs
+    from pipelines.defs.definitions import defs
 
     res = defs.resolve_job_def("publish_warehouse").execute_in_process(instance=instance, raise_on_error=False,
                                                                           run_config=QUIET)

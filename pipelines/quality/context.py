@@ -27,9 +27,9 @@ def hierarchy_pairs(spec: SourceSpec, codes: set[str]) -> pd.DataFrame:
 
 
 def _accepted_same_source(settings: Settings, source_id: str, exclude: str | None) -> list[dict]:
-    from pipelines import steps
+    from pipelines.storage.catalog import PUBLISHABLE, accepted_submissions
 
-    acc = steps.accepted_submissions(settings, statuses=steps.PUBLISHABLE + ("awaiting_review",))
+    acc = accepted_submissions(settings, statuses=PUBLISHABLE + ("awaiting_review",))
     if acc.empty:
         return []
     acc = acc[(acc["source_id"] == source_id) & (acc["submission_id"] != (exclude or ""))]

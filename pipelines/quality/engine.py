@@ -28,8 +28,7 @@ from pipelines.quality.rules import Rule
 FAILURE_COLUMNS = ["file_name", "line", "column_name", "value", "country_iso3", "subdivision_code", "year",
                    "month", "national_code", "observed", "expected"]
 MAX_FAILURES = 1000
-STD_COLUMNS = {"country_iso3", "subdivision_code", "year", "month", "national_code", "measure", "unit", "sex",
-               "age", "relationship", "obs_status", "value", "line", "file_name", "column_name"}
+from pipelines.contracts.tables import STD_COLUMNS  # noqa: E402 (one definition, shared with params)
 SERIES_KEY = ["country_iso3", "subdivision_code", "national_code", "measure", "sex", "age", "relationship"]
 MONTHS_ES = ["", "Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto", "Septiembre",
              "Octubre", "Noviembre", "Diciembre"]

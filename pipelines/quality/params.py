@@ -369,8 +369,8 @@ class References:
     def load(cls, reference_dir: Path) -> References:
         import json
 
+        from pipelines.contracts.tables import STD_COLUMNS
         from pipelines.harmonise import reference as ref
-        from pipelines.quality.engine import STD_COLUMNS
 
         rdir = Path(reference_dir)
         schema = json.loads((rdir / "sources" / "source.schema.json").read_text("utf-8"))

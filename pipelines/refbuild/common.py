@@ -119,15 +119,18 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
     def markdown(self) -> str:
-        lines = [
-            f"### `{SHARED_DISPLAY_PREFIX}/{self.rel_path}`",
-            f"- Publisher: {self.publisher}",
-            f"- Obtained from: {self.mirror}",
-            f"- Licence (as stated in `{SHARED_DISPLAY_PREFIX}/{self.rel_path.split('/')[0]}/PROVENANCE.md`): {self.licence}",
-            f"- sha256 of the input file: `{self.sha256}`",
-        ]
-        lines += [f"- {n}" for n in self.notes]
-        return "\n".join(lines)
+        return provenance_markdown(
+            f"{SHARED_DISPLAY_PREFIX}/{self.rel_path}", self.publisher, self.mirror,
+            f"Licence (as stated in `{SHARED_DISPLAY_PREFIX}/{self.rel_path.split('/')[0]}/PROVENANCE.md`)",
+            self.licence, "sha256 of the input file", self.sha256, self.notes)
+
+
+def provenance_markdown(path: str, publisher: str, origin: str, licence_label: str, licence: str,
+                        sha_label: str, sha256: str, notes: list[str]) -> str:
+    """One PROVENANCE.md entry: the file, who published it, where it came from, licence, checksum, notes."""
+    lines = [f"### `{path}`", f"- Publisher: {publisher}", f"- Obtained from: {origin}",
+             f"- {licence_label}: {licence}", f"- {sha_label}: `{sha256}`"]
+    return "\n".join(lines + [f"- {n}" for n in notes])
 
 
 def build_section(date: str, extra_cmd: str = "") -> str:

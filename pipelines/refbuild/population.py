@@ -17,7 +17,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.refbuild.common import REPO_ROOT, RefBuildError, Source, build_section, require_file, sha256_file
+from pipelines.refbuild.common import (REPO_ROOT, RefBuildError, Source, build_section, provenance_markdown,
+                                       require_file, sha256_file)
 
 WB_CSV = "wb_population/population.csv"
 MX_POP_CSV = "mx_sesnsp/poblacion_anual.csv"
@@ -593,15 +594,8 @@ class LocalSource:
     notes: list[str] = field(default_factory=list)
 
     def markdown(self) -> str:
-        lines = [
-            f"### `reference/population/sources/{self.rel_path}`",
-            f"- Publisher: {self.publisher}",
-            f"- Obtained from: {self.origin}",
-            f"- Licence: {self.licence}",
-            f"- sha256 of the committed file: `{self.sha256}`",
-        ]
-        lines += [f"- {n}" for n in self.notes]
-        return "\n".join(lines)
+        return provenance_markdown(f"reference/population/sources/{self.rel_path}", self.publisher, self.origin,
+                                   "Licence", self.licence, "sha256 of the committed file", self.sha256, self.notes)
 
 
 def _spec_map(source_id: str, *keys: str) -> dict[str, str]:

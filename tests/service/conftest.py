@@ -1,5 +1,10 @@
-"""Portal test fixtures: a real server (`hemistat serve` in a subprocess on a free 127.0.0.1 port), a
-private PostgreSQL (initdb/pg_ctl as the `postgres` user, own folder and port), small real files."""
+"""Portal test fixtures: the portal in this process (`create_app` + FastAPI's TestClient: no server, no port)
+for most tests; a real server (`hemistat serve` in a subprocess on a free 127.0.0.1 port) for the few that
+need one (curl over HTTP, the browser, concurrent uploads); a private PostgreSQL (initdb/pg_ctl as the
+`postgres` user, own folder and port); small real files.
+
+`Server` and `App` answer the same calls (`user`, `token`, `db`, `data_dir`, `client`, `get`, `post`,
+`api`), so a test reads the same against either."""
 
 from __future__ import annotations
 
@@ -44,14 +49,98 @@ def bad_file(tmp: Path, name: str = "snic-pais-v2.csv") -> Path:
     return p
 
 
+# the portal: common calls ------------------------------------------------------------------------------------
+TEST_ENV = {"HEMISTAT_COOKIE_SECURE": "0", "HEMISTAT_SECRET_KEY": "test-secret-key-0123456789"}
+
+
+class _Portal:
+    data_dir: Path
+    url: str
+
+    def user(self, username: str, role: str, country: str | None = None, lang: str | None = None):
+        from pipelines.service.auth import create_user
+
+        return create_user(self.db, username, PASSWORD, role, country_iso3=country, lang=lang)
+
+    def token(self, username: str, name: str = "test") -> str:
+        from pipelines.service.auth import create_token, get_user
+
+        return create_token(self.db, get_user(self.db, username).id, name)[1]
+
+    def client(self, **kw) -> httpx.Client:
+        raise NotImplementedError
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        with self.client() as c:
+            return c.get(path, **kw)
+
+    def post(self, path: str, **kw) -> httpx.Response:
+        with self.client() as c:
+            return c.post(path, **kw)
+
+    def api(self, token: str, method: str, path: str, *, lang: str | None = None, **kw) -> tuple[int, dict]:
+        """One JSON API call with a bearer token: (status, JSON body)."""
+        headers = {"authorization": f"Bearer {token}", **({"accept-language": lang} if lang else {}),
+                   **kw.pop("headers", {})}
+        with self.client() as c:
+            r = c.request(method, path, headers=headers, **kw)
+        return r.status_code, r.json()
+
+    def upload(self, token: str, path: Path, source: str | None = "ar_snic", **kw) -> tuple[int, dict]:
+        data = {**({"source": source} if source else {}), **kw.pop("data", {})}
+        with open(path, "rb") as fh:
+            return self.api(token, "POST", "/api/submissions", data=data, files={"file": (path.name, fh)}, **kw)
+
+
+class App(_Portal):
+    """The portal in this process: `create_app` with the same environment a server would get, reached
+    through FastAPI's TestClient (ASGI calls, no socket)."""
+
+    url = "http://testserver"
+
+    def __init__(self, data_dir: Path, db_url: str | None = None, **env):
+        from pipelines.service import create_app
+        from pipelines.settings import get_settings
+
+        self.data_dir = data_dir
+        self.env = {**TEST_ENV, "HEMISTAT_DATA_DIR": str(data_dir), "HEMISTAT_DB_URL": db_url,
+                    **{k: str(v) for k, v in env.items()}}
+        data_dir.mkdir(parents=True, exist_ok=True)
+        old = {k: os.environ.get(k) for k in self.env}
+        try:      # the settings and the portal configuration are read from the environment once, here
+            for k, v in self.env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            self.app = create_app(get_settings())
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        self.db = self.app.state.db
+        self.settings = self.app.state.web.settings
+
+    def client(self, **kw) -> httpx.Client:
+        from fastapi.testclient import TestClient
+
+        kw.setdefault("follow_redirects", False)
+        return TestClient(self.app, base_url=self.url, **kw)
+
+    def stop(self):
+        self.db.dispose()
+
+
 # server -------------------------------------------------------------------------------------------------
-class Server:
+class Server(_Portal):
     def __init__(self, data_dir: Path, db_url: str | None = None, **env):
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "HEMISTAT_DATA_DIR": str(data_dir), "HEMISTAT_COOKIE_SECURE": "0",
-                    "HEMISTAT_SECRET_KEY": "test-secret-key-0123456789", **{k: str(v) for k, v in env.items()}}
+        self.env = {**os.environ, "HEMISTAT_DATA_DIR": str(data_dir), **TEST_ENV,
+                    **{k: str(v) for k, v in env.items()}}
         self.env.pop("HEMISTAT_DB_URL", None)
         if db_url:
             self.env["HEMISTAT_DB_URL"] = db_url
@@ -84,15 +173,9 @@ class Server:
                         os.environ[k] = v
         return self._db
 
-    def user(self, username: str, role: str, country: str | None = None, lang: str | None = None):
-        from pipelines.service.auth import create_user
-
-        return create_user(self.db, username, PASSWORD, role, country_iso3=country, lang=lang)
-
-    def token(self, username: str, name: str = "test") -> str:
-        from pipelines.service.auth import create_token, get_user
-
-        return create_token(self.db, get_user(self.db, username).id, name)[1]
+    def client(self, **kw) -> httpx.Client:
+        kw.setdefault("timeout", 300)
+        return httpx.Client(base_url=self.url, **kw)
 
     def stop(self):
         launch.stop(self.proc)
@@ -103,10 +186,9 @@ class Server:
 class WebClient:
     """A signed-in browser-like client (cookies + CSRF tokens from the pages)."""
 
-    def __init__(self, server: Server, lang: str = "en"):
+    def __init__(self, server: _Portal, lang: str = "en"):
         self.server = server
-        self.c = httpx.Client(base_url=server.url, headers={"accept-language": lang}, timeout=120,
-                               follow_redirects=True)
+        self.c = server.client(headers={"accept-language": lang}, follow_redirects=True)
 
     def csrf(self, path: str) -> str:
         r = self.c.get(path)
@@ -146,6 +228,21 @@ def server_factory(tmp_path):
     yield make
     for s in started:
         s.stop()
+
+
+@pytest.fixture
+def app_factory(tmp_path):
+    """Portals in this process (`App`), each with its own data folder."""
+    made = []
+
+    def make(db_url: str | None = None, **env) -> App:
+        a = App(tmp_path / f"app{len(made)}", db_url, **env)
+        made.append(a)
+        return a
+
+    yield make
+    for a in made:
+        a.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ need one (curl over HTTP, the browser, concurrent uploads); a private PostgreSQL
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -84,6 +85,35 @@ class _Portal:
                    **kw.pop("headers", {})}
         with self.client() as c:
             r = c.request(method, path, headers=headers, **kw)
+        return r.status_code, r.json()
+
+    def curl(self, url: str, token: str, *args: str) -> tuple[int, dict]:
+        """What `curl -s -H "Authorization: Bearer TOKEN" ARGS URL` answers (status, JSON); ARGS as in the
+        docs: -F name=value, -F file=@path, -H "Name: value", -d body, -X METHOD."""
+        headers = {"authorization": f"Bearer {token}"}
+        data, files, content, method = {}, {}, None, None
+        it = iter(args)
+        for opt in it:
+            val = next(it)
+            if opt == "-F":
+                k, _, v = val.partition("=")
+                if v.startswith("@"):
+                    files[k] = (Path(v[1:]).name, Path(v[1:]).read_bytes())
+                else:
+                    data[k] = v
+            elif opt == "-H":
+                k, _, v = val.partition(":")
+                headers[k.strip().lower()] = v.strip()
+            elif opt == "-d":
+                content = val.encode()
+                headers.setdefault("content-type", "application/x-www-form-urlencoded")   # as curl does
+            elif opt == "-X":
+                method = val
+            else:
+                raise ValueError(f"curl option {opt} is not emulated")
+        method = method or ("POST" if files or data or content is not None else "GET")
+        with self.client() as c:
+            r = c.request(method, url, headers=headers, data=data or None, files=files or None, content=content)
         return r.status_code, r.json()
 
     def upload(self, token: str, path: Path, source: str | None = "ar_snic", **kw) -> tuple[int, dict]:
@@ -177,6 +207,13 @@ class Server(_Portal):
         kw.setdefault("timeout", 300)
         return httpx.Client(base_url=self.url, **kw)
 
+    def curl(self, url: str, token: str, *args: str) -> tuple[int, dict]:
+        """The real curl, over HTTP."""
+        out = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {token}", *args, "-w", "\n%{http_code}",
+                              url], capture_output=True, text=True, timeout=180)
+        body, code = out.stdout.rsplit("\n", 1)
+        return int(code), json.loads(body)
+
     def stop(self):
         launch.stop(self.proc)
         if self._db is not None:
@@ -247,8 +284,16 @@ def app_factory(tmp_path):
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
-    """One SQLite-backed portal per test module (upload limit 1 MB for the size tests)."""
-    s = Server(tmp_path_factory.mktemp("portal") / "data", HEMISTAT_MAX_UPLOAD_MB="1")
+    """One SQLite-backed portal per test module, in this process (upload limit 1 MB for the size tests)."""
+    a = App(tmp_path_factory.mktemp("portal") / "data", HEMISTAT_MAX_UPLOAD_MB="1")
+    yield a
+    a.stop()
+
+
+@pytest.fixture(scope="module")
+def http_portal(tmp_path_factory):
+    """The same behind a real server (`hemistat serve`), for what only HTTP shows (curl, Content-Length)."""
+    s = Server(tmp_path_factory.mktemp("http") / "data", HEMISTAT_MAX_UPLOAD_MB="1")
     yield s
     s.stop()
 

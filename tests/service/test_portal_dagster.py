@@ -10,7 +10,6 @@ import dagster as dg
 import duckdb
 
 from tests.service.conftest import good_file
-from tests.service.test_portal_api import curl
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -19,13 +18,13 @@ def _status(server, sid: str) -> str:
     return json.loads((server.data_dir / "landing" / sid / "status.json").read_text())["status"]
 
 
-def test_web_upload_goes_through_the_dagster_sensors(server_factory, tmp_path, monkeypatch):
-    server = server_factory(HEMISTAT_PUBLISH_ON_APPROVAL="0")   # publishing is left to Dagster
+def test_web_upload_goes_through_the_dagster_sensors(app_factory, tmp_path, monkeypatch):
+    server = app_factory(HEMISTAT_PUBLISH_ON_APPROVAL="0")   # publishing is left to Dagster
     server.user("dg.arg", "office", "ARG")
     server.user("dg.rev", "reviewer")
     office, reviewer = server.token("dg.arg"), server.token("dg.rev")
     url = server.url + "/api/submissions"
-    code, v = curl(url, office, "-F", f"file=@{good_file(tmp_path)}", "-F", "source=ar_snic")
+    code, v = server.curl(url, office, "-F", f"file=@{good_file(tmp_path)}", "-F", "source=ar_snic")
     assert code == 201 and v["status"] == "awaiting_review", v
     sid = v["submission_id"]
 
@@ -51,10 +50,10 @@ def test_web_upload_goes_through_the_dagster_sensors(server_factory, tmp_path, m
 
         # a reviewer acknowledges and approves in the portal; with PUBLISH_ON_APPROVAL=0 nothing is published yet
         rules = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
-        code, r = curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
+        code, r = server.curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
                        "-d", json.dumps({"rules": rules, "reason": "known SNIC breakdowns"}))
         assert code == 200 and r["status"] == "awaiting_review"
-        code, r = curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
+        code, r = server.curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
                        "-d", json.dumps({"decision": "approve", "comment": "matches the SNIC release"}))
         assert code == 200 and r["status"] == "approved" and not r["published"], r
         assert not (server.data_dir / "hemistat.duckdb").exists()

@@ -1,7 +1,8 @@
 """Users, API tokens, sessions, sign-in attempts and the append-only audit log (SQLAlchemy 2).
 
-SQLite by default, PostgreSQL when ``HEMISTAT_DB_URL`` says so. The audit log is append-only in the
-database itself: UPDATE, DELETE (and TRUNCATE on PostgreSQL) on ``audit_log`` raise an error.
+SQLite by default, PostgreSQL when ``HEMISTAT_DB_URL`` says so. The schema is made and changed by Alembic
+migrations (``pipelines/service/migrations/``), applied when the portal starts. The audit log is append-only
+in the database itself: UPDATE, DELETE (and TRUNCATE on PostgreSQL) on ``audit_log`` raise an error.
 Passwords are stored as argon2id hashes, API and session tokens as SHA-256 digests only.
 """
 
@@ -84,24 +85,6 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
 
-_SQLITE_TRIGGERS = [
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-]
-_PG_TRIGGERS = [
-    "CREATE OR REPLACE FUNCTION hemistat_audit_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql",
-    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
-    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION hemistat_audit_append_only()",
-    "DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log",
-    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
-    "FOR EACH STATEMENT EXECUTE FUNCTION hemistat_audit_append_only()",
-]
-
-
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
@@ -118,26 +101,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def init_db(engine: Engine) -> None:
-    """Create the tables (idempotent) and the append-only triggers of the audit log."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as con:  # serialise concurrent first starts
-            con.execute(text("SELECT pg_advisory_xact_lock(724100)"))
-            Base.metadata.create_all(con)
-            for stmt in _PG_TRIGGERS:
-                con.execute(text(stmt))
-        return
-    Base.metadata.create_all(engine)
-    with engine.begin() as con:
-        for stmt in _SQLITE_TRIGGERS:
-            con.execute(text(stmt))
+def init_db(engine: Engine) -> dict:
+    """Bring the schema to the newest migration (``pipelines/service/migrate.py``, Alembic): a new database
+    gets the baseline (today's tables and the append-only triggers of the audit log), a database made before
+    migrations is stamped with it, and later revisions are applied. Idempotent; concurrent starts wait."""
+    from pipelines.service.migrate import upgrade
+
+    return upgrade(engine)
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, upgrade: bool = True):
         self.url = url
         self.engine = make_engine(url)
-        init_db(self.engine)
+        if upgrade:     # False only for tools and tests that must see the database as it is
+            init_db(self.engine)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
 
     def audit(self, action: str, *, actor: str | None = None, role: str | None = None,

@@ -79,6 +79,7 @@ class Portal:
         self.cfg = cfg
         self.db = db
         self._sources: dict | None = None
+        self._dagster = None
         (cfg.work_dir / "tmp").mkdir(parents=True, exist_ok=True)
 
     def warm_up(self) -> None:
@@ -327,7 +328,7 @@ class Portal:
         return st
 
     def decide(self, user: Principal, sid: str, decision: str, comment: str, ip: str) -> dict:
-        """A reviewer approves (-> approved, then harmonise + publish) or rejects publication."""
+        """A reviewer approves (-> approved, then a publish_warehouse Dagster run) or rejects publication."""
         from pipelines import steps
         from pipelines.storage import submissions as subs
 
@@ -342,7 +343,7 @@ class Portal:
         man = info["manifest"]
         audit = dict(actor=user.username, role=user.role, submission_id=sid, source_id=man["source_id"],
                      country_iso3=man["country_iso3"], ip=ip)
-        out = {"status": None, "published": None, "publish_error": None}
+        out = {"status": None, "published": None, "publish_error": None, "run_id": None}
         with pipeline_lock(self.settings):
             status = subs.read_status(self.settings.landing_dir, sid).get("status")
             if status not in REVIEWABLE:
@@ -367,31 +368,45 @@ class Portal:
         return out
 
     def _publish(self, audit: dict, after: str) -> dict:
-        """harmonise + publish one release after a reviewer's action (call it under the pipeline lock).
+        """Publish one release after a reviewer's action (call it under the pipeline lock) — through Dagster:
+        the ``publish_warehouse`` job, the one the sensors and ``hemistat publish`` run, executed in this
+        process against the data folder's Dagster instance, so every publication is a recorded run.
 
-        ``publish``: ``published`` (``published`` = the release id), ``failed`` (``publish_error``; the
-        action stands, the next publication releases it), ``deferred`` (HEMISTAT_PUBLISH_ON_APPROVAL=0: the
-        portal never publishes, Dagster or ``hemistat publish`` does). With no submission accepted any more
-        (the last one withdrawn), the release is empty."""
-        from pipelines import steps
-
-        out = {"published": None, "publish_error": None, "publish": None}
+        ``publish``: ``published`` (``published`` = the release id, ``run_id`` = the Dagster run),
+        ``failed`` (``publish_error``; the action stands, the next publication releases it), ``deferred``
+        (HEMISTAT_PUBLISH_ON_APPROVAL=0: the portal never publishes, Dagster's sensors or ``hemistat publish``
+        do). With no submission accepted any more (the last one withdrawn), the release is empty."""
+        out = {"published": None, "publish_error": None, "publish": None, "run_id": None}
         if not self.cfg.publish_on_approval:
             out["publish"] = "deferred"
             return out
         try:
-            h = steps.harmonise_all(self.settings)
-            p = steps.publish_all(self.settings)
-            out["published"] = p["release_id"]
+            from pipelines.defs import runner
+
+            run = runner.publish_run(self.settings, self.dagster_instance(), tags={
+                "hemistat/channel": "portal", "hemistat/by": audit.get("actor") or "", "hemistat/after": after,
+                "hemistat/submission": audit.get("submission_id") or ""})
+            out["run_id"] = run["run_id"]
+            if not run["success"]:
+                raise RuntimeError(f"Dagster run {run['run_id']} of publish_warehouse failed: {run['error']}")
+            out["published"] = run["release_id"]
             out["publish"] = "published"
-            self.db.audit("publish", release_id=p["release_id"], submissions=h.get("submissions"), after=after,
-                          **audit)
+            self.db.audit("publish", release_id=run["release_id"], submissions=run["submissions"], after=after,
+                          run_id=run["run_id"], job="publish_warehouse", **audit)
         except Exception as exc:  # noqa: BLE001 - the action stands; the release is retried later
             log.exception("publish after %s of %s failed", after, audit.get("submission_id"))
             out["publish_error"] = f"{type(exc).__name__}: {exc}"[:500]
             out["publish"] = "failed"
-            self.db.audit("publish_failed", error=out["publish_error"], after=after, **audit)
+            self.db.audit("publish_failed", error=out["publish_error"], after=after, run_id=out["run_id"], **audit)
         return out
+
+    def dagster_instance(self):
+        """The data folder's Dagster instance (``<data>/dagster_home``), opened once per portal."""
+        if self._dagster is None:
+            from pipelines.defs import runner
+
+            self._dagster = runner.instance_at(self.settings)
+        return self._dagster
 
     # corrections (issue 10): read again, withdraw ---------------------------------------------------------
     def _correction_target(self, user: Principal, sid: str) -> tuple[dict, dict]:

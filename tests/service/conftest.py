@@ -1,9 +1,15 @@
-"""Portal test fixtures: a real server (`hemistat serve` in a subprocess on a free 127.0.0.1 port), a
-private PostgreSQL (initdb/pg_ctl as the `postgres` user, own folder and port), small real files."""
+"""Portal test fixtures: the portal in this process (`create_app` + FastAPI's TestClient: no server, no port)
+for most tests; a real server (`hemistat serve` in a subprocess on a free 127.0.0.1 port) for the few that
+need one (curl over HTTP, the browser, concurrent uploads); a private PostgreSQL (initdb/pg_ctl as the
+`postgres` user, own folder and port); small real files.
+
+`Server` and `App` answer the same calls (`user`, `token`, `db`, `data_dir`, `client`, `get`, `post`,
+`api`), so a test reads the same against either."""
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -44,14 +50,127 @@ def bad_file(tmp: Path, name: str = "snic-pais-v2.csv") -> Path:
     return p
 
 
+# the portal: common calls ------------------------------------------------------------------------------------
+TEST_ENV = {"HEMISTAT_COOKIE_SECURE": "0", "HEMISTAT_SECRET_KEY": "test-secret-key-0123456789"}
+
+
+class _Portal:
+    data_dir: Path
+    url: str
+
+    def user(self, username: str, role: str, country: str | None = None, lang: str | None = None):
+        from pipelines.service.auth import create_user
+
+        return create_user(self.db, username, PASSWORD, role, country_iso3=country, lang=lang)
+
+    def token(self, username: str, name: str = "test") -> str:
+        from pipelines.service.auth import create_token, get_user
+
+        return create_token(self.db, get_user(self.db, username).id, name)[1]
+
+    def client(self, **kw) -> httpx.Client:
+        raise NotImplementedError
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        with self.client() as c:
+            return c.get(path, **kw)
+
+    def post(self, path: str, **kw) -> httpx.Response:
+        with self.client() as c:
+            return c.post(path, **kw)
+
+    def api(self, token: str, method: str, path: str, *, lang: str | None = None, **kw) -> tuple[int, dict]:
+        """One JSON API call with a bearer token: (status, JSON body)."""
+        headers = {"authorization": f"Bearer {token}", **({"accept-language": lang} if lang else {}),
+                   **kw.pop("headers", {})}
+        with self.client() as c:
+            r = c.request(method, path, headers=headers, **kw)
+        return r.status_code, r.json()
+
+    def curl(self, url: str, token: str, *args: str) -> tuple[int, dict]:
+        """What `curl -s -H "Authorization: Bearer TOKEN" ARGS URL` answers (status, JSON); ARGS as in the
+        docs: -F name=value, -F file=@path, -H "Name: value", -d body, -X METHOD."""
+        headers = {"authorization": f"Bearer {token}"}
+        data, files, content, method = {}, {}, None, None
+        it = iter(args)
+        for opt in it:
+            val = next(it)
+            if opt == "-F":
+                k, _, v = val.partition("=")
+                if v.startswith("@"):
+                    files[k] = (Path(v[1:]).name, Path(v[1:]).read_bytes())
+                else:
+                    data[k] = v
+            elif opt == "-H":
+                k, _, v = val.partition(":")
+                headers[k.strip().lower()] = v.strip()
+            elif opt == "-d":
+                content = val.encode()
+                headers.setdefault("content-type", "application/x-www-form-urlencoded")   # as curl does
+            elif opt == "-X":
+                method = val
+            else:
+                raise ValueError(f"curl option {opt} is not emulated")
+        method = method or ("POST" if files or data or content is not None else "GET")
+        with self.client() as c:
+            r = c.request(method, url, headers=headers, data=data or None, files=files or None, content=content)
+        return r.status_code, r.json()
+
+    def upload(self, token: str, path: Path, source: str | None = "ar_snic", **kw) -> tuple[int, dict]:
+        data = {**({"source": source} if source else {}), **kw.pop("data", {})}
+        with open(path, "rb") as fh:
+            return self.api(token, "POST", "/api/submissions", data=data, files={"file": (path.name, fh)}, **kw)
+
+
+class App(_Portal):
+    """The portal in this process: `create_app` with the same environment a server would get, reached
+    through FastAPI's TestClient (ASGI calls, no socket)."""
+
+    url = "http://testserver"
+
+    def __init__(self, data_dir: Path, db_url: str | None = None, **env):
+        from pipelines.service import create_app
+        from pipelines.settings import get_settings
+
+        self.data_dir = data_dir
+        self.env = {**TEST_ENV, "HEMISTAT_DATA_DIR": str(data_dir), "HEMISTAT_DB_URL": db_url,
+                    **{k: str(v) for k, v in env.items()}}
+        data_dir.mkdir(parents=True, exist_ok=True)
+        old = {k: os.environ.get(k) for k in self.env}
+        try:      # the settings and the portal configuration are read from the environment once, here
+            for k, v in self.env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            self.app = create_app(get_settings())
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        self.db = self.app.state.db
+        self.settings = self.app.state.web.settings
+
+    def client(self, **kw) -> httpx.Client:
+        from fastapi.testclient import TestClient
+
+        kw.setdefault("follow_redirects", False)
+        return TestClient(self.app, base_url=self.url, **kw)
+
+    def stop(self):
+        self.db.dispose()
+
+
 # server -------------------------------------------------------------------------------------------------
-class Server:
+class Server(_Portal):
     def __init__(self, data_dir: Path, db_url: str | None = None, **env):
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "HEMISTAT_DATA_DIR": str(data_dir), "HEMISTAT_COOKIE_SECURE": "0",
-                    "HEMISTAT_SECRET_KEY": "test-secret-key-0123456789", **{k: str(v) for k, v in env.items()}}
+        self.env = {**os.environ, "HEMISTAT_DATA_DIR": str(data_dir), **TEST_ENV,
+                    **{k: str(v) for k, v in env.items()}}
         self.env.pop("HEMISTAT_DB_URL", None)
         if db_url:
             self.env["HEMISTAT_DB_URL"] = db_url
@@ -84,15 +203,16 @@ class Server:
                         os.environ[k] = v
         return self._db
 
-    def user(self, username: str, role: str, country: str | None = None, lang: str | None = None):
-        from pipelines.service.auth import create_user
+    def client(self, **kw) -> httpx.Client:
+        kw.setdefault("timeout", 300)
+        return httpx.Client(base_url=self.url, **kw)
 
-        return create_user(self.db, username, PASSWORD, role, country_iso3=country, lang=lang)
-
-    def token(self, username: str, name: str = "test") -> str:
-        from pipelines.service.auth import create_token, get_user
-
-        return create_token(self.db, get_user(self.db, username).id, name)[1]
+    def curl(self, url: str, token: str, *args: str) -> tuple[int, dict]:
+        """The real curl, over HTTP."""
+        out = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {token}", *args, "-w", "\n%{http_code}",
+                              url], capture_output=True, text=True, timeout=180)
+        body, code = out.stdout.rsplit("\n", 1)
+        return int(code), json.loads(body)
 
     def stop(self):
         launch.stop(self.proc)
@@ -103,10 +223,9 @@ class Server:
 class WebClient:
     """A signed-in browser-like client (cookies + CSRF tokens from the pages)."""
 
-    def __init__(self, server: Server, lang: str = "en"):
+    def __init__(self, server: _Portal, lang: str = "en"):
         self.server = server
-        self.c = httpx.Client(base_url=server.url, headers={"accept-language": lang}, timeout=120,
-                               follow_redirects=True)
+        self.c = server.client(headers={"accept-language": lang}, follow_redirects=True)
 
     def csrf(self, path: str) -> str:
         r = self.c.get(path)
@@ -148,10 +267,33 @@ def server_factory(tmp_path):
         s.stop()
 
 
+@pytest.fixture
+def app_factory(tmp_path):
+    """Portals in this process (`App`), each with its own data folder."""
+    made = []
+
+    def make(db_url: str | None = None, **env) -> App:
+        a = App(tmp_path / f"app{len(made)}", db_url, **env)
+        made.append(a)
+        return a
+
+    yield make
+    for a in made:
+        a.stop()
+
+
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
-    """One SQLite-backed portal per test module (upload limit 1 MB for the size tests)."""
-    s = Server(tmp_path_factory.mktemp("portal") / "data", HEMISTAT_MAX_UPLOAD_MB="1")
+    """One SQLite-backed portal per test module, in this process (upload limit 1 MB for the size tests)."""
+    a = App(tmp_path_factory.mktemp("portal") / "data", HEMISTAT_MAX_UPLOAD_MB="1")
+    yield a
+    a.stop()
+
+
+@pytest.fixture(scope="module")
+def http_portal(tmp_path_factory):
+    """The same behind a real server (`hemistat serve`), for what only HTTP shows (curl, Content-Length)."""
+    s = Server(tmp_path_factory.mktemp("http") / "data", HEMISTAT_MAX_UPLOAD_MB="1")
     yield s
     s.stop()
 

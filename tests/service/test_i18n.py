@@ -39,7 +39,7 @@ def test_every_key_used_is_defined():
     used = set()
     for p in (SERVICE / "templates").glob("*.html"):
         used |= set(re.findall(r"t\('([a-z_]+)'[,)]", p.read_text("utf-8")))
-    for p in SERVICE.glob("*.py"):
+    for p in SERVICE.rglob("*.py"):          # routers/ too
         used |= set(re.findall(r"\"(err_[a-z_]+)\"", p.read_text("utf-8")))
     missing = sorted(k for k in used if k not in en)
     assert not missing, missing

@@ -4,14 +4,7 @@ user's saved choice and Accept-Language; analysts download the published indicat
 
 from __future__ import annotations
 
-import functools
-
-import httpx
-
 from tests.service.conftest import PASSWORD, WebClient
-
-_post = functools.partial(httpx.post, timeout=120)
-_get = functools.partial(httpx.get, timeout=120)
 
 
 def test_admin_manages_users(portal):
@@ -37,7 +30,7 @@ def test_admin_manages_users(portal):
     assert f'name="user_id" value="{uid}"' in admin.c.get("/admin/users").text
     admin.post_form("/admin/users", "/admin/users", action="deactivate", user_id=uid)
     assert new.c.get("/submissions").url.path == "/login"              # its session ended
-    assert _get(portal.url + "/api/submissions", headers={"authorization": f"Bearer {token}"}).status_code == 401
+    assert portal.get("/api/submissions", headers={"authorization": f"Bearer {token}"}).status_code == 401
     assert new.login("adm.new").status_code == 401
     admin.post_form("/admin/users", "/admin/users", action="activate", user_id=uid)
     admin.post_form("/admin/users", "/admin/users", action="password", user_id=uid, password="another long password")
@@ -61,7 +54,7 @@ def test_roles_guard_pages(portal):
     analyst.login("adm.analyst")
     assert analyst.c.get("/upload").status_code == 403
     assert analyst.c.get("/submissions").status_code == 200
-    anon = httpx.Client(base_url=portal.url)
+    anon = portal.client()
     r = anon.get("/submissions", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
@@ -75,7 +68,7 @@ def test_language_switcher_preference_and_accept_language(portal):
     web.post_form("/account", "/account", lang="es")                   # a saved preference resets the switcher
     assert "Envíos" in web.c.get("/submissions").text
     for lang, word in (("en", "Submissions"), ("es", "Envíos"), ("pt", "Envios"), ("fr", "Dépôts")):
-        page = _get(portal.url + f"/login?lang={lang}").text
+        page = portal.get(f"/login?lang={lang}").text
         assert f'<html lang="{lang}">' in page
 
 

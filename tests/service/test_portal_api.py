@@ -1,6 +1,8 @@
 """The JSON API with curl, as a data office's script would use it: a bearer token, `-F file=@...`,
 a JSON verdict back; then a reviewer acknowledges and approves through the API, and the values appear
-in published.indicators. A passing submission nobody approved stays out of the release."""
+in published.indicators. A passing submission nobody approved stays out of the release. These run against a
+real server (`hemistat serve`) over HTTP; the revision test runs the same calls against the app in this
+process."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ def curl(url: str, token: str, *args: str) -> tuple[int, dict]:
     return int(code), json.loads(body)
 
 
-def test_curl_upload_returns_json_verdict_and_approval_publishes(portal, tmp_path):
+def test_curl_upload_returns_json_verdict_and_approval_publishes(http_portal, tmp_path):
+    portal = http_portal
     portal.user("api.arg", "office", "ARG")
     portal.user("api.rev", "reviewer")
     office, reviewer = portal.token("api.arg"), portal.token("api.rev")
@@ -123,27 +126,38 @@ def test_curl_upload_returns_json_verdict_and_approval_publishes(portal, tmp_pat
     assert r["status"] == "rejected" and "duplicate of the approved delivery" in r["events"][-1]["detail"]
 
 
-def test_a_revised_file_supersedes_the_old_one(server_factory, tmp_path):
+def test_oversized_upload_refused_over_http(http_portal, tmp_path):
+    """Far over the limit (1 MB here): refused from Content-Length before the body is read (curl, as an
+    office would), with the message in JSON."""
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(b"a;b\r\n" + b"1;2\r\n" * (5 * 1024 * 1024 // 5))
+    http_portal.user("big.arg", "office", "ARG")
+    code, body = curl(http_portal.url + "/api/submissions", http_portal.token("big.arg"), "-F", f"file=@{huge}",
+                      "-F", "source=ar_snic")
+    assert code == 413 and body["message"] == "The file is larger than the limit of 1 MB."
+
+
+def test_a_revised_file_supersedes_the_old_one(app_factory, tmp_path):
     """The office sends a revision of every row; once approved, the first submission is `superseded`
     (its page says by which one, in the office's language) and published.indicators has the new value."""
     from tests.service.conftest import WebClient, snic_lines
 
-    srv = server_factory()
+    srv = app_factory()
     srv.user("sup.arg", "office", "ARG", lang="es")
     srv.user("sup.rev", "reviewer")
     office, reviewer = srv.token("sup.arg"), srv.token("sup.rev")
     url = srv.url + "/api/submissions"
 
     def send_and_approve(path):
-        code, v = curl(url, office, "-F", f"file=@{path}", "-F", "source=ar_snic")
+        code, v = srv.curl(url, office, "-F", f"file=@{path}", "-F", "source=ar_snic")
         assert code == 201, v
         sid = v["submission_id"]
         warns = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
         if warns:
-            code, r = curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
+            code, r = srv.curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
                            "-d", json.dumps({"rules": warns, "reason": "known SNIC warnings"}))
             assert code == 200, r
-        code, r = curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
+        code, r = srv.curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
                        "-d", json.dumps({"decision": "approve", "comment": "ok"}))
         assert code == 200 and r["status"] == "published", r
         return sid
@@ -158,7 +172,7 @@ def test_a_revised_file_supersedes_the_old_one(server_factory, tmp_path):
     rev.write_bytes(b"\r\n".join(lines) + b"\r\n")
     second = send_and_approve(rev)
 
-    code, s1 = curl(url + f"/{first}", office)
+    code, s1 = srv.curl(url + f"/{first}", office)
     assert code == 200 and s1["status"] == "superseded", s1
     web = WebClient(srv, lang="es")
     assert web.login("sup.arg").status_code == 200

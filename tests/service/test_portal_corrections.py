@@ -3,7 +3,8 @@ the current spec and rules, or withdraws one from publication with a reason — 
 JSON API (bearer token); both are audited and the warehouse is republished as after an approval. An office
 gets 403; an unknown or malformed id is 404. An upload may declare the publisher's release date
 (yyyy-mm-dd, not in the future); a bad one is refused with a translated message and nothing is stored.
-Files: the real SNIC national file (ar_snic/snic-pais.csv), as in the other portal tests."""
+Files: the real SNIC national file (ar_snic/snic-pais.csv), as in the other portal tests. The portal runs in
+this process; the API calls are the docs' curl command lines (`App.curl` sends them through the TestClient)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from pathlib import Path
 import duckdb
 
 from tests.service.conftest import WebClient, good_file, snic_lines
-from tests.service.test_portal_api import curl
 
 REPO = Path(__file__).resolve().parents[2]
 JSON = ("-H", "content-type: application/json")
@@ -30,20 +30,20 @@ def years_2002_2003(tmp: Path) -> Path:
     return p
 
 
-def send(url: str, office: str, path: Path, *args: str) -> dict:
-    code, v = curl(url, office, "-F", f"file=@{path}", "-F", "source=ar_snic", *args)
+def send(srv, url: str, office: str, path: Path, *args: str) -> dict:
+    code, v = srv.curl(url, office, "-F", f"file=@{path}", "-F", "source=ar_snic", *args)
     assert code == 201, v
     return v
 
 
-def approve(url: str, reviewer: str, v: dict) -> None:
+def approve(srv, url: str, reviewer: str, v: dict) -> None:
     sid = v["submission_id"]
     warns = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
     if warns:
-        code, r = curl(f"{url}/{sid}/acknowledge", reviewer, *JSON,
+        code, r = srv.curl(f"{url}/{sid}/acknowledge", reviewer, *JSON,
                        "-d", json.dumps({"rules": warns, "reason": "known SNIC warnings"}))
         assert code == 200, r
-    code, r = curl(f"{url}/{sid}/decision", reviewer, *JSON, "-d", json.dumps({"decision": "approve", "comment": "ok"}))
+    code, r = srv.curl(f"{url}/{sid}/decision", reviewer, *JSON, "-d", json.dumps({"decision": "approve", "comment": "ok"}))
     assert code == 200 and r["status"] == "published", r
 
 
@@ -55,45 +55,45 @@ def warehouse(srv, sql: str, params=()):
         con.close()
 
 
-def test_reviewer_withdraws_and_reprocesses_through_the_api(server_factory, tmp_path):
+def test_reviewer_withdraws_and_reprocesses_through_the_api(app_factory, tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "quality_rules", rules)            # changed below, before a reprocess
-    srv = server_factory(HEMISTAT_RULES_DIR=rules)
+    srv = app_factory(HEMISTAT_RULES_DIR=rules)
     srv.user("cor.arg", "office", "ARG", lang="es")
     srv.user("cor.rev", "reviewer")
     office, reviewer = srv.token("cor.arg"), srv.token("cor.rev")
     url = srv.url + "/api/submissions"
 
-    a = send(url, office, good_file(tmp_path), "-F", "released_on=2024-03-01")
-    b = send(url, office, years_2002_2003(tmp_path))
+    a = send(srv, url, office, good_file(tmp_path), "-F", "released_on=2024-03-01")
+    b = send(srv, url, office, years_2002_2003(tmp_path))
     assert (a["released_on"], a["release_date"], a["release_date_from"]) == ("2024-03-01", "2024-03-01", "declared")
     assert b["released_on"] is None and b["release_date_from"] == "received"
-    approve(url, reviewer, a)
-    approve(url, reviewer, b)
+    approve(srv, url, reviewer, a)
+    approve(srv, url, reviewer, b)
     sa, sb = a["submission_id"], b["submission_id"]
     assert warehouse(srv, "select count(*) from published.indicators where submission_id = ?", [sb])[0][0] > 0
 
     # an office may do neither, not even on its own country's submission; nothing changes
     for action, body in (("withdraw", {"reason": "mine"}), ("reprocess", {})):
-        code, r = curl(f"{url}/{sb}/{action}", office, *JSON, "-d", json.dumps(body))
+        code, r = srv.curl(f"{url}/{sb}/{action}", office, *JSON, "-d", json.dumps(body))
         assert code == 403 and r["error"] == "err_forbidden", (action, r)
-    assert curl(f"{url}/{sb}", office)[1]["status"] == "published"
+    assert srv.curl(f"{url}/{sb}", office)[1]["status"] == "published"
 
     # unknown or malformed ids: 404, never a path
     for bad in ("ar_snic__20240101__deadbeef", "..%2F..%2Fportal", "ar_snic__x", "%2e%2e"):
         for action in ("withdraw", "reprocess"):
-            code, r = curl(f"{url}/{bad}/{action}", reviewer, *JSON, "-d", json.dumps({"reason": "x"}))
+            code, r = srv.curl(f"{url}/{bad}/{action}", reviewer, *JSON, "-d", json.dumps({"reason": "x"}))
             assert code == 404, (bad, action, code, r)
 
     # a withdrawal needs a reason, said in the reader's language
-    code, r = curl(f"{url}/{sb}/withdraw", reviewer, "-H", "Accept-Language: es", *JSON,
+    code, r = srv.curl(f"{url}/{sb}/withdraw", reviewer, "-H", "Accept-Language: es", *JSON,
                    "-d", json.dumps({"reason": "   "}))
     assert code == 400 and r["error"] == "err_withdraw_reason" and r["message"] == "Un retiro necesita un motivo."
-    code, r = curl(f"{url}/{sb}/withdraw", reviewer, "-X", "POST")          # no body at all
+    code, r = srv.curl(f"{url}/{sb}/withdraw", reviewer, "-X", "POST")          # no body at all
     assert code == 400 and r["error"] == "err_withdraw_reason"
 
     reason = "INDEC flagged 2002-2003 as provisional; withdrawn until the final release"
-    code, r = curl(f"{url}/{sb}/withdraw", reviewer, "-H", "Accept-Language: fr", *JSON,
+    code, r = srv.curl(f"{url}/{sb}/withdraw", reviewer, "-H", "Accept-Language: fr", *JSON,
                    "-d", json.dumps({"reason": reason}))
     assert code == 200, r
     assert r["status"] == "withdrawn" and r["previous_status"] == "published" and r["reason"] == reason
@@ -117,9 +117,9 @@ def test_reviewer_withdraws_and_reprocesses_through_the_api(server_factory, tmp_
     assert any(p.get("after") == "withdraw" and p["release_id"] == r["published"] for p in pub)
 
     # the office reads the status and the reason in its language (API and page)
-    code, s = curl(f"{url}/{sb}", office)                       # the office's own language: Spanish
+    code, s = srv.curl(f"{url}/{sb}", office)                       # the office's own language: Spanish
     assert s["withdrawn"]["text"] == f"retirado de la publicación: {reason}"
-    code, s = curl(f"{url}/{sb}?lang=pt", office)
+    code, s = srv.curl(f"{url}/{sb}?lang=pt", office)
     assert s["status"] == "withdrawn" and s["withdrawn"]["reason"] == reason and s["withdrawn"]["by"] == "cor.rev"
     assert s["withdrawn"]["text"] == f"retirado da publicação: {reason}"
     web = WebClient(srv, lang="es")
@@ -132,30 +132,30 @@ def test_reviewer_withdraws_and_reprocesses_through_the_api(server_factory, tmp_
     web.close()
 
     # once withdrawn: not withdrawn again, not read again
-    code, r = curl(f"{url}/{sb}/withdraw", reviewer, *JSON, "-d", json.dumps({"reason": "again"}))
+    code, r = srv.curl(f"{url}/{sb}/withdraw", reviewer, *JSON, "-d", json.dumps({"reason": "again"}))
     assert code == 409 and r["error"] == "err_already_withdrawn"
-    code, r = curl(f"{url}/{sb}/reprocess", reviewer, "-X", "POST")
+    code, r = srv.curl(f"{url}/{sb}/reprocess", reviewer, "-X", "POST")
     assert code == 409 and r["error"] == "err_withdrawn_no_reprocess"
 
     # reprocess: the published one is read again and keeps the reviewer's decision
-    code, r = curl(f"{url}/{sa}/reprocess", reviewer, "-X", "POST")
+    code, r = srv.curl(f"{url}/{sa}/reprocess", reviewer, "-X", "POST")
     assert code == 200, r
     # (its warnings stay acknowledged, so the new reading passes)
     assert r["status"] == "published" and r["verdict"] == "accepted" and r["publish"] == "published", r
     assert warehouse(srv, "select count(*) from published.indicators where submission_id = ?", [sa])[0][0] > 0
 
     # a held submission read again after a rule became blocking for this source: the new verdict and status
-    c = send(url, office, good_file(tmp_path, "snic-pais-c.csv", extra_blank_lines=3))
+    c = send(srv, url, office, good_file(tmp_path, "snic-pais-c.csv", extra_blank_lines=3))
     assert c["verdict"] == "review" and c["status"] == "awaiting_review"
     override = rules / "sources" / "ar_snic.yaml"
     override.write_text(override.read_text("utf-8") + (
         "  - id: I1\n    severity: error\n"
         "    reason: test of a reprocess - the sex breakdown must add up exactly for this source\n"), "utf-8")
-    code, r = curl(f"{url}/{c['submission_id']}/reprocess", reviewer, "-X", "POST")
+    code, r = srv.curl(f"{url}/{c['submission_id']}/reprocess", reviewer, "-X", "POST")
     assert code == 200, r
     assert (r["previous_status"], r["previous_verdict"]) == ("awaiting_review", "review")
     assert (r["status"], r["verdict"]) == ("rejected", "rejected"), r
-    code, s = curl(f"{url}/{c['submission_id']}", office)
+    code, s = srv.curl(f"{url}/{c['submission_id']}", office)
     assert s["status"] == "rejected" and s["verdict"] == "rejected"
     assert any(f["rule_id"] == "I1" and f["severity"] == "error" for f in s["failures"])
     ev = srv.db.audit_events(50, action="reprocess", submission_id=c["submission_id"])
@@ -164,8 +164,8 @@ def test_reviewer_withdraws_and_reprocesses_through_the_api(server_factory, tmp_
     assert (d["previous_verdict"], d["verdict"], d["status"]) == ("review", "rejected", "rejected")
 
 
-def test_reviewer_pages_and_release_date_at_upload(server_factory, tmp_path):
-    srv = server_factory()
+def test_reviewer_pages_and_release_date_at_upload(app_factory, tmp_path):
+    srv = app_factory()
     srv.user("rd.arg", "office", "ARG", lang="es")
     srv.user("rd.rev", "reviewer", lang="en")
     office = srv.token("rd.arg")
@@ -181,7 +181,7 @@ def test_reviewer_pages_and_release_date_at_upload(server_factory, tmp_path):
     for value, key in (("2024-13-01", "err_release_date"), ("01/03/2024", "err_release_date"),
                        ("20240301", "err_release_date"), ("../../etc", "err_release_date"),
                        (tomorrow, "err_release_date_future")):
-        code, r = curl(url, office, "-H", "Accept-Language: es", "-F", f"file=@{good_file(tmp_path)}",
+        code, r = srv.curl(url, office, "-H", "Accept-Language: es", "-F", f"file=@{good_file(tmp_path)}",
                        "-F", "source=ar_snic", "-F", f"released_on={value}")
         assert code == 400 and r["error"] == key, (value, r)
         assert value in r["message"] and "No se guardó nada" in r["message"], r
@@ -238,16 +238,16 @@ def test_reviewer_pages_and_release_date_at_upload(server_factory, tmp_path):
     web.close()
 
 
-def test_withdrawal_left_to_dagster_says_so(server_factory, tmp_path):
+def test_withdrawal_left_to_dagster_says_so(app_factory, tmp_path):
     """HEMISTAT_PUBLISH_ON_APPROVAL=0: the portal never publishes; the answer says the change waits for the
     next publish run."""
-    srv = server_factory(HEMISTAT_PUBLISH_ON_APPROVAL="0")
+    srv = app_factory(HEMISTAT_PUBLISH_ON_APPROVAL="0")
     srv.user("dg.arg", "office", "ARG")
     srv.user("dg.rev", "reviewer")
     office, reviewer = srv.token("dg.arg"), srv.token("dg.rev")
     url = srv.url + "/api/submissions"
-    v = send(url, office, good_file(tmp_path))
-    code, r = curl(f"{url}/{v['submission_id']}/withdraw", reviewer, *JSON,
+    v = send(srv, url, office, good_file(tmp_path))
+    code, r = srv.curl(f"{url}/{v['submission_id']}/withdraw", reviewer, *JSON,
                    "-d", json.dumps({"reason": "duplicate delivery"}))
     assert code == 200 and r["status"] == "withdrawn" and r["publish"] == "deferred" and r["published"] is None
     assert "left to Dagster" in r["publish_message"]

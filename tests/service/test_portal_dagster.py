@@ -10,7 +10,6 @@ import dagster as dg
 import duckdb
 
 from tests.service.conftest import good_file
-from tests.service.test_portal_api import curl
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -19,13 +18,13 @@ def _status(server, sid: str) -> str:
     return json.loads((server.data_dir / "landing" / sid / "status.json").read_text())["status"]
 
 
-def test_web_upload_goes_through_the_dagster_sensors(server_factory, tmp_path, monkeypatch):
-    server = server_factory(HEMISTAT_PUBLISH_ON_APPROVAL="0")   # publishing is left to Dagster
+def test_web_upload_goes_through_the_dagster_sensors(app_factory, tmp_path, monkeypatch):
+    server = app_factory(HEMISTAT_PUBLISH_ON_APPROVAL="0")   # publishing is left to Dagster
     server.user("dg.arg", "office", "ARG")
     server.user("dg.rev", "reviewer")
     office, reviewer = server.token("dg.arg"), server.token("dg.rev")
     url = server.url + "/api/submissions"
-    code, v = curl(url, office, "-F", f"file=@{good_file(tmp_path)}", "-F", "source=ar_snic")
+    code, v = server.curl(url, office, "-F", f"file=@{good_file(tmp_path)}", "-F", "source=ar_snic")
     assert code == 201 and v["status"] == "awaiting_review", v
     sid = v["submission_id"]
 
@@ -51,10 +50,10 @@ def test_web_upload_goes_through_the_dagster_sensors(server_factory, tmp_path, m
 
         # a reviewer acknowledges and approves in the portal; with PUBLISH_ON_APPROVAL=0 nothing is published yet
         rules = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
-        code, r = curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
+        code, r = server.curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
                        "-d", json.dumps({"rules": rules, "reason": "known SNIC breakdowns"}))
         assert code == 200 and r["status"] == "awaiting_review"
-        code, r = curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
+        code, r = server.curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
                        "-d", json.dumps({"decision": "approve", "comment": "matches the SNIC release"}))
         assert code == 200 and r["status"] == "approved" and not r["published"], r
         assert not (server.data_dir / "hemistat.duckdb").exists()
@@ -97,3 +96,92 @@ def test_a_reviewers_refusal_survives_a_pipeline_rerun(data_env, tmp_path):
     steps.validate(data_env, man.submission_id)
     assert subs.read_status(data_env.landing_dir, man.submission_id)["status"] == "rejected"
     assert steps.accepted_submissions(data_env).empty
+
+
+def test_an_approval_in_the_portal_is_a_recorded_dagster_run(app_factory, tmp_path):
+    """One publish path: the portal asks Dagster to run publish_warehouse (the job the sensors run) in the
+    data folder's instance; every publication — after an approval, a withdrawal — is a successful run there,
+    and the audit event and the API answer name it."""
+    srv = app_factory()
+    srv.user("run.arg", "office", "ARG")
+    srv.user("run.rev", "reviewer")
+    office, reviewer = srv.token("run.arg"), srv.token("run.rev")
+    url = srv.url + "/api/submissions"
+    code, v = srv.curl(url, office, "-F", f"file=@{good_file(tmp_path)}", "-F", "source=ar_snic")
+    assert code == 201, v
+    sid = v["submission_id"]
+    rules = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
+    code, r = srv.curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
+                       "-d", json.dumps({"rules": rules, "reason": "known SNIC breakdowns"}))
+    assert code == 200
+    code, r = srv.curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
+                       "-d", json.dumps({"decision": "approve", "comment": "matches the SNIC release"}))
+    assert code == 200 and r["status"] == "published" and r["published"] and r["run_id"], r
+    approved = r
+    code, r = srv.curl(url + f"/{sid}/withdraw", reviewer, "-H", "content-type: application/json",
+                       "-d", json.dumps({"reason": "provisional"}))
+    assert code == 200 and r["publish"] == "published" and r["run_id"] and r["run_id"] != approved["run_id"], r
+    withdrawn = r
+
+    events = [json.loads(e.detail) for e in srv.db.audit_events(50, action="publish", submission_id=sid)]
+    assert [(e["after"], e["run_id"], e["release_id"], e["job"]) for e in reversed(events)] == [
+        ("approve", approved["run_id"], approved["published"], "publish_warehouse"),
+        ("withdraw", withdrawn["run_id"], withdrawn["published"], "publish_warehouse")]
+
+    instance = dg.DagsterInstance.from_config(str(srv.data_dir / "dagster_home"))
+    try:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="publish_warehouse"))
+        assert {run.run_id for run in runs} == {approved["run_id"], withdrawn["run_id"]}   # one run each, no other
+        for run, after in ((instance.get_run_by_id(approved["run_id"]), "approve"),
+                           (instance.get_run_by_id(withdrawn["run_id"]), "withdraw")):
+            assert run.status == dg.DagsterRunStatus.SUCCESS
+            assert run.tags["hemistat/after"] == after and run.tags["hemistat/submission"] == sid
+            assert run.tags["hemistat/by"] == "run.rev" and run.tags["hemistat/channel"] == "portal"
+            assert run.run_config["resources"]["hemistat"]["config"]["data_dir"] == str(srv.data_dir.resolve())
+        latest = instance.get_latest_materialization_event(dg.AssetKey("published_warehouse"))
+        assert latest.run_id == withdrawn["run_id"]
+        assert latest.asset_materialization.metadata["release_id"].value == withdrawn["published"]
+        # the harmonised-layer rules are asset checks of that run
+        checks = instance.event_log_storage.get_logs_for_run(approved["run_id"])
+        assert any(e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION" for e in checks)
+    finally:
+        instance.dispose()
+    con = duckdb.connect(str(srv.data_dir / "hemistat.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from published.indicators where submission_id = ?", [sid]).fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def test_a_failed_publish_run_is_recorded_and_the_approval_stands(app_factory, tmp_path, monkeypatch):
+    """A publish run that fails: the approval stands, the answer says `failed`, and the failed Dagster run is
+    in the instance and in the audit event."""
+    srv = app_factory()
+    srv.user("fail.arg", "office", "ARG")
+    srv.user("fail.rev", "reviewer")
+    office, reviewer = srv.token("fail.arg"), srv.token("fail.rev")
+    url = srv.url + "/api/submissions"
+    code, v = srv.curl(url, office, "-F", f"file=@{good_file(tmp_path)}", "-F", "source=ar_snic")
+    sid = v["submission_id"]
+    rules = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
+    srv.curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
+             "-d", json.dumps({"rules": rules, "reason": "known"}))
+    from pipelines import steps
+
+    def broken(settings):
+        raise OSError("disk full (test)")
+
+    monkeypatch.setattr(steps, "publish_all", broken)
+    code, r = srv.curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
+                       "-d", json.dumps({"decision": "approve", "comment": "ok"}))
+    assert code == 200 and r["status"] == "approved" and r["publish_error"] and r["run_id"], r
+    assert "disk full (test)" in r["publish_error"]
+    ev = json.loads(srv.db.audit_events(5, action="publish_failed", submission_id=sid)[0].detail)
+    assert ev["run_id"] == r["run_id"] and ev["after"] == "approve"
+    instance = dg.DagsterInstance.from_config(str(srv.data_dir / "dagster_home"))
+    try:
+        run = instance.get_run_by_id(r["run_id"])
+        assert run.job_name == "publish_warehouse" and run.status == dg.DagsterRunStatus.FAILURE
+    finally:
+        instance.dispose()
+    assert _status(srv, sid) == "approved"          # approval_sensor publishes it later

@@ -105,9 +105,9 @@ def test_audit_log_is_append_only(db):
     assert len(db.audit_events(10)) == 2
 
 
-def test_portal_runs_on_postgresql(server_factory, pg_fresh_url, tmp_path):
+def test_portal_runs_on_postgresql(app_factory, pg_fresh_url, tmp_path):
     """The whole portal on PostgreSQL: sign-in, upload, verdict, audit events in PostgreSQL."""
-    srv = server_factory(db_url=pg_fresh_url)
+    srv = app_factory(db_url=pg_fresh_url)
     assert srv.db.engine.dialect.name == "postgresql"
     srv.user("pg.arg", "office", "ARG")
     web = WebClient(srv, lang="pt")

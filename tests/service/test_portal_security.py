@@ -1,18 +1,16 @@
-"""Security of the running portal (uvicorn subprocess, SQLite): country isolation (403/404, never 500),
-revoked tokens, path traversal, oversized uploads, CSRF, sign-in rate limiting, no secret in clear,
-formula neutralisation of what the portal writes back, cookie flags."""
+"""Security of the portal (in this process, through FastAPI's TestClient; SQLite): country isolation
+(403/404, never 500), revoked tokens, path traversal, oversized uploads, CSRF, sign-in rate limiting, no
+secret in clear, formula neutralisation of what the portal writes back, cookie flags. What only a real
+server shows (curl, a body refused from its Content-Length) is in test_portal_api.py."""
 
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import re
 import sqlite3
-import subprocess
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 
@@ -20,8 +18,6 @@ from tests.service.conftest import PASSWORD, WebClient, bad_file, good_file
 
 MB = 1024 * 1024
 
-_post = functools.partial(httpx.post, timeout=120)
-_get = functools.partial(httpx.get, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +48,7 @@ def _bearer(token):
 def test_office_cannot_upload_for_another_country(portal, offices, tmp_path):
     f = good_file(tmp_path)
     with open(f, "rb") as fh:
-        r = _post(portal.url + "/api/submissions", headers=_bearer(offices["mex_token"]),
+        r = portal.post("/api/submissions", headers=_bearer(offices["mex_token"]),
                        data={"source": "ar_snic"}, files={"file": ("snic.csv", fh)})
     assert r.status_code == 403
     assert r.json()["error"] == "err_source_other_country" and "ar_snic" in r.json()["message"]
@@ -73,14 +69,14 @@ def test_office_cannot_list_or_download_another_countrys_submissions(portal, off
                  f"/submissions/{arg_sid}/failures.csv", f"/submissions/{arg_sid}/failures.xlsx"):
         r = mex.c.get(path)
         assert r.status_code == 404, (path, r.status_code)
-    api = httpx.Client(base_url=portal.url, headers=_bearer(offices["mex_token"]), timeout=120)
+    api = portal.client(headers=_bearer(offices["mex_token"]))
     assert arg_sid not in api.get("/api/submissions").text
     for path in (f"/api/submissions/{arg_sid}", f"/api/submissions/{arg_sid}/original",
                  f"/api/submissions/{arg_sid}/report"):
         r = api.get(path)
         assert r.status_code == 404 and r.json()["error"] == "err_not_found", path
     # the office that sent it, the reviewer and the analyst can
-    own = _get(portal.url + f"/api/submissions/{arg_sid}/original", headers=_bearer(offices["arg_token"]))
+    own = portal.get(f"/api/submissions/{arg_sid}/original", headers=_bearer(offices["arg_token"]))
     assert own.status_code == 200 and own.headers["x-content-sha256"]
     assert own.content == good_file(portal.data_dir.parent).read_bytes()   # byte for byte
     ana = WebClient(portal)
@@ -93,7 +89,7 @@ def test_office_cannot_list_or_download_another_countrys_submissions(portal, off
 
 
 def test_reviewer_only_actions(portal, offices, arg_sid):
-    r = _post(portal.url + f"/api/submissions/{arg_sid}/decision", headers=_bearer(offices["arg_token"]),
+    r = portal.post(f"/api/submissions/{arg_sid}/decision", headers=_bearer(offices["arg_token"]),
                    json={"decision": "approve", "comment": "self-approval"})
     assert r.status_code == 403
     r = offices["arg"].post_form(f"/submissions/{arg_sid}/decision", f"/submissions/{arg_sid}",
@@ -106,13 +102,13 @@ def test_revoked_token_is_refused(portal, offices):
     web.login("sec.arg")
     r = web.post_form("/account/tokens", "/account", name="script")
     token = re.search(r'<pre id="new-token">([^<]+)</pre>', r.text).group(1)
-    assert _get(portal.url + "/api/submissions", headers=_bearer(token)).status_code == 200
+    assert portal.get("/api/submissions", headers=_bearer(token)).status_code == 200
     tid = re.findall(r"/account/tokens/(\d+)/revoke", r.text)[-1]
     assert web.post_form(f"/account/tokens/{tid}/revoke", "/account").status_code == 200
-    r = _get(portal.url + "/api/submissions", headers=_bearer(token))
+    r = portal.get("/api/submissions", headers=_bearer(token))
     assert r.status_code == 401 and r.json()["error"] == "err_token" and r.headers["www-authenticate"] == "Bearer"
-    assert _get(portal.url + "/api/submissions").status_code == 401
-    assert _get(portal.url + "/api/submissions", headers=_bearer("hst_" + "x" * 43)).status_code == 401
+    assert portal.get("/api/submissions").status_code == 401
+    assert portal.get("/api/submissions", headers=_bearer("hst_" + "x" * 43)).status_code == 401
     assert portal.db.audit_events(5, action="token_revoke", actor="sec.arg")
 
 
@@ -120,7 +116,7 @@ def test_path_traversal_refused(portal, offices, tmp_path):
     f = good_file(tmp_path)
     for evil in ("../../../../tmp/evil.csv", "..\\..\\evil.csv", "/etc/passwd"):
         with open(f, "rb") as fh:
-            r = _post(portal.url + "/api/submissions", headers=_bearer(offices["arg_token"]),
+            r = portal.post("/api/submissions", headers=_bearer(offices["arg_token"]),
                            data={"source": "ar_snic"}, files={"file": (evil, fh)})
         assert r.status_code == 400, (evil, r.text)
         assert r.json()["error"] == "err_file_name_path" and "path traversal" in r.json()["message"]
@@ -143,21 +139,17 @@ def test_oversized_upload_refused_with_clear_message(portal, offices, tmp_path):
                     + b"2000;1;x;1;1;1;1;1;1;1;1;1\r\n" * (MB // 28 + 2000))
     assert MB < big.stat().st_size < 2 * MB
     with open(big, "rb") as fh:
-        r = _post(portal.url + "/api/submissions", headers={**_bearer(offices["arg_token"]),
+        r = portal.post("/api/submissions", headers={**_bearer(offices["arg_token"]),
                                                                  "accept-language": "fr"},
                        data={"source": "ar_snic"}, files={"file": ("big.csv", fh)})
     assert r.status_code == 413 and r.json()["message"] == "Le fichier dépasse la limite de 1 Mo."
     r = offices["arg"].upload(big)
     assert r.status_code == 413 and "larger than the limit of 1 MB" in r.text
-    # far over: refused from Content-Length before the body is read (curl, as an office would)
+    # far over: refused from Content-Length before the body is read (over HTTP with curl: test_portal_api)
     huge = tmp_path / "huge.csv"
     huge.write_bytes(b"a;b\r\n" + b"1;2\r\n" * (5 * MB // 5))
-    out = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {offices['arg_token']}", "-F",
-                          f"file=@{huge}", "-F", "source=ar_snic", "-w", "\n%{http_code}",
-                          portal.url + "/api/submissions"], capture_output=True, text=True, timeout=60)
-    body, code = out.stdout.rsplit("\n", 1)
-    assert code == "413", out
-    assert json.loads(body)["message"] == "The file is larger than the limit of 1 MB."
+    code, body = portal.curl("/api/submissions", offices["arg_token"], "-F", f"file=@{huge}", "-F", "source=ar_snic")
+    assert code == 413 and body["message"] == "The file is larger than the limit of 1 MB."
 
 
 def test_csrf_required_on_forms(portal, offices, tmp_path):
@@ -170,7 +162,7 @@ def test_csrf_required_on_forms(portal, offices, tmp_path):
     # sign-in form too (login CSRF): a token from another browser's pre-session does not work
     other = WebClient(portal)
     tok = other.csrf("/login")
-    fresh = httpx.Client(base_url=portal.url)
+    fresh = portal.client()
     r = fresh.post("/login", data={"username": "sec.arg", "password": PASSWORD, "csrf": tok})
     assert r.status_code == 403
 
@@ -260,7 +252,7 @@ def test_security_headers_and_cookie_flags(tmp_path, monkeypatch):
 
 
 def test_bad_input_never_500(portal, offices):
-    api = httpx.Client(base_url=portal.url, headers=_bearer(offices["arg_token"]), timeout=120)
+    api = portal.client(headers=_bearer(offices["arg_token"]))
     assert api.post("/api/submissions").status_code in (400, 422)
     assert api.post("/api/submissions", content=b"garbage", headers={"content-type": "multipart/form-data; "
                                                                                        "boundary=xyz"}).status_code < 500
@@ -284,7 +276,7 @@ def test_template_source_only_for_the_offices_own_country(portal, offices, tmp_p
     from pipelines.adapters import load_all_specs
     from pipelines.settings import get_settings
 
-    api = httpx.Client(base_url=portal.url, headers=_bearer(offices["arg_token"]), timeout=300)
+    api = portal.client(headers=_bearer(offices["arg_token"]))
     if "iccs_template" not in load_all_specs(get_settings().reference_dir):   # no template source in reference/
         r = api.post("/api/submissions", data={"source": "iccs_template"}, files={"file": ("t.csv", b"a\n1\n")})
         assert r.status_code == 400
@@ -331,14 +323,13 @@ def test_dangerous_workbooks_refused_over_http(portal, offices, tmp_path):
     for key, path in cases.items():
         assert path.stat().st_size < MB
         with open(path, "rb") as fh:
-            r = _post(portal.url + "/api/submissions", headers={**_bearer(offices["arg_token"]),
+            r = portal.post("/api/submissions", headers={**_bearer(offices["arg_token"]),
                                                                      "accept-language": "es"},
-                           data={"source": "ar_snic"}, files={"file": (path.name, fh)}, timeout=120)
+                           data={"source": "ar_snic"}, files={"file": (path.name, fh)})
         assert r.status_code == 400 and r.json()["error"] == key, (key, r.text)
-    assert "macros" in _post(portal.url + "/api/submissions", headers=_bearer(offices["arg_token"]),
+    assert "macros" in portal.post("/api/submissions", headers=_bearer(offices["arg_token"]),
                                   data={"source": "ar_snic"},
-                                  files={"file": ("m.xlsx", cases["err_xlsx_macros"].read_bytes())},
-                                  timeout=120).json()["message"]
+                                  files={"file": ("m.xlsx", cases["err_xlsx_macros"].read_bytes())}).json()["message"]
     assert sorted(p.name for p in (portal.data_dir / "landing").iterdir()) == before
 
 
@@ -363,7 +354,7 @@ def test_clean_workbook_goes_through_the_pipeline(portal, offices, tmp_path):
     p = tmp_path / "hemistat_template_arg.xlsx"
     wb.save(p)
     with open(p, "rb") as fh:
-        r = _post(portal.url + "/api/submissions", headers=_bearer(offices["arg_token"]),
+        r = portal.post("/api/submissions", headers=_bearer(offices["arg_token"]),
                   data={"source": "iccs_template"}, files={"file": (p.name, fh)})
     body = r.json()
     assert r.status_code in (200, 201) and body["status"] in ("awaiting_review", "rejected"), body

@@ -85,7 +85,7 @@ def publish_run(settings: Settings, instance: dg.DagsterInstance, tags: dict | N
     Returns {"run_id", "success", "release_id", "submissions", "error"}: the release id from the
     ``published_warehouse`` materialization, the number of submissions harmonised, the first step failure."""
     from pipelines.defs.resources import resource_config
-    from pipelines.definitions import defs
+    from pipelines.defs.definitions import defs
 
     res = defs.resolve_job_def("publish_warehouse").execute_in_process(
         instance=instance, raise_on_error=False, run_config={**QUIET, **resource_config(settings)},

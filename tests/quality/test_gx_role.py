@@ -10,6 +10,7 @@ import pytest
 from pipelines.harmonise import reference as ref
 from pipelines.quality import evaluate, gx_suite, load_rules
 from pipelines.quality.report import build_report, render_html
+from tests.conftest import real
 from tests.quality.conftest import REF, RULES, context
 
 HOSTILE = "<script>alert(1)</script>"
@@ -107,3 +108,53 @@ def test_gx_and_engine_agree_on_value_edge_cases(pais_clean, value):
     results = evaluate(bad, rules, context("ar_snic", bad))
     gx_suite.run_for_submission(results, bad, rules, _countries(), name="ar_snic", docs=None)
     assert results[0].status == "fail" and results[0].gx["status"] == "fail" and results[0].gx["agrees"]
+
+
+def _small_pais(tmp_path, n=63):
+    lines = real("ar_snic/snic-pais.csv").read_bytes().split(b"\r\n")[:n]
+    p = tmp_path / "snic-pais.csv"
+    p.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    return p
+
+
+def test_published_scorecard_has_gx_beside_the_engine(data_env, tmp_path, monkeypatch):
+    """submit -> validate -> publish: the scorecard view keeps its columns and adds engine / gx_status /
+    gx_unexpected; report.json links the submission's Data Docs; a rule that raised is error_in_rule in
+    the scorecard and counted in quality_summary.rules_not_evaluated, not in the score."""
+    import duckdb
+
+    from pipelines import steps
+    from pipelines.quality import engine
+
+    def boom(*a, **k):
+        raise ValueError("T1 broke")
+
+    monkeypatch.setitem(engine.CHECKS, "time_lag", boom)   # an info rule: reported, not blocking
+    man, _ = steps.submit(data_env, _small_pais(tmp_path), "ar_snic")
+    sid = man.submission_id
+    steps.ingest(data_env, sid)
+    steps.validate(data_env, sid)
+    report = json.loads((data_env.landing_dir / sid / "report.json").read_text())
+    docs = data_env.data_dir / "quality" / "gx_docs" / sid / "index.html"
+    assert report["gx"]["data_docs"] == str(docs) and docs.exists()
+    assert {r["rule_id"]: r["gx_status"] for r in report["rules"] if r["gx_status"]} == \
+        {"C3": "pass", "C4": "pass", "V1": "pass", "F1": "pass"}
+    steps.harmonise_all(data_env)
+    steps.publish_all(data_env)
+    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    cols = [r[0] for r in con.execute("describe published.quality_scorecard").fetchall()]
+    assert cols == ["submission_id", "source_id", "country_iso3", "rule_id", "dimension", "severity", "status",
+                    "failing_rows", "threshold", "observed", "notes", "override_reason", "engine", "gx_status",
+                    "gx_unexpected"]
+    sc = {r[0]: r[1:] for r in con.execute(
+        "select rule_id, status, engine, gx_status, gx_unexpected, observed from published.quality_scorecard "
+        "where submission_id = ?", [sid]).fetchall()}
+    assert sc["C3"][:4] == ("pass", "pandera", "pass", 0) and sc["C4"][:4] == ("pass", "duckdb", "pass", 0)
+    assert sc["C1"][2] is None and sc["M1"][1] == "python"
+    assert sc["T1"][0] == "error_in_rule" and sc["T1"][4] == "ValueError: T1 broke"
+    assert con.execute("select count(*) from published.quality_scorecard where gx_status in ('pass', 'fail') "
+                       "and gx_status <> status").fetchone()[0] == 0
+    summ = con.execute("select rules_not_evaluated, rules_applied from published.quality_summary "
+                       "where country_iso3 = 'ARG' and dimension = 'timeliness'").fetchall()
+    assert summ and all(n == 1 for n, _ in summ)
+    con.close()

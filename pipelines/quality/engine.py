@@ -1,7 +1,8 @@
 """The rules engine: one function per ``check`` of the closed vocabulary.
 
-* Row/column rules (``in_codelist``, ``value_range``, ``obs_status_valid``) compile to a pandera
-  schema validated lazily, so every failing row is kept with its file line and column.
+* ``in_codelist`` compiles to a pandera schema validated lazily, so every failing row is kept with its
+  file line and column (``value_range`` and ``obs_status_valid`` run as SQL; ``ENGINES`` names what runs
+  each check, the scorecard's ``engine`` column).
 * Dataset-level and cross-table rules run as DuckDB SQL over the table (bound parameters only;
   the only identifiers ever placed in SQL come from an allow-list of standard-table columns).
 
@@ -92,7 +93,7 @@ class RuleResult:
                 "failing_rows": int(self.failing_rows), "threshold": self.rule.threshold_text(),
                 "observed": self.observed, "notes": " | ".join(self.notes) or None,
                 "override_reason": self.rule.override_reason,
-                "engine": self.engine or ENGINES.get(self.rule.check), "gx_status": gx.get("status"),
+                "engine": self.engine or ENGINES.get(self.rule.check, "duckdb"), "gx_status": gx.get("status"),
                 "gx_unexpected": gx.get("unexpected")}
 
 

@@ -184,10 +184,11 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_na
     if table is not None:
         results += evaluate(table, rules, ctx, layer="validated")
     gx = None
-    if with_gx and table is not None:
-        from pipelines.quality.gx_suite import run_suite
+    if with_gx and table is not None:  # GX beside the engine: scorecard columns gx_*, Data Docs (gx_suite)
+        from pipelines.quality import gx_suite
 
-        gx = run_suite(table, rules, ctx.countries or set(), name=spec.source_id)
+        gx = gx_suite.run_for_submission(results, table, rules, ctx.countries or set(), name=spec.source_id,
+                                         docs=gx_suite.docs_dir(settings.data_dir, sid, file_name, spec.source_id))
     v = verdict(results, acknowledged)
     stats = {"rows": 0 if table is None else len(table),
              "missing_values": 0 if table is None else int(table["value"].isna().sum())}
@@ -222,7 +223,9 @@ def _failure_frame(frames: list[pd.DataFrame], empty_columns: list[str]) -> pd.D
 
 
 def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | None):
-    rows = [{"submission_id": sid, "source_id": source_id, **r.as_row()} for r in results]
+    from pipelines.quality.engine import scorecard_frame
+
+    rows = scorecard_frame([{"submission_id": sid, "source_id": source_id, **r.as_row()} for r in results])
     country = None
     if table is not None and len(table) and table["country_iso3"].nunique() == 1:
         country = table["country_iso3"].iloc[0]
@@ -240,7 +243,7 @@ def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | Non
     cy = pd.DataFrame(columns=["country_iso3", "year"])
     if table is not None and len(table):
         cy = table[["country_iso3", "year"]].drop_duplicates()
-    return pd.DataFrame(rows), fdf, cy
+    return rows, fdf, cy
 
 
 def validate(settings: Settings, sid: str) -> StepResult:
@@ -405,7 +408,9 @@ def harmonised_quality(settings: Settings, indicators: pd.DataFrame):
         if len(r.failures):
             fails.append(r.failures.assign(rule_id=r.rule.id))
     qd = quality_dir(settings)
-    write_parquet_atomic(pd.DataFrame(rows), qd / "harmonised.parquet")
+    from pipelines.quality.engine import scorecard_frame
+
+    write_parquet_atomic(scorecard_frame(rows), qd / "harmonised.parquet")
     write_parquet_atomic(_failure_frame(fails, ["rule_id", "country_iso3", "year"]), qd / "harmonised_failures.parquet")
     return results
 
@@ -450,6 +455,9 @@ def quality_tables(settings: Settings, submission_ids: list[str] | None = None) 
         for c in df.columns:
             if df[c].dtype == object:
                 df[c] = df[c].astype("str").where(df[c].notna(), None)
+    from pipelines.quality.engine import scorecard_frame
+
+    score = scorecard_frame(score)  # engine/gx_* columns, also for files written before they existed
     return {"quality_rules": score, "quality_failures": fails, "quality_coverage": cov}
 
 

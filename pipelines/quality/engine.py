@@ -1,9 +1,15 @@
 """The rules engine: one function per ``check`` of the closed vocabulary.
 
-* Row/column rules (``in_codelist``, ``value_range``, ``obs_status_valid``) compile to a pandera
-  schema validated lazily, so every failing row is kept with its file line and column.
+* ``in_codelist`` compiles to a pandera schema validated lazily, so every failing row is kept with its
+  file line and column (``value_range`` and ``obs_status_valid`` run as SQL; ``ENGINES`` names what runs
+  each check, the scorecard's ``engine`` column).
 * Dataset-level and cross-table rules run as DuckDB SQL over the table (bound parameters only;
   the only identifiers ever placed in SQL come from an allow-list of standard-table columns).
+
+Each rule runs on its own (``evaluate``): a check that raises becomes a ``RuleResult`` with status
+``error_in_rule`` (exception type and message in ``observed``/``notes``, traceback in the log) and the
+other rules still run. An error- or warn-severity rule that could not be evaluated blocks the submission
+(``RuleResult.blocking``; quality_rules/README.md "Rules that cannot be evaluated" says why).
 
 Input is the standard long table (``pipelines.contracts.tables.RAW_COLUMNS``) of one submission, or
 the harmonised indicator table for ``layer: harmonised`` rules. Output: one ``RuleResult`` per rule.
@@ -11,7 +17,9 @@ the harmonised indicator table for ``layer: harmonised`` rules. Output: one ``Ru
 
 from __future__ import annotations
 
+import logging
 import math
+import traceback
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +32,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from pipelines.quality.rules import Rule
+
+log = logging.getLogger(__name__)
 
 FAILURE_COLUMNS = ["file_name", "line", "column_name", "value", "country_iso3", "subdivision_code", "year",
                    "month", "national_code", "observed", "expected"]
@@ -62,17 +72,68 @@ class RuleResult:
     observed: str | None = None
     notes: list[str] = field(default_factory=list)
     series: list[dict] = field(default_factory=list)   # for charts: {label, points: [(year, value)], flagged}
+    # what evaluated the rule: pandera | duckdb | python (ENGINES); and, for the rules Great Expectations
+    # evaluates too (gx_suite.GX_CHECKS), GX's own verdict: {"status", "unexpected", "agrees", ...}
+    engine: str | None = None
+    gx: dict | None = None
 
     @property
     def blocking(self) -> bool:
+        """A failed error rule; or an error or warn rule that could not be evaluated (``error_in_rule``):
+        nothing is published on a rule that did not run (quality_rules/README.md)."""
+        if self.status == "error_in_rule":
+            return self.rule.severity in ("error", "warn")
         return self.status == "fail" and self.rule.severity == "error"
 
     def as_row(self) -> dict:
+        gx = self.gx or {}
         return {"rule_id": self.rule.id, "check": self.rule.check, "severity": self.rule.severity,
                 "dimension": self.rule.dimension, "layer": self.rule.layer, "status": self.status,
                 "failing_rows": int(self.failing_rows), "threshold": self.rule.threshold_text(),
                 "observed": self.observed, "notes": " | ".join(self.notes) or None,
-                "override_reason": self.rule.override_reason}
+                "override_reason": self.rule.override_reason,
+                "engine": self.engine or ENGINES.get(self.rule.check, "duckdb"), "gx_status": gx.get("status"),
+                "gx_unexpected": gx.get("unexpected")}
+
+
+# what runs each check (the scorecard's ``engine`` column)
+ENGINES = {"in_codelist": "pandera", "file_parses": "python", "encoding_declared": "python",
+           "iccs_code_valid": "python", "metadata_present": "python"}   # every other check: duckdb
+SCORECARD_COLUMNS = ["rule_id", "check", "severity", "dimension", "layer", "status", "failing_rows", "threshold",
+                     "observed", "notes", "override_reason", "engine", "gx_status", "gx_unexpected"]
+
+
+def scorecard_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    """Scorecard rows with stable column types, whatever wrote them (older files lack the engine/GX
+    columns): ``failing_rows`` and ``gx_unexpected`` integers (Int64, NULL when GX did not evaluate the rule),
+    ``engine``/``gx_status`` text."""
+    df = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    for c in SCORECARD_COLUMNS:
+        if c not in df.columns:
+            df[c] = None
+    if "engine" in df.columns and "check" in df.columns:
+        df["engine"] = df["engine"].where(df["engine"].notna(),
+                                          df["check"].map(lambda c: ENGINES.get(c, "duckdb") if isinstance(c, str) else None))
+    for c in ("engine", "gx_status"):
+        df[c] = df[c].astype("object").where(df[c].notna(), None)
+    df["gx_unexpected"] = pd.to_numeric(df["gx_unexpected"], errors="coerce").astype("Int64")
+    return df
+
+
+def error_result(rule: Rule, exc: BaseException) -> RuleResult:
+    """The result of a rule whose check raised: ``error_in_rule`` with the exception, never a pass."""
+    where = ""
+    tb = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    if tb:
+        last = tb[-1]
+        where = f" (at {Path(last.filename).name}:{last.lineno} in {last.name})"
+    msg = f"{type(exc).__name__}: {exc}"
+    log.error("rule %s (%s) could not be evaluated: %s", rule.id, rule.check, msg,
+              exc_info=(type(exc), exc, exc.__traceback__))
+    return RuleResult(rule, "error_in_rule", observed=msg[:500],
+                      notes=[f"the rule could not be evaluated: {msg}{where}; this is a defect of the rule or "
+                             f"the engine, not a finding about the file"],
+                      engine=ENGINES.get(rule.check, "duckdb"))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -912,39 +973,51 @@ PROBLEM_CHECKS = {"file_parses": check_file_parses, "encoding_declared": check_e
 
 def evaluate(table: pd.DataFrame | str | Path | None, rules: list[Rule], ctx: QualityContext,
              layer: str | None = None, problems: list | None = None) -> list[RuleResult]:
-    """Run every enabled rule (of ``layer`` if given) on ``table``; never raises for a rule's finding."""
+    """Run every enabled rule (of ``layer`` if given) on ``table``; never raises for a rule's finding, nor
+    for a rule that breaks: each rule runs in its own ``try``, and one that raises is reported as
+    ``error_in_rule`` (``error_result``) while the others still run."""
     out: list[RuleResult] = []
     con = _con(table) if table is not None else None
     try:
         for rule in rules:
             if not rule.enabled or (layer and rule.layer != layer):
                 continue
-            if rule.check in PROBLEM_CHECKS:
-                out.append(PROBLEM_CHECKS[rule.check](rule, table, ctx, problems))
-                continue
-            if con is None:
-                out.append(_na(rule, "no table (the file did not parse)"))
-                continue
-            fn = CHECKS.get(rule.check)
-            if fn is None:
-                raise ValueError(f"rule {rule.id}: check {rule.check!r} has no implementation")
-            tbl = table if isinstance(table, pd.DataFrame) else None
-            if tbl is None and rule.check == "in_codelist":  # only the columns the check needs
-                import pyarrow.parquet as pq
-
-                have = set(pq.read_schema(table).names)
-                want = [c for c in list((rule.params.get("columns") or {})) + ["file_name", "line", "year", "month",
-                        "national_code", "country_iso3", "subdivision_code", "column_name"] if c in have]
-                tbl = pd.read_parquet(table, columns=list(dict.fromkeys(want)))
-            out.append(fn(rule, tbl, ctx, con))
+            try:
+                res = _evaluate_one(rule, table, ctx, con, problems)
+            except Exception as exc:  # noqa: BLE001 - isolation: one broken rule never hides the others
+                res = error_result(rule, exc)
+            if res.engine is None:
+                res.engine = ENGINES.get(rule.check, "duckdb")
+            out.append(res)
     finally:
         if con is not None:
             con.close()
     return out
 
 
+def _evaluate_one(rule: Rule, table, ctx: QualityContext, con, problems) -> RuleResult:
+    if rule.check in PROBLEM_CHECKS:
+        return PROBLEM_CHECKS[rule.check](rule, table, ctx, problems)
+    if con is None:
+        return _na(rule, "no table (the file did not parse)")
+    fn = CHECKS.get(rule.check)
+    if fn is None:
+        raise NotImplementedError(f"rule {rule.id}: check {rule.check!r} has no implementation")
+    tbl = table if isinstance(table, pd.DataFrame) else None
+    if tbl is None and rule.check == "in_codelist":  # only the columns the check needs
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(table).names)
+        want = [c for c in list((rule.params.get("columns") or {})) + ["file_name", "line", "year", "month",
+                "national_code", "country_iso3", "subdivision_code", "column_name"] if c in have]
+        tbl = pd.read_parquet(table, columns=list(dict.fromkeys(want)))
+    return fn(rule, tbl, ctx, con)
+
+
 def verdict(results: list[RuleResult], acknowledged: set[str] | None = None) -> str:
-    """rejected (an error rule failed) | review (a warn rule failed, not yet acknowledged) | accepted."""
+    """rejected (an error rule failed, or an error/warn rule could not be evaluated) | review (a warn rule
+    failed, not yet acknowledged) | accepted. An info rule that could not be evaluated is reported only,
+    like an info rule that fails."""
     acknowledged = acknowledged or set()
     if any(r.blocking for r in results):
         return "rejected"

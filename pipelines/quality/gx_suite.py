@@ -1,21 +1,54 @@
-"""A Great Expectations 1.x suite generated from the same rule YAML as the engine.
+"""Great Expectations 1.x: the rules with a native expectation, evaluated by GX beside the engine.
 
-GX renders the validation people read; it must never disagree with the engine. Only rules whose
-check has a faithful GX expectation are translated (``GX_CHECKS``); a test runs both on the same data
-and compares verdicts. Key columns that may be empty (subdivision, month) are filled with a sentinel
-before GX sees them, because the engine treats two empty keys as equal and GX would skip such rows.
+GX is a second, independent evaluator of the rules whose check has a faithful built-in expectation
+(``GX_CHECKS``; quality_rules/README.md lists every check and why the others have none). For each
+submission ``run_for_submission``:
+
+1. builds one suite from the same YAML rules the engine reads (``expectations_for``) and runs it through
+   a GX Checkpoint on the submission's table;
+2. records GX's verdict on each rule beside the engine's (``RuleResult.gx`` -> scorecard columns
+   ``gx_status`` / ``gx_unexpected``); when GX and the engine disagree, the rule gets a note and the
+   report says so (a disagreement is a defect of one of them, never a finding about the file);
+3. builds GX's own Data Docs (a file site, ``SiteBuilder`` + ``TupleFilesystemStoreBackend``) under
+   ``<data>/quality/gx_docs/<submission_id>/`` and returns the path for the report.
+
+Two things in GX's Data Docs are unsafe for files uploaded by others, and are handled here:
+
+* GX renders unexpected values into the HTML **without escaping** (verified on 1.24.1: a cell
+  ``<script>alert(1)</script>`` lands as a live script tag). The docs are therefore built from a copy of
+  the validation result without any value from the file (``_without_values``): counts and percentages
+  only. The failing values are in hemistat's own report, which escapes them.
+* GX's pages load CSS/JS from public CDNs (jsdelivr, cdnjs, unpkg, jquery, S3) whenever they are opened.
+  Every page gets a Content-Security-Policy that blocks scripts and every remote load (``_lock_pages``):
+  the pages are read offline, unstyled by the CDN but complete.
+
+A GX failure (import, metric error) never breaks the engine's verdict: the rules get ``gx_status =
+error_in_rule`` and the report names the exception. Key columns that may be empty (subdivision, month)
+are filled with a sentinel before GX sees them, because the engine treats two empty keys as equal and GX
+would skip such rows.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 
 from pipelines.quality.rules import Rule
 
+log = logging.getLogger(__name__)
+
 GX_CHECKS = {"in_codelist", "value_range", "obs_status_valid", "unique_key"}
 _SENTINEL = "∅"
+SITE = "hemistat"
+CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self' data:; "
+       "style-src 'self' 'unsafe-inline'; script-src 'none'; connect-src 'none'; form-action 'none'\">")
 
 
 def _prepare(df: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
@@ -32,20 +65,27 @@ def _prepare(df: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
     return out
 
 
-def expectations_for(rule: Rule, countries: set[str]) -> list:
+def expectations_for(rule: Rule, countries: set[str], columns: set[str] | None = None) -> list:
+    """The GX expectations of one rule; ``columns``: the table's columns (a coded column the table lacks is
+    skipped, as the engine skips it)."""
     import great_expectations as gx
 
     E = gx.expectations
     meta = {"rule_id": rule.id}
+    have = (lambda c: True) if columns is None else (lambda c: c in columns)
     if rule.check == "in_codelist":
         out = []
         for col, allowed in rule.params.get("columns", {}).items():
+            if not have(col):
+                continue
             vals = sorted(countries) if allowed == "reference:oas_members" else list(allowed)
             out.append(E.ExpectColumnValuesToBeInSet(column=col, value_set=vals, meta=meta))
             out.append(E.ExpectColumnValuesToNotBeNull(column=col, meta=meta))
         return out
     if rule.check == "value_range":
-        return [E.ExpectColumnValuesToBeBetween(column="value", min_value=float(rule.params.get("min", 0)), meta=meta),
+        # max: the largest finite double, so that an infinite value fails as it does in the engine
+        return [E.ExpectColumnValuesToBeBetween(column="value", min_value=float(rule.params.get("min", 0)),
+                                                max_value=sys.float_info.max, meta=meta),
                 E.ExpectColumnValuesToBeBetween(column="__fraction_of_integer_units", min_value=0, max_value=0,
                                                 meta=meta)]
     if rule.check == "obs_status_valid":
@@ -54,37 +94,156 @@ def expectations_for(rule: Rule, countries: set[str]) -> list:
                 E.ExpectColumnValuesToNotBeNull(column="obs_note", row_condition=f"obs_status.isin({need!r})",
                                                 condition_parser="pandas", meta=meta)]
     if rule.check == "unique_key":
-        return [E.ExpectCompoundColumnsToBeUnique(column_list=list(rule.params["columns"]), meta=meta)]
+        cols = [c for c in rule.params["columns"] if have(c)]
+        return [E.ExpectCompoundColumnsToBeUnique(column_list=cols, meta=meta)] if cols else []
     return []
 
 
-def run_suite(df: pd.DataFrame, rules: list[Rule], countries: set[str], name: str = "hemistat") -> dict:
-    """Validate ``df`` with the generated suite; returns a JSON-able summary + per-rule verdicts."""
+def _context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    rules = [r for r in rules if r.enabled and r.check in GX_CHECKS]
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return ctx
+
+
+def _without_values(result):
+    """A copy of a suite validation result with no value taken from the file (see the module docstring)."""
+    clean = copy.deepcopy(result)
+    for x in clean.results:
+        res = x.result or {}
+        for k in list(res):
+            if k.startswith(("partial_unexpected", "unexpected_list", "unexpected_index", "unexpected_rows")):
+                res.pop(k)
+        if isinstance(res.get("observed_value"), str):
+            res.pop("observed_value")
+    return clean
+
+
+def _lock_pages(site: Path) -> None:
+    """A Content-Security-Policy on every page: no script runs, nothing is fetched from the network."""
+    for page in site.rglob("*.html"):
+        text = page.read_text("utf-8")
+        if "Content-Security-Policy" not in text:
+            text = re.sub(r"<head>", "<head>" + CSP, text, count=1, flags=re.I)
+            page.write_text(text, "utf-8")
+
+
+def run_suite(df: pd.DataFrame, rules: list[Rule], countries: set[str], name: str = "hemistat",
+              docs_dir: Path | None = None) -> dict:
+    """Validate ``df`` with the generated suite (through a Checkpoint); returns a JSON-able summary with
+    per-rule verdicts and unexpected counts. With ``docs_dir``, GX's Data Docs are (re)built there."""
+    import great_expectations as gx
+
+    t0 = time.perf_counter()
+    rules = [r for r in rules if r.enabled and r.check in GX_CHECKS]
+    ctx = _context()
     bd = ctx.data_sources.add_pandas("pandas").add_dataframe_asset(name="table") \
         .add_batch_definition_whole_dataframe("all")
     suite = ctx.suites.add(gx.ExpectationSuite(name=f"{name}_suite"))
+    cols = set(df.columns) | {"__fraction_of_integer_units"}
     for r in rules:
-        for exp in expectations_for(r, countries):
+        for exp in expectations_for(r, countries, cols):
             suite.add_expectation(exp)
-    res = bd.get_batch(batch_parameters={"dataframe": _prepare(df, rules)}).validate(suite)
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_validation", data=bd, suite=suite))
+    cp = ctx.checkpoints.add(gx.Checkpoint(name=f"{name}_checkpoint", validation_definitions=[vd], actions=[],
+                                           result_format="SUMMARY"))
+    run = cp.run(batch_parameters={"dataframe": _prepare(df, rules)})
+    (ident, res), = run.run_results.items()
+    t_validate = time.perf_counter() - t0
     results, per_rule = [], {}
     for x in res.results:
         cfg = x.expectation_config
         rid = (cfg.meta or {}).get("rule_id")
         n_bad = int((x.result or {}).get("unexpected_count") or 0)
+        raised = bool((x.exception_info or {}).get("raised_exception"))
         ok = bool(x.success)
-        per_rule[rid] = per_rule.get(rid, True) and ok
+        st = per_rule.setdefault(rid, {"status": "pass", "unexpected": 0, "expectations": 0, "errors": []})
+        st["expectations"] += 1
+        st["unexpected"] += n_bad
+        if raised:
+            st["status"] = "error_in_rule"
+            st["errors"].append(str((x.exception_info or {}).get("exception_message"))[:300])
+        elif not ok and st["status"] == "pass":
+            st["status"] = "fail"
         results.append({"rule_id": rid, "expectation": cfg.type, "column": cfg.kwargs.get("column")
                         or cfg.kwargs.get("column_list"), "success": ok, "unexpected_count": n_bad,
                         "partial_unexpected": [str(v) for v in (x.result or {}).get("partial_unexpected_list", [])[:5]]})
+    docs = None
+    t1 = time.perf_counter()
+    if docs_dir is not None:
+        docs_dir = Path(docs_dir)
+        shutil.rmtree(docs_dir, ignore_errors=True)   # one site per submission: its latest reading
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        ctx.add_data_docs_site(site_name=SITE, site_config={
+            "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}})
+        ctx.validation_results_store.set(ident, _without_values(res))
+        ctx.build_data_docs(site_names=[SITE])
+        _lock_pages(docs_dir)
+        docs = str(docs_dir / "index.html")
     stats = res.statistics or {}
     return {"suite": suite.name, "success": bool(res.success), "evaluated": stats.get("evaluated_expectations", 0),
             "unsuccessful": stats.get("unsuccessful_expectations", 0), "results": results,
-            "verdicts": {k: ("pass" if v else "fail") for k, v in per_rule.items()}}
+            "verdicts": {k: v["status"] for k, v in per_rule.items()}, "rules": per_rule, "data_docs": docs,
+            "seconds": {"validate": round(t_validate, 3), "data_docs": round(time.perf_counter() - t1, 3)}}
+
+
+def attach(results: list, gx: dict) -> list[str]:
+    """Put GX's verdict beside the engine's on each result GX evaluated (``RuleResult.gx``); a disagreement
+    becomes a note on the rule. Returns the disagreements (one sentence each)."""
+    rules = gx.get("rules") or {}
+    out = []
+    for r in results:
+        g = rules.get(r.rule.id)
+        if g is None:
+            continue
+        agrees = None
+        if r.status in ("pass", "fail") and g["status"] in ("pass", "fail"):
+            agrees = r.status == g["status"]
+        r.gx = {"status": g["status"], "unexpected": int(g["unexpected"]), "agrees": agrees}
+        if g["status"] == "error_in_rule":
+            r.notes.append("Great Expectations could not evaluate this rule: " + "; ".join(g["errors"])[:300])
+        if agrees is False:
+            msg = (f"Great Expectations disagrees with the engine ({r.engine}) on {r.rule.id}: engine {r.status} "
+                   f"({r.failing_rows} failing rows), GX {g['status']} ({g['unexpected']} unexpected values); "
+                   f"a defect of one of the two, not a finding about the file")
+            r.notes.append(msg)
+            log.warning(msg)
+            out.append(msg)
+    return out
+
+
+def docs_dir(data_dir: Path, submission_id: str | None, file_name: str, source_id: str) -> Path:
+    """``<data>/quality/gx_docs/<submission_id>/``; a dry run (no submission id) writes beside its HTML
+    report: ``<data>/reports/gx_docs/<file stem>.<source>/``."""
+    if submission_id:
+        return Path(data_dir) / "quality" / "gx_docs" / submission_id
+    stem = re.sub(r"[^\w.-]+", "_", Path(file_name).stem) or "file"
+    return Path(data_dir) / "reports" / "gx_docs" / f"{stem}.{source_id}"
+
+
+def run_for_submission(results: list, table: pd.DataFrame, rules: list[Rule], countries: set[str], *,
+                       name: str, docs: Path | None) -> dict:
+    """GX beside the engine on one submission: run, attach to ``results``, build the Data Docs. Never
+    raises: a GX failure is reported as ``error_in_rule`` on the rules GX would have evaluated."""
+    t0 = time.perf_counter()
+    try:
+        import great_expectations  # noqa: F401 - timed apart: ~2-5 s once per process, nothing after
+
+        t_import = time.perf_counter() - t0
+        gx = run_suite(table, rules, countries, name=name, docs_dir=docs)
+        gx["seconds"]["import"] = round(t_import, 3)
+    except Exception as exc:  # noqa: BLE001 - GX is a second opinion; it never blocks the engine's verdict
+        log.exception("Great Expectations failed")
+        msg = f"{type(exc).__name__}: {exc}"[:300]
+        gx = {"suite": f"{name}_suite", "success": False, "evaluated": 0, "unsuccessful": 0, "results": [],
+              "error": msg, "data_docs": None, "verdicts": {},
+              "rules": {r.id: {"status": "error_in_rule", "unexpected": 0, "expectations": 0, "errors": [msg]}
+                        for r in rules if r.enabled and r.check in GX_CHECKS}}
+    gx["disagreements"] = attach(results, gx)
+    gx.setdefault("seconds", {})["total"] = round(time.perf_counter() - t0, 3)
+    gx.pop("rules", None)  # per-rule verdicts live on the results (scorecard); ``verdicts`` keeps the summary
+    return gx

@@ -1,14 +1,19 @@
 """Quality reports: a JSON document per submission, printed as text or rendered as HTML with charts.
 
-Messages are rendered in the reader's language (en/es/pt/fr) from each rule's templates.
+Messages are rendered in the reader's language (en/es/pt/fr) from each rule's templates. The HTML is the
+Jinja template ``templates/report.html`` with autoescaping: every value from the file, the rules or the
+submitter is escaped; the SVG charts drawn here are the only markup inserted as is (``Markup``).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from markupsafe import Markup, escape
 
 from pipelines.quality.engine import RuleResult
 from pipelines.quality.rules import LANGS
@@ -19,22 +24,62 @@ UI = {
            "rejected": "REJECTED", "rule": "Rule", "status": "Status", "rows": "failing rows", "file": "file",
            "line": "line", "column": "column", "value": "value", "message": "message", "notes": "notes",
            "title": "Quality report", "threshold": "threshold", "chart": "Series checked",
-           "pass": "pass", "fail": "FAIL", "not_applicable": "n/a", "severity": "severity"},
+           "pass": "pass", "fail": "FAIL", "not_applicable": "n/a", "severity": "severity",
+           "error_in_rule": "NOT EVALUATED",
+           "not_evaluated_intro": "Rules that could not be evaluated (a defect of the rule, not of the file; the submission waits until they are fixed):",
+           "error_in_rule_explained": "This rule could not be evaluated; the file was not judged on it",
+           "not_evaluated_problem": "rule {rule} could not be evaluated ({error}): a defect of the rule or the engine, not of the file; the submission is held until the rule is fixed and the file is read again",
+           "gx_intro": "Rules also evaluated by Great Expectations, beside the engine",
+           "gx_error": "Great Expectations could not run",
+           "gx_docs": "Great Expectations Data Docs",
+           "engine": "engine",
+           "gx_unexpected": "GX unexpected values",
+           "gx_agrees": "agree"},
     "es": {"verdict": "Dictamen", "accepted": "ACEPTADO", "review": "REQUIERE REVISIÓN (advertencias por reconocer)",
            "rejected": "RECHAZADO", "rule": "Regla", "status": "Estado", "rows": "filas con error", "file": "archivo",
            "line": "línea", "column": "columna", "value": "valor", "message": "mensaje", "notes": "notas",
            "title": "Informe de calidad", "threshold": "umbral", "chart": "Series verificadas",
-           "pass": "cumple", "fail": "FALLA", "not_applicable": "n/a", "severity": "severidad"},
+           "pass": "cumple", "fail": "FALLA", "not_applicable": "n/a", "severity": "severidad",
+           "error_in_rule": "NO EVALUADA",
+           "not_evaluated_intro": "Reglas que no se pudieron evaluar (un defecto de la regla, no del archivo; el envío queda retenido hasta corregirlas):",
+           "error_in_rule_explained": "Esta regla no se pudo evaluar; el archivo no fue juzgado según ella",
+           "not_evaluated_problem": "la regla {rule} no se pudo evaluar ({error}): un defecto de la regla o del motor, no del archivo; el envío queda retenido hasta que se corrija la regla y se vuelva a leer el archivo",
+           "gx_intro": "Reglas evaluadas también por Great Expectations, junto al motor",
+           "gx_error": "Great Expectations no pudo ejecutarse",
+           "gx_docs": "Data Docs de Great Expectations",
+           "engine": "motor",
+           "gx_unexpected": "valores inesperados (GX)",
+           "gx_agrees": "coinciden"},
     "pt": {"verdict": "Parecer", "accepted": "ACEITO", "review": "REQUER REVISÃO (alertas a reconhecer)",
            "rejected": "REJEITADO", "rule": "Regra", "status": "Situação", "rows": "linhas com erro", "file": "arquivo",
            "line": "linha", "column": "coluna", "value": "valor", "message": "mensagem", "notes": "notas",
            "title": "Relatório de qualidade", "threshold": "limite", "chart": "Séries verificadas",
-           "pass": "conforme", "fail": "FALHA", "not_applicable": "n/a", "severity": "gravidade"},
+           "pass": "conforme", "fail": "FALHA", "not_applicable": "n/a", "severity": "gravidade",
+           "error_in_rule": "NÃO AVALIADA",
+           "not_evaluated_intro": "Regras que não puderam ser avaliadas (um defeito da regra, não do arquivo; o envio fica retido até que sejam corrigidas):",
+           "error_in_rule_explained": "Esta regra não pôde ser avaliada; o arquivo não foi julgado por ela",
+           "not_evaluated_problem": "a regra {rule} não pôde ser avaliada ({error}): um defeito da regra ou do motor, não do arquivo; o envio fica retido até que a regra seja corrigida e o arquivo lido novamente",
+           "gx_intro": "Regras avaliadas também pelo Great Expectations, ao lado do motor",
+           "gx_error": "O Great Expectations não pôde ser executado",
+           "gx_docs": "Data Docs do Great Expectations",
+           "engine": "motor",
+           "gx_unexpected": "valores inesperados (GX)",
+           "gx_agrees": "concordam"},
     "fr": {"verdict": "Verdict", "accepted": "ACCEPTÉ", "review": "À EXAMINER (avertissements à valider)",
            "rejected": "REJETÉ", "rule": "Règle", "status": "Statut", "rows": "lignes en erreur", "file": "fichier",
            "line": "ligne", "column": "colonne", "value": "valeur", "message": "message", "notes": "notes",
            "title": "Rapport de qualité", "threshold": "seuil", "chart": "Séries contrôlées",
-           "pass": "conforme", "fail": "ÉCHEC", "not_applicable": "n/a", "severity": "gravité"},
+           "pass": "conforme", "fail": "ÉCHEC", "not_applicable": "n/a", "severity": "gravité",
+           "error_in_rule": "NON ÉVALUÉE",
+           "not_evaluated_intro": "Règles qui n'ont pas pu être évaluées (un défaut de la règle, non du fichier ; la soumission est retenue jusqu'à leur correction) :",
+           "error_in_rule_explained": "Cette règle n'a pas pu être évaluée ; le fichier n'a pas été jugé sur elle",
+           "not_evaluated_problem": "la règle {rule} n'a pas pu être évaluée ({error}) : un défaut de la règle ou du moteur, non du fichier ; la soumission est retenue jusqu'à ce que la règle soit corrigée et le fichier relu",
+           "gx_intro": "Règles évaluées aussi par Great Expectations, à côté du moteur",
+           "gx_error": "Great Expectations n'a pas pu s'exécuter",
+           "gx_docs": "Data Docs de Great Expectations",
+           "engine": "moteur",
+           "gx_unexpected": "valeurs inattendues (GX)",
+           "gx_agrees": "concordent"},
 }
 
 
@@ -87,12 +132,20 @@ def build_report(results: list[RuleResult], *, verdict: str, submission_id: str 
                               for lang in LANGS}
             fails.append(row)
         rules.append({**r.as_row(), "title": r.rule.title, "failures": fails, "series": r.series,
-                      "notes_list": r.notes, "rationale": r.rule.rationale})
+                      "notes_list": r.notes, "rationale": r.rule.rationale,
+                      "gx_agrees": (r.gx or {}).get("agrees"), "blocking": r.blocking})
+    # a blocking rule that could not be evaluated is a problem too (no row: the file was not judged on it)
+    not_evaluated = [{"rule": r["rule_id"], "file_name": file_name, "line": None, "column_name": None, "value": None,
+                      "observed": r["observed"],
+                      "message": {lang: UI[lang]["not_evaluated_problem"].format(rule=r["rule_id"], error=r["observed"])
+                                  for lang in LANGS}}
+                     for r in rules if r["status"] == "error_in_rule" and r["blocking"]]
     return {"submission_id": submission_id, "source_id": source_id, "file": file_name, "sha256": sha256,
             "verdict": verdict, "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "rules": rules, "gx": gx, "stats": stats or {},
-            "problems": [f | {"rule": r["rule_id"]} for r in rules if r["status"] == "fail" and r["severity"] == "error"
-                         for f in r["failures"]][:200]}
+            "problems": (not_evaluated + [f | {"rule": r["rule_id"]} for r in rules
+                                          if r["status"] == "fail" and r["severity"] == "error"
+                                          for f in r["failures"]])[:200]}
 
 
 def render_text(report: dict, lang: str = "en", max_rows: int = 10, details: tuple[str, ...] = ("error",)) -> str:
@@ -101,9 +154,13 @@ def render_text(report: dict, lang: str = "en", max_rows: int = 10, details: tup
     t = UI.get(lang, UI["en"])
     lines = [f"{t['verdict']}: {t[report['verdict']]}  —  {report['file']} ({report['source_id']})"]
     for r in report["rules"]:
-        if r["status"] != "fail" and not (r.get("notes_list") and r["status"] == "pass" and r["rule_id"] in ("S3", "I2")):
+        if r["status"] not in ("fail", "error_in_rule") and not (
+                r.get("notes_list") and r["status"] == "pass" and r["rule_id"] in ("S3", "I2")):
             continue
         title = r["title"].get(lang, r["title"]["en"])
+        if r["status"] == "error_in_rule":
+            lines.append(f"  [{r['severity'].upper()}] {r['rule_id']} {title}: {t['error_in_rule']} ({r.get('observed')})")
+            continue
         if r["status"] == "fail":
             lines.append(f"  [{r['severity'].upper()}] {r['rule_id']} {title}: {r['failing_rows']} {t['rows']}")
         else:
@@ -124,23 +181,25 @@ def render_text(report: dict, lang: str = "en", max_rows: int = 10, details: tup
     return "\n".join(lines)
 
 
-def _svg(series: dict, width=640, height=220) -> str:
+def _svg(series: dict, width=640, height=220) -> Markup:
+    """A line chart of one series, drawn here: only numbers go into it (the label is the template's
+    figcaption, escaped there), so it is inserted into the page as markup."""
     pts = series.get("points") or []
     pts2 = series.get("points2") or []
     allp = pts + pts2
     if not allp:
-        return ""
-    xs = [p[0] for p in allp]
-    ys = [p[1] for p in allp]
+        return Markup("")
+    xs = [float(p[0]) for p in allp]
+    ys = [float(p[1]) for p in allp]
     x0, x1 = min(xs), max(xs)
     y1 = max(ys) * 1.1 or 1
     pad = 40
 
     def sx(x):
-        return pad + (x - x0) / ((x1 - x0) or 1) * (width - 2 * pad)
+        return pad + (float(x) - x0) / ((x1 - x0) or 1) * (width - 2 * pad)
 
     def sy(y):
-        return height - pad - y / y1 * (height - 2 * pad)
+        return height - pad - float(y) / y1 * (height - 2 * pad)
 
     def path(p, color):
         d = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(p))
@@ -148,61 +207,44 @@ def _svg(series: dict, width=640, height=220) -> str:
 
     flagged = set(series.get("flagged") or [])
     dots = "".join(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="{6 if x in flagged else 3}" '
-                   f'fill="{"#c0392b" if x in flagged else "#2c3e50"}"><title>{x}: {y:,.0f}</title></circle>'
+                   f'fill="{"#c0392b" if x in flagged else "#2c3e50"}"><title>{escape(str(x))}: {float(y):,.0f}</title></circle>'
                    for x, y in pts)
     axis = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
-            f'<text x="{pad}" y="{height - 12}" font-size="11">{x0}</text>'
-            f'<text x="{width - pad - 24}" y="{height - 12}" font-size="11">{x1}</text>'
+            f'<text x="{pad}" y="{height - 12}" font-size="11">{x0:.0f}</text>'
+            f'<text x="{width - pad - 24}" y="{height - 12}" font-size="11">{x1:.0f}</text>'
             f'<text x="4" y="{pad - 8}" font-size="11">{y1 / 1.1:,.0f}</text>')
-    return (f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
-            f'{axis}{path(pts2, "#e67e22") if pts2 else ""}{path(pts, "#2c3e50")}{dots}</svg>'
-            f'<figcaption>{html.escape(series.get("label", ""))}</figcaption></figure>')
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{int(width)}" height="{int(height)}" role="img">'
+                  f'{axis}{path(pts2, "#e67e22") if pts2 else ""}{path(pts, "#2c3e50")}{dots}</svg>')
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                       autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True,
+                                                    default=True))
+
+
+def _file_uri(path: str) -> str:
+    try:
+        return Path(path).resolve().as_uri()
+    except ValueError:
+        return ""
 
 
 def render_html(report: dict, lang: str = "en") -> str:
     t = UI.get(lang, UI["en"])
-    e = html.escape
     color = {"accepted": "#1e8449", "review": "#b9770e", "rejected": "#c0392b"}[report["verdict"]]
-    out = [f"<!doctype html><html lang='{lang}'><meta charset='utf-8'><title>{e(t['title'])} — {e(report['file'])}</title>",
-           "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;"
-           "width:100%}td,th{border:1px solid #ddd;padding:4px 6px;font-size:13px;text-align:left}"
-           ".fail{color:#c0392b;font-weight:bold}.na{color:#999}figure{margin:1em 0}</style>",
-           f"<h1>{e(t['title'])}: {e(report['file'])}</h1>",
-           f"<p><b>{e(t['verdict'])}:</b> <span style='color:{color};font-weight:bold'>{e(t[report['verdict']])}</span>"
-           f" · {e(report['source_id'])} · {e(report.get('submission_id') or 'dry run')} · {e(report['generated_at'])}</p>",
-           f"<table><tr><th>{t['rule']}</th><th></th><th>{t['severity']}</th><th>{t['status']}</th><th>{t['rows']}</th>"
-           f"<th>{t['threshold']}</th><th>{t['notes']}</th></tr>"]
-    for r in report["rules"]:
-        cls = "fail" if r["status"] == "fail" else ("na" if r["status"] == "not_applicable" else "")
-        out.append(f"<tr><td>{e(r['rule_id'])}</td><td>{e(r['title'].get(lang, r['title']['en']))}</td>"
-                   f"<td>{e(r['severity'])}</td><td class='{cls}'>{e(t.get(r['status'], r['status']))}</td>"
-                   f"<td>{r['failing_rows']}</td><td>{e(r['threshold'] or '')}</td>"
-                   f"<td>{e(' | '.join(r.get('notes_list') or []) or (r.get('observed') or ''))}</td></tr>")
-    out.append("</table>")
-    for r in report["rules"]:
-        if r["status"] != "fail" and not r.get("series"):
-            continue
-        out.append(f"<h2>{e(r['rule_id'])} — {e(r['title'].get(lang, r['title']['en']))}</h2>")
-        if r.get("series"):
-            out.append(f"<h3>{e(t['chart'])}</h3>")
-            out.extend(_svg(s) for s in r["series"][:3])
-        if r["failures"]:
-            out.append(f"<table><tr><th>{t['file']}</th><th>{t['line']}</th><th>{t['column']}</th><th>{t['value']}</th>"
-                       f"<th>{t['message']}</th></tr>")
-            for f in r["failures"]:
-                out.append(f"<tr><td>{e(str(f.get('file_name') or report['file']))}</td><td>{e(str(f.get('line') or ''))}</td>"
-                           f"<td>{e(str(f.get('column_name') or ''))}</td><td>{e(str(f.get('value') or ''))}</td>"
-                           f"<td>{e(f['message'].get(lang, f['message']['en']))}</td></tr>")
-            out.append("</table>")
-    if report.get("gx"):
-        g = report["gx"]
-        out.append(f"<h2>Great Expectations</h2><p>suite <code>{e(g.get('suite', ''))}</code>: "
-                   f"{'success' if g.get('success') else 'failed'} — {g.get('evaluated', 0)} expectations, "
-                   f"{g.get('unsuccessful', 0)} unsuccessful</p><table><tr><th>rule</th><th>expectation</th>"
-                   "<th>column</th><th>ok</th><th>unexpected</th></tr>")
-        for x in g.get("results", []):
-            out.append(f"<tr><td>{e(x['rule_id'])}</td><td>{e(x['expectation'])}</td><td>{e(str(x.get('column')))}</td>"
-                       f"<td>{'✔' if x['success'] else '✘'}</td><td>{x.get('unexpected_count', 0)}</td></tr>")
-        out.append("</table>")
-    out.append("</html>")
-    return "\n".join(out)
+    rules = report["rules"]
+    gx_rows = [r for r in rules if r.get("gx_status")]
+
+    def title(r):
+        return r["title"].get(lang, r["title"]["en"])
+
+    def status_class(status):
+        return {"fail": "fail", "not_applicable": "na", "error_in_rule": "error_in_rule"}.get(status, "")
+
+    return _environment().get_template("report.html").render(
+        report=report, lang=lang, t=t, verdict_color=color, title=title, status_class=status_class, chart=_svg,
+        file_uri=_file_uri, gx_rows=gx_rows, errored=[r for r in rules if r["status"] == "error_in_rule"])

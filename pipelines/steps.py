@@ -22,6 +22,7 @@ from pipelines.settings import Settings
 from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
 from pipelines.storage.catalog import PUBLISHABLE, accepted_submissions  # noqa: F401 (re-exported)
+from pipelines.quality.run import run_quality  # noqa: F401 (re-exported)
 from pipelines.storage.files import write_parquet_atomic
 
 _INT = re.compile(r"\d+")
@@ -168,35 +169,6 @@ def quality_dir(settings: Settings) -> Path:
     return settings.data_dir / "quality"
 
 
-def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_name: str, sid: str | None,
-                received_at=None, layout: str | None = None, problems: list[Problem] | None = None,
-                acknowledged: set[str] | None = None, with_gx: bool = True, sha256: str | None = None):
-    """All raw- and validated-layer rules (+ the GX suite) on one submission's table.
-
-    Returns (results, verdict, report)."""
-    from pipelines.quality import evaluate, load_rules, verdict
-    from pipelines.quality.context import build_context
-    from pipelines.quality.report import build_report
-
-    rules = load_rules(settings.rules_dir, spec.source_id, reference_dir=settings.reference_dir)
-    ctx = build_context(settings, spec, table, submission_id=sid, received_at=received_at, layout=layout)
-    results = evaluate(table, rules, ctx, layer="raw", problems=problems or [])
-    if table is not None:
-        results += evaluate(table, rules, ctx, layer="validated")
-    gx = None
-    if with_gx and table is not None:  # GX beside the engine: scorecard columns gx_*, Data Docs (gx_suite)
-        from pipelines.quality import gx_suite
-
-        gx = gx_suite.run_for_submission(results, table, rules, ctx.countries or set(), name=spec.source_id,
-                                         docs=gx_suite.docs_dir(settings.data_dir, sid, file_name, spec.source_id))
-    v = verdict(results, acknowledged)
-    stats = {"rows": 0 if table is None else len(table),
-             "missing_values": 0 if table is None else int(table["value"].isna().sum())}
-    report = build_report(results, verdict=v, submission_id=sid, source_id=spec.source_id, file_name=file_name,
-                          sha256=sha256, stats=stats, gx=gx)
-    return results, v, report
-
-
 def _line_numbers(v) -> list[int]:
     if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return []
@@ -277,7 +249,9 @@ def validate(settings: Settings, sid: str) -> StepResult:
     stats = {**report["stats"], "verdict": v, "results": results}
     if v == "rejected":
         subs.set_status(settings.landing_dir, sid, "rejected",
-                        detail="; ".join(f"{r.rule.id}: {r.failing_rows} row(s)" for r in results if r.blocking))
+                        detail="; ".join(f"{r.rule.id}: " + (f"the rule could not be evaluated ({r.observed})"
+                                                      if r.status == "error_in_rule" else f"{r.failing_rows} row(s)")
+                                         for r in results if r.blocking))
         write_parquet_atomic(df, settings.quarantine_dir / f"{sid}.parquet")
         (settings.validated_dir / f"{sid}.parquet").unlink(missing_ok=True)
         err = SubmissionError([Problem(f.get("file_name") or man.original_name, f.get("line"), f.get("column_name"),

@@ -34,6 +34,6 @@ def check_results(results, asset_name: str) -> list[dg.AssetCheckResult]:
             md["observed"] = r.observed[:500]
         if len(r.failures):
             md["sample_failures"] = dg.MetadataValue.md(r.failures.head(10).to_markdown(index=False))
-        out.append(dg.AssetCheckResult(asset_key=asset_name, check_name=r.rule.id, passed=r.status != "fail",
+        out.append(dg.AssetCheckResult(asset_key=asset_name, check_name=r.rule.id, passed=r.status not in ("fail", "error_in_rule"),
                                        severity=SEVERITY[r.rule.severity], metadata=md))
     return out

@@ -14,8 +14,8 @@ from pipelines.settings import Settings
 
 
 def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: str | None = None) -> dict:
-    from pipelines import steps
     from pipelines.harmonise import HarmoniseError, harmonise
+    from pipelines.quality.run import run_quality
     from pipelines.quality import evaluate, load_rules, verdict
     from pipelines.quality.engine import QualityContext
     from pipelines.quality.report import build_report
@@ -27,12 +27,12 @@ def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: s
         table, stats = adapt_file(Path(file), spec, submission_id="dry-run", file_name=name,
                                   allowed_countries=countries)
     except SubmissionError as exc:
-        _, _, report = steps.run_quality(settings, spec, None, file_name=name, sid=None, problems=exc.problems,
+        _, _, report = run_quality(settings, spec, None, file_name=name, sid=None, problems=exc.problems,
                                          with_gx=False)
         report["verdict"] = "rejected"
         return report
     now = datetime.now(timezone.utc)
-    results, v, report = steps.run_quality(settings, spec, table, file_name=name, sid=None, received_at=now,
+    results, v, report = run_quality(settings, spec, table, file_name=name, sid=None, received_at=now,
                                            layout=stats.get("layout"))
     # harmonised-layer rules on this file alone (+ comparison series already in the warehouse)
     if v != "rejected":

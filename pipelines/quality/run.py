@@ -1,0 +1,36 @@
+"""One submission through every raw- and validated-layer rule, GX beside the engine, and its report."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.adapters import Problem
+from pipelines.quality import gx_suite
+from pipelines.quality.context import build_context
+from pipelines.quality.engine import evaluate, verdict
+from pipelines.quality.report import build_report
+from pipelines.quality.rules import load_rules
+from pipelines.settings import Settings
+
+
+def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_name: str, sid: str | None,
+                received_at=None, layout: str | None = None, problems: list[Problem] | None = None,
+                acknowledged: set[str] | None = None, with_gx: bool = True, sha256: str | None = None):
+    """All raw- and validated-layer rules (+ the GX suite) on one submission's table.
+
+    Returns (results, verdict, report)."""
+    rules = load_rules(settings.rules_dir, spec.source_id, reference_dir=settings.reference_dir)
+    ctx = build_context(settings, spec, table, submission_id=sid, received_at=received_at, layout=layout)
+    results = evaluate(table, rules, ctx, layer="raw", problems=problems or [])
+    if table is not None:
+        results += evaluate(table, rules, ctx, layer="validated")
+    gx = None
+    if with_gx and table is not None:  # GX beside the engine: scorecard columns gx_*, Data Docs (gx_suite)
+        gx = gx_suite.run_for_submission(results, table, rules, ctx.countries or set(), name=spec.source_id,
+                                         docs=gx_suite.docs_dir(settings.data_dir, sid, file_name, spec.source_id))
+    v = verdict(results, acknowledged)
+    stats = {"rows": 0 if table is None else len(table),
+             "missing_values": 0 if table is None else int(table["value"].isna().sum())}
+    report = build_report(results, verdict=v, submission_id=sid, source_id=spec.source_id, file_name=file_name,
+                          sha256=sha256, stats=stats, gx=gx)
+    return results, v, report

@@ -46,6 +46,18 @@ class SourceSpec:
         """National codes that are subsets (tags) of another code and must never be summed with it."""
         return list((self.raw.get("hierarchy") or {}).get("subset_codes", []))
 
+    def hierarchy_pairs(self, codes) -> list[tuple[str, str]]:
+        """(child, parent) pairs among ``codes`` (the national codes present): children named by the separator
+        (SNIC ``11_2`` under ``11``) or listed under ``hierarchy.children``. The one builder of these pairs."""
+        codes = set(codes)
+        rows = []
+        sep = self.hierarchy_separator
+        if sep:
+            rows += [(c, c.rsplit(sep, 1)[0]) for c in sorted(codes) if sep in c and c.rsplit(sep, 1)[0] in codes]
+        for p, kids in ((self.raw.get("hierarchy") or {}).get("children") or {}).items():
+            rows += [(k, p) for k in kids if k in codes and p in codes]
+        return rows
+
     @property
     def comparability(self) -> str:
         return self.raw.get("comparability", "national")

@@ -45,7 +45,6 @@ import pandas as pd
 from pipelines.adapters.spec import SourceSpec
 from pipelines.harmonise import reference as ref
 
-NATIONAL_POP_PREFERENCE = ["wb_sp_pop_totl"]
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -75,20 +74,8 @@ class HarmoniseResult:
 
 def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
     """(source_id, child_code, parent_code) pairs among the national codes actually present."""
-    rows = []
-    for sid, spec in specs.items():
-        present = set(codes.loc[codes["source_id"] == sid, "national_code"])
-        sep = spec.hierarchy_separator
-        if sep:
-            for c in present:
-                if sep in c:
-                    p = c.rsplit(sep, 1)[0]
-                    if p in present:
-                        rows.append((sid, c, p))
-        for p, kids in ((spec.raw.get("hierarchy") or {}).get("children") or {}).items():
-            for c in kids:
-                if c in present and p in present:
-                    rows.append((sid, c, p))
+    rows = [(sid, c, p) for sid, spec in specs.items()
+            for c, p in spec.hierarchy_pairs(codes.loc[codes["source_id"] == sid, "national_code"])]
     return pd.DataFrame(rows, columns=["source_id", "child_code", "parent_code"], dtype="str")
 
 
@@ -408,9 +395,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     """)
 
     # 7. population and rates --------------------------------------------------------------------
-    popn = ref.population_national(reference_dir)
-    popn["pref"] = popn["source_id"].map({s: i for i, s in enumerate(NATIONAL_POP_PREFERENCE)}).fillna(99)
-    popn = popn.sort_values("pref").drop_duplicates(["country_iso3", "year"])
+    popn = ref.preferred_national_population(ref.population_national(reference_dir))
     con.register("popn", popn[["country_iso3", "year", "population", "source_id"]])
     pops = ref.population_subnational(reference_dir)
     con.register("pops", pops[["country_iso3", "subdivision_code", "year", "population", "source_id"]])

@@ -32,6 +32,17 @@ def population_national(reference_dir: Path) -> pd.DataFrame:
     return df
 
 
+NATIONAL_POP_PREFERENCE = ["wb_sp_pop_totl"]   # first = preferred; any other source after these
+
+
+def preferred_national_population(popn: pd.DataFrame) -> pd.DataFrame:
+    """One national population per country and year, by NATIONAL_POP_PREFERENCE (the one preference used by
+    rates and by the quality rules that recompute them)."""
+    rank = popn["source_id"].map({s: i for i, s in enumerate(NATIONAL_POP_PREFERENCE)}).fillna(99)
+    return popn.assign(_rank=rank).sort_values(["_rank", "source_id"], kind="stable") \
+        .drop_duplicates(["country_iso3", "year"]).drop(columns="_rank")
+
+
 def population_subnational(reference_dir: Path) -> pd.DataFrame:
     df = _csv(reference_dir / "population" / "subnational.csv")
     df["year"] = df["year"].astype("int64")

@@ -15,15 +15,7 @@ from pipelines.settings import Settings
 
 
 def hierarchy_pairs(spec: SourceSpec, codes: set[str]) -> pd.DataFrame:
-    rows = []
-    sep = spec.hierarchy_separator
-    if sep:
-        for c in codes:
-            if sep in c and c.rsplit(sep, 1)[0] in codes:
-                rows.append((c, c.rsplit(sep, 1)[0]))
-    for p, kids in ((spec.raw.get("hierarchy") or {}).get("children") or {}).items():
-        rows.extend((k, p) for k in kids if k in codes and p in codes)
-    return pd.DataFrame(rows, columns=["child_code", "parent_code"], dtype="str")
+    return pd.DataFrame(spec.hierarchy_pairs(codes), columns=["child_code", "parent_code"], dtype="str")
 
 
 def _accepted_same_source(settings: Settings, source_id: str, exclude: str | None) -> list[dict]:

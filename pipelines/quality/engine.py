@@ -473,9 +473,9 @@ def check_hierarchy_child_le_parent(rule, table, ctx, con):
 def _population_join(con, ctx) -> bool:
     if ctx.population_national is None:
         return False
-    popn = ctx.population_national
-    pref = popn.assign(pref=(popn["source_id"] != "wb_sp_pop_totl").astype(int)).sort_values("pref") \
-        .drop_duplicates(["country_iso3", "year"])
+    from pipelines.harmonise.reference import preferred_national_population
+
+    pref = preferred_national_population(ctx.population_national)
     con.register("popn", pref[["country_iso3", "year", "population"]])
     pops = ctx.population_subnational if ctx.population_subnational is not None else \
         pd.DataFrame(columns=["country_iso3", "subdivision_code", "year", "population"])

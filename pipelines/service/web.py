@@ -27,8 +27,7 @@ from pipelines.settings import Settings
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "hemistat_session"
 PRE_COOKIE = "hemistat_pre"
-STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", "published", "superseded",
-            "withdrawn"]
+from pipelines.storage.submissions import STATUSES  # noqa: E402 (one list of status names)
 PUBLISH_OUTCOMES = ("published", "failed", "deferred")   # Portal._publish
 
 

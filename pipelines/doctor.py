@@ -2,14 +2,24 @@
 
 With ``files=[(source_id, path), ...]`` (``hemistat doctor --file PATH --source S``) it also reads each
 file with its source spec (nothing stored) and lists the national codes the source's crosswalk does not
-map yet, each with the ICCS codes its label most resembles (``pipelines.onboarding``)."""
+map yet, each with the ICCS codes that best fit it by the ICCS definitions (``pipelines.onboarding``).
+
+Every failure ends with the section of docs/ONBOARDING.md that fixes it (``pipelines/docs_ref.py``)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from pipelines.docs_ref import see, section_for_check, section_for_problem
 from pipelines.settings import Settings
+
+
+def _with_section(name: str, detail: str) -> str:
+    """``detail`` ending with the guide's section for check ``name`` (unless it names one already)."""
+    if "docs/ONBOARDING.md#" in detail:
+        return detail
+    return f"{detail} ({see(section_for_check(name))})"
 
 
 def run_checks(settings: Settings, files: list[tuple[str, Path]] | None = None) -> list[tuple[str, bool, str]]:
@@ -20,7 +30,7 @@ def run_checks(settings: Settings, files: list[tuple[str, Path]] | None = None) 
             detail = fn() or ""
             out.append((name, True, detail))
         except Exception as exc:  # noqa: BLE001 - doctor reports every failure, never crashes
-            out.append((name, False, f"{type(exc).__name__}: {exc}"))
+            out.append((name, False, _with_section(name, f"{type(exc).__name__}: {exc}")))
 
     from pipelines.harmonise import reference as ref
 
@@ -51,13 +61,13 @@ def run_checks(settings: Settings, files: list[tuple[str, Path]] | None = None) 
 
     def _xw(spec):
         def inner():
+            from pipelines.harmonise.crosswalk_check import check_form
+
             x = ref.crosswalk(settings.reference_dir, spec.crosswalk)
-            codes = set(ref.iccs(settings.reference_dir)["code"])
-            bad = sorted(set(x["iccs_code"].dropna()) - codes)
-            if bad:
-                raise ValueError(f"ICCS codes not in reference/iccs: {', '.join(bad)}")
-            if x["national_code"].duplicated().any():
-                raise ValueError("duplicate national_code rows")
+            problems = check_form(settings.reference_dir, spec.crosswalk)
+            if problems:
+                more = f"; … and {len(problems) - 10} more" if len(problems) > 10 else ""
+                raise ValueError("; ".join(problems[:10]) + more)
             return f"{len(x)} rows, {int(x['iccs_code'].isna().sum())} no_match"
         return inner
 
@@ -89,9 +99,14 @@ def _file_codes(settings: Settings, source_id: str, path: Path) -> tuple[str, bo
         spec = load_spec(source_id, settings.reference_dir)
         df = unmapped_codes(settings, source_id, path)
     except SubmissionError as exc:
-        return name, False, f"the file cannot be read with the spec: {exc}"
+        shown = "\n".join(f"  - {p} ({see(section_for_problem(p))})" for p in exc.problems[:20])
+        more = f"\n  … and {len(exc.problems) - 20} more" if len(exc.problems) > 20 else ""
+        return name, False, f"the file cannot be read with the spec: {len(exc.problems)} problem(s)\n{shown}{more}"
+    except KeyError as exc:
+        msg = str(exc.args[0] if exc.args else exc)
+        return name, False, msg if "docs/ONBOARDING.md#" in msg else f"{msg} ({see('source-spec')})"
     except Exception as exc:  # noqa: BLE001 - doctor reports every failure, never crashes
-        return name, False, f"{type(exc).__name__}: {exc}"
+        return name, False, _with_section(name, f"{type(exc).__name__}: {exc}")
     if df.empty:
         return name, True, f"every national code is in reference/crosswalks/{spec.crosswalk}.csv"
     return name, False, format_unmapped(df, crosswalk=spec.crosswalk)

@@ -1,13 +1,15 @@
 """Onboarding a new national format without code: which national codes lack a crosswalk row, and which
 ICCS codes they probably are.
 
-* ``suggest_iccs(label, reference_dir, k=3)`` ranks ICCS codes by how similar ``label`` is to their
-  Spanish and English labels (``reference/iccs/iccs.csv``) and to the Spanish inclusions of each code
-  (``reference/iccs/iccs_notes.csv``). Accents, case, punctuation, plural endings and stop words are
-  normalised; words are compared exactly or, for longer words, fuzzily (difflib), so *HOMICIDIOS*,
-  *Homicidio* and *homicidio intencional* all meet. Pure Python, no network. A suggestion is a starting
-  point for the reviewer, never a mapping: the crosswalk row still needs a relation and a rationale
+* ``suggest_iccs(label, reference_dir, k=3)`` ranks ICCS codes with the classification's own definitions:
+  Spanish/English labels, Spanish inclusions and descriptions, and the exclusion lists, which lower the
+  code that excludes the label and propose the code the exclusion names (``pipelines/iccs_suggest.py``;
+  docs/ONBOARDING.md#suggestions). Each suggestion says why. A suggestion is a starting point for the
+  reviewer, never a mapping: the crosswalk row still needs a relation and a rationale
   (reference/crosswalks/README.md).
+* ``suggest_iccs_by_label(label, reference_dir, k=3)`` is the former method, label similarity alone (labels
+  es/en and Spanish inclusions, Dice over fuzzily matched words); kept to measure the new one against it
+  (tests/e2e/test_onboarding.py).
 * ``unmapped_codes(settings, source_id, file)`` runs the source's adapter on a file (nothing is stored)
   and lists every national code the source's crosswalk does not map, with its label, number of cells,
   first line in the file and the top suggestions. ``hemistat doctor --file F --source S`` prints it.
@@ -118,7 +120,17 @@ def _index(reference_dir: str) -> tuple[tuple[_Phrase, ...], dict]:
 
 
 def suggest_iccs(label: str, reference_dir: Path, k: int = 3) -> list[dict]:
-    """The ``k`` ICCS codes whose labels (es/en) or Spanish inclusions are most similar to ``label``.
+    """The ``k`` best ICCS codes for ``label`` by the ICCS definitions (labels, inclusions, exclusions,
+    descriptions): ``{iccs_code, label_es, label_en, score, matched, matched_on, excluded_by, reason}``
+    (``pipelines/iccs_suggest.suggest``)."""
+    from pipelines.iccs_suggest import suggest
+
+    return suggest(label, reference_dir, k=k)
+
+
+def suggest_iccs_by_label(label: str, reference_dir: Path, k: int = 3) -> list[dict]:
+    """Former method: the ``k`` ICCS codes whose labels (es/en) or Spanish inclusions are most similar to
+    ``label``.
 
     Each suggestion: ``{iccs_code, label_es, label_en, score (0-1), matched (the phrase that matched),
     matched_on}``. Ties prefer non-residual codes, then higher (more general) levels. Empty when nothing
@@ -172,9 +184,13 @@ def unmapped_codes(settings, source_id: str, file, k: int = 3) -> pd.DataFrame:
 
 
 def format_unmapped(df: pd.DataFrame, *, crosswalk: str | None = None, total_codes: int | None = None) -> str:
-    """Human-readable listing for ``hemistat doctor``: one block per unmapped code."""
+    """Human-readable listing for ``hemistat doctor``: one block per unmapped code, each suggestion with
+    its reason; the listing names the guide's sections that fix it."""
+    from pipelines.docs_ref import see
+
     where = f"reference/crosswalks/{crosswalk}.csv" if crosswalk else "the crosswalk"
-    head = f"{len(df)} national code(s)" + (f" of {total_codes}" if total_codes else "") + f" not in {where}"
+    head = (f"{len(df)} national code(s)" + (f" of {total_codes}" if total_codes else "") + f" not in {where} "
+            f"({see('crosswalk')})")
     lines = [head]
     for r in df.itertuples(index=False):
         lab = f" ({r.national_label})" if isinstance(r.national_label, str) and r.national_label != r.national_code \
@@ -182,10 +198,12 @@ def format_unmapped(df: pd.DataFrame, *, crosswalk: str | None = None, total_cod
         lines.append(f"    {r.national_code}{lab}: {r.cells} cell(s), first at line {r.first_line}")
         if r.suggestions:
             for i, s in enumerate(r.suggestions, 1):
+                why = s.get("reason") or f"matched {s['matched_on']}: {s['matched']!r}"
                 lines.append(f"        {i}. {s['iccs_code']}  {s['label_es']} / {s['label_en']}  "
-                             f"(score {s['score']:.2f}, matched {s['matched_on']}: {s['matched']!r})")
+                             f"(score {s['score']:.2f}; {why})")
         else:
-            lines.append("        no similar ICCS label: see reference/iccs/iccs.csv and the ICCS manual")
+            lines.append("        no ICCS label, inclusion or exclusion matches: see reference/iccs/iccs.csv, "
+                         f"reference/iccs/iccs_notes.csv and the ICCS manual ({see('suggestions')})")
     lines.append("    add one row per code (national_code,national_label,iccs_code,relation,weight,valid_from,"
-                 "valid_to,rationale); see reference/crosswalks/README.md")
+                 f"valid_to,rationale); see reference/crosswalks/README.md and {see('crosswalk').removeprefix('see ')}")
     return "\n".join(lines)

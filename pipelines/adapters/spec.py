@@ -97,14 +97,15 @@ def _check_date_roles(raw: dict, path: Path) -> None:
             try:
                 date_columns(columns)
             except ValueError as exc:
-                raise ValueError(f"{path}: layout {name!r}: {exc}") from exc
+                raise ValueError(f"{path}: layout {name!r}: {exc} (see docs/ONBOARDING.md#date-formats)") from exc
 
 
 def load_spec(source_id: str, reference_dir: Path) -> SourceSpec:
     specs = load_all_specs(reference_dir)
     if source_id not in specs:
         known = ", ".join(sorted(specs)) or "none"
-        raise KeyError(f"unknown source {source_id!r}; known sources: {known}")
+        raise KeyError(f"unknown source {source_id!r}; known sources: {known} "
+                       f"(see docs/ONBOARDING.md#source-spec)")
     return specs[source_id]
 
 
@@ -127,12 +128,16 @@ def _load_all(reference_dir: str, signature: tuple = ()) -> tuple[tuple[str, Sou
         try:
             jsonschema.validate(raw, schema)
         except jsonschema.ValidationError as exc:
-            raise ValueError(f"{p}: invalid source spec: {exc.message} at {list(exc.absolute_path)}") from exc
+            from pipelines.docs_ref import see, section_for_spec_error
+
+            raise ValueError(f"{p}: invalid source spec: {exc.message} at {list(exc.absolute_path)} "
+                             f"({see(section_for_spec_error(list(exc.absolute_path)))})") from exc
         _check_date_roles(raw, p)
         by = (raw.get("scope") or {}).get("by") or []
         if (raw.get("scope") or {}).get("kind") == "full" and by:
             raise ValueError(f"{p}: scope.by applies to increments only (a full export covers the whole series)")
         if raw["source_id"] != p.stem:
-            raise ValueError(f"{p}: source_id {raw['source_id']!r} must equal the file name {p.stem!r}")
+            raise ValueError(f"{p}: source_id {raw['source_id']!r} must equal the file name {p.stem!r} "
+                             f"(see docs/ONBOARDING.md#spec-keys)")
         out.append((raw["source_id"], SourceSpec(raw["source_id"], raw, p)))
     return tuple(out)

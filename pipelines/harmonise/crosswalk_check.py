@@ -55,7 +55,7 @@ def _year(text: str) -> int | None:
 
 def check_form(reference_dir: Path, name: str) -> list[str]:
     """Problems of form in ``reference/crosswalks/<name>.csv`` (empty list: none)."""
-    from pipelines.refbuild.schema_check import load_schema, validate_csv
+    from pipelines.contracts.table_schema import load_schema, validate_csv
 
     ref = Path(reference_dir)
     path = crosswalk_path(ref, name)

@@ -14,7 +14,7 @@ from pipelines.refbuild.common import (
     write_if_changed,
     write_provenance,
 )
-from pipelines.refbuild.schema_check import validate_csv
+from pipelines.contracts.table_schema import validate_csv
 
 # output file -> (schema file, schema dict); used by the build's own final validation and by the tests
 TABLES = {

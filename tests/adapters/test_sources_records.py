@@ -33,7 +33,7 @@ import pytest
 from pipelines.adapters import SubmissionError, adapt_file, load_spec
 from pipelines.contracts.tables import RAW_COLUMNS, RawSchema
 from pipelines.harmonise import crosswalk_check as xwc
-from pipelines.refbuild.schema_check import load_schema, validate_csv
+from pipelines.contracts.table_schema import load_schema, validate_csv
 from tests.conftest import real
 
 REPO = Path(__file__).resolve().parents[2]

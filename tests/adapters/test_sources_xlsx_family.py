@@ -19,7 +19,7 @@ from pipelines.adapters import SubmissionError, adapt_file, load_spec
 from pipelines.adapters.cead import build_tree, parse_report
 from pipelines.contracts.tables import RawSchema, validate_layer
 from pipelines.harmonise import crosswalk_check as xwc
-from pipelines.refbuild.schema_check import load_schema, validate_csv
+from pipelines.contracts.table_schema import load_schema, validate_csv
 from tests.conftest import SHARED, real
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ import jsonschema
 import pandas as pd
 import pytest
 
-from pipelines.refbuild.schema_check import (
+from pipelines.contracts.table_schema import (
     TABLE_SCHEMA_METASCHEMA,
     load_schema,
     validate_csv,

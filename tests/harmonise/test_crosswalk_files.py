@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 
 from pipelines.harmonise import crosswalk_check as xwc
-from pipelines.refbuild.schema_check import load_schema, validate_descriptor
+from pipelines.contracts.table_schema import load_schema, validate_descriptor
 
 REPO = Path(__file__).resolve().parents[2]
 REF_DIR = REPO / "reference"

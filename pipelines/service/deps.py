@@ -61,16 +61,24 @@ def signed_in(user: OptionalUser) -> auth.Principal:
 SignedIn = Annotated[auth.Principal, Depends(signed_in)]
 
 
-def require_roles(*roles: str):
-    """A dependency: the signed-in user, if their role is one of ``roles`` (403 otherwise)."""
+def _role_guard(principal, prefix: str, roles: tuple[str, ...]):
+    """A dependency: the user ``principal`` gives (a session or an API token), if their role is one of
+    ``roles`` (403 otherwise)."""
 
-    def dependency(user: SignedIn) -> auth.Principal:
+    def dependency(user: principal) -> auth.Principal:
         if user.role not in roles:
             raise Denied("err_forbidden")
         return user
 
-    dependency.__name__ = "role_" + "_".join(roles)
+    dependency.__name__ = prefix + "_".join(roles)
+    # the module's annotations are strings (postponed evaluation): give FastAPI the real dependency type
+    dependency.__annotations__ = {"user": principal, "return": auth.Principal}
     return dependency
+
+
+def require_roles(*roles: str):
+    """A dependency: the signed-in user, if their role is one of ``roles`` (403 otherwise)."""
+    return _role_guard(SignedIn, "role_", roles)
 
 
 Uploader = Annotated[auth.Principal, Depends(require_roles("office", "reviewer", "admin"))]
@@ -134,13 +142,8 @@ ApiUser = Annotated[auth.Principal, Depends(api_user)]
 
 
 def api_roles(*roles: str):
-    def dependency(user: ApiUser) -> auth.Principal:
-        if user.role not in roles:
-            raise Denied("err_forbidden")
-        return user
-
-    dependency.__name__ = "api_role_" + "_".join(roles)
-    return dependency
+    """A dependency: the API token's user, if their role is one of ``roles`` (403 otherwise)."""
+    return _role_guard(ApiUser, "api_role_", roles)
 
 
 ApiReviewer = Annotated[auth.Principal, Depends(api_roles("reviewer"))]

@@ -253,33 +253,30 @@ class WebClient:
         self.c.close()
 
 
-@pytest.fixture
-def server_factory(tmp_path):
-    started = []
+def _portals(tmp_path, cls, prefix: str):
+    """make(db_url, **env) -> a new portal of ``cls`` with its own data folder; all stopped at the end."""
+    made = []
 
-    def make(db_url: str | None = None, **env) -> Server:
-        s = Server(tmp_path / f"data{len(started)}", db_url, **env)
-        started.append(s)
-        return s
+    def make(db_url: str | None = None, **env):
+        p = cls(tmp_path / f"{prefix}{len(made)}", db_url, **env)
+        made.append(p)
+        return p
 
     yield make
-    for s in started:
-        s.stop()
+    for p in made:
+        p.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """Portals served by `hemistat serve` in a subprocess (`Server`)."""
+    yield from _portals(tmp_path, Server, "data")
 
 
 @pytest.fixture
 def app_factory(tmp_path):
     """Portals in this process (`App`), each with its own data folder."""
-    made = []
-
-    def make(db_url: str | None = None, **env) -> App:
-        a = App(tmp_path / f"app{len(made)}", db_url, **env)
-        made.append(a)
-        return a
-
-    yield make
-    for a in made:
-        a.stop()
+    yield from _portals(tmp_path, App, "app")
 
 
 @pytest.fixture(scope="module")

@@ -98,6 +98,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     """``submissions``: one row per accepted submission with ``submission_id, source_id,
     received_at, validated_path``. Returns indicators, source cells and excluded cells."""
     con = con or duckdb.connect()
+    empty_dir = None
     if submissions.empty:
         # nothing accepted (say, the last submission was withdrawn): an empty result with every column,
         # so an empty release can be published
@@ -105,7 +106,8 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
 
         from pipelines.contracts.tables import RAW_COLUMNS, RawSchema
 
-        tmp = Path(tempfile.mkdtemp(prefix="hemistat-empty-")) / "empty.parquet"
+        empty_dir = Path(tempfile.mkdtemp(prefix="hemistat-empty-"))
+        tmp = empty_dir / "empty.parquet"
         cols = RawSchema.columns
         empty = pd.DataFrame({c: pd.Series(dtype=("str" if str(cols[c].dtype) == "str" else str(cols[c].dtype))
                                            if c in cols else "str") for c in RAW_COLUMNS})
@@ -122,11 +124,6 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                             "national_code" in sp.scope_by, sp.scope_kind) for sid, sp in specs.items()],
                           columns=["source_id", "by_year", "by_sub", "by_code", "scope_kind"])
     con.register("scopes", scopes)
-    # a code unit is a code *family*: a parent code and its children (and theirs) share the unit of their
-    # root, so a parent's residual is always computed within one release
-    fam = _fetch(con, "select distinct v.source_id, v.national_code from read_parquet(?, union_by_name = true) v",
-                 [list(subs["validated_path"])])
-    con.register("code_roots", _code_roots(specs, fam))
     # every cell with its vintage unit: country x level (national rows / subdivisions) x the spec's scope
     # dimensions (sentinels, not NULL, so units compare with '=')
     con.execute("""
@@ -134,12 +131,22 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         select v.*, s.received_at, s.release_date,
                case when sc.by_year then v.year else -1 end as u_year,
                case when sc.by_sub then coalesce(v.subdivision_code, '') else '' end as u_sub,
-               case when sc.by_code then coalesce(cr.root_code, v.national_code) else '' end as u_code
+               case when sc.by_code then v.national_code else '' end as u_code
         from read_parquet(?, union_by_name = true) v
         join subs s using (submission_id)
         join scopes sc on sc.source_id = s.source_id
-        left join code_roots cr on cr.source_id = s.source_id and cr.national_code = v.national_code
     """, [list(subs["validated_path"])])
+    if empty_dir is not None:
+        import shutil
+
+        shutil.rmtree(empty_dir, ignore_errors=True)
+    # a code unit is a code *family*: a parent code and its children (and theirs) share the unit of their
+    # root, so a parent's residual is always computed within one release
+    con.register("code_roots", _code_roots(specs, _fetch(con, "select distinct source_id, national_code from src")))
+    con.execute("""
+        update src set u_code = cr.root_code from code_roots cr
+        where cr.source_id = src.source_id and cr.national_code = src.national_code and src.u_code <> ''
+    """)
 
     # 1. vintages: per unit, the newest release (release date, then receipt) gives every cell -------------
     con.execute("""

@@ -19,6 +19,13 @@ import yaml
 DEFAULT_SCOPE_BY = ["year", "subdivision_code"]
 
 
+def scope_by(raw: dict) -> list[str]:
+    """The dimensions of a vintage unit besides country and level (national / subdivision rows), from a
+    spec's ``scope`` (default: year and subdivision; a ``full`` export: none)."""
+    scope = raw.get("scope") or {}
+    return [] if scope.get("kind") == "full" else list(scope.get("by", DEFAULT_SCOPE_BY))
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     source_id: str
@@ -73,10 +80,7 @@ class SourceSpec:
 
     @property
     def scope_by(self) -> list[str]:
-        """The dimensions of a vintage unit besides country and level (national / subdivision rows)."""
-        if self.scope_kind == "full":
-            return []
-        return list((self.raw.get("scope") or {}).get("by", DEFAULT_SCOPE_BY))
+        return scope_by(self.raw)
 
 
 def _schema(reference_dir: Path) -> dict:

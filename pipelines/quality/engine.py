@@ -31,6 +31,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from pipelines.adapters.spec import scope_by
+from pipelines.contracts.tables import STD_COLUMNS
 from pipelines.quality.rules import Rule
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,6 @@ log = logging.getLogger(__name__)
 FAILURE_COLUMNS = ["file_name", "line", "column_name", "value", "country_iso3", "subdivision_code", "year",
                    "month", "national_code", "observed", "expected"]
 MAX_FAILURES = 1000
-from pipelines.contracts.tables import STD_COLUMNS  # noqa: E402 (one definition, shared with params)
 SERIES_KEY = ["country_iso3", "subdivision_code", "national_code", "measure", "sex", "age", "relationship"]
 MONTHS_ES = ["", "Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto", "Septiembre",
              "Octubre", "Noviembre", "Diciembre"]
@@ -768,9 +769,7 @@ def _revisions(con, ctx) -> pd.DataFrame | None:
                                                    "relationship", "value") if c in ctx.previous.columns]])
     # like with like: only the previous cells in the vintage units this file covers (its scope: country x
     # level x the spec's scope dimensions) can be revised or removed; the rest is outside its scope
-    spec = ctx.spec or {}
-    scope = spec.get("scope") or {}
-    by = [] if scope.get("kind") == "full" else list(scope.get("by", ["year", "subdivision_code"]))
+    by = scope_by(ctx.spec or {})
     parts = ["country_iso3", "cast(subdivision_code is null as varchar)"] + \
         [{"year": "cast(year as varchar)", "subdivision_code": "coalesce(subdivision_code, '')",
           "national_code": "national_code"}[b] for b in by]

@@ -83,9 +83,8 @@ def run(acknowledge_warnings: bool = typer.Option(
     if waiting and acknowledge_warnings:
         who = by or os.environ.get("USER") or "hemistat run"
         for sid in waiting:
-            rules = [r for r in steps.failing_warnings(settings, sid)
-                     if r not in {a["rule_id"] for a in subs.read_status(settings.landing_dir, sid)
-                                  .get("acknowledgements", [])}]
+            done = {a["rule_id"] for a in subs.read_status(settings.landing_dir, sid).get("acknowledgements", [])}
+            rules = [r for r in steps.failing_warnings(settings, sid) if r not in done]
             if rules:
                 steps.acknowledge(settings, sid, rules, by=f"{who} (hemistat run --acknowledge-warnings)",
                                   reason=reason)

@@ -540,17 +540,18 @@ def changelog(settings: Settings, plan: list[dict], used: set[str]) -> pd.DataFr
     for sid in sorted(used - prev):
         rows.append({"kind": "added", "submission_id": sid, "source_id": man.get(sid, {}).get("source_id"),
                      "detail": f"released {man.get(sid, {}).get('release_date')}"})
+    planned = {c["submission_id"]: c for c in plan}
     for sid in sorted(prev - used):
         st = subs.read_status(settings.landing_dir, sid) if sid in man else {}
-        if st.get("status") == "withdrawn":
+        status = planned.get(sid, {}).get("status") or st.get("status")   # what this release makes true
+        if status == "withdrawn":
             w = st.get("withdrawn") or {}
             rows.append({"kind": "withdrawn", "submission_id": sid, "source_id": man[sid]["source_id"],
                          "detail": f"withdrawn by {w.get('by')}: {w.get('reason')}"})
         else:
-            why = next((c["detail"] for c in plan if c["submission_id"] == sid), None) or st.get("status")
-            rows.append({"kind": "superseded" if st.get("status") == "superseded" or
-                         any(c["submission_id"] == sid and c["status"] == "superseded" for c in plan) else "removed",
-                         "submission_id": sid, "source_id": man.get(sid, {}).get("source_id"), "detail": why})
+            rows.append({"kind": "superseded" if status == "superseded" else "removed", "submission_id": sid,
+                         "source_id": man.get(sid, {}).get("source_id"),
+                         "detail": planned.get(sid, {}).get("detail") or status})
     rp = settings.harmonised_dir / "revisions.parquet"
     if rp.exists():
         rv = pd.read_parquet(rp, columns=["source_id", "kind", "new_submission_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -31,14 +32,31 @@ def data_env(tmp_path, monkeypatch):
     return s
 
 
+@contextlib.contextmanager
+def environ(changes: dict[str, str | None]):
+    """Set (None: unset) these environment variables for the block, then put back what was there."""
+    old = {k: os.environ.get(k) for k in changes}
+
+    def apply(values):
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    apply(changes)
+    try:
+        yield
+    finally:
+        apply(old)
+
+
 @pytest.fixture(scope="session")
 def real_warehouse(tmp_path_factory):
     """Run the whole pipeline once, through Dagster in-process, on the real files."""
     tmp = tmp_path_factory.mktemp("realwh")
-    old = {k: os.environ.get(k) for k in ("HEMISTAT_DATA_DIR", "DAGSTER_HOME", "HEMISTAT_SAMPLE")}
-    os.environ["HEMISTAT_DATA_DIR"] = str(tmp / "data")
-    os.environ["HEMISTAT_SAMPLE"] = "real"
-    try:
+    with environ({"HEMISTAT_DATA_DIR": str(tmp / "data"), "HEMISTAT_SAMPLE": "real",
+                  "DAGSTER_HOME": os.environ.get("DAGSTER_HOME")}):   # the runner sets DAGSTER_HOME
         from pipelines import steps
         from pipelines.defs import runner
         from pipelines.discovery import real_inputs
@@ -58,12 +76,6 @@ def real_warehouse(tmp_path_factory):
                                   reason="real files: known findings are asserted by tests/quality")
         assert runner.publish(inst)
         yield s
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="session")

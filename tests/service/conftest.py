@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from pipelines.service import launch
-from tests.conftest import real
+from tests.conftest import environ, real
 
 PASSWORD = "correct horse battery staple"
 
@@ -136,20 +136,8 @@ class App(_Portal):
         self.env = {**TEST_ENV, "HEMISTAT_DATA_DIR": str(data_dir), "HEMISTAT_DB_URL": db_url,
                     **{k: str(v) for k, v in env.items()}}
         data_dir.mkdir(parents=True, exist_ok=True)
-        old = {k: os.environ.get(k) for k in self.env}
-        try:      # the settings and the portal configuration are read from the environment once, here
-            for k, v in self.env.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with environ(self.env):   # the settings and the portal configuration are read from the environment once, here
             self.app = create_app(get_settings())
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         self.db = self.app.state.db
         self.settings = self.app.state.web.settings
 
@@ -187,20 +175,9 @@ class Server(_Portal):
             from pipelines.service.db import Database
             from pipelines.settings import get_settings
 
-            old = {k: os.environ.get(k) for k in ("HEMISTAT_DATA_DIR", "HEMISTAT_DB_URL", "HEMISTAT_SECRET_KEY")}
-            try:
-                for k in old:
-                    if self.env.get(k):
-                        os.environ[k] = self.env[k]
-                    else:
-                        os.environ.pop(k, None)
+            with environ({k: self.env.get(k) or None
+                          for k in ("HEMISTAT_DATA_DIR", "HEMISTAT_DB_URL", "HEMISTAT_SECRET_KEY")}):
                 self._db = Database(PortalConfig.from_env(get_settings()).db_url)
-            finally:
-                for k, v in old.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
         return self._db
 
     def client(self, **kw) -> httpx.Client:

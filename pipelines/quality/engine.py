@@ -880,8 +880,7 @@ def check_two_source_ratio(rule, table, ctx, con):
     if ctx.comparison is None or ctx.comparison.empty:
         return _na(rule, "no comparison series (public-health / international) available")
     con.register("cmp", ctx.comparison[["country_iso3", "year", "rate", "source_id"]])
-    months = "t.months_reported" if "months_reported" in _columns(con) else "cast(null as bigint) as months_reported"
-    df = _fetch(con, "select t.source_id, t.country_iso3, t.year, " + months + ", "
+    df = _fetch(con, "select t.source_id, t.country_iso3, t.year, t.months_reported, "
                 "t.rate_per_100k as national_rate, "
                 "c.rate as comparison_rate, c.source_id as comparison_source, t.rate_per_100k / c.rate as ratio "
                 "from t join cmp c on c.country_iso3 = t.country_iso3 and c.year = t.year "
@@ -925,8 +924,7 @@ def check_two_source_ratio(rule, table, ctx, con):
 def check_multi_institution_ratio(rule, table, ctx, con):
     p = rule.params
     df = _fetch(con, "with x as (select country_iso3, year, source_id, value from t where iccs_code = ? and "
-                "measure = 'offences' and comparability = 'national' and "
-                + ("coalesce(months_reported, 12) = 12 and " if "months_reported" in _columns(con) else "")
+                "measure = 'offences' and comparability = 'national' and coalesce(months_reported, 12) = 12 and "
                 + _NAT + ") "
                 "select a.country_iso3, a.year, a.source_id as a_source, b.source_id as b_source, a.value as a_value, "
                 "b.value as b_value, abs(a.value - b.value) / greatest(a.value, b.value) as rel "

@@ -119,11 +119,12 @@ def test_every_parameter_of_every_model_is_read():
 # item 9: P1 reads hard_max
 # ---------------------------------------------------------------------------------------------------
 def _rates(*rows) -> pd.DataFrame:
-    """Harmonised national homicide rows: (country, subdivision, year, rate)."""
-    return pd.DataFrame([{"source_id": "xx_test", "country_iso3": c, "subdivision_code": s, "year": y,
-                          "month": None, "iccs_code": "0101", "measure": "offences", "sex": "_T", "age": "_T",
-                          "relationship": "_T", "value": r * 1000, "rate_per_100k": float(r),
-                          "comparability": "national"} for c, s, y, r in rows])
+    """Harmonised national homicide rows of full years: (country, subdivision, year, rate)."""
+    df = pd.DataFrame([{"source_id": "xx_test", "country_iso3": c, "subdivision_code": s, "year": y,
+                        "month": None, "iccs_code": "0101", "measure": "offences", "sex": "_T", "age": "_T",
+                        "relationship": "_T", "value": r * 1000, "rate_per_100k": float(r),
+                        "comparability": "national"} for c, s, y, r in rows])
+    return df.assign(months_reported=pd.array([pd.NA] * len(df), dtype="Int64"))   # annual rows: NULL
 
 
 def test_P1_rate_above_hard_max_is_reported_as_above_the_hard_limit():

@@ -31,8 +31,8 @@ test-fast: env
 	$(BIN)/pytest -m fast
 
 bench: env
-	$(BIN)/python -m pipelines.bench
-	$(BIN)/python -m pipelines.bench_portal
+	$(BIN)/python -m tools.bench
+	$(BIN)/python -m tools.bench_portal
 
 ui: env
 	$(BIN)/hemistat ui

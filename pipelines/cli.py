@@ -52,9 +52,9 @@ def run(acknowledge_warnings: bool = typer.Option(
 
     Submissions whose warnings need a statistician's review are held (status awaiting_review) unless
     --acknowledge-warnings is given; the summary lists what was held, acknowledged and rejected."""
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.defs import runner
-    from pipelines.discovery import discover
+    from pipelines.samples.discovery import discover
     from pipelines.storage import submissions as subs
 
     t0 = time.perf_counter()
@@ -71,7 +71,7 @@ def run(acknowledge_warnings: bool = typer.Option(
     typer.echo(f"hemistat run: {len(inputs)} file(s), {label}")
     sids = []
     for source_id, path in inputs:
-        man, created = steps.submit(settings, path, source_id, uploaded_by="hemistat run", channel="run")
+        man, created = pipeline.submit(settings, path, source_id, uploaded_by="hemistat run", channel="run")
         typer.echo(f"  {'landed ' if created else 'known  '} {man.submission_id}  <- {path.name}")
         sids.append(man.submission_id)
     pending = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "received"]
@@ -84,12 +84,12 @@ def run(acknowledge_warnings: bool = typer.Option(
         who = by or os.environ.get("USER") or "hemistat run"
         for sid in waiting:
             done = {a["rule_id"] for a in subs.read_status(settings.landing_dir, sid).get("acknowledgements", [])}
-            rules = [r for r in steps.failing_warnings(settings, sid) if r not in done]
+            rules = [r for r in pipeline.failing_warnings(settings, sid) if r not in done]
             if rules:
-                steps.acknowledge(settings, sid, rules, by=f"{who} (hemistat run --acknowledge-warnings)",
+                pipeline.acknowledge(settings, sid, rules, by=f"{who} (hemistat run --acknowledge-warnings)",
                                   reason=reason)
                 acknowledged[sid] = rules
-    if steps.accepted_submissions(settings).empty:
+    if pipeline.accepted_submissions(settings).empty:
         typer.echo("nothing to publish: no submission is accepted yet")
     else:
         typer.echo("publishing …")
@@ -101,12 +101,12 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
     import duckdb
     import pandas as pd
 
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.storage import submissions as subs
 
     typer.echo("")
     typer.echo(f"done in {seconds:.1f} s  (inputs: {kind})")
-    acc = steps.accepted_submissions(settings)
+    acc = pipeline.accepted_submissions(settings)
     statuses = {sid: subs.read_status(settings.landing_dir, sid) for sid in sids}
     typer.echo(f"sources: {', '.join(sorted(acc['source_id'].unique())) if len(acc) else 'none'}")
     if acknowledged:
@@ -119,7 +119,7 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
                    "hemistat acknowledge SUBMISSION RULE … --by NAME --reason TEXT, or run again with "
                    "--acknowledge-warnings --reason TEXT")
         for sid in held:
-            typer.echo(f"  {sid}: warnings {', '.join(steps.failing_warnings(settings, sid))}")
+            typer.echo(f"  {sid}: warnings {', '.join(pipeline.failing_warnings(settings, sid))}")
     rejected = [sid for sid, st in statuses.items() if st.get("status") == "rejected"]
     if rejected:
         typer.echo(f"rejected submissions ({len(rejected)}, not published; see each report):")
@@ -156,13 +156,13 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
                                            help="the date the publisher released this file (yyyy-mm-dd); vintages "
                                                 "are ordered by it, then by receipt")):
     """Submit one file for a source (the same path as an upload): store, validate, publish."""
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.defs import runner
     from pipelines.storage import submissions as subs
 
     settings = _settings()
     try:
-        man, created = steps.submit(settings, file, source, uploaded_by=os.environ.get("USER", "cli"),
+        man, created = pipeline.submit(settings, file, source, uploaded_by=os.environ.get("USER", "cli"),
                                     country_iso3=country, released_on=released_on)
     except KeyError as exc:
         typer.echo(f"error: {exc.args[0]}", err=True)
@@ -202,7 +202,7 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
 
         typer.echo(render_text(report, "en", max_rows=0, details=()))
         typer.echo(f"NEEDS REVIEW: {file.name} has warnings; a statistician acknowledges them with\n"
-                   f"  hemistat acknowledge {sid} {' '.join(steps.failing_warnings(settings, sid))} "
+                   f"  hemistat acknowledge {sid} {' '.join(pipeline.failing_warnings(settings, sid))} "
                    f"--by NAME --reason TEXT\nthen `hemistat publish`.")
         return
     typer.echo(f"ACCEPTED: {file.name} -> status {status}")
@@ -214,7 +214,7 @@ def reprocess(submissions: list[str] = typer.Argument(None, help="submission ids
               publish: bool = typer.Option(True, "--publish/--no-publish", help="publish a release afterwards")):
     """Read stored submissions again with the current spec and crosswalk (after a fix) and replace what
     they produced; then publish, so no cell of the earlier reading stays published."""
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.defs import runner
     from pipelines.storage import submissions as subs
 
@@ -230,16 +230,18 @@ def reprocess(submissions: list[str] = typer.Argument(None, help="submission ids
         for sid in sids:
             subs.check_submission_id(sid)
             subs.read_manifest(settings.landing_dir, sid)
-        done = steps.reprocess(settings, sids, by=os.environ.get("USER", "cli"))
+        done = pipeline.reprocess(settings, sids, by=os.environ.get("USER", "cli"))
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     for sid, st in done.items():
         typer.echo(f"{sid}: {st}")
-    if publish and not steps.accepted_submissions(settings).empty:
+    if publish and not pipeline.accepted_submissions(settings).empty:
         typer.echo("publishing …")
         runner.publish(runner.instance_for(settings))
-        typer.echo(f"published release {steps.rel.current_release(settings.published_dir)}")
+        from pipelines.storage import release as rel
+
+        typer.echo(f"published release {rel.current_release(settings.published_dir)}")
 
 
 @app.command()
@@ -249,14 +251,14 @@ def withdraw(submission: str = typer.Argument(...),
              publish: bool = typer.Option(True, "--publish/--no-publish", help="publish a release without it")):
     """Take a submission out of the published warehouse (its bytes and audit trail stay); the next release's
     changelog names it and the reason."""
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.defs import runner
     from pipelines.storage import submissions as subs
 
     settings = _settings()
     try:
         subs.read_manifest(settings.landing_dir, submission)
-        steps.withdraw(settings, submission, reason=reason, by=by or os.environ.get("USER", "cli"))
+        pipeline.withdraw(settings, submission, reason=reason, by=by or os.environ.get("USER", "cli"))
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
@@ -264,17 +266,19 @@ def withdraw(submission: str = typer.Argument(...),
     if publish:
         typer.echo("publishing …")
         runner.publish(runner.instance_for(settings))
-        typer.echo(f"published release {steps.rel.current_release(settings.published_dir)}")
+        from pipelines.storage import release as rel
+
+        typer.echo(f"published release {rel.current_release(settings.published_dir)}")
 
 
 @app.command()
 def publish():
     """Harmonise every accepted submission and publish one atomic release."""
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.defs import runner
 
     settings = _settings()
-    if steps.accepted_submissions(settings).empty:
+    if pipeline.accepted_submissions(settings).empty:
         typer.echo("nothing to publish: no accepted submission (see `hemistat query` on published.submissions "
                    "or the reports in the landing folder)", err=True)
         raise typer.Exit(1)
@@ -316,11 +320,11 @@ def acknowledge(submission: str = typer.Argument(...), rules: list[str] = typer.
                 by: str = typer.Option(..., "--by", help="who acknowledges"),
                 reason: str = typer.Option(..., "--reason", help="why the warning is acceptable")):
     """Acknowledge failing warn rules of a submission (recorded with who, when and why)."""
-    from pipelines import steps
+    from pipelines import pipeline
 
     settings = _settings()
     try:
-        st = steps.acknowledge(settings, submission, rules, by=by, reason=reason)
+        st = pipeline.acknowledge(settings, submission, rules, by=by, reason=reason)
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
@@ -368,7 +372,7 @@ def harvest_log(source: str = typer.Argument(..., help="source id"),
                 last: int = typer.Option(20, "--last", help="how many attempts (newest last)"),
                 as_json: bool = typer.Option(False, "--json", help="the JSON lines as recorded")):
     """Show the harvest attempts of a source (<data>/harvest/<source>.attempts.jsonl)."""
-    from pipelines.harvest import read_attempts
+    from pipelines.monitor.harvest import read_attempts
 
     recs = read_attempts(_settings(), source, last=last)
     if as_json:

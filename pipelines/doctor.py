@@ -92,7 +92,7 @@ def run_checks(settings: Settings, files: list[tuple[str, Path]] | None = None) 
 def _file_codes(settings: Settings, source_id: str, path: Path) -> tuple[str, bool, str]:
     """Every national code of ``path`` has a crosswalk row? If not, list them with ICCS suggestions."""
     from pipelines.adapters import SubmissionError, load_spec
-    from pipelines.onboarding import format_unmapped, unmapped_codes
+    from pipelines.onboarding.unmapped import format_unmapped, unmapped_codes
 
     name = f"national codes of {path.name} ({source_id})"
     try:

@@ -57,22 +57,22 @@ def real_warehouse(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("realwh")
     with environ({"HEMISTAT_DATA_DIR": str(tmp / "data"), "HEMISTAT_SAMPLE": "real",
                   "DAGSTER_HOME": os.environ.get("DAGSTER_HOME")}):   # the runner sets DAGSTER_HOME
-        from pipelines import steps
+        from pipelines import pipeline
         from pipelines.defs import runner
-        from pipelines.discovery import real_inputs
+        from pipelines.samples.discovery import real_inputs
         from pipelines.settings import get_settings
 
         s = get_settings()
         s.ensure_dirs()
         inputs = real_inputs(s)
         assert inputs, f"no real inputs under {s.shared_dir}"
-        sids = [steps.submit(s, p, sid)[0].submission_id for sid, p in inputs]
+        sids = [pipeline.submit(s, p, sid)[0].submission_id for sid, p in inputs]
         inst = runner.instance_for(s)
         res = runner.ingest(s, sids, inst, progress=lambda m: None)
         assert all(v == "awaiting_review" or v == "validated" for v in res.values()), res
         for sid, v in res.items():
             if v == "awaiting_review":
-                steps.acknowledge(s, sid, steps.failing_warnings(s, sid), by="test fixture",
+                pipeline.acknowledge(s, sid, pipeline.failing_warnings(s, sid), by="test fixture",
                                   reason="real files: known findings are asserted by tests/quality")
         assert runner.publish(inst)
         yield s

@@ -1,10 +1,10 @@
-"""Assets by layer. Each is: read -> pure domain function (pipelines.steps) -> write -> metadata."""
+"""Assets by layer. Each is: read -> pure domain function (pipelines.pipeline) -> write -> metadata."""
 
 
 import dagster as dg
 import pandas as pd
 
-from pipelines import steps
+from pipelines import pipeline
 from pipelines.adapters import SubmissionError
 from pipelines.defs.checks import check_results, check_specs
 from pipelines.defs.resources import HemistatSettings
@@ -32,7 +32,7 @@ def raw_table(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> 
     settings = hemistat.get()
     try:
         with pipeline_lock(settings):
-            res = steps.ingest(settings, sid)
+            res = pipeline.ingest(settings, sid)
     except SubmissionError as exc:
         raise _failure(exc, sid) from exc
     df = pd.read_parquet(res.path).head(10)
@@ -53,7 +53,7 @@ def validated_table(context: dg.AssetExecutionContext, hemistat: HemistatSetting
     settings = hemistat.get()
     try:
         with pipeline_lock(settings):
-            res = steps.validate(settings, sid)
+            res = pipeline.validate(settings, sid)
     except SubmissionError as exc:
         results = getattr(exc, "results", None)
         if results is None:
@@ -76,7 +76,7 @@ def validated_table(context: dg.AssetExecutionContext, hemistat: HemistatSetting
 def harmonised_indicators(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> dg.MaterializeResult:
     settings = hemistat.get()
     with pipeline_lock(settings):
-        stats = steps.harmonise_all(settings)
+        stats = pipeline.harmonise_all(settings)
     results = stats.pop("results")
     return dg.MaterializeResult(metadata={k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
                                 check_results=check_results(results, "harmonised_indicators"))
@@ -87,7 +87,7 @@ def harmonised_indicators(context: dg.AssetExecutionContext, hemistat: HemistatS
 def published_warehouse(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> dg.MaterializeResult:
     settings = hemistat.get()
     with pipeline_lock(settings):
-        out = steps.publish_all(settings)
+        out = pipeline.publish_all(settings)
     md = {"release_id": out["release_id"], "duckdb": out["duckdb"], "seconds": out["seconds"]}
     md.update({f"rows_{k}": v for k, v in out["rows"].items()})
     return dg.MaterializeResult(metadata=md)

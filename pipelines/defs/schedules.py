@@ -1,6 +1,6 @@
 """Scheduled harvesting and punctuality (rule T2) in Dagster.
 
-* ``harvest_source`` job: one op that calls ``pipelines.harvest.harvest`` for the configured source (a
+* ``harvest_source`` job: one op that calls ``pipelines.monitor.harvest.harvest`` for the configured source (a
   conditional request). A new file becomes a submission in the landing folder and the ``landing_sensor``
   requests its ingest run (a 304 or known bytes store nothing). The op has a RetryPolicy
   (``harvest_retry_policy``: HEMISTAT_HARVEST_MAX_RETRIES / HEMISTAT_HARVEST_RETRY_DELAY, read when the
@@ -29,8 +29,9 @@ import dagster as dg
 
 from pipelines import settings as settings_module
 from pipelines.defs.resources import HemistatSettings
-from pipelines.harvest import (HarvestError, check_url, harvest, harvest_config, lateness_all, read_attempts,
-                               read_state, retry_settings)
+from pipelines.monitor.harvest import (HarvestError, check_url, harvest, harvest_config, read_attempts, read_state,
+                                       retry_settings)
+from pipelines.monitor.punctuality import lateness_all
 from pipelines.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _run_md(settings, res: dict, run_id: str) -> dict:
 def make_harvest_op(retry_policy: dg.RetryPolicy | None = None) -> dg.OpDefinition:
     """The harvest op with its RetryPolicy (default ``harvest_retry_policy()``, read when definitions load).
 
-    One call of ``pipelines.harvest.harvest`` per attempt. A transient failure (network, timeout, HTTP
+    One call of ``pipelines.monitor.harvest.harvest`` per attempt. A transient failure (network, timeout, HTTP
     408/425/429/5xx) raises a retryable ``dg.Failure``, so the policy retries it with back-off; a server's
     ``Retry-After`` (up to HEMISTAT_HARVEST_MAX_RETRY_AFTER) lengthens the wait through ``dg.RetryRequested``.
     A permanent failure (other 4xx, size limit, HTML page, no harvest.url …) raises
@@ -224,7 +225,7 @@ def _md_table(rows: list[dict]) -> str:
 
 
 def punctuality_rows(settings, now: datetime | None = None) -> list[dict]:
-    """lateness() of every source plus its last harvest check (pipelines.harvest)."""
+    """lateness() of every source plus its last harvest check (pipelines.monitor.harvest)."""
     rows = lateness_all(settings, now or datetime.now(timezone.utc))
     for r in rows:
         st = read_state(settings, r["source_id"])

@@ -11,7 +11,7 @@ STR = "str"
 
 def _csv(path: Path, **kw) -> pd.DataFrame:
     if not path.exists():
-        raise FileNotFoundError(f"reference table missing: {path} (run `python -m pipelines.refbuild`)")
+        raise FileNotFoundError(f"reference table missing: {path} (run `python -m tools.refbuild`)")
     return pd.read_csv(path, dtype=STR, keep_default_na=False, na_values=[""], encoding="utf-8", **kw)
 
 

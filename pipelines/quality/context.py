@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipelines.adapters.spec import SourceSpec
 from pipelines.harmonise import reference as ref
-from pipelines.quality.engine import QualityContext
+from pipelines.quality.results import QualityContext
 from pipelines.settings import Settings
 
 

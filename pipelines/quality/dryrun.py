@@ -17,7 +17,7 @@ def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: s
     from pipelines.harmonise import HarmoniseError, harmonise
     from pipelines.quality.run import run_quality
     from pipelines.quality import evaluate, load_rules, verdict
-    from pipelines.quality.engine import QualityContext
+    from pipelines.quality.results import QualityContext
     from pipelines.quality.report import build_report
 
     spec = load_spec(source_id, settings.reference_dir)

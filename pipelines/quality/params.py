@@ -11,7 +11,7 @@ countries (``Country``), standard-table columns (``Column``), source-spec fields
 checked against the reference folder by ``cross_check``: an unknown value is refused with the closest
 known names.
 
-Every field of every model is read by its check in ``pipelines/quality/engine.py``, or by the functions
+Every field of every model is read by its check in ``pipelines/quality/checks/<family>.py``, or by the functions
 its model names in ``READ_BY`` (tests/quality/test_rule_params.py proves it).
 """
 
@@ -226,7 +226,7 @@ class BreakToZero(Params):
 class TwoSourceRatio(Params):
     # the comparison series given to the check (QualityContext.comparison) are selected by these
     READ_BY: ClassVar[dict[str, tuple[str, ...]]] = {
-        "comparison_sources": ("pipelines.steps.harmonised_quality", "pipelines.quality.dryrun.dry_run")}
+        "comparison_sources": ("pipelines.pipeline.harmonise.harmonised_quality", "pipelines.quality.dryrun.dry_run")}
     iccs_code: IccsCode = "0101"
     comparison_sources: list[SourceId] = []
     min: Positive = 0.8
@@ -267,7 +267,7 @@ class TimeLag(Params):
 
 
 class Punctuality(Params):
-    # read by check_punctuality and by pipelines.harvest.t2_grace_days (the freshness sensor)
+    # read by check_punctuality and by pipelines.monitor.punctuality.t2_grace_days (the freshness sensor)
     grace_days: int = Field(30, ge=0)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from pipelines.quality.engine import RuleResult
+from pipelines.quality.results import RuleResult
 from pipelines.quality.rules import LANGS
 
 FAILURES_PER_RULE = 50

@@ -9,7 +9,7 @@ source-freshness sensor alike.
 * ``grace_days`` is T2's parameter (``quality_rules/timeliness.yaml``, per-source overrides applied).
 
 ``check_punctuality`` (engine) asks whether a submission arrived by the due date of the newest period it
-brings; ``pipelines.harvest.lateness`` (the punctuality sensor) asks whether the period after the newest
+brings; ``pipelines.monitor.punctuality.lateness`` (the punctuality sensor) asks whether the period after the newest
 one delivered is overdue now. No Dagster here.
 """
 

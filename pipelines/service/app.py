@@ -127,7 +127,7 @@ def _validation_message(errors: list[dict]) -> str:
 
 def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAPI:
     settings.ensure_dirs()
-    from pipelines import steps  # noqa: F401 - import the pipeline (pandas, duckdb …) now, not on the first upload
+    from pipelines import pipeline  # noqa: F401 - import the pipeline (pandas, duckdb …) now, not on the first upload
 
     cfg = config or PortalConfig.from_env(settings)
     db = Database(cfg.db_url)

@@ -1,11 +1,11 @@
 """What the portal does, without HTTP: who may see or upload what, storing and checking an upload with
 the pipeline's own steps, acknowledgements, publication approval. Every action is audited.
 
-Pipeline link: an upload is stored by ``steps.submit`` (content-addressed landing, sha256 manifest),
-then ``steps.ingest`` + ``steps.validate`` run the source's adapter and every quality rule — the same
+Pipeline link: an upload is stored by ``pipeline.submit`` (content-addressed landing, sha256 manifest),
+then ``pipeline.ingest`` + ``pipeline.validate`` run the source's adapter and every quality rule — the same
 steps the Dagster assets run — for the immediate verdict. Dagster's ``landing_sensor`` then picks the
 submission up like any other (partition + ingest run with the rules as asset checks). A web submission
-that passes is *held* in ``awaiting_review`` by ``steps.validate`` until a reviewer approves it: only
+that passes is *held* in ``awaiting_review`` by ``pipeline.validate`` until a reviewer approves it: only
 ``approved`` (or ``published``) web submissions are publishable, so a publish run started by anything
 else never releases data nobody approved.
 """
@@ -37,8 +37,8 @@ MAX_REASON = 2000
 
 def check_release_date(value) -> str | None:
     """The publisher's release date given at upload: empty -> None; else exactly yyyy-mm-dd and not in the
-    future (``steps.check_release_date``), or UploadRefused with a translated message."""
-    from pipelines import steps
+    future (``pipeline.check_release_date``), or UploadRefused with a translated message."""
+    from pipelines import pipeline
 
     value = str(value or "").strip()
     if not value:
@@ -47,7 +47,7 @@ def check_release_date(value) -> str | None:
     if not RELEASE_DATE.match(value):
         raise UploadRefused("err_release_date", value=shown)
     try:
-        return steps.check_release_date(value)
+        return pipeline.check_release_date(value)
     except ValueError as exc:
         raise UploadRefused("err_release_date_future" if "future" in str(exc) else "err_release_date", value=shown)
 
@@ -199,7 +199,7 @@ class Portal:
                released_on: str | None = None) -> UploadResult:
         """Check, store (exactly once per content), run the adapter and the rules; audited.
         ``released_on``: the publisher's release date of the file (yyyy-mm-dd), if the uploader gives it."""
-        from pipelines import steps
+        from pipelines import pipeline
 
         country = None
         name = (file_name or "")[:255]
@@ -221,7 +221,7 @@ class Portal:
             kind = sniff(tmp, name, self.cfg.max_upload_bytes, self.cfg.max_uncompressed_bytes)
             if not source_id:
                 source_id, country = self.upload_country(user, self.detect_source(user, tmp, name))
-            man, created = steps.submit(self.settings, tmp, source_id, uploaded_by=user.username,
+            man, created = pipeline.submit(self.settings, tmp, source_id, uploaded_by=user.username,
                                         country_iso3=country, channel="web", original_name=name,
                                         released_on=released_on)
         except (UploadRefused, Denied) as exc:
@@ -247,7 +247,7 @@ class Portal:
     def process(self, sid: str, user: Principal | None = None, office_country: str | None = None) -> UploadResult:
         """ingest + validate a received submission (once, under the pipeline lock); hold a passing web
         submission for publication approval. Idempotent: a duplicate upload just reads the result."""
-        from pipelines import steps
+        from pipelines import pipeline
         from pipelines.adapters import SubmissionError
         from pipelines.storage import submissions as subs
 
@@ -257,9 +257,9 @@ class Portal:
             man = subs.read_manifest(landing, sid)
             if subs.read_status(landing, sid).get("status") == "received":
                 try:
-                    steps.ingest(self.settings, sid)
+                    pipeline.ingest(self.settings, sid)
                     if not office_country or self._rows_of_country(sid, office_country, man):
-                        steps.validate(self.settings, sid)
+                        pipeline.validate(self.settings, sid)
                 except SubmissionError:
                     pass  # rejected: status and report written by the step
                 except Exception as exc:  # noqa: BLE001 - keep the submission 'received' for a retry
@@ -297,18 +297,18 @@ class Portal:
 
     # review -------------------------------------------------------------------------------------------
     def pending_warnings(self, sid: str) -> list[str]:
-        from pipelines import steps
+        from pipelines import pipeline
         from pipelines.storage import submissions as subs
 
         try:
-            failing = steps.failing_warnings(self.settings, sid)
+            failing = pipeline.failing_warnings(self.settings, sid)
         except FileNotFoundError:
             return []
         acked = {a["rule_id"] for a in subs.read_status(self.settings.landing_dir, sid).get("acknowledgements", [])}
         return [r for r in failing if r not in acked]
 
     def acknowledge(self, user: Principal, sid: str, rules: list[str], reason: str, ip: str) -> dict:
-        from pipelines import steps
+        from pipelines import pipeline
 
         if user.role != "reviewer":
             raise Denied("err_reviewer_only")
@@ -319,7 +319,7 @@ class Portal:
             raise Denied("err_reason_required", status=400)
         with pipeline_lock(self.settings):
             try:
-                st = steps.acknowledge(self.settings, sid, rules, by=user.username, reason=reason.strip())
+                st = pipeline.acknowledge(self.settings, sid, rules, by=user.username, reason=reason.strip())
             except (ValueError, FileNotFoundError) as exc:
                 raise Denied("err_ack_invalid", status=400, detail=str(exc)[:300])
         self.db.audit("acknowledge", actor=user.username, role=user.role, submission_id=sid,
@@ -329,7 +329,7 @@ class Portal:
 
     def decide(self, user: Principal, sid: str, decision: str, comment: str, ip: str) -> dict:
         """A reviewer approves (-> approved, then a publish_warehouse Dagster run) or rejects publication."""
-        from pipelines import steps
+        from pipelines import pipeline
         from pipelines.storage import submissions as subs
 
         if user.role != "reviewer":
@@ -419,9 +419,9 @@ class Portal:
 
     def reprocess(self, user: Principal, sid: str, ip: str) -> dict:
         """A reviewer has a stored submission read again with the current spec and crosswalk
-        (``steps.reprocess``: its layer files are replaced; a reviewer's decision stays), then the
+        (``pipeline.reprocess``: its layer files are replaced; a reviewer's decision stays), then the
         warehouse is republished as after an approval. Audited with the verdict before and after."""
-        from pipelines import steps
+        from pipelines import pipeline
         from pipelines.storage import submissions as subs
 
         info, audit = self._correction_target(user, sid)
@@ -432,7 +432,7 @@ class Portal:
             if before == "withdrawn":
                 raise Denied("err_withdrawn_no_reprocess", status=409)
             try:
-                status = steps.reprocess(self.settings, [sid], by=user.username)[sid]
+                status = pipeline.reprocess(self.settings, [sid], by=user.username)[sid]
             except ValueError as exc:
                 raise Denied("err_correction_failed", status=409, detail=str(exc)[:300])
             except Exception as exc:  # noqa: BLE001 - recorded, then shown as an error page / JSON error
@@ -450,10 +450,10 @@ class Portal:
         return out
 
     def withdraw(self, user: Principal, sid: str, reason: str, ip: str) -> dict:
-        """A reviewer takes a submission out of publication (``steps.withdraw``: status ``withdrawn`` with
+        """A reviewer takes a submission out of publication (``pipeline.withdraw``: status ``withdrawn`` with
         the reason; bytes, reports and audit stay; the next release's changelog names it), then the
         warehouse is republished without it as after an approval. Audited with the reason."""
-        from pipelines import steps
+        from pipelines import pipeline
         from pipelines.storage import submissions as subs
 
         info, audit = self._correction_target(user, sid)
@@ -468,7 +468,7 @@ class Portal:
             if before == "withdrawn":
                 raise Denied("err_already_withdrawn", status=409)
             try:
-                steps.withdraw(self.settings, sid, reason=reason, by=user.username)
+                pipeline.withdraw(self.settings, sid, reason=reason, by=user.username)
             except ValueError as exc:
                 raise Denied("err_correction_failed", status=409, detail=str(exc)[:300])
             self.db.audit("withdraw", reason=reason, previous_status=before, **audit)

@@ -1,5 +1,5 @@
 """The member-state template (reference/templates/): the three example files adapt to the same table,
-they are what pipelines/templates.py generates, and mistakes are refused with line and column."""
+they are what tools/templates.py generates, and mistakes are refused with line and column."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import templates
+from tools import templates
 from pipelines.adapters import SubmissionError, adapt_file, load_spec
 from tests.conftest import REPO
 
@@ -36,7 +36,7 @@ def _norm(df: pd.DataFrame) -> pd.DataFrame:
 
 def test_generated_files_are_up_to_date():
     for rel, text in templates.text_outputs(REF).items():
-        assert (REF / rel).read_text("utf-8") == text, f"{rel} is stale: run `python -m pipelines.templates`"
+        assert (REF / rel).read_text("utf-8") == text, f"{rel} is stale: run `python -m tools.templates`"
 
 
 def test_workbook_matches_the_csv_and_has_help():

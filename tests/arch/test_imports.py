@@ -1,9 +1,10 @@
 """The package structure: no import cycle (function-level imports included: an import inside a function
 must not hide one) and every import follows the allowed directions between the packages of `pipelines`.
 
-Layers, bottom up: settings, contracts -> storage -> adapters -> harmonise -> quality -> steps (the
-pipeline's steps) -> harvest -> defs (Dagster) -> service (portal) -> cli; development tools (bench,
-refbuild, templates, synthetic, doctor …) may import the runtime, never the reverse.
+Layers, bottom up: settings, contracts -> storage -> adapters -> harmonise -> quality -> pipeline (the
+steps) -> monitor (harvest, punctuality) -> defs (Dagster) -> service (portal) -> cli. Development tools
+live outside the runtime package, in ``tools/`` (benchmarks, reference builders, the template generator,
+the served-portal launcher): they may import the runtime, never the reverse (last test).
 """
 
 from __future__ import annotations
@@ -16,29 +17,22 @@ ROOT = Path(__file__).resolve().parents[2] / "pipelines"
 ALLOWED = {
     "settings": set(),
     "docs_ref": set(),                      # where docs/ONBOARDING.md explains each error (no imports)
-    "iccs_suggest": {"settings", "harmonise"},
     "contracts": {"settings"},
     "storage": {"settings", "contracts"},
     "adapters": {"settings", "contracts", "storage", "docs_ref"},
     "harmonise": {"settings", "contracts", "storage", "adapters", "docs_ref"},
     "quality": {"settings", "contracts", "storage", "adapters", "harmonise"},
-    "steps": {"settings", "contracts", "storage", "adapters", "harmonise", "quality"},
-    "harvest": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps"},
-    "discovery": {"settings", "adapters", "synthetic"},
-    "synthetic": {"settings", "storage"},
-    "onboarding": {"settings", "adapters", "harmonise", "iccs_suggest", "docs_ref"},
+    "pipeline": {"settings", "contracts", "storage", "adapters", "harmonise", "quality"},
+    "monitor": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline"},
+    "samples": {"settings", "storage", "adapters"},
+    "onboarding": {"settings", "adapters", "harmonise", "docs_ref"},
     "refcheck": {"settings", "storage"},
     "doctor": {"settings", "adapters", "harmonise", "onboarding", "refcheck", "quality", "docs_ref"},
-    "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "harvest"},
+    "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor"},
     "definitions": {"defs"},
-    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "defs"},
-    "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "harvest", "defs",
-            "service", "discovery", "doctor", "synthetic", "onboarding", "templates"},
-    # development tools (outside the runtime's import graph)
-    "templates": {"settings", "storage"},
-    "refbuild": {"settings", "storage", "contracts"},
-    "bench": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "synthetic"},
-    "bench_portal": {"settings", "service", "synthetic"},
+    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs"},
+    "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
+            "service", "samples", "doctor", "onboarding"},
 }
 
 
@@ -117,3 +111,15 @@ def test_imports_follow_the_allowed_directions():
     unknown = sorted({_package(m) for m in mods} - set(ALLOWED) - {"pipelines"})
     assert not unknown, f"packages without a declared place in the layers: {unknown}"
     assert not bad, "imports against the layers:\n" + "\n".join(f"{a} -> {b} ({x} imports {y})" for a, b, x, y in bad)
+
+
+def test_the_runtime_never_imports_development_tools_or_tests():
+    """``tools/`` and ``tests/`` are not shipped (pyproject packages ``pipelines*`` only): nothing in
+    ``pipelines`` may import them, at module level or inside a function."""
+    bad = []
+    for m, p in _modules().items():
+        for node in ast.walk(ast.parse(p.read_text("utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            bad += [f"{m} imports {n}" for n in names if n.split(".")[0] in ("tools", "tests")]
+    assert not bad, bad

@@ -1,4 +1,4 @@
-"""Tests for the committed reference tables in reference/ (built by ``python -m pipelines.refbuild``).
+"""Tests for the committed reference tables in reference/ (built by ``python -m tools.refbuild``).
 
 Expected population numbers below were read by hand from the raw files with grep, e.g.
 ``grep -E 'MEX,2020' shared/data/real/wb_population/population.csv`` - not computed by the build code.
@@ -302,7 +302,7 @@ def test_alternative_national_denominators_are_close_to_world_bank(national):
 def test_provenance_files_present():
     for rel in PROVENANCE:
         text = (REF / rel).read_text(encoding="utf-8")
-        assert "python -m pipelines.refbuild" in text
+        assert "python -m tools.refbuild" in text
         assert re.search(r"^- Build date \(UTC\): \d{4}-\d{2}-\d{2}$", text, re.M), rel
     for rel in ("iccs/PROVENANCE.md", "population/PROVENANCE.md"):
         text = (REF / rel).read_text(encoding="utf-8")
@@ -349,7 +349,7 @@ def test_provenance_hashes_match_shared_inputs():
 
 
 def test_refbuild_does_not_import_dagster():
-    code = "import sys, pipelines.refbuild.build, pipelines.refbuild.__main__; print('dagster' in sys.modules)"
+    code = "import sys, tools.refbuild.build, tools.refbuild.__main__; print('dagster' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -358,7 +358,7 @@ def test_refbuild_does_not_import_dagster():
 def test_rebuild_reproduces_committed_files_byte_for_byte(tmp_path):
     out = tmp_path / "reference"
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.refbuild", "--shared", str(SHARED), "--out", str(out)],
+        [sys.executable, "-m", "tools.refbuild", "--shared", str(SHARED), "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
@@ -370,12 +370,12 @@ def test_rebuild_reproduces_committed_files_byte_for_byte(tmp_path):
         new, old = (out / rel).read_bytes(), (REF / rel).read_bytes()
         if rel.endswith("PROVENANCE.md"):  # only the build date may differ
             new, old = (date.sub("", x.decode("utf-8")).encode("utf-8") for x in (new, old))
-        assert new == old, f"{rel} differs from a fresh build: re-run `python -m pipelines.refbuild`"
+        assert new == old, f"{rel} differs from a fresh build: re-run `python -m tools.refbuild`"
 
 
 def test_mexico_name_mismatch_fails_loudly(tmp_path):
-    from pipelines.refbuild.common import RefBuildError
-    from pipelines.refbuild.population import build_mx
+    from tools.refbuild.common import RefBuildError
+    from tools.refbuild.population import build_mx
 
     mx = tmp_path / "mx_sesnsp"
     mx.mkdir()
@@ -399,7 +399,7 @@ def test_mexico_name_mismatch_fails_loudly(tmp_path):
 
 def test_build_fails_loudly_on_missing_source(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.refbuild", "--shared", str(tmp_path / "nope"), "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "tools.refbuild", "--shared", str(tmp_path / "nope"), "--out", str(tmp_path / "out")],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 1

@@ -85,8 +85,8 @@ def test_committed_source_files_match_provenance():
 
 
 def test_brazil_footnoted_cells_are_parsed_not_guessed():
-    from pipelines.refbuild.common import RefBuildError
-    from pipelines.refbuild.subnat_extract import br_cell
+    from tools.refbuild.common import RefBuildError
+    from tools.refbuild.subnat_extract import br_cell
 
     assert br_cell(1768204.0, "x") == 1768204
     assert br_cell("3.204.028 (*)", "x") == 3204028

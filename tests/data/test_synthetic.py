@@ -1,4 +1,4 @@
-"""Tests for the deterministic SYNTHETIC sample (pipelines/synthetic.py).
+"""Tests for the deterministic SYNTHETIC sample (pipelines/samples/synthetic.py).
 
 The sample must be byte-identical for a seed, clearly labelled synthetic, internally consistent, and written in
 exactly the formats of the real national files.  When the real files are present (``HEMISTAT_SHARED_DIR`` or
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import synthetic
-from pipelines.synthetic import generate_sample
+from pipelines.samples import synthetic
+from pipelines.samples.synthetic import generate_sample
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REAL_DIR = Path(os.environ.get("HEMISTAT_SHARED_DIR", REPO_ROOT.parent / "shared" / "data" / "real"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines import steps
+from pipelines import pipeline
 from pipelines.storage import submissions as subs
 from tests.conftest import real
 
@@ -16,7 +16,7 @@ def test_failed_publish_is_retried_under_a_new_run_key(data_env):
     from pipelines.definitions import defs
     from pipelines.defs.sensors import MAX_PUBLISH_ATTEMPTS, approval_sensor
 
-    man, _ = steps.submit(data_env, real("ar_snic/snic-pais.csv"), "ar_snic", channel="web")
+    man, _ = pipeline.submit(data_env, real("ar_snic/snic-pais.csv"), "ar_snic", channel="web")
     subs.set_status(data_env.landing_dir, man.submission_id, "approved", by="reviewer")
     with dg.instance_for_test() as instance:
         first = approval_sensor(dg.build_sensor_context(instance=instance)).run_requests

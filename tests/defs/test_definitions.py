@@ -42,12 +42,12 @@ def test_no_dagster_import_outside_defs():
 
 
 def test_landing_sensor_adds_partitions_for_new_submissions(data_env, tmp_path):
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.defs.sensors import landing_sensor
 
     f = tmp_path / "x.csv"
     f.write_text("anio;codigo_delito_snic_id;codigo_delito_snic_nombre;cantidad_hechos\n2020;1;H;5\n")
-    man, _ = steps.submit(data_env, f, "ar_snic")
+    man, _ = pipeline.submit(data_env, f, "ar_snic")
     with dg.instance_for_test() as instance:
         ctx = dg.build_sensor_context(instance=instance)
         res = landing_sensor(ctx)

@@ -86,7 +86,7 @@ def _submissions(settings):
 
 
 def test_harvest_stores_new_bytes_only_and_records_checks(env):
-    from pipelines.harvest import harvest, read_attempts, read_state
+    from pipelines.monitor.harvest import harvest, read_attempts, read_state
 
     s, www, _, _ = env
     body = (www / "snic-pais.csv").read_bytes()
@@ -149,7 +149,7 @@ def test_harvest_stores_new_bytes_only_and_records_checks(env):
 
 
 def test_harvest_refuses_other_schemes_redirects_and_oversize(env):
-    from pipelines.harvest import HarvestError, check_url, download, harvest
+    from pipelines.monitor.harvest import HarvestError, check_url, download, harvest
 
     s, _, base, _ = env
     for bad in ("file:///etc/passwd", "ftp://example.org/x.csv", "data:text/plain,1", "/etc/passwd", "http://"):
@@ -170,16 +170,18 @@ def test_harvest_refuses_other_schemes_redirects_and_oversize(env):
 
 
 def test_lateness_old_vs_fresh(env):
-    from pipelines import steps
-    from pipelines.harvest import harvest, lateness, period_bounds
+    from pipelines import pipeline
+    from pipelines.monitor.harvest import harvest
+    from pipelines.monitor.punctuality import lateness
+    from pipelines.quality.timeliness import period_bounds
 
     s, _, _, _ = env
     before = lateness(s, "ar_snic", T0)
     assert before["late"] is None and "no accepted submission" in before["message"]
 
     sid = harvest(s, "ar_snic", now=T0)["submission_id"]
-    steps.ingest(s, sid)
-    steps.validate(s, sid)  # validated or awaiting review: both count as delivered
+    pipeline.ingest(s, sid)
+    pipeline.validate(s, sid)  # validated or awaiting review: both count as delivered
 
     # snic-pais.csv ends in 2022: 2023 was due by 2024-01-01 + 1 year + 180 days lag + 30 days grace
     fresh = lateness(s, "ar_snic", datetime(2023, 6, 1, tzinfo=timezone.utc))
@@ -245,7 +247,7 @@ def test_schedule_in_definitions_requests_a_harvest_run(env, monkeypatch, tmp_pa
 def test_failed_harvest_fails_the_run(env):
     from pipelines.defs.resources import HemistatSettings
     from pipelines.defs.schedules import harvest_job, harvest_run_config
-    from pipelines.harvest import read_state
+    from pipelines.monitor.harvest import read_state
 
     s, www, _, _ = env
     (www / "snic-pais.csv").unlink()
@@ -272,15 +274,16 @@ def test_real_definitions_have_punctuality_and_no_real_harvest():
 
 
 def test_punctuality_sensor_and_freshness_asset_flag_late_sources(env):
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.defs.resources import HemistatSettings
     from pipelines.defs.schedules import punctuality_sensor, source_freshness
-    from pipelines.harvest import harvest, lateness
+    from pipelines.monitor.harvest import harvest
+    from pipelines.monitor.punctuality import lateness
 
     s, _, _, _ = env
     sid = harvest(s, "ar_snic", now=T0)["submission_id"]
-    steps.ingest(s, sid)
-    steps.validate(s, sid)
+    pipeline.ingest(s, sid)
+    pipeline.validate(s, sid)
     expected = lateness(s, "ar_snic")
     assert expected["late"] is True  # snic-pais.csv ends in 2022: 2023 was due by 2024-07-29
     with dg.instance_for_test() as instance:

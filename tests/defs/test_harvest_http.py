@@ -142,7 +142,7 @@ def _run(job, instance):
 # conditional requests
 # --------------------------------------------------------------------------------------------------
 def test_etag_gives_304_and_no_new_submission(env):
-    from pipelines.harvest import harvest, read_attempts, read_state
+    from pipelines.monitor.harvest import harvest, read_attempts, read_state
 
     s, srv, use = env
 
@@ -188,7 +188,7 @@ def test_etag_gives_304_and_no_new_submission(env):
 
 
 def test_last_modified_gives_304_and_validators_follow_the_url(env):
-    from pipelines.harvest import harvest, read_attempts
+    from pipelines.monitor.harvest import harvest, read_attempts
 
     s, srv, use = env
 
@@ -215,7 +215,7 @@ def test_last_modified_gives_304_and_validators_follow_the_url(env):
 
 
 def test_server_without_validators_is_deduplicated_by_checksum(env):
-    from pipelines.harvest import harvest, read_attempts
+    from pipelines.monitor.harvest import harvest, read_attempts
 
     s, srv, use = env
     srv.routes["/plain.csv"] = lambda h, n: (200, {"Content-Type": "text/csv"}, _body())
@@ -230,7 +230,7 @@ def test_server_without_validators_is_deduplicated_by_checksum(env):
 # classification, limits, timeouts (one attempt each)
 # --------------------------------------------------------------------------------------------------
 def test_permanent_and_transient_errors_are_classified(env):
-    from pipelines.harvest import harvest, read_attempts
+    from pipelines.monitor.harvest import harvest, read_attempts
 
     s, srv, use = env
     srv.routes["/forbidden"] = lambda h, n: (403, {}, b"no")
@@ -256,7 +256,7 @@ def test_permanent_and_transient_errors_are_classified(env):
 
 
 def test_timeouts_and_refused_connections_are_transient(env):
-    from pipelines.harvest import harvest, parse_retry_after, read_attempts
+    from pipelines.monitor.harvest import harvest, parse_retry_after, read_attempts
 
     s, srv, use = env
 
@@ -277,7 +277,7 @@ def test_timeouts_and_refused_connections_are_transient(env):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    from pipelines.harvest import HarvestError, download
+    from pipelines.monitor.harvest import HarvestError, download
 
     with pytest.raises(HarvestError) as exc:
         download(f"http://127.0.0.1:{port}/x.csv", s.data_dir / "x.part", timeout=2)
@@ -305,7 +305,7 @@ def test_policy_is_declared_on_the_op_from_settings(monkeypatch):
 
 
 def test_503_twice_then_success_is_retried_by_dagster(env):
-    from pipelines.harvest import read_attempts, read_state
+    from pipelines.monitor.harvest import read_attempts, read_state
 
     s, srv, use = env
 
@@ -341,7 +341,7 @@ def test_503_twice_then_success_is_retried_by_dagster(env):
 
 
 def test_transient_failure_gives_up_after_max_retries(env):
-    from pipelines.harvest import read_attempts
+    from pipelines.monitor.harvest import read_attempts
 
     s, srv, use = env
     srv.routes["/down.csv"] = lambda h, n: (500, {}, b"oops")
@@ -358,7 +358,7 @@ def test_transient_failure_gives_up_after_max_retries(env):
 
 
 def test_404_fails_without_retry_with_a_clear_message(env):
-    from pipelines.harvest import read_attempts, read_state
+    from pipelines.monitor.harvest import read_attempts, read_state
 
     s, srv, use = env
     url = use("/missing.csv")
@@ -390,7 +390,7 @@ def test_404_fails_without_retry_with_a_clear_message(env):
 
 
 def test_timeout_in_dagster_is_retried(env, monkeypatch):
-    from pipelines.harvest import read_attempts
+    from pipelines.monitor.harvest import read_attempts
 
     s, srv, use = env
 
@@ -414,7 +414,7 @@ def test_harvest_log_command(env):
     from typer.testing import CliRunner
 
     from pipelines.cli import app
-    from pipelines.harvest import harvest
+    from pipelines.monitor.harvest import harvest
 
     s, srv, use = env
     srv.routes["/etag.csv"] = lambda h, n: ((304, {}, b"") if h.headers.get("If-None-Match") == '"v1"'

@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from pipelines import steps
+from pipelines import pipeline
 from pipelines.definitions import defs
 from pipelines.quality import load_rules
 from pipelines.settings import REPO_ROOT
@@ -42,7 +42,7 @@ def test_rejected_submission_is_quarantined_with_failed_blocking_checks(data_env
         lines[9] = b";".join(f)
         return lines
 
-    man, _ = steps.submit(data_env, _small_pais(tmp_path, mutate=bad), "ar_snic")
+    man, _ = pipeline.submit(data_env, _small_pais(tmp_path, mutate=bad), "ar_snic")
     with dg.instance_for_test() as inst:
         res = runner.ingest(data_env, [man.submission_id], inst, progress=lambda m: None)
         assert res[man.submission_id] == "rejected"
@@ -69,14 +69,14 @@ def test_warnings_wait_for_acknowledgement_then_publish(data_env, tmp_path):
                 lines[i] = b";".join(f)
         return lines
 
-    man, _ = steps.submit(data_env, _small_pais(tmp_path, mutate=spike), "ar_snic")
+    man, _ = pipeline.submit(data_env, _small_pais(tmp_path, mutate=spike), "ar_snic")
     sid = man.submission_id
     with dg.instance_for_test() as inst:
         assert runner.ingest(data_env, [sid], inst, progress=lambda m: None)[sid] == "awaiting_review"
-        assert steps.accepted_submissions(data_env).empty  # not publishable yet
-        warns = steps.failing_warnings(data_env, sid)
+        assert pipeline.accepted_submissions(data_env).empty  # not publishable yet
+        warns = pipeline.failing_warnings(data_env, sid)
         assert "P2" in warns
-        st = steps.acknowledge(data_env, sid, warns, by="maria.statistician",
+        st = pipeline.acknowledge(data_env, sid, warns, by="maria.statistician",
                                reason="threats 2001: reclassification confirmed by the SNIC focal point")
         assert st["status"] == "validated"
         ack = st["acknowledgements"][0]
@@ -103,10 +103,10 @@ def test_acknowledging_needs_a_reason_and_a_real_warning(data_env, tmp_path):
 
     from pipelines.defs import runner
 
-    man, _ = steps.submit(data_env, _small_pais(tmp_path), "ar_snic")
+    man, _ = pipeline.submit(data_env, _small_pais(tmp_path), "ar_snic")
     with dg.instance_for_test() as inst:
         runner.ingest(data_env, [man.submission_id], inst, progress=lambda m: None)
     with pytest.raises(ValueError):
-        steps.acknowledge(data_env, man.submission_id, ["C1"], by="x", reason="because")  # C1 is not a failing warn
+        pipeline.acknowledge(data_env, man.submission_id, ["C1"], by="x", reason="because")  # C1 is not a failing warn
     with pytest.raises(ValueError):
-        steps.acknowledge(data_env, man.submission_id, [], by="x", reason=" ")
+        pipeline.acknowledge(data_env, man.submission_id, [], by="x", reason=" ")

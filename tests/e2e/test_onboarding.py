@@ -120,7 +120,7 @@ def _write_crosswalk(ref: Path, codes) -> None:
 
 
 def test_suggestions_rank_the_obvious_code_first():
-    from pipelines.onboarding import suggest_iccs
+    from pipelines.onboarding.unmapped import suggest_iccs
 
     ref = REPO / "reference"
     top = {lab: suggest_iccs(lab, ref, k=3)[0]["iccs_code"] for lab in
@@ -154,7 +154,7 @@ def test_suggestions_rank_the_obvious_code_first():
     ("Tentativa de homicidio doloso", "0101", "0102"),
 ])
 def test_exclusions_steer_the_suggestions(label, not_first, expected):
-    from pipelines.onboarding import suggest_iccs
+    from pipelines.onboarding.unmapped import suggest_iccs
 
     s = suggest_iccs(label, REPO / "reference", k=3)
     assert s[0]["iccs_code"] != not_first, s
@@ -162,7 +162,7 @@ def test_exclusions_steer_the_suggestions(label, not_first, expected):
 
 
 def test_an_exclusion_lowers_a_code_and_says_so():
-    from pipelines.iccs_suggest import build_index, suggest
+    from pipelines.onboarding.iccs_suggest import build_index, suggest
 
     ref = REPO / "reference"
     idx = build_index(str(ref.resolve()))
@@ -183,7 +183,7 @@ ACCURACY_SOURCES = ["ar_snic", "mx_sesnsp", "cr_oij", "co_policia"]
 def accuracy():
     import csv
 
-    from pipelines.onboarding import suggest_iccs, suggest_iccs_by_label
+    from pipelines.onboarding.unmapped import suggest_iccs, suggest_iccs_by_label
 
     ref = REPO / "reference"
     rows = []
@@ -211,7 +211,7 @@ def test_reviewed_code_in_the_top_three(accuracy):
 
 def test_doctor_lists_the_missing_code_with_a_suggestion(onboarding):
     from pipelines.doctor import run_checks
-    from pipelines.onboarding import unmapped_codes
+    from pipelines.onboarding.unmapped import unmapped_codes
 
     s, ref, f = onboarding
     # no crosswalk at all: every code is listed
@@ -247,24 +247,24 @@ def test_doctor_lists_the_missing_code_with_a_suggestion(onboarding):
 
 
 def test_new_country_reaches_the_warehouse(onboarding):
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.storage import submissions as subs
 
     s, ref, f = onboarding
     _write_crosswalk(ref, list(CROSSWALK_ROWS))
 
-    man, created = steps.submit(s, f, "pe_sidpol", uploaded_by="onboarding test")
+    man, created = pipeline.submit(s, f, "pe_sidpol", uploaded_by="onboarding test")
     assert created and man.country_iso3 == "PER"
     sid = man.submission_id
-    raw = steps.ingest(s, sid)
+    raw = pipeline.ingest(s, sid)
     assert raw.rows == len(ROWS) - 1 and raw.stats["dropped_rows"] == 1  # TOTAL NACIONAL dropped
-    steps.validate(s, sid)
-    warns = steps.failing_warnings(s, sid)
+    pipeline.validate(s, sid)
+    warns = pipeline.failing_warnings(s, sid)
     if warns:
-        steps.acknowledge(s, sid, warns, by="onboarding test", reason="fictional extract: warnings reviewed")
+        pipeline.acknowledge(s, sid, warns, by="onboarding test", reason="fictional extract: warnings reviewed")
     assert subs.read_status(s.landing_dir, sid)["status"] == "validated"
-    steps.harmonise_all(s)
-    steps.publish_all(s)
+    pipeline.harmonise_all(s)
+    pipeline.publish_all(s)
 
     con = duckdb.connect(str(s.duckdb_path), read_only=True)
     try:

@@ -4,7 +4,7 @@ against OWID only)."""
 
 import pandas as pd
 
-from pipelines.quality.engine import _NAT
+from pipelines.quality.checks._common import _NAT
 
 # national annual rates of full years only: a partial year (Costa Rica OIJ 2023, January-March) is never
 # compared with an annual series (issue 9, item 11)
@@ -21,13 +21,13 @@ def _meet(wh, comparison_source: str) -> pd.DataFrame:
 
 
 def test_X1_compares_every_country_year_where_national_meets_world_bank(real_warehouse, wh):
-    from pipelines import steps
+    from pipelines import pipeline
 
     wb = _meet(wh, "wb_wdi")
     owid = _meet(wh, "owid_homicide")
     assert len(wb) >= 20 and ("mx_sesnsp", "MEX", 2019) in set(map(tuple, wb.to_numpy().tolist()))
     # the scorecard row written by the pipeline's harmonised-layer quality step
-    score = pd.read_parquet(steps.quality_dir(real_warehouse) / "harmonised.parquet")
+    score = pd.read_parquet(pipeline.quality_dir(real_warehouse) / "harmonised.parquet")
     x1 = score[score["rule_id"] == "X1"].iloc[0]
     assert x1["status"] in ("pass", "fail")
     n_compared = int(x1["notes"].split(" of ")[1].split(" country-years")[0])

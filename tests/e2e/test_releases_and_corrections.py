@@ -19,7 +19,7 @@ import shutil
 import duckdb
 import pytest
 
-from pipelines import steps
+from pipelines import pipeline
 from pipelines.settings import get_settings
 from pipelines.storage import submissions as subs
 from tests.conftest import real
@@ -66,18 +66,18 @@ def _older_release(header, rows):
 
 
 def _accept(s, path, source, released_on=None):
-    man, _ = steps.submit(s, path, source, released_on=released_on)
-    steps.ingest(s, man.submission_id)
-    steps.validate(s, man.submission_id)
-    warns = steps.failing_warnings(s, man.submission_id)
+    man, _ = pipeline.submit(s, path, source, released_on=released_on)
+    pipeline.ingest(s, man.submission_id)
+    pipeline.validate(s, man.submission_id)
+    warns = pipeline.failing_warnings(s, man.submission_id)
     if warns and subs.read_status(s.landing_dir, man.submission_id)["status"] == "awaiting_review":
-        steps.acknowledge(s, man.submission_id, warns, by="test", reason="test: known findings")
+        pipeline.acknowledge(s, man.submission_id, warns, by="test", reason="test: known findings")
     return man.submission_id
 
 
 def _publish(s):
-    steps.harmonise_all(s)
-    return steps.publish_all(s)
+    pipeline.harmonise_all(s)
+    return pipeline.publish_all(s)
 
 
 def _q(s, sql, params=()):
@@ -215,9 +215,9 @@ def test_reprocess_after_a_spec_fix_leaves_nothing_of_the_bad_reading(tmp_path, 
     _publish(s)
     assert _q(s, VICTIMS) == [("F", 2167.0), ("M", 369.0)]            # the bad reading, published
     # the same bytes again change nothing: they are already received
-    assert steps.submit(s, real("ar_snic/snic-pais.csv"), "ar_snic")[1] is False
+    assert pipeline.submit(s, real("ar_snic/snic-pais.csv"), "ar_snic")[1] is False
     spec.write_text(good, "utf-8")                                     # the spec is fixed
-    assert steps.reprocess(s, [sid])[sid] in ("published", "validated", "awaiting_review")
+    assert pipeline.reprocess(s, [sid])[sid] in ("published", "validated", "awaiting_review")
     _publish(s)
     # snic-pais.csv, 2000, code 1: cantidad_victimas_masc 2167, cantidad_victimas_fem 369
     assert _q(s, VICTIMS) == [("F", 369.0), ("M", 2167.0)]
@@ -232,7 +232,7 @@ def test_withdraw_removes_values_and_the_changelog_says_why(tmp_path, monkeypatc
     fbi = _accept(s, real("us_fbi/estimated_crimes_1979_2019.csv"), "us_fbi")
     _publish(s)
     assert _q(s, "select count(*) from published.indicators where source_id = 'ar_snic'")[0][0] > 0
-    steps.withdraw(s, snic, reason="file sent by mistake (test)", by="ana")
+    pipeline.withdraw(s, snic, reason="file sent by mistake (test)", by="ana")
     res = _publish(s)
     assert _q(s, "select count(*) from published.indicators where source_id = 'ar_snic'") == [(0,)]
     assert _q(s, "select count(*) from published.indicators where submission_id = ?", [fbi])[0][0] > 0
@@ -243,7 +243,7 @@ def test_withdraw_removes_values_and_the_changelog_says_why(tmp_path, monkeypatc
     assert subs.stored_file(s.landing_dir, snic).exists()                # the bytes stay
     assert _q(s, "select status from published.submissions where submission_id = ?", [snic]) == [("withdrawn",)]
     with pytest.raises(ValueError):
-        steps.reprocess(s, [snic])
+        pipeline.reprocess(s, [snic])
 
 
 def test_a_submission_that_breaks_harmonisation_is_isolated(tmp_path, monkeypatch):
@@ -257,12 +257,12 @@ def test_a_submission_that_breaks_harmonisation_is_isolated(tmp_path, monkeypatc
     xw = rdir / "crosswalks" / "ar_snic.csv"
     xw.write_text("".join(ln for ln in xw.read_text("utf-8").splitlines(keepends=True)
                           if not ln.startswith("2,")), "utf-8")
-    out = steps.harmonise_all(s)
+    out = pipeline.harmonise_all(s)
     assert set(out["isolated"]) == {snic}
     st = subs.read_status(s.landing_dir, snic)
     assert st["status"] == "rejected" and "no crosswalk row in force" in st["events"][-1]["detail"]
     assert f"hemistat reprocess {snic}" in st["events"][-1]["detail"]
-    steps.publish_all(s)
+    pipeline.publish_all(s)
     assert _q(s, "select count(*) from published.indicators where submission_id = ?", [fbi])[0][0] > 0
     assert _q(s, "select count(*) from published.indicators where source_id = 'ar_snic'") == [(0,)]
 
@@ -271,7 +271,7 @@ def test_withdrawing_the_only_submission_empties_the_warehouse(tmp_path, monkeyp
     s = _env(tmp_path, monkeypatch)
     snic = _accept(s, real("ar_snic/snic-pais.csv"), "ar_snic")
     _publish(s)
-    steps.withdraw(s, snic, reason="sent by mistake (test)", by="ana")
+    pipeline.withdraw(s, snic, reason="sent by mistake (test)", by="ana")
     res = _publish(s)                                   # an empty release, not the old values kept
     assert _q(s, "select count(*) from published.indicators") == [(0,)]
     assert _q(s, "select count(*) from published.cells") == [(0,)]

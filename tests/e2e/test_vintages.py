@@ -1,11 +1,13 @@
 """A re-submitted file that revises earlier years is a new vintage: published shows the latest accepted
 value, published.indicators_as_of(ts) shows what was published at ts, and R1 reports the revision."""
 
+import json
 import time
 
 import duckdb
 
-from pipelines import steps
+from pipelines import pipeline
+from pipelines.storage import submissions as subs
 from tests.conftest import real
 
 Q = ("select value from {} where source_id='ar_snic' and iccs_code='0101' and year=2000 and measure='offences' "
@@ -13,14 +15,14 @@ Q = ("select value from {} where source_id='ar_snic' and iccs_code='0101' and ye
 
 
 def _publish(settings, path):
-    man, created = steps.submit(settings, path, "ar_snic")
-    steps.ingest(settings, man.submission_id)
-    steps.validate(settings, man.submission_id)
-    warns = steps.failing_warnings(settings, man.submission_id)
+    man, created = pipeline.submit(settings, path, "ar_snic")
+    pipeline.ingest(settings, man.submission_id)
+    pipeline.validate(settings, man.submission_id)
+    warns = pipeline.failing_warnings(settings, man.submission_id)
     if warns:
-        steps.acknowledge(settings, man.submission_id, warns, by="test", reason="vintage test: known warnings")
-    steps.harmonise_all(settings)
-    steps.publish_all(settings)
+        pipeline.acknowledge(settings, man.submission_id, warns, by="test", reason="vintage test: known warnings")
+    pipeline.harmonise_all(settings)
+    pipeline.publish_all(settings)
     return man, created
 
 
@@ -42,7 +44,7 @@ def test_revision_is_a_new_vintage_and_as_of_returns_the_old_value(data_env, tmp
     v2.write_bytes(b"\r\n".join(lines) + b"\r\n")
     m2, created = _publish(data_env, v2)
     assert created and m2.submission_id != m1.submission_id
-    report = steps.json.loads((data_env.landing_dir / m2.submission_id / "report.json").read_text())
+    report = json.loads((data_env.landing_dir / m2.submission_id / "report.json").read_text())
     r1 = next(r for r in report["rules"] if r["rule_id"] == "R1")
     assert r1["status"] == "fail" and r1["failures"][0]["line"] == 2 and r1["failures"][0]["expected"] == "2653.0"
 
@@ -58,7 +60,7 @@ def test_revision_is_a_new_vintage_and_as_of_returns_the_old_value(data_env, tmp
     st = {r[0]: r[1] for r in con.execute("select submission_id, status from published.submissions").fetchall()}
     assert st == {m1.submission_id: "superseded", m2.submission_id: "published"}
     con.close()
-    assert steps.subs.read_status(data_env.landing_dir, m1.submission_id)["superseded_by"] == [m2.submission_id]
+    assert subs.read_status(data_env.landing_dir, m1.submission_id)["superseded_by"] == [m2.submission_id]
     # the same bytes again are not a new vintage
-    _, again = steps.submit(data_env, v2, "ar_snic")
+    _, again = pipeline.submit(data_env, v2, "ar_snic")
     assert again is False

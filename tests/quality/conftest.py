@@ -13,7 +13,7 @@ from pipelines.harmonise import harmonise
 from pipelines.harmonise import reference as ref
 from pipelines.quality import evaluate, load_rules
 from pipelines.quality.context import hierarchy_pairs
-from pipelines.quality.engine import QualityContext
+from pipelines.quality.results import QualityContext
 from tests.conftest import real
 
 REPO = Path(__file__).resolve().parents[2]

@@ -123,24 +123,24 @@ def test_published_scorecard_has_gx_beside_the_engine(data_env, tmp_path, monkey
     the scorecard and counted in quality_summary.rules_not_evaluated, not in the score."""
     import duckdb
 
-    from pipelines import steps
-    from pipelines.quality import engine
+    from pipelines import pipeline
+    from pipelines.quality import registry
 
     def boom(*a, **k):
         raise ValueError("T1 broke")
 
-    monkeypatch.setitem(engine.CHECKS, "time_lag", boom)   # an info rule: reported, not blocking
-    man, _ = steps.submit(data_env, _small_pais(tmp_path), "ar_snic")
+    monkeypatch.setitem(registry.CHECKS, "time_lag", boom)   # an info rule: reported, not blocking
+    man, _ = pipeline.submit(data_env, _small_pais(tmp_path), "ar_snic")
     sid = man.submission_id
-    steps.ingest(data_env, sid)
-    steps.validate(data_env, sid)
+    pipeline.ingest(data_env, sid)
+    pipeline.validate(data_env, sid)
     report = json.loads((data_env.landing_dir / sid / "report.json").read_text())
     docs = data_env.data_dir / "quality" / "gx_docs" / sid / "index.html"
     assert report["gx"]["data_docs"] == str(docs) and docs.exists()
     assert {r["rule_id"]: r["gx_status"] for r in report["rules"] if r["gx_status"]} == \
         {"C3": "pass", "C4": "pass", "V1": "pass", "F1": "pass"}
-    steps.harmonise_all(data_env)
-    steps.publish_all(data_env)
+    pipeline.harmonise_all(data_env)
+    pipeline.publish_all(data_env)
     con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
     cols = [r[0] for r in con.execute("describe published.quality_scorecard").fetchall()]
     assert cols == ["submission_id", "source_id", "country_iso3", "rule_id", "dimension", "severity", "status",

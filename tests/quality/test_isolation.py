@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from pipelines.quality import engine, evaluate, load_rules, verdict
-from pipelines.quality.engine import QualityContext, RuleResult
+from pipelines.quality import evaluate, load_rules, registry, verdict
+from pipelines.quality.results import QualityContext, RuleResult, error_result
 from pipelines.quality.report import UI, build_report, render_html, render_text
 from pipelines.quality.rules import LANGS
 from tests.quality.conftest import REF, RULES, context, indicators
@@ -38,8 +38,8 @@ def _boom(*a, **k):
 def test_a_raising_rule_is_error_in_rule_and_the_other_27_run(pais_clean, pais_ind, tmp_path, monkeypatch, caplog):
     before = {r.rule.id: r for r in _all_layers(pais_clean, tmp_path, pais_ind)}
     assert len(before) == 28 and not any(r.status == "error_in_rule" for r in before.values())
-    monkeypatch.setitem(engine.CHECKS, "value_range", _boom)
-    with caplog.at_level("ERROR", logger="pipelines.quality.engine"):
+    monkeypatch.setitem(registry.CHECKS, "value_range", _boom)
+    with caplog.at_level("ERROR", logger="pipelines.quality.results"):
         after = {r.rule.id: r for r in _all_layers(pais_clean, tmp_path, pais_ind)}
     assert set(after) == set(before)
     v1 = after["V1"]
@@ -56,7 +56,7 @@ def test_a_raising_rule_is_error_in_rule_and_the_other_27_run(pais_clean, pais_i
 
 
 def test_a_missing_implementation_is_error_in_rule_too(pais_clean, monkeypatch):
-    monkeypatch.delitem(engine.CHECKS, "unique_key")
+    monkeypatch.delitem(registry.CHECKS, "unique_key")
     rules = [r for r in load_rules(RULES, "ar_snic", reference_dir=REF) if r.id in ("C4", "V1")]
     res = {r.rule.id: r for r in evaluate(pais_clean, rules, context("ar_snic", pais_clean))}
     assert res["C4"].status == "error_in_rule" and "NotImplementedError" in res["C4"].observed
@@ -70,7 +70,7 @@ def _rule(rid, severity=None):
 
 @pytest.mark.parametrize("severity,expected", [("error", "rejected"), ("warn", "rejected"), ("info", "accepted")])
 def test_verdict_of_a_rule_that_could_not_be_evaluated(severity, expected):
-    errored = engine.error_result(_rule("V1", severity), RuntimeError("x"))
+    errored = error_result(_rule("V1", severity), RuntimeError("x"))
     ok = RuleResult(_rule("C1"), "pass")
     assert errored.blocking is (expected == "rejected")
     assert verdict([ok, errored]) == expected
@@ -85,7 +85,7 @@ def test_verdict_unchanged_otherwise():
 
 
 def test_report_names_the_unevaluated_rule_in_four_languages():
-    errored = engine.error_result(_rule("V1"), ZeroDivisionError("boom <b>"))
+    errored = error_result(_rule("V1"), ZeroDivisionError("boom <b>"))
     rep = build_report([RuleResult(_rule("C1"), "pass"), errored], verdict="rejected", submission_id="s1",
                        source_id="ar_snic", file_name="snic-pais.csv")
     prob = [p for p in rep["problems"] if p["rule"] == "V1"]
@@ -107,7 +107,7 @@ def test_ui_texts_exist_in_every_language():
 
 
 def test_scorecard_frame_types_and_old_files():
-    from pipelines.quality.engine import SCORECARD_COLUMNS, scorecard_frame
+    from pipelines.quality.results import SCORECARD_COLUMNS, scorecard_frame
 
     old = pd.DataFrame([{"rule_id": "C1", "check": "crosswalk_covers", "status": "pass", "failing_rows": 0},
                         {"rule_id": "C3", "check": "in_codelist", "status": "fail", "failing_rows": 2}])

@@ -25,7 +25,7 @@ from tests.conftest import real
 
 REPO = Path(__file__).resolve().parents[2]
 ADAPTERS = REPO / "pipelines" / "adapters"
-ENGINE = REPO / "pipelines" / "quality" / "engine.py"
+CHECK_MODULES = sorted((REPO / "pipelines" / "quality" / "checks").glob("*.py"))
 CATALOGUE = REPO / "quality_rules" / "messages" / "problems.yaml"
 
 # English words that must not appear in a translated (es/pt/fr) text (technical names such as
@@ -93,15 +93,15 @@ def test_translations_are_translations():
 def _keys_used_in_code() -> tuple[set[str], list[str]]:
     """Every catalogue key the adapters (and rule S2) use, and every Problem(...) call without a key."""
     used, without_key = set(), []
-    for path in sorted(ADAPTERS.glob("*.py")) + [ENGINE, REPO / "pipelines" / "steps.py"]:
+    for path in sorted(ADAPTERS.glob("*.py"))  + CHECK_MODULES + sorted((REPO / "pipelines" / "pipeline").glob("*.py")):
         tree = ast.parse(path.read_text("utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Problem":
                 kws = {k.arg: k.value for k in node.keywords}
                 if "key" not in kws:
-                    # steps.validate re-wraps the report's failures (already rendered in the four languages)
+                    # pipeline.validate re-wraps the report's failures (already rendered in the four languages)
                     # as an exception for the CLI and Dagster: no catalogue key needed there
-                    if path.name != "steps.py":
+                    if path.name != "validate.py":
                         without_key.append(f"{path.name}:{node.lineno}")
                 elif isinstance(kws["key"], ast.Constant):
                     used.add(kws["key"].value)
@@ -268,7 +268,8 @@ def test_bad_number_is_reported_in_each_language(data_env, tmp_path):
 
 
 def test_undeclared_encoding_is_translated(tmp_path):
-    from pipelines.quality.engine import QualityContext, evaluate
+    from pipelines.quality.engine import evaluate
+    from pipelines.quality.results import QualityContext
     from pipelines.quality.report import build_report
     from tests.quality.conftest import rule
 
@@ -282,13 +283,13 @@ def test_undeclared_encoding_is_translated(tmp_path):
 
 
 def test_rejected_ingest_writes_keyed_failures_to_parquet(data_env, tmp_path):
-    from pipelines import steps
+    from pipelines import pipeline
 
-    man, _ = steps.submit(data_env, _header_only(tmp_path), "ar_snic")
+    man, _ = pipeline.submit(data_env, _header_only(tmp_path), "ar_snic")
     with pytest.raises(SubmissionError) as ei:
-        steps.ingest(data_env, man.submission_id)
+        pipeline.ingest(data_env, man.submission_id)
     assert ei.value.problems[0].key == "header_no_data"
-    fails = pd.read_parquet(steps.quality_dir(data_env) / f"{man.submission_id}_failures.parquet")
+    fails = pd.read_parquet(pipeline.quality_dir(data_env) / f"{man.submission_id}_failures.parquet")
     row = fails[fails.rule_id == "S1"].iloc[0]
     assert row["observed_key"] == "header_no_data" and row["observed"] == "the file has a header but no data rows"
     from pipelines.storage import submissions as subs

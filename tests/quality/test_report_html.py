@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from pipelines.quality import evaluate, load_rules
-from pipelines.quality.engine import RuleResult
+from pipelines.quality.results import RuleResult
 from pipelines.quality.report import _environment, build_report, render_html
 from tests.conftest import real
 from tests.quality.conftest import REF, RULES, context

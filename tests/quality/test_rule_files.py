@@ -212,7 +212,7 @@ def test_catalogue_states_every_parameter(name, rule):
 
 
 def test_every_check_of_the_schema_has_a_model():
-    from pipelines.quality.engine import CHECKS, PROBLEM_CHECKS
+    from pipelines.quality.registry import CHECKS, PROBLEM_CHECKS
     from pipelines.quality.params import MODELS
 
     enum = set(json.loads(RULE_SCHEMA.read_text(encoding="utf-8"))["properties"]["check"]["enum"])

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from pipelines.quality import evaluate, load_rules
-from pipelines.quality.engine import CHECKS, PROBLEM_CHECKS, QualityContext
+from pipelines.quality.registry import CHECKS, PROBLEM_CHECKS
+from pipelines.quality.results import QualityContext
 from tests.quality.conftest import REF, RULES, rule, run
 
 
@@ -195,20 +196,20 @@ def _indicators_for_x1() -> pd.DataFrame:
 
 
 def test_harmonised_quality_compares_with_wb_wdi(data_env, monkeypatch):
-    """steps.harmonised_quality builds X1's comparison from the sources its parameters name: the World
+    """pipeline.harmonised_quality builds X1's comparison from the sources its parameters name: the World
     Bank rows are in it, and X1 compares MEX 2019 and 2020 against wb_wdi."""
-    import pipelines.quality as quality
-    from pipelines import steps
+    import pipelines.pipeline.harmonise as harmonise_step
+    from pipelines import pipeline
 
     seen = {}
-    real_evaluate = quality.evaluate
+    real_evaluate = harmonise_step.evaluate
 
     def spy(table, rules, ctx, **kw):
         seen["comparison"] = ctx.comparison
         return real_evaluate(table, rules, ctx, **kw)
 
-    monkeypatch.setattr(quality, "evaluate", spy)
-    results = steps.harmonised_quality(data_env, _indicators_for_x1())
+    monkeypatch.setattr(harmonise_step, "evaluate", spy)
+    results = pipeline.harmonised_quality(data_env, _indicators_for_x1())
     cmp = seen["comparison"]
     assert set(zip(cmp["source_id"], cmp["country_iso3"], cmp["year"])) == {("wb_wdi", "MEX", 2019),
                                                                             ("wb_wdi", "MEX", 2020)}
@@ -251,12 +252,12 @@ def test_T2_monthly_due_date():
 
 def test_freshness_and_T2_use_the_same_due_date(data_env, monkeypatch, pais_clean):
     """The sensor says 2023 is overdue exactly when a file bringing 2023 would be late for T2."""
-    from pipelines import harvest
+    from pipelines.monitor import punctuality
 
-    monkeypatch.setattr(harvest, "latest_period",
+    monkeypatch.setattr(punctuality, "latest_period",
                         lambda settings, sid: {"year": 2022, "month": None, "submission_id": "s1"})
     now = datetime(2024, 8, 1, tzinfo=timezone.utc)
-    fresh = harvest.lateness(data_env, "ar_snic", now)
+    fresh = punctuality.lateness(data_env, "ar_snic", now)
     assert fresh["next_period"] == "2023" and fresh["grace_days"] == 30
     bring_2023 = pais_clean.assign(year=pais_clean["year"] + 1)     # latest period 2023
     on_due = datetime.fromisoformat(fresh["due"]).replace(tzinfo=timezone.utc)

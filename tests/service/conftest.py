@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipelines.service import launch
+from tools import launch
 from tests.conftest import environ, real
 
 PASSWORD = "correct horse battery staple"

@@ -257,16 +257,16 @@ def test_withdrawal_left_to_dagster_says_so(app_factory, tmp_path):
 def test_a_pipeline_rerun_never_undoes_a_withdrawal(tmp_path, monkeypatch):
     """A reviewer may withdraw a web upload before Dagster's landing_sensor has run its ingest; that run
     (the same two steps) must leave it withdrawn, not put it back in the review queue."""
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.settings import get_settings
     from pipelines.storage import submissions as subs
 
     monkeypatch.setenv("HEMISTAT_DATA_DIR", str(tmp_path / "data"))
     s = get_settings()
-    man, _ = steps.submit(s, good_file(tmp_path), "ar_snic", channel="web", uploaded_by="office")
-    steps.withdraw(s, man.submission_id, reason="sent by mistake", by="reviewer")
-    steps.ingest(s, man.submission_id)
-    steps.validate(s, man.submission_id)
+    man, _ = pipeline.submit(s, good_file(tmp_path), "ar_snic", channel="web", uploaded_by="office")
+    pipeline.withdraw(s, man.submission_id, reason="sent by mistake", by="reviewer")
+    pipeline.ingest(s, man.submission_id)
+    pipeline.validate(s, man.submission_id)
     st = subs.read_status(s.landing_dir, man.submission_id)
     assert st["status"] == "withdrawn" and st["withdrawn"]["reason"] == "sent by mistake"
-    assert steps.accepted_submissions(s).empty
+    assert pipeline.accepted_submissions(s).empty

@@ -82,20 +82,20 @@ def test_web_upload_goes_through_the_dagster_sensors(app_factory, tmp_path, monk
 
 
 def test_a_reviewers_refusal_survives_a_pipeline_rerun(data_env, tmp_path):
-    """steps.validate re-run on a submission a reviewer refused keeps it refused."""
-    from pipelines import steps
+    """pipeline.validate re-run on a submission a reviewer refused keeps it refused."""
+    from pipelines import pipeline
     from pipelines.storage import submissions as subs
 
-    man, _ = steps.submit(data_env, good_file(tmp_path), "ar_snic", channel="web", uploaded_by="ana")
-    steps.ingest(data_env, man.submission_id)
-    steps.validate(data_env, man.submission_id)
+    man, _ = pipeline.submit(data_env, good_file(tmp_path), "ar_snic", channel="web", uploaded_by="ana")
+    pipeline.ingest(data_env, man.submission_id)
+    pipeline.validate(data_env, man.submission_id)
     assert subs.read_status(data_env.landing_dir, man.submission_id)["status"] == "awaiting_review"
     subs.set_status(data_env.landing_dir, man.submission_id, "rejected", by="rev", detail="publication refused: x",
                     decision={"decision": "reject", "by": "rev", "comment": "x"})
-    steps.ingest(data_env, man.submission_id)
-    steps.validate(data_env, man.submission_id)
+    pipeline.ingest(data_env, man.submission_id)
+    pipeline.validate(data_env, man.submission_id)
     assert subs.read_status(data_env.landing_dir, man.submission_id)["status"] == "rejected"
-    assert steps.accepted_submissions(data_env).empty
+    assert pipeline.accepted_submissions(data_env).empty
 
 
 def test_an_approval_in_the_portal_is_a_recorded_dagster_run(app_factory, tmp_path):
@@ -166,12 +166,12 @@ def test_a_failed_publish_run_is_recorded_and_the_approval_stands(app_factory, t
     rules = sorted({f["rule_id"] for f in v["failures"] if f["severity"] == "warn"})
     srv.curl(url + f"/{sid}/acknowledge", reviewer, "-H", "content-type: application/json",
              "-d", json.dumps({"rules": rules, "reason": "known"}))
-    from pipelines import steps
+    from pipelines import pipeline
 
     def broken(settings):
         raise OSError("disk full (test)")
 
-    monkeypatch.setattr(steps, "publish_all", broken)
+    monkeypatch.setattr(pipeline, "publish_all", broken)
     code, r = srv.curl(url + f"/{sid}/decision", reviewer, "-H", "content-type: application/json",
                        "-d", json.dumps({"decision": "approve", "comment": "ok"}))
     assert code == 200 and r["status"] == "approved" and r["publish_error"] and r["run_id"], r

@@ -293,12 +293,12 @@ def test_template_source_only_for_the_offices_own_country(portal, offices, tmp_p
     # a pipeline rerun (what Dagster's landing_sensor starts for every new submission) keeps it refused
     import dataclasses
 
-    from pipelines import steps
+    from pipelines import pipeline
     from pipelines.storage import submissions as subs
 
     s = dataclasses.replace(get_settings(), data_dir=portal.data_dir)
-    steps.ingest(s, body["submission_id"])
-    assert steps.validate(s, body["submission_id"]).stats["verdict"] != "rejected"   # the rules alone pass it
+    pipeline.ingest(s, body["submission_id"])
+    assert pipeline.validate(s, body["submission_id"]).stats["verdict"] != "rejected"   # the rules alone pass it
     assert subs.read_status(s.landing_dir, body["submission_id"])["status"] == "rejected"
     own = tmp_path / "hemistat_template_arg.csv"
     own.write_text(TEMPLATE.format(c="ARG"), "utf-8")

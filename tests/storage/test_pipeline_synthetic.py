@@ -1,4 +1,4 @@
-"""The fast tier's whole-pipeline test: the synthetic sample (pipelines/synthetic.py, generated here, no real
+"""The fast tier's whole-pipeline test: the synthetic sample (pipelines/samples/synthetic.py, generated here, no real
 file) goes landing -> raw -> validated -> harmonised -> published in process, and published values equal
 sums computed directly from the generated files."""
 
@@ -9,8 +9,8 @@ import io
 
 import duckdb
 
-from pipelines import steps
-from pipelines.synthetic import generate_sample
+from pipelines import pipeline
+from pipelines.samples.synthetic import generate_sample
 
 
 def test_synthetic_sample_through_every_layer(data_env, tmp_path):
@@ -18,15 +18,15 @@ def test_synthetic_sample_through_every_layer(data_env, tmp_path):
     sids = []
     for source, files in sorted(paths.items()):
         for p in files:
-            man, _ = steps.submit(data_env, p, source)
-            steps.ingest(data_env, man.submission_id)
-            steps.validate(data_env, man.submission_id)
-            warns = steps.failing_warnings(data_env, man.submission_id)
+            man, _ = pipeline.submit(data_env, p, source)
+            pipeline.ingest(data_env, man.submission_id)
+            pipeline.validate(data_env, man.submission_id)
+            warns = pipeline.failing_warnings(data_env, man.submission_id)
             if warns:
-                steps.acknowledge(data_env, man.submission_id, warns, by="test", reason="synthetic sample")
+                pipeline.acknowledge(data_env, man.submission_id, warns, by="test", reason="synthetic sample")
             sids.append(man.submission_id)
-    steps.harmonise_all(data_env)
-    res = steps.publish_all(data_env)
+    pipeline.harmonise_all(data_env)
+    res = pipeline.publish_all(data_env)
     assert set(res["statuses"]) == set(sids) and set(res["statuses"].values()) == {"published"}
 
     # hand sum from the generated SNIC national file: code 1 (homicidios dolosos), cantidad_hechos, by year

@@ -10,7 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines import steps
+from pipelines import pipeline
+from pipelines.pipeline.quality_files import _failure_frame
 from pipelines.adapters import SubmissionError
 from pipelines.settings import get_settings
 from pipelines.storage import release as rel
@@ -30,12 +31,12 @@ def odd_env(tmp_path, monkeypatch):
 
 
 def _accept(s, path, source="ar_snic"):
-    man, _ = steps.submit(s, path, source)
-    steps.ingest(s, man.submission_id)
-    steps.validate(s, man.submission_id)
+    man, _ = pipeline.submit(s, path, source)
+    pipeline.ingest(s, man.submission_id)
+    pipeline.validate(s, man.submission_id)
     st = subs.read_status(s.landing_dir, man.submission_id)
     if st["status"] == "awaiting_review":
-        steps.acknowledge(s, man.submission_id, steps.failing_warnings(s, man.submission_id), by="test",
+        pipeline.acknowledge(s, man.submission_id, pipeline.failing_warnings(s, man.submission_id), by="test",
                           reason="known SNIC findings")
     return man.submission_id
 
@@ -52,12 +53,12 @@ def _duplicated_copy(tmp_path):
 def published(odd_env, tmp_path):
     s = odd_env
     good = _accept(s, real("ar_snic/snic-pais.csv"))
-    man, _ = steps.submit(s, _duplicated_copy(tmp_path), "ar_snic")
-    steps.ingest(s, man.submission_id)
+    man, _ = pipeline.submit(s, _duplicated_copy(tmp_path), "ar_snic")
+    pipeline.ingest(s, man.submission_id)
     with pytest.raises(SubmissionError):
-        steps.validate(s, man.submission_id)
-    steps.harmonise_all(s)
-    res = steps.publish_all(s)
+        pipeline.validate(s, man.submission_id)
+    pipeline.harmonise_all(s)
+    res = pipeline.publish_all(s)
     return s, good, man.submission_id, res
 
 
@@ -116,7 +117,7 @@ def test_failed_publish_changes_no_status(odd_env, monkeypatch):
     half-made; the next publish succeeds and only then sets the status."""
     s = odd_env
     sid = _accept(s, real("ar_snic/snic-pais.csv"))
-    steps.harmonise_all(s)
+    pipeline.harmonise_all(s)
     before = subs.read_status(s.landing_dir, sid)
     assert before["status"] == "validated"
 
@@ -125,7 +126,7 @@ def test_failed_publish_changes_no_status(odd_env, monkeypatch):
 
     monkeypatch.setattr(rel, "build_database", boom)
     with pytest.raises(OSError):
-        steps.publish_all(s)
+        pipeline.publish_all(s)
     after = subs.read_status(s.landing_dir, sid)
     assert after["status"] == "validated" and after["events"] == before["events"]
     assert rel.current_release(s.published_dir) is None
@@ -133,12 +134,12 @@ def test_failed_publish_changes_no_status(odd_env, monkeypatch):
     assert not s.duckdb_path.exists()
 
     monkeypatch.undo()
-    res = steps.publish_all(s)
+    res = pipeline.publish_all(s)
     assert subs.read_status(s.landing_dir, sid)["status"] == "published"
     assert rel.current_release(s.published_dir) == res["release_id"]
 
 
 def test_failure_frame_keeps_every_line():
-    f = steps._failure_frame([pd.DataFrame({"line": ["4, 21", 7, None], "value": ["a", "b", "c"]})], [])
+    f = _failure_frame([pd.DataFrame({"line": ["4, 21", 7, None], "value": ["a", "b", "c"]})], [])
     assert f["line"].tolist()[:2] == [4, 7] and pd.isna(f["line"].iloc[2])
     assert f["lines"].tolist()[:2] == ["4, 21", "7"] and pd.isna(f["lines"].iloc[2])

@@ -51,13 +51,13 @@ def test_status_events_are_appended(tmp_path):
 
 
 def test_validated_web_upload_is_not_publishable_until_approved(data_env, tmp_path):
-    from pipelines import steps
+    from pipelines import pipeline
 
     src = tmp_path / "snic-pais.csv"
     src.write_text("anio;codigo_delito_snic_id;codigo_delito_snic_nombre;cantidad_hechos\n2020;1;H;5\n")
-    man, _ = steps.submit(data_env, src, "ar_snic", channel="web")
+    man, _ = pipeline.submit(data_env, src, "ar_snic", channel="web")
     (data_env.validated_dir / f"{man.submission_id}.parquet").write_bytes(b"x")
     subs.set_status(data_env.landing_dir, man.submission_id, "validated")
-    assert steps.accepted_submissions(data_env).empty
+    assert pipeline.accepted_submissions(data_env).empty
     subs.set_status(data_env.landing_dir, man.submission_id, "approved", by="reviewer")
-    assert steps.accepted_submissions(data_env)["submission_id"].tolist() == [man.submission_id]
+    assert pipeline.accepted_submissions(data_env)["submission_id"].tolist() == [man.submission_id]

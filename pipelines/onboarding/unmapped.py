@@ -3,7 +3,7 @@ ICCS codes they probably are.
 
 * ``suggest_iccs(label, reference_dir, k=3)`` ranks ICCS codes with the classification's own definitions:
   Spanish/English labels, Spanish inclusions and descriptions, and the exclusion lists, which lower the
-  code that excludes the label and propose the code the exclusion names (``pipelines/iccs_suggest.py``;
+  code that excludes the label and propose the code the exclusion names (``pipelines/onboarding/iccs_suggest.py``;
   docs/ONBOARDING.md#suggestions). Each suggestion says why. A suggestion is a starting point for the
   reviewer, never a mapping: the crosswalk row still needs a relation and a rationale
   (reference/crosswalks/README.md).
@@ -122,8 +122,8 @@ def _index(reference_dir: str) -> tuple[tuple[_Phrase, ...], dict]:
 def suggest_iccs(label: str, reference_dir: Path, k: int = 3) -> list[dict]:
     """The ``k`` best ICCS codes for ``label`` by the ICCS definitions (labels, inclusions, exclusions,
     descriptions): ``{iccs_code, label_es, label_en, score, matched, matched_on, excluded_by, reason}``
-    (``pipelines/iccs_suggest.suggest``)."""
-    from pipelines.iccs_suggest import suggest
+    (``pipelines.onboarding.iccs_suggest.suggest``)."""
+    from pipelines.onboarding.iccs_suggest import suggest
 
     return suggest(label, reference_dir, k=k)
 

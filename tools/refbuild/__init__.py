@@ -1,6 +1,6 @@
 """Build the committed reference tables under ``reference/`` from the real source files.
 
-Run ``python -m pipelines.refbuild [--shared DIR] [--out DIR]``. The build reads the read-only
+Run ``python -m tools.refbuild [--shared DIR] [--out DIR]``. The build reads the read-only
 source files in the shared folder (default ``<repo>/../shared/data/real``, overridable with the
 environment variable ``HEMISTAT_SHARED_DIR`` or ``--shared``) and (re)writes:
 
@@ -14,6 +14,6 @@ The output is deterministic: re-running on the same inputs reproduces the files 
 This package never imports Dagster and builds no SQL.
 """
 
-from pipelines.refbuild.common import RefBuildError
+from tools.refbuild.common import RefBuildError
 
 __all__ = ["RefBuildError"]

@@ -72,7 +72,7 @@ def engine(path: Path, reference_dir: Path, rules_dir: Path) -> tuple[float, dic
     from pipelines.adapters import load_spec
     from pipelines.harmonise import reference as ref
     from pipelines.quality import evaluate, load_rules
-    from pipelines.quality.engine import QualityContext
+    from pipelines.quality.results import QualityContext
 
     spec = load_spec("mx_sesnsp", reference_dir)
     rules = [r for r in load_rules(rules_dir, "mx_sesnsp", reference_dir=reference_dir) if r.layer == "validated"]
@@ -115,7 +115,7 @@ def main(argv=None):
         print(f"engine, all {len(per_rule)} validated-layer rules: {total:.1f} s = {total / fl:.1f} x floor")
         pdt = pandas_script(p)
         print(f"plain pandas script (3 checks only: codes, values, duplicate keys): {pdt:.1f} s")
-    from pipelines.synthetic import generate_sample
+    from pipelines.samples.synthetic import generate_sample
 
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         t = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Scheduled harvesting of a source's published file, and punctuality (is a source late?).
+"""Scheduled harvesting of a source's published file (punctuality: ``pipelines.monitor.punctuality``).
 
 ``harvest(settings, source_id)`` makes one attempt at the URL of the spec's ``harvest:`` block::
 
@@ -12,7 +12,7 @@ An attempt behaves like a polite HTTP client:
 * **Conditional request.** The ``ETag`` and ``Last-Modified`` of the last response whose bytes were stored
   (for the same URL) are sent back as ``If-None-Match`` / ``If-Modified-Since``; a ``304 Not Modified``
   downloads nothing and stores nothing (outcome ``unchanged_304``). Servers without validators are still
-  deduplicated by checksum: the file is stored through ``pipelines.steps.submit`` — the same path as an
+  deduplicated by checksum: the file is stored through ``pipelines.pipeline.submit`` — the same path as an
   upload — which stores it only if its sha256 differs from every earlier submission of the source
   (outcome ``unchanged_checksum``, else ``new_submission``). The landing sensor then ingests it.
 * **Limits.** http/https only (redirects to anything else are refused), a timeout per blocking socket
@@ -32,12 +32,7 @@ An attempt behaves like a polite HTTP client:
   last submission, the errors (last 20 checks in ``history``). ``hemistat harvest-log SOURCE`` prints the
   attempts.
 
-``lateness(settings, source_id, now)`` is rule T2 (punctuality) for a source as a whole: the period after
-the latest one its accepted submissions cover (validated Parquet) is due at its end + ``expected_lag_days``
-+ the T2 grace (``quality_rules/timeliness.yaml``) — ``pipelines.quality.timeliness.due_date``, the same
-function the T2 check applies to each submission; past that date the source is late.
-
-No Dagster here: ``pipelines/defs/schedules.py`` wraps both.
+No Dagster here: ``pipelines/defs/schedules.py`` wraps it.
 """
 
 from __future__ import annotations
@@ -54,13 +49,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
-import pandas as pd
-
-from pipelines.quality.timeliness import (CADENCE_MONTHS, DEFAULT_LAG_DAYS, due_date, expected_lag,  # noqa: F401
-                                          next_period, period_bounds)
+from pipelines import pipeline
 from pipelines.settings import Settings
 from pipelines.storage.files import TooLarge, copy_stream
 
@@ -351,8 +343,6 @@ def harvest(settings: Settings, source_id: str, now: datetime | None = None, *,
     (``outcome`` is one of OUTCOMES; ``attempt`` is the line appended to the attempt log). Errors (HTTP
     status, network, size, bad URL) are recorded and returned, never raised; an unknown source raises
     KeyError. ``retry_number`` and ``run_id`` (from Dagster) are only recorded."""
-    from pipelines import steps
-
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     at = now.isoformat(timespec="seconds")
     max_bytes = int(max_bytes or os.environ.get("HEMISTAT_HARVEST_MAX_BYTES") or DEFAULT_MAX_BYTES)
@@ -386,7 +376,7 @@ def harvest(settings: Settings, source_id: str, now: datetime | None = None, *,
                 raise HarvestError(f"the server sent an HTML page ({info.get('content_type') or 'no content type'})"
                                    f", not the data file: check harvest.url", info["http_status"])
             name = display_name(source_id, info["final_url"], info.get("content_type"), cfg.get("file_name"))
-            man, created = steps.submit(settings, part, source_id, uploaded_by="harvest", channel="harvest",
+            man, created = pipeline.submit(settings, part, source_id, uploaded_by="harvest", channel="harvest",
                                         original_name=name)
             result.update(ok=True, outcome="new_submission" if created else "unchanged_checksum",
                           http_status=info["http_status"], sha256=info["sha256"], size_bytes=info["size_bytes"],
@@ -439,89 +429,3 @@ def harvest(settings: Settings, source_id: str, now: datetime | None = None, *,
     state["history"] = hist[-HISTORY:]
     result["state_path"] = str(_write_state(settings, source_id, state))
     return result
-
-
-# --------------------------------------------------------------------------------------------------
-# punctuality (rule T2 for the source as a whole; the due date is pipelines.quality.timeliness's)
-# --------------------------------------------------------------------------------------------------
-def latest_period(settings: Settings, source_id: str) -> dict | None:
-    """Latest (year, month) with a value among the source's submissions that passed validation
-    (validated, awaiting review, approved or published): delivery is what punctuality measures."""
-    from pipelines import steps
-
-    acc = steps.accepted_submissions(settings, statuses=steps.PUBLISHABLE + ("awaiting_review",))
-    if acc.empty:
-        return None
-    acc = acc[acc["source_id"] == source_id]
-    best = None
-    for rec in acc.to_dict("records"):
-        df = pd.read_parquet(rec["validated_path"], columns=["year", "month", "value"])
-        df = df[df["value"].notna()]
-        if df.empty:
-            continue
-        y = int(df["year"].max())
-        months = df.loc[df["year"] == y, "month"].dropna()
-        m = int(months.max()) if len(months) else None
-        key = (y, m or 0)
-        if best is None or key > best[0]:
-            best = (key, {"year": y, "month": m, "submission_id": rec["submission_id"],
-                          "received_at": rec.get("received_at")})
-    if best is None:
-        return None
-    best[1]["submissions"] = int(len(acc))
-    return best[1]
-
-
-def t2_grace_days(settings: Settings, source_id: str) -> int:
-    """T2's ``grace_days`` for the source (its overrides applied; the parameter model's default when the
-    rule file does not set it). Unreadable rules raise: a broken rule file is not a default."""
-    from pipelines.quality.rules import load_rules
-
-    t2 = next(r for r in load_rules(settings.rules_dir, source_id, reference_dir=settings.reference_dir)
-              if r.id == "T2")
-    return int(t2.params["grace_days"])
-
-
-def lateness(settings: Settings, source_id: str, now: datetime | None = None) -> dict:
-    """Is the source late? ``{source_id, cadence, latest_period, latest_period_end, next_period,
-    expected_lag_days, lag_declared, grace_days, due, late (True/False/None), days_late, message}``.
-
-    ``due`` is ``timeliness.due_date`` of the period after the latest one covered (its end +
-    expected_lag_days + T2's grace days), the same function T2 applies to each submission. ``late`` is
-    None when it cannot be judged (irregular cadence, nothing accepted yet)."""
-    from pipelines.adapters import load_spec
-
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    spec = load_spec(source_id, settings.reference_dir)
-    cadence = spec.raw.get("cadence")
-    lag = spec.raw.get("expected_lag_days")
-    out = {"source_id": source_id, "cadence": cadence, "checked_at": now.isoformat(timespec="seconds"),
-           "latest_period": None, "latest_period_end": None, "next_period": None,
-           "expected_lag_days": lag, "lag_declared": lag is not None, "grace_days": t2_grace_days(settings, source_id),
-           "due": None, "late": None, "days_late": None, "submission_id": None, "message": ""}
-    if cadence not in CADENCE_MONTHS:
-        out["message"] = f"cadence {cadence or 'not declared'}: punctuality cannot be judged"
-        return out
-    out["expected_lag_days"], _ = expected_lag(spec.raw, cadence)
-    lp = latest_period(settings, source_id)
-    if lp is None:
-        out["message"] = "no accepted submission yet: punctuality cannot be judged"
-        return out
-    latest = due_date(lp["year"], lp["month"], cadence=cadence, spec=spec.raw, grace_days=out["grace_days"])
-    ny, nm = next_period(lp["year"], lp["month"], latest.cadence)
-    nxt = due_date(ny, nm, cadence=cadence, spec=spec.raw, grace_days=out["grace_days"])
-    days_late = (now.date() - nxt.date).days
-    out.update(latest_period=latest.period, latest_period_end=(latest.period_end - timedelta(days=1)).isoformat(),
-               next_period=nxt.period, due=nxt.date.isoformat(), late=days_late > 0, days_late=max(days_late, 0),
-               submission_id=lp["submission_id"])
-    out["message"] = (f"latest period {latest.period}; {nxt.period} was due by {nxt.date.isoformat()} "
-                      f"({nxt.cadence} period end + {nxt.lag_days} days lag{'' if nxt.lag_declared else ' (default)'} "
-                      f"+ {nxt.grace_days} days grace)"
-                      + (f": {days_late} days late" if days_late > 0 else ": on time"))
-    return out
-
-
-def lateness_all(settings: Settings, now: datetime | None = None) -> list[dict]:
-    from pipelines.adapters import load_all_specs
-
-    return [lateness(settings, sid, now) for sid in sorted(load_all_specs(settings.reference_dir))]

@@ -1,4 +1,4 @@
-"""Orchestrates the reference-table build (see ``pipelines/refbuild/__init__.py``)."""
+"""Orchestrates the reference-table build (see ``tools/refbuild/__init__.py``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.refbuild import countries, iccs, population
-from pipelines.refbuild.common import (
+from tools.refbuild import countries, iccs, population
+from tools.refbuild.common import (
     RefBuildError,
     csv_bytes,
     json_bytes,

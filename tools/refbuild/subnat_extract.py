@@ -1,13 +1,13 @@
 """Extract compact subnational population tables from public GitHub snapshots (run by hand, rarely).
 
-``python -m pipelines.refbuild.subnat_extract --mirrors DIR [bra] [col] [cri]``
+``python -m tools.refbuild.subnat_extract --mirrors DIR [bra] [col] [cri]``
 
 Some official subnational population files are too large to commit (IBGE: seven ~0.8 MB .xls
 workbooks; INEC Costa Rica: a 2.7 MB workbook by district, age and sex; DANE via epiCo: a 1.7 MB R
 data file). This script reads them from local snapshots of the public repositories that mirror them
 (``DIR/<owner>+<name>/repo``, a bare git directory as produced by the project's ``fetch`` tool, or any
 clone), pinned to the commit and blob listed in ``MIRRORS`` below, and writes one small CSV per
-country to ``reference/population/sources/<iso3>/``. ``python -m pipelines.refbuild`` then builds
+country to ``reference/population/sources/<iso3>/``. ``python -m tools.refbuild`` then builds
 ``subnational.csv`` from those committed extracts (it never needs the snapshots).
 
 The extract keeps the figures exactly as published (no interpolation, no rounding): each row says
@@ -17,7 +17,7 @@ against its recorded git blob id and sha256 before it is read; a different file 
 Reading .xls and .rds needs two packages that are NOT project dependencies (they are needed only
 here): ``xlrd`` (2.0.1) and ``rdata`` (0.11+). Run e.g.::
 
-    uv run --with xlrd==2.0.1 --with rdata python -m pipelines.refbuild.subnat_extract --mirrors /work/.mirror
+    uv run --with xlrd==2.0.1 --with rdata python -m tools.refbuild.subnat_extract --mirrors /work/.mirror
 
 Chile needs no extract: the INE regional file is small and committed verbatim.
 """
@@ -34,7 +34,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.refbuild.common import REPO_ROOT, RefBuildError, csv_bytes, write_if_changed
+from tools.refbuild.common import REPO_ROOT, RefBuildError, csv_bytes, write_if_changed
 
 SOURCES_DIR = REPO_ROOT / "reference" / "population" / "sources"
 
@@ -304,7 +304,7 @@ EXTRACTORS = {"bra": (extract_br, BR_OUT, BR_HEADER), "col": (extract_co, CO_OUT
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pipelines.refbuild.subnat_extract", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.refbuild.subnat_extract", description=__doc__.split("\n")[0])
     p.add_argument("--mirrors", type=Path, required=True, help="folder with <owner>+<name>/repo git snapshots")
     p.add_argument("countries", nargs="*", help=f"any of {sorted(EXTRACTORS)} (default: all)")
     args = p.parse_args(argv)

@@ -1,6 +1,6 @@
 """Start `hemistat serve` in a subprocess on a free loopback port and wait until it answers; stop it.
 
-Used by the portal benchmark (`pipelines/bench_portal.py`) and the portal tests (`tests/service/`)."""
+Used by the portal benchmark (`tools/bench_portal.py`) and the portal tests (`tests/service/`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m pipelines.refbuild [--shared DIR] [--out DIR]`` - rebuild the reference tables."""
+"""``python -m tools.refbuild [--shared DIR] [--out DIR]`` - rebuild the reference tables."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.refbuild.common import SHARED_ENV, RefBuildError, default_out_dir, default_shared_dir
+from tools.refbuild.common import SHARED_ENV, RefBuildError, default_out_dir, default_shared_dir
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.refbuild",
+        prog="python -m tools.refbuild",
         description="Build reference/ (ICCS code list, OAS members, population denominators) from the real source files.",
     )
     parser.add_argument(
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     shared = args.shared or default_shared_dir()
     out = args.out or default_out_dir()
 
-    from pipelines.refbuild.build import build_all
+    from tools.refbuild.build import build_all
 
     try:
         report = build_all(shared, out)

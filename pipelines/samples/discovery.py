@@ -25,7 +25,7 @@ def real_inputs(settings: Settings) -> list[tuple[str, Path]]:
 
 
 def synthetic_inputs(settings: Settings) -> list[tuple[str, Path]]:
-    from pipelines.synthetic import generate_sample
+    from pipelines.samples.synthetic import generate_sample
 
     out_dir = settings.data_dir / "samples"
     written = generate_sample(out_dir)

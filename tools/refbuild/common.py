@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_ENV = "HEMISTAT_SHARED_DIR"
-BUILD_COMMAND = "python -m pipelines.refbuild"
+BUILD_COMMAND = "python -m tools.refbuild"
 # Inputs are cited relative to the shared folder, so PROVENANCE.md does not depend on where it lives.
 SHARED_DISPLAY_PREFIX = "shared/data/real"
 
@@ -139,7 +139,7 @@ def build_section(date: str, extra_cmd: str = "") -> str:
             "## Build",
             f"- Command (from the repository root): `{BUILD_COMMAND}` "
             f"(options: `--shared DIR`, env `{SHARED_ENV}`; default `<repo>/../shared/data/real`)" + extra_cmd,
-            "- Code: `pipelines/refbuild/` (deterministic: re-running on the same inputs reproduces every file byte-for-byte;"
+            "- Code: `tools/refbuild/` (deterministic: re-running on the same inputs reproduces every file byte-for-byte;"
             " `tests/data/test_reference_tables.py` checks this).",
             date_line(date),
             "- Do not edit the generated files by hand: change the build code and re-run it.",

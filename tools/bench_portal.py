@@ -34,7 +34,7 @@ def _national_file(settings, tmp: Path) -> tuple[Path, str]:
     real = settings.shared_dir / "ar_snic" / "snic-pais.csv"
     if real.exists():
         return real, "real"
-    from pipelines.synthetic import generate_sample
+    from pipelines.samples.synthetic import generate_sample
 
     generate_sample(tmp / "synthetic")
     return next((tmp / "synthetic").rglob("snic-pais.csv")), "synthetic"
@@ -43,7 +43,7 @@ def _national_file(settings, tmp: Path) -> tuple[Path, str]:
 def main(argv=None) -> int:
     import httpx
 
-    from pipelines.service import launch
+    from tools import launch
     from pipelines.settings import get_settings
 
     settings = get_settings()

@@ -1,0 +1,2 @@
+"""Watching the publishers: scheduled downloads (``harvest``) and punctuality against declared cadences
+(``punctuality``)."""

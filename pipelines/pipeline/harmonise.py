@@ -1,0 +1,95 @@
+"""Step 4, validated -> harmonised: every accepted submission through the crosswalks to ICCS (DuckDB),
+then the harmonised-layer rules."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from pipelines.adapters import load_all_specs
+from pipelines.contracts.tables import HarmonisedSchema, validate_layer
+from pipelines.harmonise import HarmoniseError, harmonise
+from pipelines.pipeline.quality_files import _failure_frame, quality_dir
+from pipelines.quality import evaluate, load_rules
+from pipelines.quality.results import QualityContext, scorecard_frame
+from pipelines.settings import Settings
+from pipelines.storage import submissions as subs
+from pipelines.storage.catalog import accepted_submissions
+from pipelines.storage.files import write_parquet_atomic
+
+
+def harmonise_all(settings: Settings) -> dict:
+    """validated -> harmonised: every accepted submission, latest vintage per cell; then the
+    harmonised-layer quality rules (cross-source, rates, completeness)."""
+    t0 = time.perf_counter()
+    accepted = accepted_submissions(settings)
+    specs = load_all_specs(settings.reference_dir)
+    accepted, res, isolated = _harmonise_isolating(settings, accepted, specs)
+    validate_layer(res.indicators, HarmonisedSchema)
+    d = settings.harmonised_dir
+    write_parquet_atomic(res.indicators, d / "indicators.parquet")
+    write_parquet_atomic(res.cells, d / "cells.parquet")
+    write_parquet_atomic(res.excluded, d / "excluded.parquet")
+    write_parquet_atomic(res.unused_crosswalk, d / "unused_crosswalk.parquet")
+    write_parquet_atomic(res.survey, d / "survey.parquet")
+    write_parquet_atomic(res.used, d / "used_submissions.parquet")
+    write_parquet_atomic(res.revisions, d / "revisions.parquet")
+    results = harmonised_quality(settings, res.indicators)
+    return {**res.stats, "submissions": len(accepted), "seconds": round(time.perf_counter() - t0, 2),
+            "path": str(d), "results": results, "isolated": isolated}
+
+
+def _harmonise_isolating(settings: Settings, accepted: pd.DataFrame, specs) -> tuple:
+    """Harmonise; a submission that breaks it (a code without a crosswalk row in force since the crosswalk
+    changed, a crosswalk row pointing at no ICCS code) is isolated — status rejected with the reason — and
+    the others are harmonised and published without it. Returns (accepted, result, {sid: reason})."""
+    isolated: dict[str, str] = {}
+    while True:
+        try:
+            return accepted, harmonise(accepted, specs, settings.reference_dir), isolated
+        except HarmoniseError as exc:
+            d = exc.details
+            bad: set[str] = set()
+            if d is not None and "submissions" in d.columns:
+                bad = {x for v in d["submissions"].dropna() for x in str(v).split(",")}
+            elif d is not None and "source_id" in d.columns:
+                bad = set(accepted.loc[accepted["source_id"].isin(set(d["source_id"])), "submission_id"])
+            bad &= set(accepted["submission_id"])
+            if not bad:
+                raise
+            first = str(exc).splitlines()[0]
+            for sid in sorted(bad):
+                rows = d[d["submissions"].fillna("").str.contains(sid, regex=False)] if "submissions" in d.columns \
+                    else d[d["source_id"] == sid.split("__")[0]]
+                what = "; ".join(f"{r.get('national_code')} {r.get('year', '')}".strip()
+                                 for r in rows.head(5).to_dict("records"))
+                reason = (f"harmonisation: {first} ({what}); fix reference/crosswalks, then "
+                          f"hemistat reprocess {sid}")
+                subs.set_status(settings.landing_dir, sid, "rejected", detail=reason, isolated=True)
+                isolated[sid] = reason
+            accepted = accepted[~accepted["submission_id"].isin(bad)]
+            if accepted.empty:
+                raise
+
+
+def harmonised_quality(settings: Settings, indicators: pd.DataFrame):
+    """Run the harmonised-layer rules; results are attributed to the submissions behind each row."""
+    rules = load_rules(settings.rules_dir, reference_dir=settings.reference_dir)
+    cmp_sources = sorted({s for r in rules if r.check == "two_source_ratio"
+                          for s in r.params.get("comparison_sources", [])})
+    comparison = indicators[indicators["source_id"].isin(cmp_sources) & indicators["subdivision_code"].isna()
+                            & indicators["month"].isna() & (indicators["sex"] == "_T")
+                            & indicators["rate_per_100k"].notna()]
+    comparison = comparison.rename(columns={"rate_per_100k": "rate"})[["country_iso3", "year", "rate", "source_id"]]
+    ctx = QualityContext(reference_dir=settings.reference_dir, comparison=comparison)
+    results = evaluate(indicators, rules, ctx, layer="harmonised")
+    rows, fails = [], []
+    for r in results:
+        rows.append({"submission_id": None, "source_id": None, **r.as_row()})
+        if len(r.failures):
+            fails.append(r.failures.assign(rule_id=r.rule.id))
+    qd = quality_dir(settings)
+    write_parquet_atomic(scorecard_frame(rows), qd / "harmonised.parquet")
+    write_parquet_atomic(_failure_frame(fails, ["rule_id", "country_iso3", "year"]), qd / "harmonised_failures.parquet")
+    return results

@@ -1,0 +1,92 @@
+"""Step 3, raw -> validated: the layer contract and the quality rules decide accepted, review or rejected."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from pipelines.adapters import Problem, SubmissionError, load_spec
+from pipelines.contracts.tables import ContractError, RawSchema, validate_layer
+from pipelines.pipeline.ingest import StepResult
+from pipelines.pipeline.quality_files import _quality_tables, quality_dir
+from pipelines.pipeline.review import HOLD_DETAIL, needs_approval, pipeline_may_set
+from pipelines.quality.run import run_quality
+from pipelines.settings import Settings
+from pipelines.storage import submissions as subs
+from pipelines.storage.files import write_parquet_atomic
+
+
+def contract_problems(df: pd.DataFrame, exc: ContractError, file_name: str) -> list[Problem]:
+    """Turn pandera failure cases into problems that name file, line, column and rule."""
+    out = []
+    fc = exc.failures
+    for _, f in fc.head(200).iterrows():
+        idx = f.get("index")
+        line = None
+        if idx is not None and pd.notna(idx) and int(idx) in df.index:
+            line = int(df.at[int(idx), "line"])
+            col = f.get("column")
+            col = df.at[int(idx), "column_name"] if col == "value" else col
+        else:
+            col = f.get("column")
+        out.append(Problem(file_name, line, None if pd.isna(col) else str(col), "S1",
+                           value=None if pd.isna(f.get("failure_case")) else str(f.get("failure_case")),
+                           key="breaks_contract", params={"layer": exc.layer, "check": str(f.get("check"))}))
+    return out
+
+
+def validate(settings: Settings, sid: str) -> StepResult:
+    """raw -> validated: the layer contract plus every quality rule of the raw/validated layers.
+
+    error rules block: the submission is quarantined (report kept, nothing deleted) and never reaches
+    published. warn rules need a statistician's acknowledgement (status ``awaiting_review``).
+    """
+    t0 = time.perf_counter()
+    man = subs.read_manifest(settings.landing_dir, sid)
+    spec = load_spec(man.source_id, settings.reference_dir)
+    df = pd.read_parquet(settings.raw_dir / f"{sid}.parquet")
+    problems: list[Problem] = []
+    try:
+        validate_layer(df, RawSchema)
+    except ContractError as exc:
+        problems.extend(contract_problems(df, exc, man.original_name))
+    st = subs.read_status(settings.landing_dir, sid)
+    acknowledged = {a["rule_id"] for a in st.get("acknowledgements", [])}
+    from datetime import datetime
+
+    results, v, report = run_quality(settings, spec, df, file_name=man.original_name, sid=sid,
+                                     received_at=datetime.fromisoformat(man.received_at), layout=st.get("layout"),
+                                     problems=problems, acknowledged=acknowledged, sha256=man.sha256)
+    qrows, fails, cy = _quality_tables(sid, man.source_id, results, df)
+    qd = quality_dir(settings)
+    write_parquet_atomic(qrows, qd / f"{sid}.parquet")
+    write_parquet_atomic(fails, qd / f"{sid}_failures.parquet")
+    write_parquet_atomic(cy.assign(submission_id=sid, source_id=man.source_id), qd / f"{sid}_coverage.parquet")
+    subs.write_report(settings.landing_dir, sid, report)
+    stats = {**report["stats"], "verdict": v, "results": results}
+    if v == "rejected":
+        subs.set_status(settings.landing_dir, sid, "rejected",
+                        detail="; ".join(f"{r.rule.id}: " + (f"the rule could not be evaluated ({r.observed})"
+                                                      if r.status == "error_in_rule" else f"{r.failing_rows} row(s)")
+                                         for r in results if r.blocking))
+        write_parquet_atomic(df, settings.quarantine_dir / f"{sid}.parquet")
+        (settings.validated_dir / f"{sid}.parquet").unlink(missing_ok=True)
+        err = SubmissionError([Problem(f.get("file_name") or man.original_name, f.get("line"), f.get("column_name"),
+                                       f["rule"], f["message"]["en"], None if f.get("value") is None else str(f["value"]))
+                               for f in report["problems"]])
+        err.results = results
+        raise err
+    out = write_parquet_atomic(df, settings.validated_dir / f"{sid}.parquet")
+    (settings.quarantine_dir / f"{sid}.parquet").unlink(missing_ok=True)
+    if pipeline_may_set(st):
+        if v == "review":
+            warns = [r.rule.id for r in results if r.status == "fail" and r.rule.severity == "warn"
+                     and r.rule.id not in acknowledged]
+            subs.set_status(settings.landing_dir, sid, "awaiting_review",
+                            detail="warnings to acknowledge: " + ", ".join(warns))
+        elif needs_approval(man):
+            subs.set_status(settings.landing_dir, sid, "awaiting_review", detail=HOLD_DETAIL)
+        else:
+            subs.set_status(settings.landing_dir, sid, "validated", detail=f"{len(df)} cells")
+    return StepResult(sid, out, len(df), stats, time.perf_counter() - t0)

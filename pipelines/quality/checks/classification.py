@@ -1,0 +1,121 @@
+"""Checks of the rules in ``quality_rules/classification.yaml``: national codes are known, mapped to ICCS by the crosswalk, and each cell is unique."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from pipelines.quality.checks._common import _columns, _fetch, _ident, _na, _result
+from pipelines.quality.registry import check
+from pipelines.quality.results import FAILURE_COLUMNS
+
+log = logging.getLogger(__name__)
+
+
+def _pandera_failures(table: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    try:
+        schema.validate(table, lazy=True)
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    except SchemaErrors as exc:
+        fc = exc.failure_cases
+        fc = fc[fc["index"].notna()]
+        idx = fc["index"].astype("int64").to_numpy()
+        ctxcols = [c for c in ("file_name", "line", "country_iso3", "subdivision_code", "year", "month",
+                               "national_code", "column_name") if c in table.columns]
+        base = table.loc[idx, ctxcols].reset_index(drop=True)
+        out = base.assign(value=fc["failure_case"].astype(str).to_numpy(),
+                          observed=fc["check"].astype(str).to_numpy(),
+                          role=fc["column"].astype(str).to_numpy())
+        # name the file's column for value failures, the role for dimension failures
+        out["column_name"] = np.where(out["role"] == "value", out.get("column_name", out["role"]), out["role"])
+        return out
+
+
+@check("crosswalk_covers")
+def check_crosswalk_covers(rule, table, ctx, con):
+    if ctx.crosswalk is None:
+        return _na(rule, "no crosswalk for this source")
+    xw = ctx.crosswalk
+    cols = {"national_code": xw["national_code"]}
+    for c in ("valid_from", "valid_to"):
+        cols[c] = pd.to_numeric(xw[c], errors="coerce").astype("Int64") if c in xw.columns else pd.NA
+    con.register("xw", pd.DataFrame(cols))
+    # a row applies to the years valid_from..valid_to (inclusive; empty = open): a code with a value in a
+    # year outside them has no row in force for that year
+    df = _fetch(con, """
+        with miss as (
+            select t.national_code, t.year, any_value(t.file_name) as file_name, min(t.line) as line,
+                   count(*) as n
+            from t where not exists (select 1 from xw x where x.national_code = t.national_code
+                                     and t.year between coalesce(x.valid_from, t.year) and coalesce(x.valid_to, t.year))
+              -- an empty cell of a code outside its validity is not a use of it (FBI rape_revised before 2013)
+              and (t.value is not null or t.national_code not in (select national_code from xw))
+            group by t.national_code, t.year)
+        select m.*, 'national_code' as column_name, m.national_code as value,
+               (select string_agg(coalesce(cast(x.valid_from as varchar), '…') || '–'
+                                  || coalesce(cast(x.valid_to as varchar), '…'), ', ')
+                from xw x where x.national_code = m.national_code) as valid
+        from miss m order by m.line
+    """)
+    return _result(rule, df.assign(observed=df["n"].astype(str) + " cells",
+                                   expected=np.where(df["valid"].notna(), "a crosswalk row valid in " + df["year"].astype(str)
+                                                     + " (the row is valid " + df["valid"].fillna("") + ")",
+                                                     "a crosswalk row")))
+
+
+@check("iccs_code_valid")
+def check_iccs_code_valid(rule, table, ctx, con):
+    if ctx.crosswalk is None:
+        return _na(rule, "no crosswalk for this source")
+    import re
+
+    from pipelines.harmonise import reference as ref
+
+    codes = set(ref.iccs(ctx.reference_dir)["code"])
+    rx = re.compile(rule.params.get("pattern", r"^\d{2}(\d{2}(\d(\d)?)?)?$"))
+    xw = ctx.crosswalk.reset_index(drop=True)
+    rows = []
+    for i, r in xw.iterrows():
+        c = r.get("iccs_code")
+        if c is None or (isinstance(c, float) and math.isnan(c)) or c == "":
+            continue
+        if not rx.fullmatch(str(c)) or str(c) not in codes:
+            rows.append({"file_name": f"crosswalks/{ctx.spec.get('crosswalk') if ctx.spec else ''}.csv",
+                         "line": i + 2, "column_name": "iccs_code", "value": r["national_code"],
+                         "national_code": str(c), "observed": str(c), "expected": "an ICCS code"})
+    return _result(rule, pd.DataFrame(rows))
+
+
+@check("in_codelist")
+def check_in_codelist(rule, table, ctx, con):
+    cols = {}
+    for col, allowed in (rule.params.get("columns") or {}).items():
+        if col not in table.columns:
+            continue
+        if allowed == "reference:oas_members":
+            allowed = sorted(ctx.countries or [])
+        cols[col] = pa.Column(str, pa.Check.isin(list(allowed), name=f"in {col} code list"), nullable=False)
+    if not cols:
+        return _na(rule, "no coded column present")
+    schema = pa.DataFrameSchema(cols, strict=False, coerce=False)
+    sub = table[list(cols) + [c for c in ("file_name", "line", "year", "month", "national_code",
+                                          "country_iso3", "subdivision_code", "column_name")
+                              if c not in cols and c in table.columns]]
+    f = _pandera_failures(sub, schema)
+    return _result(rule, f.assign(expected="a code of the list") if len(f) else f)
+
+
+@check("unique_key")
+def check_unique_key(rule, table, ctx, con):
+    have = _columns(con)
+    cols = [c for c in rule.params.get("columns", []) if c in have]
+    key = ", ".join(_ident(c) for c in cols)
+    df = _fetch(con, "select " + key + ", count(*) as n, min(line) as line, max(line) as line2, "
+                "any_value(file_name) as file_name from t group by " + key + " having count(*) > 1 order by line")
+    return _result(rule, df.assign(observed=df["n"].astype(str), expected="1",
+                                   line=df["line"].astype(str) + ", " + df["line2"].astype(str)))

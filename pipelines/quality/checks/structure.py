@@ -1,0 +1,90 @@
+"""Checks of the rules in ``quality_rules/structure.yaml``: the file parses, declares its encoding, and a monthly series has its 12 months."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from pipelines.quality.checks._common import _fetch, _na, _result
+from pipelines.quality.registry import check
+from pipelines.quality.results import MONTHS_ES, RuleResult
+
+log = logging.getLogger(__name__)
+
+
+PROBLEM_COLUMNS = ("observed_key", "observed_params")
+
+
+def _problem_rows(problems) -> pd.DataFrame:
+    """Adapter problems as failure rows. ``observed`` is the English message; ``observed_key`` and
+    ``observed_params`` (JSON) let the report render it in each language (pipelines/adapters/messages.py)."""
+    import json
+
+    return pd.DataFrame([{"file_name": p.file, "line": p.line, "column_name": p.column, "value": p.value,
+                          "observed": p.message, "observed_key": p.key,
+                          "observed_params": json.dumps(p.params, ensure_ascii=False, default=str) if p.key else None}
+                         for p in problems])
+
+
+@check("file_parses", problems=True)
+def check_file_parses(rule, table, ctx, problems=None):
+    """The adapter's problems (S1/V1/C3)."""
+    probs = [p for p in (problems or []) if p.rule in ("S1", "V1", "C3")]
+    if not probs:
+        return RuleResult(rule, "pass")
+    return _result(rule, _problem_rows(probs), extra=PROBLEM_COLUMNS)
+
+
+@check("encoding_declared", problems=True)
+def check_encoding_declared(rule, table, ctx, problems=None):
+    import json
+
+    probs = [p for p in (problems or []) if p.rule == "S2"]
+    if probs:
+        return _result(rule, _problem_rows(probs), extra=PROBLEM_COLUMNS)
+    layouts = (ctx.spec or {}).get("layouts", [])
+    undeclared = [lay["name"] for lay in layouts if "encoding" not in (lay.get("reader") or {})]
+    if undeclared:
+        df = pd.DataFrame([{"observed": f"layout {n}: encoding not declared (utf-8 assumed)",
+                            "observed_key": "encoding_not_declared",
+                            "observed_params": json.dumps({"layout": str(n)}, ensure_ascii=False)}
+                           for n in undeclared])
+        return _result(rule, df, extra=PROBLEM_COLUMNS)
+    encs = sorted({(lay.get("reader") or {}).get("encoding") for lay in layouts})
+    return RuleResult(rule, "pass", observed="declared: " + ", ".join(encs))
+
+
+@check("months_complete")
+def check_months_complete(rule, table, ctx, con):
+    n_monthly = con.execute("select count(*) from t where month is not null").fetchall()[0][0]
+    if not n_monthly:
+        return _na(rule, "no monthly data")
+    expected = int(rule.params.get("expected_months", 12))
+    # one cell per key and month (C4 reports duplicates), so counting values counts months
+    df = _fetch(con, """
+        with k as (
+            select country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year,
+                   count(value) as n, max(case when value is not null then month end) as last_month,
+                   min(line) as line, any_value(file_name) as file_name,
+                   bit_or(case when value is null then (1::bigint << month) else 0::bigint end) as missing_bits
+            from t where month is not null and unit = 'count'
+            group by all)
+        select *, [m for m in range(1, 13) if (missing_bits >> m) & 1 = 1] as missing,
+               (select max(year) from t) as max_year
+        from k where n <> ?
+    """, [expected])
+    allow = bool(rule.params.get("allow_incomplete_last_year", True))
+    notes = []
+    if allow and len(df):
+        trailing = (df["year"] == df["max_year"]) & (df["last_month"].fillna(0) == df["n"])
+        prov = df[trailing]
+        if len(prov):
+            months = sorted({int(m) for ms in prov["missing"] for m in (ms if ms is not None else [])})
+            notes.append(f"provisional period: {int(prov['year'].iloc[0])} months "
+                         f"{', '.join(MONTHS_ES[m] for m in months)} not yet reported (empty, not zero) "
+                         f"in {len(prov)} series; the year is published with obs_status P")
+        df = df[~trailing]
+    df = df.assign(observed=df["n"].astype(str), expected=str(expected), column_name="month",
+                   value=df["missing"].map(lambda m: ",".join(str(int(x)) for x in (m if m is not None else []))))
+    return _result(rule, df, notes=notes)

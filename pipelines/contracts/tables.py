@@ -125,3 +125,65 @@ def validate_layer(df: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame
         return schema.validate(df, lazy=True)
     except SchemaErrors as exc:
         raise ContractError(schema.name or "table", exc.failure_cases) from exc
+
+
+def arrow_to_pandas(table) -> pd.DataFrame:
+    """An Arrow table as pandas, integer columns with missing values as nullable ``Int64`` (not float),
+    whatever wrote the file (DuckDB writes no pandas metadata)."""
+    import pyarrow as pa_
+
+    nullable = {f.name for f in table.schema if pa_.types.is_integer(f.type) and table.column(f.name).null_count}
+    df = table.to_pandas()
+    for c in nullable:
+        df[c] = pd.array(table.column(c).to_pylist(), dtype="Int64") if len(df) else df[c].astype("Int64")
+    return df
+
+
+def read_table(path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet file as pandas with ``arrow_to_pandas``'s types."""
+    import pyarrow.parquet as pq
+
+    return arrow_to_pandas(pq.read_table(path, columns=columns))
+
+
+def validate_parquet(path, schema: pa.DataFrameSchema, batch_rows: int = 500_000) -> int:
+    """Validate a Parquet file against a layer contract in bounded memory: the column checks batch by batch
+    (pandera, lazily; failure indexes are rows of the file), the table-wide unique key in DuckDB. Raises
+    ContractError with every failure case; returns the number of rows."""
+    import copy
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    per_batch = copy.copy(schema)
+    per_batch.unique = None
+    failures, offset = [], 0
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=batch_rows):
+        import pyarrow as pa_
+
+        df = arrow_to_pandas(pa_.Table.from_batches([batch]))
+        df.index = pd.RangeIndex(offset, offset + len(df))
+        try:
+            per_batch.validate(df, lazy=True)
+        except SchemaErrors as exc:
+            failures.append(exc.failure_cases)
+        offset += len(df)
+    if schema.unique and offset:
+        cols = list(schema.unique)
+        con = duckdb.connect()
+        try:
+            key = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
+            dup = con.execute(f"select {key}, count(*) as n from read_parquet(?) group by all having count(*) > 1 "
+                              f"limit 1000", [str(path)]).df()
+        finally:
+            con.close()
+        if len(dup):
+            failures.append(pd.DataFrame({
+                "schema_context": "DataFrameSchema", "column": None, "check": f"unique ({', '.join(cols)})",
+                "check_number": None, "index": None,
+                "failure_case": [str(tuple(r)) + f" x{n}" for r, n in zip(dup[cols].itertuples(index=False),
+                                                                         dup["n"])]}))
+    if failures:
+        raise ContractError(schema.name or "table", pd.concat(failures, ignore_index=True))
+    return offset

@@ -42,10 +42,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from pipelines.adapters.spec import SourceSpec
+from pipelines.contracts.tables import read_table
 from pipelines.harmonise import reference as ref
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -71,16 +71,55 @@ class HarmoniseError(ValueError):
         self.details = details
 
 
+OUTPUTS = ("indicators", "cells", "excluded", "unused_crosswalk", "survey", "used", "revisions")
+
+
 @dataclass
 class HarmoniseResult:
-    indicators: pd.DataFrame
-    cells: pd.DataFrame
-    excluded: pd.DataFrame
+    """The harmonised tables as Parquet files (``paths``: name -> file, written by DuckDB without passing
+    through pandas) and their counts (``stats``). ``indicators``, ``cells`` … read a table into pandas on
+    first use, for tests and small inputs; the pipeline moves the files and never loads them whole."""
+    paths: dict[str, Path]
     stats: dict = field(default_factory=dict)
-    unused_crosswalk: pd.DataFrame | None = None  # crosswalk rows no submitted cell uses (a warning)
-    survey: pd.DataFrame | None = None            # survey indicators (unit percent), not offences
-    used: pd.DataFrame | None = None              # submission_id of every submission with a cell in the result
-    revisions: pd.DataFrame | None = None         # cells revised / withdrawn by a newer release of the same unit
+    _frames: dict = field(default_factory=dict, repr=False)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            self._frames[name] = read_table(self.paths[name])
+        return self._frames[name]
+
+    indicators = property(lambda self: self.frame("indicators"))
+    cells = property(lambda self: self.frame("cells"))
+    excluded = property(lambda self: self.frame("excluded"))
+    unused_crosswalk = property(lambda self: self.frame("unused_crosswalk"))  # rows no cell uses (a warning)
+    survey = property(lambda self: self.frame("survey"))        # survey indicators (unit percent), not offences
+    used = property(lambda self: self.frame("used"))            # submission_id of every submission in the result
+    revisions = property(lambda self: self.frame("revisions"))  # cells revised / withdrawn by a newer release
+
+
+def connect(temp_dir: Path | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for harmonisation: bounded memory (``memory_limit``, default
+    ``HEMISTAT_DUCKDB_MEMORY`` or 2GB), spilling to ``temp_dir`` beyond it, insertion order not kept
+    (every output is ordered explicitly)."""
+    import os
+
+    con = duckdb.connect()
+    con.execute("set memory_limit = ?", [memory_limit or os.environ.get("HEMISTAT_DUCKDB_MEMORY") or "2GB"])
+    con.execute("set preserve_insertion_order = false")
+    if temp_dir is not None:
+        Path(temp_dir).mkdir(parents=True, exist_ok=True)
+        con.execute("set temp_directory = ?", [str(temp_dir)])
+    return con
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> Path:
+    """Write a query's result straight to Parquet (zstd), never through pandas."""
+    con.execute(f"copy ({sql}) to '{_quote(path)}' (format parquet, compression zstd)")
+    return path
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
@@ -105,10 +144,26 @@ def _code_roots(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFra
 
 
 def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference_dir: Path,
-              con: duckdb.DuckDBPyConnection | None = None) -> HarmoniseResult:
+              con: duckdb.DuckDBPyConnection | None = None, out_dir: Path | None = None) -> HarmoniseResult:
     """``submissions``: one row per accepted submission with ``submission_id, source_id,
-    received_at, validated_path``. Returns indicators, source cells and excluded cells."""
-    con = con or duckdb.connect()
+    received_at, validated_path``. Writes the harmonised tables (``OUTPUTS``) as Parquet files into
+    ``out_dir``; without one (tests, a dry run) they are written to a temporary folder, read back into the
+    result and the folder removed."""
+    if out_dir is None:
+        import shutil
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix="hemistat-harmonise-"))
+        try:
+            res = harmonise(submissions, specs, reference_dir, con, out_dir=tmp)
+            for name in OUTPUTS:
+                res.frame(name)
+            return res
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = con or connect()
     empty_dir = None
     if submissions.empty:
         # nothing accepted (say, the last submission was withdrawn): an empty result with every column,
@@ -222,49 +277,23 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     con.register("pops", pops[["country_iso3", "subdivision_code", "year", "population", "source_id"]])
     comp = pd.DataFrame([(sid, s.comparability) for sid, s in specs.items()], columns=["source_id", "comparability"])
     con.register("comp", comp)
-    out = _fetch(con, _sql("18_indicators_with_rates"))
+    con.execute("create or replace temp table ind_main as " + _sql("18_indicators_with_rates"))
     # reported rates of sources that publish no count for the same cell (comparison series such as
     # the World Bank homicide rate): published as-is at the mapped ICCS code, never summed or rolled up
-    rates = _fetch(con, _sql("19_reported_rates"))
-    if len(rates):
-        key = rates[["source_id", "country_iso3", "subdivision_code", "year", "month", "iccs_code", "measure", "sex",
-                     "age", "relationship"]].astype("str").fillna("-")
-        rates["indicator_id"] = key.agg("|".join, axis=1).map(lambda k: "r" + __import__("hashlib").md5(k.encode()).hexdigest()[1:])
-        rates = rates.assign(value=np.nan, population=np.nan, population_source=None,
-                             rate_note="rate as published by the source (no count published)",
-                             obs_status="A", obs_note=None, n_submissions=1, n_cells=rates["n"],
-                             n_cells_reported=rates.pop("n"),
-                             months_reported=pd.NA, derivation="reported_rate",
-                             comparability=rates["source_id"].map(dict(zip(comp.source_id, comp.comparability))))
-        out = pd.concat([out, rates[out.columns]], ignore_index=True)
-    survey = _fetch(con, _sql("20_survey"))
-    out["month"] = out["month"].astype("Int64")
-    out["months_reported"] = out["months_reported"].astype("Int64")
-
-    cells = _fetch(con, _sql("21_published_cells"))
-    excluded = _fetch(con, _sql("22_excluded_cells"))
-    unused = _fetch(con, _sql("23_unused_crosswalk_rows"))
-    stats = {"unused_crosswalk_rows": len(unused), "source_cells": int(n_src), "latest_cells": int(n_latest), "indicators": len(out),
-             "excluded_cells": int(excluded["cells"].sum()) if len(excluded) else 0,
-             "hierarchy_pairs": len(hier)}
-    stats["reported_rates"] = len(rates)
-    stats["survey_rows"] = len(survey)
-    used = _fetch(con, "select distinct submission_id from latest order by 1")
-    revisions = _fetch(con, _sql("24_published_revisions"))
-    replaced = _fetch(con, "select * from nat_replaced")
-    if len(replaced):
-        key = ["source_id", "country_iso3", "year"]
-        note = replaced.assign(
-            _note="national total = sum of subdivisions of the newer release " + replaced["new_submission_id"]
-            + " (released " + replaced["new_release_date"] + "); it revises the national figure of "
-            + replaced["old_submission_id"] + " (released " + replaced["old_release_date"]
-            + "): see published.revisions")[key + ["_note"]]
-        out = out.merge(note, on=key, how="left")
-        hit = out["_note"].notna() & out["subdivision_code"].isna()
-        out.loc[hit, "obs_note"] = np.where(out.loc[hit, "obs_note"].notna(),
-                                            out.loc[hit, "obs_note"].astype(str) + "; " + out.loc[hit, "_note"],
-                                            out.loc[hit, "_note"])
-        out = out.drop(columns="_note")
-    stats["revisions"] = len(revisions)
-    return HarmoniseResult(indicators=out, cells=cells, excluded=excluded, stats=stats, unused_crosswalk=unused,
-                           survey=survey, used=used, revisions=revisions)
+    con.execute("create or replace temp table rates as " + _sql("19_reported_rates"))
+    paths = {"indicators": _copy(con, _sql("25_indicators"), out_dir / "indicators.parquet"),
+             "survey": _copy(con, _sql("20_survey"), out_dir / "survey.parquet"),
+             "cells": _copy(con, _sql("21_published_cells"), out_dir / "cells.parquet"),
+             "excluded": _copy(con, _sql("22_excluded_cells"), out_dir / "excluded.parquet"),
+             "unused_crosswalk": _copy(con, _sql("23_unused_crosswalk_rows"), out_dir / "unused_crosswalk.parquet"),
+             "used": _copy(con, "select distinct submission_id from latest order by 1", out_dir / "used.parquet"),
+             "revisions": _copy(con, _sql("24_published_revisions"), out_dir / "revisions.parquet")}
+    counts = {name: con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
+              for name, path in paths.items()}
+    excluded_cells = con.execute("select coalesce(sum(cells), 0) from read_parquet(?)",
+                                 [str(paths["excluded"])]).fetchone()[0]
+    stats = {"unused_crosswalk_rows": counts["unused_crosswalk"], "source_cells": int(n_src),
+             "latest_cells": int(n_latest), "indicators": counts["indicators"], "excluded_cells": int(excluded_cells),
+             "hierarchy_pairs": len(hier), "reported_rates": con.execute("select count(*) from rates").fetchone()[0],
+             "survey_rows": counts["survey"], "revisions": counts["revisions"]}
+    return HarmoniseResult(paths=paths, stats=stats)

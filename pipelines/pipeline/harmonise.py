@@ -3,13 +3,19 @@ then the harmonised-layer rules."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
+import uuid
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from pipelines.adapters import load_all_specs
-from pipelines.contracts.tables import HarmonisedSchema, validate_layer
+from pipelines.contracts.tables import HarmonisedSchema, validate_parquet
 from pipelines.harmonise import HarmoniseError, harmonise
+from pipelines.harmonise.engine import connect
 from pipelines.pipeline.quality_files import _failure_frame, quality_dir
 from pipelines.quality import evaluate, load_rules
 from pipelines.quality.results import QualityContext, scorecard_frame
@@ -21,33 +27,43 @@ from pipelines.storage.files import write_parquet_atomic
 
 def harmonise_all(settings: Settings) -> dict:
     """validated -> harmonised: every accepted submission, latest vintage per cell; then the
-    harmonised-layer quality rules (cross-source, rates, completeness)."""
+    harmonised-layer quality rules (cross-source, rates, completeness).
+
+    DuckDB writes the tables straight to Parquet in a private folder (bounded memory, spilling to
+    ``<data>/tmp``); the indicators are checked against their contract batch by batch, then each file
+    replaces the previous one (``os.replace``)."""
     t0 = time.perf_counter()
     accepted = accepted_submissions(settings)
     specs = load_all_specs(settings.reference_dir)
-    accepted, res, isolated = _harmonise_isolating(settings, accepted, specs)
-    validate_layer(res.indicators, HarmonisedSchema)
     d = settings.harmonised_dir
-    write_parquet_atomic(res.indicators, d / "indicators.parquet")
-    write_parquet_atomic(res.cells, d / "cells.parquet")
-    write_parquet_atomic(res.excluded, d / "excluded.parquet")
-    write_parquet_atomic(res.unused_crosswalk, d / "unused_crosswalk.parquet")
-    write_parquet_atomic(res.survey, d / "survey.parquet")
-    write_parquet_atomic(res.used, d / "used_submissions.parquet")
-    write_parquet_atomic(res.revisions, d / "revisions.parquet")
-    results = harmonised_quality(settings, res.indicators)
+    work = d / f".run-{uuid.uuid4().hex[:8]}"
+    try:
+        accepted, res, isolated = _harmonise_isolating(settings, accepted, specs, work)
+        validate_parquet(res.paths["indicators"], HarmonisedSchema)
+        for name, path in res.paths.items():
+            os.replace(path, d / f"{FILE_NAMES.get(name, name)}.parquet")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results = harmonised_quality(settings, d / "indicators.parquet")
     return {**res.stats, "submissions": len(accepted), "seconds": round(time.perf_counter() - t0, 2),
             "path": str(d), "results": results, "isolated": isolated}
 
 
-def _harmonise_isolating(settings: Settings, accepted: pd.DataFrame, specs) -> tuple:
+FILE_NAMES = {"used": "used_submissions"}   # harmonised/<file>.parquet of each table where the names differ
+
+
+def _harmonise_isolating(settings: Settings, accepted: pd.DataFrame, specs, out_dir: Path) -> tuple:
     """Harmonise; a submission that breaks it (a code without a crosswalk row in force since the crosswalk
     changed, a crosswalk row pointing at no ICCS code) is isolated — status rejected with the reason — and
     the others are harmonised and published without it. Returns (accepted, result, {sid: reason})."""
     isolated: dict[str, str] = {}
     while True:
         try:
-            return accepted, harmonise(accepted, specs, settings.reference_dir), isolated
+            con = connect(settings.data_dir / "tmp" / "duckdb")
+            try:
+                return accepted, harmonise(accepted, specs, settings.reference_dir, con, out_dir=out_dir), isolated
+            finally:
+                con.close()
         except HarmoniseError as exc:
             d = exc.details
             bad: set[str] = set()
@@ -73,15 +89,24 @@ def _harmonise_isolating(settings: Settings, accepted: pd.DataFrame, specs) -> t
                 raise
 
 
-def harmonised_quality(settings: Settings, indicators: pd.DataFrame):
-    """Run the harmonised-layer rules; results are attributed to the submissions behind each row."""
+def harmonised_quality(settings: Settings, indicators: pd.DataFrame | Path):
+    """Run the harmonised-layer rules on the indicators (a table or its Parquet file); results are
+    attributed to the submissions behind each row."""
     rules = load_rules(settings.rules_dir, reference_dir=settings.reference_dir)
     cmp_sources = sorted({s for r in rules if r.check == "two_source_ratio"
                           for s in r.params.get("comparison_sources", [])})
-    comparison = indicators[indicators["source_id"].isin(cmp_sources) & indicators["subdivision_code"].isna()
-                            & indicators["month"].isna() & (indicators["sex"] == "_T")
-                            & indicators["rate_per_100k"].notna()]
-    comparison = comparison.rename(columns={"rate_per_100k": "rate"})[["country_iso3", "year", "rate", "source_id"]]
+    con = duckdb.connect()
+    try:
+        if isinstance(indicators, pd.DataFrame):
+            con.register("ind", indicators)
+        else:
+            con.read_parquet(str(indicators)).create_view("ind")
+        comparison = con.execute(
+            "select country_iso3, year, rate_per_100k as rate, source_id from ind where list_contains(?, source_id) "
+            "and subdivision_code is null and month is null and sex = '_T' and rate_per_100k is not null",
+            [cmp_sources]).df()
+    finally:
+        con.close()
     ctx = QualityContext(reference_dir=settings.reference_dir, comparison=comparison)
     results = evaluate(indicators, rules, ctx, layer="harmonised")
     rows, fails = [], []

@@ -98,8 +98,7 @@ def publish_all(settings: Settings) -> dict:
     the approval sensor and the next run retry)."""
     t0 = time.perf_counter()
     d = settings.harmonised_dir
-    tables = {name: pd.read_parquet(d / f"{name}.parquet")
-              for name in ("indicators", "cells", "excluded", "survey", "revisions")}
+    tables: dict = {name: d / f"{name}.parquet" for name in ("indicators", "cells", "excluded", "survey", "revisions")}
     used = set(pd.read_parquet(d / "used_submissions.parquet")["submission_id"])
     plan = plan_statuses(settings, used)
     tables["submissions"] = submissions_table(settings, plan)
@@ -113,7 +112,7 @@ def publish_all(settings: Settings) -> dict:
                       reference_tables, metadata={"submissions": sorted(used),
                                                   "changelog": tables["changelog"].to_dict("records")})
     apply_statuses(settings, plan, rid)
-    return {"release_id": rid, "rows": {k: len(v) for k, v in tables.items()},
+    return {"release_id": rid, "rows": {k: rel.table_rows(v) for k, v in tables.items()},
             "duckdb": str(settings.duckdb_path), "seconds": round(time.perf_counter() - t0, 2),
             "statuses": {c["submission_id"]: c["status"] for c in plan}}
 

@@ -70,9 +70,28 @@ def current_release(published_dir: Path) -> str | None:
     return p.read_text("utf-8").strip() if p.exists() else None
 
 
-def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dict[str, pd.DataFrame],
+def _place(src: Path, dest: Path) -> None:
+    """A Parquet file already written (the harmonised layer's) into the release: a hard link where the file
+    system allows (no copy; the harmonised file is only ever replaced, never rewritten in place), else a copy."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def table_rows(v) -> int:
+    """Rows of a table given as a DataFrame or a Parquet file (read from its footer)."""
+    if isinstance(v, Path):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(v).metadata.num_rows
+    return len(v)
+
+
+def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dict[str, pd.DataFrame | Path],
             reference_tables: dict[str, pd.DataFrame], metadata: dict | None = None) -> str:
-    """Write a new release and switch the warehouse to it atomically. Returns the release id."""
+    """Write a new release and switch the warehouse to it atomically. Returns the release id. A table is a
+    DataFrame (written here) or a Parquet file (linked or copied into the release, never loaded)."""
     release_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     releases = published_dir / "releases"
     tmp = releases / f".{release_id}.tmp"
@@ -82,11 +101,14 @@ def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dic
         for name, df in tables.items():
             if not _TABLE.match(name):
                 raise ValueError(f"bad table name {name!r}")
-            write_parquet_atomic(df, tmp / f"{name}.parquet")
+            if isinstance(df, Path):
+                _place(df, tmp / f"{name}.parquet")
+            else:
+                write_parquet_atomic(df, tmp / f"{name}.parquet")
         atomic_write_json(tmp / "release.json", {"release_id": release_id,
                                                  "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                                  **(metadata or {}),
-                                                 "tables": {k: len(v) for k, v in tables.items()}})
+                                                 "tables": {k: table_rows(v) for k, v in tables.items()}})
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

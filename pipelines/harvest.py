@@ -320,13 +320,13 @@ def download(url: str, dest: Path, *, timeout: float = DEFAULT_TIMEOUT, max_byte
         raise HarvestError(f"download failed: {type(exc).__name__}: {exc}", transient=True) from exc
 
 
-def harvest_config(settings: Settings, source_id: str) -> dict | None:
-    """The spec's ``harvest`` block, or None when the source has none (or no url)."""
+def harvest_config(settings: Settings, source_id: str):
+    """The spec's ``harvest`` block (``pipelines.specs.source.Harvest``), or None when the source has none (or
+    no url)."""
     from pipelines.adapters import load_spec
 
     spec = load_spec(source_id, settings.reference_dir)
-    h = spec.raw.get("harvest") or {}
-    return h if h.get("url") else None
+    return spec.harvest if spec.harvest and spec.harvest.url else None
 
 
 def _validators(prev: dict, url: str | None) -> dict:
@@ -359,7 +359,7 @@ def harvest(settings: Settings, source_id: str, now: datetime | None = None, *,
     timeout = float(timeout or retry_settings()["timeout"])
     cfg = harvest_config(settings, source_id)  # KeyError for an unknown source
     prev = read_state(settings, source_id)
-    url = (cfg or {}).get("url")
+    url = cfg.url if cfg else None
     sent = _validators(prev, url)
     result = {"source_id": source_id, "url": url, "checked_at": at, "ok": False, "outcome": "permanent_error",
               "transient": False, "retry_after": None, "http_status": None, "sha256": prev.get("sha256"),
@@ -385,7 +385,7 @@ def harvest(settings: Settings, source_id: str, now: datetime | None = None, *,
             if _looks_like_html(part):
                 raise HarvestError(f"the server sent an HTML page ({info.get('content_type') or 'no content type'})"
                                    f", not the data file: check harvest.url", info["http_status"])
-            name = display_name(source_id, info["final_url"], info.get("content_type"), cfg.get("file_name"))
+            name = display_name(source_id, info["final_url"], info.get("content_type"), cfg.file_name)
             man, created = steps.submit(settings, part, source_id, uploaded_by="harvest", channel="harvest",
                                         original_name=name)
             result.update(ok=True, outcome="new_submission" if created else "unchanged_checksum",
@@ -493,8 +493,8 @@ def lateness(settings: Settings, source_id: str, now: datetime | None = None) ->
 
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     spec = load_spec(source_id, settings.reference_dir)
-    cadence = spec.raw.get("cadence")
-    lag = spec.raw.get("expected_lag_days")
+    cadence = spec.cadence
+    lag = spec.expected_lag_days
     out = {"source_id": source_id, "cadence": cadence, "checked_at": now.isoformat(timespec="seconds"),
            "latest_period": None, "latest_period_end": None, "next_period": None,
            "expected_lag_days": lag, "lag_declared": lag is not None, "grace_days": t2_grace_days(settings, source_id),
@@ -502,14 +502,14 @@ def lateness(settings: Settings, source_id: str, now: datetime | None = None) ->
     if cadence not in CADENCE_MONTHS:
         out["message"] = f"cadence {cadence or 'not declared'}: punctuality cannot be judged"
         return out
-    out["expected_lag_days"], _ = expected_lag(spec.raw, cadence)
+    out["expected_lag_days"], _ = expected_lag(spec, cadence)
     lp = latest_period(settings, source_id)
     if lp is None:
         out["message"] = "no accepted submission yet: punctuality cannot be judged"
         return out
-    latest = due_date(lp["year"], lp["month"], cadence=cadence, spec=spec.raw, grace_days=out["grace_days"])
+    latest = due_date(lp["year"], lp["month"], cadence=cadence, spec=spec, grace_days=out["grace_days"])
     ny, nm = next_period(lp["year"], lp["month"], latest.cadence)
-    nxt = due_date(ny, nm, cadence=cadence, spec=spec.raw, grace_days=out["grace_days"])
+    nxt = due_date(ny, nm, cadence=cadence, spec=spec, grace_days=out["grace_days"])
     days_late = (now.date() - nxt.date).days
     out.update(latest_period=latest.period, latest_period_end=(latest.period_end - timedelta(days=1)).isoformat(),
                next_period=nxt.period, due=nxt.date.isoformat(), late=days_late > 0, days_late=max(days_late, 0),

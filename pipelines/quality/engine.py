@@ -31,7 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from pipelines.adapters.spec import scope_by
+from pipelines.specs import SourceSpec, scope_by
 from pipelines.contracts.tables import STD_COLUMNS
 from pipelines.quality.rules import Rule
 
@@ -51,7 +51,7 @@ class QualityContext:
 
     reference_dir: Path
     source_id: str | None = None
-    spec: dict | None = None                        # the source spec (raw YAML dict)
+    spec: SourceSpec | None = None                  # the source spec
     crosswalk: pd.DataFrame | None = None           # national_code -> iccs_code
     countries: set[str] | None = None
     population_national: pd.DataFrame | None = None
@@ -235,15 +235,15 @@ def check_encoding_declared(rule, table, ctx, problems=None):
     probs = [p for p in (problems or []) if p.rule == "S2"]
     if probs:
         return _result(rule, _problem_rows(probs), extra=PROBLEM_COLUMNS)
-    layouts = (ctx.spec or {}).get("layouts", [])
-    undeclared = [lay["name"] for lay in layouts if "encoding" not in (lay.get("reader") or {})]
+    layouts = ctx.spec.layouts if ctx.spec else []
+    undeclared = [lay.name for lay in layouts if lay.reader is None or lay.reader.encoding is None]
     if undeclared:
         df = pd.DataFrame([{"observed": f"layout {n}: encoding not declared (utf-8 assumed)",
                             "observed_key": "encoding_not_declared",
                             "observed_params": json.dumps({"layout": str(n)}, ensure_ascii=False)}
                            for n in undeclared])
         return _result(rule, df, extra=PROBLEM_COLUMNS)
-    encs = sorted({(lay.get("reader") or {}).get("encoding") for lay in layouts})
+    encs = sorted({lay.reader.encoding for lay in layouts})
     return RuleResult(rule, "pass", observed="declared: " + ", ".join(encs))
 
 
@@ -329,7 +329,7 @@ def check_iccs_code_valid(rule, table, ctx, con):
         if c is None or (isinstance(c, float) and math.isnan(c)) or c == "":
             continue
         if not rx.fullmatch(str(c)) or str(c) not in codes:
-            rows.append({"file_name": f"crosswalks/{ctx.spec.get('crosswalk') if ctx.spec else ''}.csv",
+            rows.append({"file_name": f"crosswalks/{ctx.spec.crosswalk if ctx.spec else ''}.csv",
                          "line": i + 2, "column_name": "iccs_code", "value": r["national_code"],
                          "national_code": str(c), "observed": str(c), "expected": "an ICCS code"})
     return _result(rule, pd.DataFrame(rows))
@@ -656,18 +656,12 @@ def check_national_equals_subdivisions(rule, table, ctx, con):
                                    value=df["national"].astype(str)))
 
 
-def _units_listed_in_reference(spec: dict) -> bool:
+def _units_listed_in_reference(spec: SourceSpec) -> bool:
     """Whether the subdivisions of the reference population table are units this source should report.
     Not for a report that covers chosen subdivisions only (``national_from_subdivisions: false``, e.g. a
     CEAD export for one region) nor for record-level files (one row per event: a unit without records had
     no recorded events, it did not fail to report - e.g. a Colombian municipality without homicides)."""
-    if spec.get("national_from_subdivisions") is False:
-        return False
-    for layout in spec.get("layouts") or []:
-        values = layout.get("values") or {}
-        if layout.get("family") == "record_sum" or values.get("count_records"):
-            return False
-    return True
+    return spec.derives_national and not spec.counts_records
 
 
 def check_coverage_rate(rule, table, ctx, con):
@@ -681,7 +675,7 @@ def check_coverage_rate(rule, table, ctx, con):
     in_file = {r[0] for r in con.execute("select distinct subdivision_code from t where subdivision_code is not null")
                .fetchall()}
     expected = set(in_file)
-    if ctx.population_subnational is not None and _units_listed_in_reference(ctx.spec or {}):
+    if ctx.population_subnational is not None and (ctx.spec is None or _units_listed_in_reference(ctx.spec)):
         ps = ctx.population_subnational
         expected |= set(ps.loc[ps["country_iso3"] == country, "subdivision_code"].unique())
     con.register("expected_units", pd.DataFrame({"subdivision_code": sorted(expected),
@@ -744,7 +738,7 @@ def check_punctuality(rule, table, ctx, con):
     expected_lag_days + grace_days (pipelines.quality.timeliness, the same due date as source freshness)."""
     from pipelines.quality.timeliness import CADENCE_MONTHS, due_date
 
-    cadence = (ctx.spec or {}).get("cadence")
+    cadence = ctx.spec.cadence if ctx.spec else None
     if cadence not in CADENCE_MONTHS:
         return _na(rule, "the source declares no publication cadence")
     lp = _latest_period(con)
@@ -769,7 +763,7 @@ def _revisions(con, ctx) -> pd.DataFrame | None:
                                                    "relationship", "value") if c in ctx.previous.columns]])
     # like with like: only the previous cells in the vintage units this file covers (its scope: country x
     # level x the spec's scope dimensions) can be revised or removed; the rest is outside its scope
-    by = scope_by(ctx.spec or {})
+    by = scope_by(ctx.spec)
     parts = ["country_iso3", "cast(subdivision_code is null as varchar)"] + \
         [{"year": "cast(year as varchar)", "subdivision_code": "coalesce(subdivision_code, '')",
           "national_code": "national_code"}[b] for b in by]
@@ -823,8 +817,7 @@ def check_mean_absolute_revision(rule, table, ctx, con):
 
 
 def check_metadata_present(rule, table, ctx, con):
-    spec = ctx.spec or {}
-    missing = [f for f in rule.params.get("fields", []) if not spec.get(f)]
+    missing = [f for f in rule.params.get("fields", []) if not getattr(ctx.spec, f, None)]
     if missing:
         return _result(rule, pd.DataFrame([{"file_name": f"sources/{ctx.source_id}.yaml", "column_name": f,
                                             "observed": "missing", "expected": "a value"} for f in missing]))

@@ -1,7 +1,7 @@
 """The package structure: no import cycle (function-level imports included: an import inside a function
 must not hide one) and every import follows the allowed directions between the packages of `pipelines`.
 
-Layers, bottom up: settings, contracts -> storage -> adapters -> harmonise -> quality -> steps (the
+Layers, bottom up: settings, contracts, specs (typed configuration) -> storage -> adapters -> harmonise -> quality -> steps (the
 pipeline's steps) -> harvest -> defs (Dagster) -> service (portal) -> cli; development tools (bench,
 refbuild, templates, synthetic, doctor …) may import the runtime, never the reverse.
 """
@@ -18,26 +18,27 @@ ALLOWED = {
     "docs_ref": set(),                      # where docs/ONBOARDING.md explains each error (no imports)
     "iccs_suggest": {"settings", "harmonise"},
     "contracts": {"settings"},
+    "specs": {"settings", "docs_ref"},      # typed configuration (source specs, crosswalk rows), checked at load
     "storage": {"settings", "contracts"},
-    "adapters": {"settings", "contracts", "storage", "docs_ref"},
-    "harmonise": {"settings", "contracts", "storage", "adapters", "docs_ref"},
-    "quality": {"settings", "contracts", "storage", "adapters", "harmonise"},
-    "steps": {"settings", "contracts", "storage", "adapters", "harmonise", "quality"},
-    "harvest": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps"},
-    "discovery": {"settings", "adapters", "synthetic"},
+    "adapters": {"settings", "contracts", "storage", "docs_ref", "specs"},
+    "harmonise": {"settings", "contracts", "storage", "adapters", "docs_ref", "specs"},
+    "quality": {"settings", "contracts", "storage", "adapters", "harmonise", "specs"},
+    "steps": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "specs"},
+    "harvest": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "specs"},
+    "discovery": {"settings", "adapters", "synthetic", "specs"},
     "synthetic": {"settings", "storage"},
-    "onboarding": {"settings", "adapters", "harmonise", "iccs_suggest", "docs_ref"},
+    "onboarding": {"settings", "adapters", "harmonise", "iccs_suggest", "docs_ref", "specs"},
     "refcheck": {"settings", "storage"},
-    "doctor": {"settings", "adapters", "harmonise", "onboarding", "refcheck", "quality", "docs_ref"},
-    "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "harvest"},
+    "doctor": {"settings", "adapters", "harmonise", "onboarding", "refcheck", "quality", "docs_ref", "specs"},
+    "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "harvest", "specs"},
     "definitions": {"defs"},
-    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "defs"},
+    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "defs", "specs"},
     "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "harvest", "defs",
-            "service", "discovery", "doctor", "synthetic", "onboarding", "templates"},
+            "service", "discovery", "doctor", "synthetic", "onboarding", "templates", "specs"},
     # development tools (outside the runtime's import graph)
     "templates": {"settings", "storage"},
     "refbuild": {"settings", "storage", "contracts"},
-    "bench": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "synthetic"},
+    "bench": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "steps", "synthetic", "specs"},
     "bench_portal": {"settings", "service", "synthetic"},
 }
 

@@ -51,7 +51,7 @@ class _PortalEnv(BaseModel):
 
 
 class PortalConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     db_url: str
     secret_key: bytes

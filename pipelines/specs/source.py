@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError,
-                      ValidationInfo, field_validator, model_validator)
+                      field_validator, model_validator)
 
 from pipelines.specs.dates import date_columns
 from pipelines.specs.errors import format_errors, messages
@@ -189,6 +189,16 @@ class Layout(_Model):
     @property
     def family_name(self) -> str:
         return self.family or "tabular"
+
+
+def check_layout(layout: dict) -> None:
+    """A layout built by a format family (a record_sum variant or a workbook sheet merged over its layout) is
+    still a valid ``Layout``: ValueError naming the layout, the field and the reason."""
+    try:
+        Layout.model_validate(layout)
+    except ValidationError as exc:
+        reasons = "; ".join(f"{path}: {reason}" for _loc, path, reason in messages(exc, KNOWN_FIELDS))
+        raise ValueError(f"layout {layout.get('name')!r}: {reasons}") from None
 
 
 # ---- the spec -------------------------------------------------------------------------------------

@@ -410,7 +410,13 @@ def doctor(files: list[Path] = typer.Option(None, "--file", exists=True, dir_oka
         typer.echo("give one --source for all files or one per --file", err=True)
         raise typer.Exit(2)
     pairs = list(zip(sources * len(files) if len(sources) == 1 else sources, files))
-    settings = _settings()
+    from pipelines.settings import SettingsError
+
+    try:
+        settings = _settings()
+    except SettingsError as exc:   # nothing else can be checked without the settings
+        typer.echo(f"[FAIL] settings: {exc}")
+        raise typer.Exit(1) from None
     ok = True
     for name, passed, detail in run_checks(settings, files=pairs):
         ok &= passed

@@ -49,30 +49,53 @@ def run_checks(settings: Settings, files: list[tuple[str, Path]] | None = None) 
 
     check("reference tables against their schemas", _schemas)
 
-    from pipelines.adapters.spec import load_all_specs
+    from pipelines.specs import check_all_specs
 
     specs = {}
 
     def _specs():
-        specs.update(load_all_specs(settings.reference_dir))
+        # every spec is read and every problem of every spec reported (the same messages as at load)
+        good, errors = check_all_specs(settings.reference_dir)
+        specs.update(good)
+        if errors:
+            raise ValueError("\n  - " + "\n  - ".join(errors))
         return ", ".join(sorted(specs))
 
     check("source specs (reference/sources/*.yaml)", _specs)
 
-    def _xw(spec):
+    def _xw(name):
         def inner():
-            from pipelines.harmonise.crosswalk_check import check_form
+            from pipelines.harmonise.crosswalk_check import check_form, crosswalk_path, read_rows
+            from pipelines.specs.crosswalk import iccs_code_set, row_errors
 
-            x = ref.crosswalk(settings.reference_dir, spec.crosswalk)
-            problems = check_form(settings.reference_dir, spec.crosswalk)
+            problems = check_form(settings.reference_dir, name)
+            if not problems:   # the rows as the loader checks them (CrosswalkRow)
+                problems = row_errors(crosswalk_path(settings.reference_dir, name),
+                                      read_rows(settings.reference_dir, name), iccs_code_set(settings.reference_dir))
             if problems:
                 more = f"; … and {len(problems) - 10} more" if len(problems) > 10 else ""
                 raise ValueError("; ".join(problems[:10]) + more)
+            x = ref.crosswalk(settings.reference_dir, name)
             return f"{len(x)} rows, {int(x['iccs_code'].isna().sum())} no_match"
         return inner
 
+    served = set()
     for sid, spec in sorted(specs.items()):
-        check(f"crosswalk {spec.crosswalk} for {sid}", _xw(spec))
+        served.add(spec.crosswalk)
+        check(f"crosswalk {spec.crosswalk} for {sid}", _xw(spec.crosswalk))
+    for p in sorted((settings.reference_dir / "crosswalks").glob("*.csv")):
+        if p.stem not in served:      # no spec loaded for it (a broken spec): the file is still checked
+            check(f"crosswalk {p.stem}", _xw(p.stem))
+
+    def _rules():
+        from pipelines.quality.rules import load_rules
+
+        if not specs:
+            return "not checked: no source spec loads"
+        n = len(load_rules(settings.rules_dir, None, reference_dir=settings.reference_dir))
+        return f"{n} rules"
+
+    check("quality rules (quality_rules/*.yaml)", _rules)
 
     def _data():
         settings.ensure_dirs()

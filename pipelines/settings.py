@@ -8,26 +8,53 @@ Environment variables (all optional):
 * ``HEMISTAT_REFERENCE_DIR`` – reference tables. Default: ``<repo>/reference``.
 * ``HEMISTAT_RULES_DIR`` – quality rules. Default: ``<repo>/quality_rules``.
 * ``HEMISTAT_SAMPLE`` – ``real`` | ``synthetic`` | ``auto`` (default): which inputs ``hemistat run`` uses.
+
+``Settings`` is a typed (pydantic) model: a bad value fails with the variable's name and the reason
+(``SettingsError``, a ValueError), never with a traceback from deep inside a conversion.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# field -> the environment variable it is read from
+ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR",
+            "reference_dir": "HEMISTAT_REFERENCE_DIR", "rules_dir": "HEMISTAT_RULES_DIR", "sample": "HEMISTAT_SAMPLE"}
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path
-    shared_dir: Path
-    reference_dir: Path
-    rules_dir: Path
-    views_dir: Path
-    sample: str = "auto"
-    extra: dict = field(default_factory=dict)
+
+class SettingsError(ValueError):
+    """A setting read from the environment is invalid: names the variable and the reason."""
+
+
+def env_errors(exc: ValidationError, env_vars: dict[str, str]) -> str:
+    """``HEMISTAT_X: reason (found 'v')`` for each failing field of a model read from the environment."""
+    out = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        shown = f" (found {value!r})" if isinstance(value, (str, int, float)) else ""
+        out.append(f"{env_vars.get(field, field)}: {msg}{shown}")
+    return "invalid setting(s): " + "; ".join(out)
+
+
+class Settings(BaseModel):
+    """Where hemistat's data, reference tables and rules are (``get_settings`` reads them from the environment)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(description="built data: landing, raw, validated, harmonised, published, hemistat.duckdb")
+    shared_dir: Path = Field(description="folder with the real national files")
+    reference_dir: Path = Field(description="reference tables")
+    rules_dir: Path = Field(description="quality rules")
+    views_dir: Path = Field(description="the warehouse's SQL views")
+    sample: Literal["auto", "real", "synthetic"] = Field("auto", description="which inputs `hemistat run` uses")
+    extra: dict = Field(default_factory=dict)
 
     # layer folders -------------------------------------------------------------------------
     @property
@@ -91,12 +118,11 @@ class Settings:
 def get_settings() -> Settings:
     """Read the environment now. Call this inside functions, not at module import."""
     env = os.environ
-    data_dir = Path(env.get("HEMISTAT_DATA_DIR", REPO_ROOT / "warehouse" / "data")).resolve()
-    shared = Path(env.get("HEMISTAT_SHARED_DIR", REPO_ROOT.parent / "shared" / "data" / "real")).resolve()
-    reference = Path(env.get("HEMISTAT_REFERENCE_DIR", REPO_ROOT / "reference")).resolve()
-    rules = Path(env.get("HEMISTAT_RULES_DIR", REPO_ROOT / "quality_rules")).resolve()
-    sample = env.get("HEMISTAT_SAMPLE", "auto").lower()
-    if sample not in {"auto", "real", "synthetic"}:
-        raise ValueError(f"HEMISTAT_SAMPLE must be auto, real or synthetic, not {sample!r}")
-    return Settings(data_dir=data_dir, shared_dir=shared, reference_dir=reference, rules_dir=rules,
-                    views_dir=REPO_ROOT / "warehouse" / "views", sample=sample)
+    defaults = {"data_dir": REPO_ROOT / "warehouse" / "data", "shared_dir": REPO_ROOT.parent / "shared" / "data" / "real",
+                "reference_dir": REPO_ROOT / "reference", "rules_dir": REPO_ROOT / "quality_rules"}
+    values: dict = {k: Path(env.get(ENV_VARS[k]) or d).resolve() for k, d in defaults.items()}
+    values["sample"] = (env.get("HEMISTAT_SAMPLE") or "auto").strip().lower()
+    try:
+        return Settings(**values, views_dir=REPO_ROOT / "warehouse" / "views")
+    except ValidationError as exc:
+        raise SettingsError(env_errors(exc, ENV_VARS)) from None

@@ -76,7 +76,7 @@ def engine(path: Path, reference_dir: Path, rules_dir: Path) -> tuple[float, dic
 
     spec = load_spec("mx_sesnsp", reference_dir)
     rules = [r for r in load_rules(rules_dir, "mx_sesnsp", reference_dir=reference_dir) if r.layer == "validated"]
-    ctx = QualityContext(reference_dir=reference_dir, source_id="mx_sesnsp", spec=spec.raw,
+    ctx = QualityContext(reference_dir=reference_dir, source_id="mx_sesnsp", spec=spec,
                          crosswalk=ref.crosswalk(reference_dir, "mx_sesnsp"),
                          countries=set(ref.countries(reference_dir)["iso3"]),
                          population_national=ref.population_national(reference_dir),

@@ -12,8 +12,8 @@ import pandas as pd
 
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.messages import nested
-from pipelines.adapters.spec import SourceSpec, load_all_specs, load_spec
 from pipelines.adapters.tabular import adapt_tabular, read_records, required_columns
+from pipelines.specs import SourceSpec, load_all_specs, load_spec
 
 FAMILIES = {"tabular": adapt_tabular}
 
@@ -35,10 +35,11 @@ __all__ = ["adapt_file", "choose_layout", "Problem", "SubmissionError", "SourceS
 
 
 def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
-    """Pick the first layout whose required columns all appear in the file's header."""
+    """Pick the first layout whose required columns all appear in the file's header. The format families read
+    a layout as the dict the spec wrote (``Layout.as_dict``: the validated layout, the keys it sets)."""
     tried = []
     decode_errors: list[SubmissionError] = []
-    for layout in spec.layouts:
+    for layout in (lay.as_dict() for lay in spec.layouts):
         if layout.get("family", "tabular") != "tabular":
             return layout  # custom families check their own shape
         try:

@@ -28,41 +28,11 @@ import re
 import pandas as pd
 
 from pipelines.adapters.errors import Problem
+from pipelines.specs.dates import MONTH_DIRECTIVES, date_columns, declared_formats  # noqa: F401 (the spec-level rules)
 
 TYPED_PREFIX = "__typed_date|"  # hidden column: True where the workbook cell was typed as a date
 ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?")
 MAX_DATE_PROBLEMS = 20
-MONTH_DIRECTIVES = ("%m", "%b", "%B")
-
-
-def declared_formats(spec: dict) -> tuple[str, ...]:
-    """The role's ``date_format`` as a tuple ('' tuple when none is declared)."""
-    f = spec.get("date_format")
-    if f is None:
-        return ()
-    return (f,) if isinstance(f, str) else tuple(f)
-
-
-def date_columns(columns: dict) -> dict[str, tuple[str, ...]]:
-    """``{column: formats}`` of the date_part roles of a layout's ``columns``. Raises ValueError when the
-    roles reading one column declare different formats or a format cannot give the part it must."""
-    out: dict[str, tuple[str, ...]] = {}
-    for role, spec in (columns or {}).items():
-        if not isinstance(spec, dict) or not spec.get("date_part"):
-            if isinstance(spec, dict) and "date_format" in spec:
-                raise ValueError(f"role {role!r}: date_format without date_part")
-            continue
-        col, fmts = spec["column"], declared_formats(spec)
-        if col in out and out[col] != fmts:
-            raise ValueError(f"roles reading date column {col!r} declare different date_format "
-                             f"({list(out[col])} and {list(fmts)}); one column has one format")
-        for f in fmts:
-            if "%Y" not in f:
-                raise ValueError(f"role {role!r}: date_format {f!r} has no %Y (four-digit year)")
-            if spec["date_part"] == "month" and not any(d in f for d in MONTH_DIRECTIVES):
-                raise ValueError(f"role {role!r}: date_format {f!r} has no month (%m, %b or %B)")
-        out[col] = fmts
-    return out
 
 
 def prepare_date_columns(df: pd.DataFrame, records, layout: dict) -> None:

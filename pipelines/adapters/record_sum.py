@@ -72,23 +72,13 @@ ZERO_COLUMN = "(no records)"
 
 
 VARIANT_KEYS = {"name", "file_name", "absent_columns", "columns", "values", "drop_rows"}
-_SCHEMA = Path(__file__).resolve().parents[2] / "reference" / "sources" / "source.schema.json"
 
 
 def _check_layout_schema(merged: dict) -> None:
     """A variant merged over its layout must still be a valid layout (catches misspelt roles)."""
-    if not _SCHEMA.exists():
-        return
-    import json
+    from pipelines.specs.source import check_layout
 
-    import jsonschema
-
-    schema = json.loads(_SCHEMA.read_text(encoding="utf-8"))
-    layout_schema = {**schema["$defs"]["layout"], "$defs": schema["$defs"]}
-    try:
-        jsonschema.validate(merged, layout_schema)
-    except jsonschema.ValidationError as exc:
-        raise ValueError(f"layout {merged['name']!r}: {exc.message} at {list(exc.absolute_path)}") from exc
+    check_layout(merged)
 
 
 def _merge(layout: dict, variant: dict) -> dict:

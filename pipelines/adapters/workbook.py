@@ -26,17 +26,15 @@ must differ (checked). Every sheet listed must exist (a missing sheet is an S1 p
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import jsonschema
 import pandas as pd
 
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.messages import nested
 from pipelines.adapters.tabular import adapt_tabular
+from pipelines.specs.source import check_layout
 
-_SCHEMA = Path(__file__).resolve().parents[2] / "reference" / "sources" / "source.schema.json"
 _SHARED_KEYS = ("reader", "columns", "values", "missing_values", "missing_note", "drop_rows", "scope")
 
 
@@ -45,8 +43,6 @@ def sheet_layouts(layout: dict) -> list[dict]:
     sheets = (layout.get("options") or {}).get("sheets")
     if not sheets:
         raise ValueError(f"layout {layout.get('name')!r}: family workbook needs options.sheets (a list)")
-    schema = json.loads(_SCHEMA.read_text(encoding="utf-8"))
-    layout_schema = {**schema["$defs"]["layout"], "$defs": schema["$defs"]}
     out = []
     for i, entry in enumerate(sheets):
         entry = dict(entry)
@@ -57,7 +53,7 @@ def sheet_layouts(layout: dict) -> list[dict]:
         merged["reader"] = {**(layout.get("reader") or {}), **(entry.pop("reader", None) or {}),
                             "sheet": entry.pop("sheet"), "format": "xlsx"}
         merged.update(entry)
-        jsonschema.validate(merged, layout_schema)
+        check_layout(merged)
         out.append(merged)
     value_cols = [c for lay in out for c in _value_columns(lay)]
     dup = sorted({c for c in value_cols if value_cols.count(c) > 1})

@@ -15,14 +15,13 @@ class HemistatSettings(dg.ConfigurableResource):
     rules_dir: str | None = None
 
     def get(self) -> Settings:
-        from dataclasses import replace
         from pathlib import Path
 
         s = get_settings()
         given = {k: Path(v).resolve() for k, v in (("data_dir", self.data_dir), ("reference_dir", self.reference_dir),
                                                    ("rules_dir", self.rules_dir)) if v}
         if given:
-            s = replace(s, **given)
+            s = s.model_copy(update=given)
         s.ensure_dirs()
         return s
 

@@ -43,7 +43,7 @@ def _reference_dir(reference_dir: Path | None = None) -> Path:
 
 
 def _specs(reference_dir: Path) -> dict:
-    from pipelines.adapters.spec import load_all_specs
+    from pipelines.specs import load_all_specs
 
     try:
         return load_all_specs(reference_dir)
@@ -187,7 +187,7 @@ def _harvest_schedule(source_id: str, cron: str, url: str) -> dg.ScheduleDefinit
         if not cfg:
             return dg.SkipReason(f"source {source_id!r} has no harvest.url in its spec any more")
         try:
-            check_url(cfg["url"])
+            check_url(cfg.url)
         except HarvestError as exc:
             return dg.SkipReason(str(exc))
         t = context.scheduled_execution_time
@@ -202,11 +202,11 @@ def harvest_schedules(reference_dir: Path | None = None) -> list[dg.ScheduleDefi
     """One schedule per spec with ``harvest: {url, cron}`` (default: the repository's reference/)."""
     out = []
     for sid, spec in sorted(_specs(_reference_dir(reference_dir)).items()):
-        h = spec.raw.get("harvest") or {}
-        if not (h.get("cron") and h.get("url")):
+        h = spec.harvest
+        if not (h and h.cron and h.url):
             continue
         try:
-            out.append(_harvest_schedule(sid, str(h["cron"]), str(h["url"])))
+            out.append(_harvest_schedule(sid, str(h.cron), str(h.url)))
         except Exception as exc:  # noqa: BLE001 - e.g. an invalid cron string: report, keep the rest
             log.warning("hemistat: no harvest schedule for %s: %s", sid, exc)
     return out

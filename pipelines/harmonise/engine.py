@@ -44,9 +44,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.adapters.spec import SourceSpec
 from pipelines.contracts.tables import read_table
 from pipelines.harmonise import reference as ref
+from pipelines.specs import SourceSpec
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -211,7 +211,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     # a national figure comes from the newest release that covers it: where a strictly newer release gives
     # only subdivisions for a year, the older national rows give way to the sum of those subdivisions
     con.register("partial_sources", pd.DataFrame(
-        {"source_id": [sid for sid, sp in specs.items() if sp.raw.get("national_from_subdivisions") is False] or [""]}))
+        {"source_id": [sid for sid, sp in specs.items() if not sp.derives_national] or [""]}))
     con.execute(_sql("06_nat_replaced"))
     con.execute(_sql("07_revisions_national_from_subdivisions"))
     con.execute(_sql("08_latest_without_replaced_national"))
@@ -252,9 +252,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
             f"{len(unmapped)} national code-year(s) have no crosswalk row in force (rule C1); add them to "
             "reference/crosswalks/<source>.csv or correct valid_from/valid_to:\n" + unmapped.to_string(index=False),
             unmapped)
-    breaks = pd.DataFrame([(sid, c, int(b["from_year"]), int(b.get("to_year", 9999)), b["action"], b["note"])
-                           for sid, sp in specs.items() for b in (sp.raw.get("breaks") or [])
-                           for c in b["national_codes"]],
+    breaks = pd.DataFrame([(sid, c, b.from_year, 9999 if b.to_year is None else b.to_year, b.action, b.note)
+                           for sid, sp in specs.items() for b in sp.breaks
+                           for c in b.national_codes],
                           columns=["source_id", "national_code", "from_year", "to_year", "action", "note"])
     con.register("breaks", breaks)
     con.execute(_sql("13_cells"))

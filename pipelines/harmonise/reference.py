@@ -51,8 +51,13 @@ def population_subnational(reference_dir: Path) -> pd.DataFrame:
 
 
 def crosswalk(reference_dir: Path, name: str) -> pd.DataFrame:
-    """A source's crosswalk; ``valid_from`` / ``valid_to`` are inclusive years (Int64, NULL = open)."""
-    df = _csv(reference_dir / "crosswalks" / f"{name}.csv")
+    """A source's crosswalk; ``valid_from`` / ``valid_to`` are inclusive years (Int64, NULL = open). Every row is
+    checked with ``pipelines.specs.crosswalk.CrosswalkRow`` (ValueError naming the file, line, column, reason)."""
+    from pipelines.specs.crosswalk import iccs_code_set, validate_rows
+
+    path = reference_dir / "crosswalks" / f"{name}.csv"
+    df = _csv(path)
+    validate_rows(path, df.astype(object).where(df.notna(), "").to_dict("records"), iccs_code_set(reference_dir))
     df["crosswalk_id"] = name
     for c in ("valid_from", "valid_to"):
         df[c] = pd.to_numeric(df[c], errors="raise").astype("Int64") if c in df.columns \

@@ -312,13 +312,13 @@ def download(url: str, dest: Path, *, timeout: float = DEFAULT_TIMEOUT, max_byte
         raise HarvestError(f"download failed: {type(exc).__name__}: {exc}", transient=True) from exc
 
 
-def harvest_config(settings: Settings, source_id: str) -> dict | None:
-    """The spec's ``harvest`` block, or None when the source has none (or no url)."""
+def harvest_config(settings: Settings, source_id: str):
+    """The spec's ``harvest`` block (``pipelines.specs.source.Harvest``), or None when the source has none (or
+    no url)."""
     from pipelines.adapters import load_spec
 
     spec = load_spec(source_id, settings.reference_dir)
-    h = spec.raw.get("harvest") or {}
-    return h if h.get("url") else None
+    return spec.harvest if spec.harvest and spec.harvest.url else None
 
 
 def _validators(prev: dict, url: str | None) -> dict:
@@ -349,7 +349,7 @@ def harvest(settings: Settings, source_id: str, now: datetime | None = None, *,
     timeout = float(timeout or retry_settings()["timeout"])
     cfg = harvest_config(settings, source_id)  # KeyError for an unknown source
     prev = read_state(settings, source_id)
-    url = (cfg or {}).get("url")
+    url = cfg.url if cfg else None
     sent = _validators(prev, url)
     result = {"source_id": source_id, "url": url, "checked_at": at, "ok": False, "outcome": "permanent_error",
               "transient": False, "retry_after": None, "http_status": None, "sha256": prev.get("sha256"),
@@ -375,7 +375,7 @@ def harvest(settings: Settings, source_id: str, now: datetime | None = None, *,
             if _looks_like_html(part):
                 raise HarvestError(f"the server sent an HTML page ({info.get('content_type') or 'no content type'})"
                                    f", not the data file: check harvest.url", info["http_status"])
-            name = display_name(source_id, info["final_url"], info.get("content_type"), cfg.get("file_name"))
+            name = display_name(source_id, info["final_url"], info.get("content_type"), cfg.file_name)
             man, created = pipeline.submit(settings, part, source_id, uploaded_by="harvest", channel="harvest",
                                         original_name=name)
             result.update(ok=True, outcome="new_submission" if created else "unchanged_checksum",

@@ -58,8 +58,8 @@ def lateness(settings: Settings, source_id: str, now: datetime | None = None) ->
     None when it cannot be judged (irregular cadence, nothing accepted yet)."""
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     spec = load_spec(source_id, settings.reference_dir)
-    cadence = spec.raw.get("cadence")
-    lag = spec.raw.get("expected_lag_days")
+    cadence = spec.cadence
+    lag = spec.expected_lag_days
     out = {"source_id": source_id, "cadence": cadence, "checked_at": now.isoformat(timespec="seconds"),
            "latest_period": None, "latest_period_end": None, "next_period": None,
            "expected_lag_days": lag, "lag_declared": lag is not None, "grace_days": t2_grace_days(settings, source_id),
@@ -67,14 +67,14 @@ def lateness(settings: Settings, source_id: str, now: datetime | None = None) ->
     if cadence not in CADENCE_MONTHS:
         out["message"] = f"cadence {cadence or 'not declared'}: punctuality cannot be judged"
         return out
-    out["expected_lag_days"], _ = expected_lag(spec.raw, cadence)
+    out["expected_lag_days"], _ = expected_lag(spec, cadence)
     lp = latest_period(settings, source_id)
     if lp is None:
         out["message"] = "no accepted submission yet: punctuality cannot be judged"
         return out
-    latest = due_date(lp["year"], lp["month"], cadence=cadence, spec=spec.raw, grace_days=out["grace_days"])
+    latest = due_date(lp["year"], lp["month"], cadence=cadence, spec=spec, grace_days=out["grace_days"])
     ny, nm = next_period(lp["year"], lp["month"], latest.cadence)
-    nxt = due_date(ny, nm, cadence=cadence, spec=spec.raw, grace_days=out["grace_days"])
+    nxt = due_date(ny, nm, cadence=cadence, spec=spec, grace_days=out["grace_days"])
     days_late = (now.date() - nxt.date).days
     out.update(latest_period=latest.period, latest_period_end=(latest.period_end - timedelta(days=1)).isoformat(),
                next_period=nxt.period, due=nxt.date.isoformat(), late=days_late > 0, days_late=max(days_late, 0),

@@ -33,15 +33,15 @@ def submit(settings: Settings, file: Path, source_id: str, *, uploaded_by: str =
     settings.ensure_dirs()
     spec = load_spec(source_id, settings.reference_dir)  # unknown source -> KeyError, nothing stored
     released_on = check_release_date(released_on)
-    country = country_iso3 or spec.raw.get("country_iso3")
+    country = country_iso3 or spec.country_iso3
     return subs.land_file(settings.landing_dir, Path(file), source_id=source_id, original_name=original_name,
                           uploaded_by=uploaded_by, country_iso3=country, channel=channel, released_on=released_on)
 
 
 def release_date_from_file(spec, path: Path, original_name: str) -> tuple[str | None, str | None]:
     """The release date the spec says how to read (``release_date``): workbook properties or the file name."""
-    how = spec.raw.get("release_date") or {}
-    src = how.get("from")
+    how = spec.release_date
+    src = how.from_ if how else None
     if not src:
         return None, None
     if src in ("xlsx_modified", "xlsx_created"):
@@ -57,11 +57,11 @@ def release_date_from_file(spec, path: Path, original_name: str) -> tuple[str | 
     if src == "filename":
         from datetime import datetime
 
-        m = re.search(how["pattern"], original_name)
+        m = re.search(how.pattern, original_name)
         if not m:
             return None, None
         try:
-            return datetime.strptime(m.group("date"), how.get("format", "%Y-%m-%d")).date().isoformat(), \
+            return datetime.strptime(m.group("date"), how.format or "%Y-%m-%d").date().isoformat(), \
                 "file: name"
         except ValueError:
             return None, None

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.adapters.spec import SourceSpec
 from pipelines.harmonise import reference as ref
 from pipelines.quality.results import QualityContext
 from pipelines.settings import Settings
+from pipelines.specs import SourceSpec
 
 
 def hierarchy_pairs(spec: SourceSpec, codes: set[str]) -> pd.DataFrame:
@@ -95,7 +95,7 @@ def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | No
         if older:
             prev = previous_vintage([o for o, _ in older], [f for _, f in older], layout, table)
     return QualityContext(
-        reference_dir=rdir, source_id=spec.source_id, spec=spec.raw, crosswalk=xw,
+        reference_dir=rdir, source_id=spec.source_id, spec=spec, crosswalk=xw,
         countries=set(ref.countries(rdir)["iso3"]),
         population_national=ref.population_national(rdir),
         population_subnational=ref.population_subnational(rdir),

@@ -363,21 +363,19 @@ class References:
     KIND_TEXT: ClassVar[dict[str, str]] = {
         "source": "source (reference/sources/<id>.yaml)", "iccs": "ICCS code (reference/iccs/iccs.csv)",
         "country": "country (reference/countries/oas_members.csv)", "column": "standard-table column",
-        "spec_field": "source-spec field (reference/sources/source.schema.json)"}
+        "spec_field": "source-spec field (pipelines/specs/source.py)"}
 
     @classmethod
     def load(cls, reference_dir: Path) -> References:
-        import json
-
         from pipelines.contracts.tables import STD_COLUMNS
         from pipelines.harmonise import reference as ref
+        from pipelines.specs import SourceSpec
 
         rdir = Path(reference_dir)
-        schema = json.loads((rdir / "sources" / "source.schema.json").read_text("utf-8"))
         return cls(reference_dir=rdir, sources=frozenset(p.stem for p in (rdir / "sources").glob("*.yaml")),
                    iccs=frozenset(ref.iccs(rdir)["code"].astype(str)),
                    countries=frozenset(ref.countries(rdir)["iso3"].astype(str)), columns=frozenset(STD_COLUMNS),
-                   spec_fields=frozenset(schema.get("properties", {})))
+                   spec_fields=frozenset(SourceSpec.model_fields))
 
     def known(self, kind: str) -> frozenset[str]:
         return {"source": self.sources, "iccs": self.iccs, "country": self.countries, "column": self.columns,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.quality.rules import Rule
+from pipelines.specs import SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class QualityContext:
 
     reference_dir: Path
     source_id: str | None = None
-    spec: dict | None = None                        # the source spec (raw YAML dict)
+    spec: SourceSpec | None = None                  # the source spec
     crosswalk: pd.DataFrame | None = None           # national_code -> iccs_code
     countries: set[str] | None = None
     population_national: pd.DataFrame | None = None

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.specs import SourceSpec
 
 CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
 # used when a spec declares no expected_lag_days (reported as such)
@@ -49,9 +53,10 @@ def next_period(year: int, month: int | None, cadence: str) -> tuple[int, int | 
     return last.year, last.month
 
 
-def expected_lag(spec: dict | None, cadence: str) -> tuple[int, bool]:
-    """(expected_lag_days, declared): the spec's value, or the default of the cadence."""
-    lag = (spec or {}).get("expected_lag_days")
+def expected_lag(spec: SourceSpec | None, cadence: str) -> tuple[int, bool]:
+    """(expected_lag_days, declared): the value of the spec (a ``pipelines.specs.SourceSpec``), or the default
+    of the cadence."""
+    lag = getattr(spec, "expected_lag_days", None)
     if lag is None:
         return DEFAULT_LAG_DAYS[cadence], False
     return int(lag), True
@@ -76,7 +81,7 @@ class Due:
                 f"= due {self.date.isoformat()}")
 
 
-def due_date(year: int, month: int | None, *, cadence: str, spec: dict | None, grace_days: int) -> Due:
+def due_date(year: int, month: int | None, *, cadence: str, spec: SourceSpec | None, grace_days: int) -> Due:
     """The date by which the period containing (year, month) is due from a source of ``cadence``
     (monthly | quarterly | annual). A sub-annual source's period without a month is read as a year."""
     if cadence not in CADENCE_MONTHS:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.adapters.spec import load_all_specs
+from pipelines.specs import load_all_specs
 from pipelines.settings import Settings
 
 
 def real_inputs(settings: Settings) -> list[tuple[str, Path]]:
     out = []
     for sid, spec in sorted(load_all_specs(settings.reference_dir).items()):
-        folder = settings.shared_dir / spec.raw.get("sample_dir", sid)
+        folder = settings.shared_dir / (spec.sample_dir or sid)
         if not folder.is_dir():
             continue
         seen = set()

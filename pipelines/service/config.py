@@ -16,10 +16,17 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.settings import Settings
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipelines.settings import Settings, SettingsError, env_errors
+
+# field -> the environment variable it is read from
+ENV_VARS = {"db_url": "HEMISTAT_DB_URL", "secret_key": "HEMISTAT_SECRET_KEY", "max_upload_mb": "HEMISTAT_MAX_UPLOAD_MB",
+            "cookie_secure": "HEMISTAT_COOKIE_SECURE", "session_hours": "HEMISTAT_SESSION_HOURS",
+            "login_max_failures": "HEMISTAT_LOGIN_MAX_FAILURES", "login_window_minutes": "HEMISTAT_LOGIN_WINDOW_MIN",
+            "publish_on_approval": "HEMISTAT_PUBLISH_ON_APPROVAL"}
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -28,15 +35,31 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-@dataclass(frozen=True)
-class PortalConfig:
+class _PortalEnv(BaseModel):
+    """The portal's environment variables, typed (a bad value names its variable)."""
+    model_config = ConfigDict(extra="forbid")
+
+    max_upload_mb: float = Field(50, gt=0)
+    session_hours: float = Field(8, gt=0)
+    login_max_failures: int = Field(5, ge=1)
+    login_window_minutes: int = Field(15, ge=1)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_default(cls, v, info):
+        return cls.model_fields[info.field_name].default if isinstance(v, str) and not v.strip() else v
+
+
+class PortalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     db_url: str
     secret_key: bytes
-    max_upload_bytes: int
+    max_upload_bytes: int = Field(gt=0)
     cookie_secure: bool
-    session_hours: float
-    login_max_failures: int
-    login_window_minutes: int
+    session_hours: float = Field(gt=0)
+    login_max_failures: int = Field(ge=1)
+    login_window_minutes: int = Field(ge=1)
     publish_on_approval: bool
     work_dir: Path
 
@@ -58,14 +81,18 @@ class PortalConfig:
                 with os.fdopen(fd, "w") as fh:
                     fh.write(secrets.token_hex(32))
             key = kp.read_text().strip().encode()
+        try:
+            typed = _PortalEnv(**{k: env[v] for k, v in ENV_VARS.items() if k in _PortalEnv.model_fields and v in env})
+        except ValidationError as exc:
+            raise SettingsError(env_errors(exc, ENV_VARS)) from None
         cfg = dict(
             db_url=env.get("HEMISTAT_DB_URL") or f"sqlite:///{work / 'portal.sqlite3'}",
             secret_key=key,
-            max_upload_bytes=int(float(env.get("HEMISTAT_MAX_UPLOAD_MB", "50")) * 1024 * 1024),
+            max_upload_bytes=int(typed.max_upload_mb * 1024 * 1024),
             cookie_secure=_flag(env.get("HEMISTAT_COOKIE_SECURE"), True),
-            session_hours=float(env.get("HEMISTAT_SESSION_HOURS", "8")),
-            login_max_failures=int(env.get("HEMISTAT_LOGIN_MAX_FAILURES", "5")),
-            login_window_minutes=int(env.get("HEMISTAT_LOGIN_WINDOW_MIN", "15")),
+            session_hours=typed.session_hours,
+            login_max_failures=typed.login_max_failures,
+            login_window_minutes=typed.login_window_minutes,
             publish_on_approval=_flag(env.get("HEMISTAT_PUBLISH_ON_APPROVAL"), True),
             work_dir=work,
         )

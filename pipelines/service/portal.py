@@ -102,7 +102,7 @@ class Portal:
         if self._sources is None:
             from pipelines.adapters import load_all_specs
 
-            self._sources = {sid: {"country_iso3": spec.raw.get("country_iso3"), "title": spec.raw.get("title", sid)}
+            self._sources = {sid: {"country_iso3": spec.country_iso3, "title": spec.title}
                              for sid, spec in sorted(load_all_specs(self.settings.reference_dir).items())}
         return self._sources
 

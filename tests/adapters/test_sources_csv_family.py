@@ -74,7 +74,7 @@ def test_raw_contract_and_crosswalk_coverage(source):
 def test_spec_metadata_and_file_globs(source, comparability):
     spec = load_spec(source, REF)
     for key in ("title", "publisher", "url", "counting_unit", "crosswalk", "cadence", "comparability", "files"):
-        assert spec.raw.get(key), f"{source}: {key} missing"
+        assert getattr(spec, key), f"{source}: {key} missing"
     assert spec.comparability == comparability
     folder = real(FILES[source]).parent
     matched = {p.name for pat in spec.files for p in folder.glob(pat)}
@@ -154,7 +154,7 @@ def test_fbi_crosswalk_and_breaks():
     assert xw.loc["rape_legacy", "iccs_code"] == xw.loc["rape_revised", "iccs_code"] == "03011"
     # larceny excludes motor-vehicle theft: theft 0502 with MV theft in its child 05021 (rolled up, not doubled)
     assert xw.loc["larceny", "iccs_code"] == "0502" and xw.loc["motor_vehicle_theft", "iccs_code"] == "05021"
-    breaks = load_spec("us_fbi", REF).raw["breaks"]
+    breaks = load_spec("us_fbi", REF).model_dump(exclude_unset=True)["breaks"]
     excl = [b for b in breaks if b["action"] == "exclude"]
     flag = [b for b in breaks if b["action"] == "flag"]
     assert len(excl) == 1 and excl[0]["national_codes"] == ["rape_legacy"] and excl[0]["from_year"] == 2013
@@ -193,7 +193,7 @@ def test_owid_duplicate_time_header_needs_tabular_plus():
     p = real(FILES["owid_homicide"])
     header = next(csv.reader(p.open(encoding="utf-8")))
     assert header.count("time") == 2 and dedupe_names(header)[-2:] == ["time", "time#2"]
-    layout = load_spec("owid_homicide", REF).layouts[0]
+    layout = load_spec("owid_homicide", REF).layouts[0].as_dict()
     assert layout["family"] == "tabular_plus"
     with pytest.raises(SubmissionError) as ei:  # the plain tabular family refuses the ambiguous header
         adapt_tabular(p, layout, source_id="owid_homicide", submission_id="t", file_name=p.name)

@@ -286,7 +286,7 @@ def test_only_intentional_homicide_maps_to_0101(co, cr):
 
 @pytest.mark.parametrize("source", ["co_policia", "cr_oij"])
 def test_spec_metadata(source):
-    raw = load_spec(source, REF).raw
+    raw = load_spec(source, REF).model_dump(exclude_unset=True, by_alias=True)
     for k in ("title", "publisher", "url", "counting_unit", "crosswalk", "cadence", "country_iso3", "files",
               "subdivision_level"):
         assert raw.get(k), f"{source}: {k} missing"

@@ -71,7 +71,7 @@ def iccs_codes() -> set[str]:
 # ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("source, country, rel", [("br_sinesp", "BRA", SINESP), ("cl_cead", "CHL", CEAD)])
 def test_spec_metadata_and_file_globs(source, country, rel):
-    raw = load_spec(source, REF).raw
+    raw = load_spec(source, REF).model_dump(exclude_unset=True, by_alias=True)
     for key in ("title", "publisher", "url", "counting_unit", "crosswalk", "cadence", "comparability",
                 "country_iso3", "files", "subdivision_level"):
         assert raw.get(key), f"{source}: {key} missing"

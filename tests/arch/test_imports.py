@@ -1,7 +1,7 @@
 """The package structure: no import cycle (function-level imports included: an import inside a function
 must not hide one) and every import follows the allowed directions between the packages of `pipelines`.
 
-Layers, bottom up: settings, contracts -> storage -> adapters -> harmonise -> quality -> pipeline (the
+Layers, bottom up: settings, contracts, specs (typed configuration) -> storage -> adapters -> harmonise -> quality -> pipeline (the
 steps) -> monitor (harvest, punctuality) -> defs (Dagster) -> service (portal) -> cli. Development tools
 live outside the runtime package, in ``tools/`` (benchmarks, reference builders, the template generator,
 the served-portal launcher): they may import the runtime, never the reverse (last test).
@@ -18,21 +18,22 @@ ALLOWED = {
     "settings": set(),
     "docs_ref": set(),                      # where docs/ONBOARDING.md explains each error (no imports)
     "contracts": {"settings"},
+    "specs": {"settings", "docs_ref"},      # typed configuration (source specs, crosswalk rows), checked at load
     "storage": {"settings", "contracts"},
-    "adapters": {"settings", "contracts", "storage", "docs_ref"},
-    "harmonise": {"settings", "contracts", "storage", "adapters", "docs_ref"},
-    "quality": {"settings", "contracts", "storage", "adapters", "harmonise"},
-    "pipeline": {"settings", "contracts", "storage", "adapters", "harmonise", "quality"},
-    "monitor": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline"},
-    "samples": {"settings", "storage", "adapters"},
-    "onboarding": {"settings", "adapters", "harmonise", "docs_ref"},
+    "adapters": {"settings", "contracts", "storage", "docs_ref", "specs"},
+    "harmonise": {"settings", "contracts", "storage", "adapters", "docs_ref", "specs"},
+    "quality": {"settings", "contracts", "storage", "adapters", "harmonise", "specs"},
+    "pipeline": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "specs"},
+    "monitor": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "specs"},
+    "samples": {"settings", "storage", "adapters", "specs"},
+    "onboarding": {"settings", "adapters", "harmonise", "docs_ref", "specs"},
     "refcheck": {"settings", "storage"},
-    "doctor": {"settings", "adapters", "harmonise", "onboarding", "refcheck", "quality", "docs_ref"},
-    "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor"},
+    "doctor": {"settings", "adapters", "harmonise", "onboarding", "refcheck", "quality", "docs_ref", "specs"},
+    "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "specs"},
     "definitions": {"defs"},
-    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs"},
+    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs", "specs"},
     "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
-            "service", "samples", "doctor", "onboarding"},
+            "service", "samples", "doctor", "onboarding", "specs"},
 }
 
 

@@ -62,7 +62,7 @@ def test_figures_checked_by_hand_against_the_publications(pop):
 
 def test_codes_are_the_adapters_codes(pop):
     codes = {iso3: set(pop[pop.country_iso3 == iso3].subdivision_code) for iso3 in ("BRA", "COL", "CRI", "CHL")}
-    assert codes["BRA"] == set(load_spec("br_sinesp", REF).raw["layouts"][0]["columns"]["subdivision_code"]["map"].values())
+    assert codes["BRA"] == set(load_spec("br_sinesp", REF).layouts[0].columns["subdivision_code"].map.values())
     assert codes["CRI"] == {"1", "2", "3", "4", "5", "6", "7"}
     assert codes["CHL"] == {f"{i:02d}" for i in range(1, 17)}
     assert all(re.fullmatch(r"[0-9]{5}", c) for c in codes["COL"]) and len(codes["COL"]) == 1122

@@ -1,6 +1,6 @@
 """docs/ONBOARDING.md documents every spec key, and every section the code points to exists (issue 10, item 5).
 
-* every property of reference/sources/source.schema.json — top level, layout level and the nested objects
+* every property of reference/sources/source.schema.json (generated from pipelines/specs/source.py) — top level, layout level and the nested objects
   (reader, column role options, values, drop rows, hierarchy, breaks, population, harvest) — is named in the
   guide as `key`;
 * every ``docs/ONBOARDING.md#anchor`` written anywhere in pipelines/ (and every anchor of
@@ -50,21 +50,21 @@ def _properties(node: dict, where: str = "") -> set[tuple[str, str]]:
 
 def test_every_top_level_and_layout_level_key_is_documented():
     top = set(SCHEMA["properties"])
-    layout = set(SCHEMA["$defs"]["layout"]["properties"])
+    layout = set(SCHEMA["$defs"]["Layout"]["properties"])
     missing = sorted(k for k in top | layout if f"`{k}`" not in TEXT)
     assert not missing, f"spec keys not documented in docs/ONBOARDING.md: {missing}"
 
 
 def test_every_nested_key_is_documented():
     keys = _properties(SCHEMA)
-    assert ("reader", "header_contains") in keys and ("roleSpec", "date_format") in keys
-    assert ("breaks", "from_year") in keys and ("harvest", "cron") in keys
+    assert ("Reader", "header_contains") in keys and ("ColumnRole", "date_format") in keys
+    assert ("Break", "from_year") in keys and ("Harvest", "cron") in keys
     missing = sorted(f"{w}.{k}" for w, k in keys if f"`{k}`" not in TEXT and not re.search(rf"[{{ ,]{k}:", TEXT))
     assert not missing, f"spec keys not documented in docs/ONBOARDING.md: {missing}"
 
 
 def test_every_column_role_is_documented():
-    roles = SCHEMA["$defs"]["layout"]["properties"]["columns"]["propertyNames"]["enum"]
+    roles = SCHEMA["$defs"]["Layout"]["properties"]["columns"]["propertyNames"]["enum"]
     assert not [r for r in roles if f"`{r}`" not in TEXT]
 
 
@@ -115,7 +115,7 @@ def ref_copy(tmp_path):
 
 
 def _load(ref):
-    from pipelines.adapters.spec import _load_all, load_all_specs
+    from pipelines.specs.source import _load_all, load_all_specs
 
     _load_all.cache_clear()
     return load_all_specs(ref)

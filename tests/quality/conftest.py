@@ -30,7 +30,7 @@ def adapt(path: Path, source: str, name: str | None = None) -> pd.DataFrame:
 def context(source: str, table: pd.DataFrame | None, **kw) -> QualityContext:
     spec = load_spec(source, REF)
     codes = set(table["national_code"]) if table is not None and "national_code" in table.columns else set()
-    base = dict(reference_dir=REF, source_id=source, spec=spec.raw, crosswalk=ref.crosswalk(REF, spec.crosswalk),
+    base = dict(reference_dir=REF, source_id=source, spec=spec, crosswalk=ref.crosswalk(REF, spec.crosswalk),
                 countries=set(ref.countries(REF)["iso3"]), population_national=ref.population_national(REF),
                 population_subnational=ref.population_subnational(REF), hierarchy=hierarchy_pairs(spec, codes),
                 subset_codes=spec.subset_codes, received_at=datetime(2025, 3, 1, tzinfo=timezone.utc))

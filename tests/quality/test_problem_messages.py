@@ -273,7 +273,11 @@ def test_undeclared_encoding_is_translated(tmp_path):
     from pipelines.quality.report import build_report
     from tests.quality.conftest import rule
 
-    ctx = QualityContext(reference_dir=REPO / "reference", spec={"layouts": [{"name": "pais", "reader": {}}]})
+    from pipelines.adapters import load_spec
+
+    spec = load_spec("ar_snic", REPO / "reference")
+    spec = spec.model_copy(update={"layouts": [spec.layouts[0].model_copy(update={"name": "pais", "reader": None})]})
+    ctx = QualityContext(reference_dir=REPO / "reference", spec=spec)
     [res] = evaluate(None, [rule("S2")], ctx, problems=[])
     rep = build_report([res], verdict="review", submission_id=None, source_id="x", file_name="f.csv")
     [f] = rep["rules"][0]["failures"]

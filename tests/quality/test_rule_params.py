@@ -233,7 +233,7 @@ def test_T2_due_date_includes_expected_lag(pais_clean):
     # the spec's expected_lag_days is read: a 300-day lag makes the same delivery punctual
     from pipelines.adapters import load_spec
 
-    spec = {**load_spec("ar_snic", REF).raw, "expected_lag_days": 300}
+    spec = load_spec("ar_snic", REF).model_copy(update={"expected_lag_days": 300})
     assert run("T2", pais_clean, "ar_snic", received_at=recv, spec=spec).status == "pass"
     # and grace_days is read: 65 days of grace cover the 33 days
     t2 = rule("T2", "ar_snic", grace_days=65)
@@ -241,13 +241,14 @@ def test_T2_due_date_includes_expected_lag(pais_clean):
 
 
 def test_T2_monthly_due_date():
+    from pipelines.adapters import load_spec
     from pipelines.quality.timeliness import due_date
 
-    d = due_date(2024, 11, cadence="monthly", spec={}, grace_days=30)
+    d = due_date(2024, 11, cadence="monthly", spec=None, grace_days=30)
     assert d.period == "2024-11" and d.period_end == date(2024, 12, 1) and d.date == date(2025, 2, 14)
-    assert due_date(2024, 11, cadence="monthly", spec={"expected_lag_days": 10}, grace_days=0).date == \
-        date(2024, 12, 11)
-    assert due_date(2024, 8, cadence="quarterly", spec={}, grace_days=0).period == "2024-Q3"
+    spec = load_spec("ar_snic", REF).model_copy(update={"expected_lag_days": 10})
+    assert due_date(2024, 11, cadence="monthly", spec=spec, grace_days=0).date == date(2024, 12, 11)
+    assert due_date(2024, 8, cadence="quarterly", spec=None, grace_days=0).period == "2024-Q3"
 
 
 def test_freshness_and_T2_use_the_same_due_date(data_env, monkeypatch, pais_clean):

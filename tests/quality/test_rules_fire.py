@@ -362,9 +362,9 @@ def test_R1_R2_revisions(tmp_path, pais_lines, pais_clean):
 
 
 def test_M1_metadata(pais_clean):
-    spec = dict(load_spec("ar_snic", REF).raw)
+    spec = load_spec("ar_snic", REF)
     assert run("M1", pais_clean, "ar_snic", spec=spec).status == "pass"
-    spec.pop("url")
+    spec = spec.model_copy(update={"url": None})
     res = run("M1", pais_clean, "ar_snic", spec=spec)
     assert res.status == "fail" and res.failures["column_name"].tolist() == ["url"]
 

@@ -291,12 +291,10 @@ def test_template_source_only_for_the_offices_own_country(portal, offices, tmp_p
     page = offices["arg"].c.get(f"/submissions/{body['submission_id']}").text
     assert "may only submit rows of ARG" in page
     # a pipeline rerun (what Dagster's landing_sensor starts for every new submission) keeps it refused
-    import dataclasses
-
     from pipelines import pipeline
     from pipelines.storage import submissions as subs
 
-    s = dataclasses.replace(get_settings(), data_dir=portal.data_dir)
+    s = get_settings().model_copy(update={"data_dir": portal.data_dir})
     pipeline.ingest(s, body["submission_id"])
     assert pipeline.validate(s, body["submission_id"]).stats["verdict"] != "rejected"   # the rules alone pass it
     assert subs.read_status(s.landing_dir, body["submission_id"])["status"] == "rejected"

@@ -85,7 +85,7 @@ def check_iccs_code_valid(rule, table, ctx, con):
         if c is None or (isinstance(c, float) and math.isnan(c)) or c == "":
             continue
         if not rx.fullmatch(str(c)) or str(c) not in codes:
-            rows.append({"file_name": f"crosswalks/{ctx.spec.get('crosswalk') if ctx.spec else ''}.csv",
+            rows.append({"file_name": f"crosswalks/{ctx.spec.crosswalk if ctx.spec else ''}.csv",
                          "line": i + 2, "column_name": "iccs_code", "value": r["national_code"],
                          "national_code": str(c), "observed": str(c), "expected": "an ICCS code"})
     return _result(rule, pd.DataFrame(rows))

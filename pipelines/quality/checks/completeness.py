@@ -8,22 +8,17 @@ import pandas as pd
 
 from pipelines.quality.checks._common import _NAT, _fetch, _na, _result
 from pipelines.quality.registry import check
+from pipelines.specs import SourceSpec
 
 log = logging.getLogger(__name__)
 
 
-def _units_listed_in_reference(spec: dict) -> bool:
+def _units_listed_in_reference(spec: SourceSpec) -> bool:
     """Whether the subdivisions of the reference population table are units this source should report.
     Not for a report that covers chosen subdivisions only (``national_from_subdivisions: false``, e.g. a
     CEAD export for one region) nor for record-level files (one row per event: a unit without records had
     no recorded events, it did not fail to report - e.g. a Colombian municipality without homicides)."""
-    if spec.get("national_from_subdivisions") is False:
-        return False
-    for layout in spec.get("layouts") or []:
-        values = layout.get("values") or {}
-        if layout.get("family") == "record_sum" or values.get("count_records"):
-            return False
-    return True
+    return spec.derives_national and not spec.counts_records
 
 
 @check("coverage_rate")
@@ -38,7 +33,7 @@ def check_coverage_rate(rule, table, ctx, con):
     in_file = {r[0] for r in con.execute("select distinct subdivision_code from t where subdivision_code is not null")
                .fetchall()}
     expected = set(in_file)
-    if ctx.population_subnational is not None and _units_listed_in_reference(ctx.spec or {}):
+    if ctx.population_subnational is not None and (ctx.spec is None or _units_listed_in_reference(ctx.spec)):
         ps = ctx.population_subnational
         expected |= set(ps.loc[ps["country_iso3"] == country, "subdivision_code"].unique())
     con.register("expected_units", pd.DataFrame({"subdivision_code": sorted(expected),

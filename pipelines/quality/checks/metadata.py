@@ -15,8 +15,7 @@ log = logging.getLogger(__name__)
 
 @check("metadata_present")
 def check_metadata_present(rule, table, ctx, con):
-    spec = ctx.spec or {}
-    missing = [f for f in rule.params.get("fields", []) if not spec.get(f)]
+    missing = [f for f in rule.params.get("fields", []) if not getattr(ctx.spec, f, None)]
     if missing:
         return _result(rule, pd.DataFrame([{"file_name": f"sources/{ctx.source_id}.yaml", "column_name": f,
                                             "observed": "missing", "expected": "a value"} for f in missing]))

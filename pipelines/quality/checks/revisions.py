@@ -7,10 +7,10 @@ import logging
 import numpy as np
 import pandas as pd
 
-from pipelines.adapters.spec import scope_by
 from pipelines.quality.checks._common import _fetch, _na, _result
 from pipelines.quality.registry import check
 from pipelines.quality.results import RuleResult
+from pipelines.specs import scope_by
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def _revisions(con, ctx) -> pd.DataFrame | None:
                                                    "relationship", "value") if c in ctx.previous.columns]])
     # like with like: only the previous cells in the vintage units this file covers (its scope: country x
     # level x the spec's scope dimensions) can be revised or removed; the rest is outside its scope
-    by = scope_by(ctx.spec or {})
+    by = scope_by(ctx.spec)
     parts = ["country_iso3", "cast(subdivision_code is null as varchar)"] + \
         [{"year": "cast(year as varchar)", "subdivision_code": "coalesce(subdivision_code, '')",
           "national_code": "national_code"}[b] for b in by]

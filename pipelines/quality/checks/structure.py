@@ -43,15 +43,15 @@ def check_encoding_declared(rule, table, ctx, problems=None):
     probs = [p for p in (problems or []) if p.rule == "S2"]
     if probs:
         return _result(rule, _problem_rows(probs), extra=PROBLEM_COLUMNS)
-    layouts = (ctx.spec or {}).get("layouts", [])
-    undeclared = [lay["name"] for lay in layouts if "encoding" not in (lay.get("reader") or {})]
+    layouts = ctx.spec.layouts if ctx.spec else []
+    undeclared = [lay.name for lay in layouts if lay.reader is None or lay.reader.encoding is None]
     if undeclared:
         df = pd.DataFrame([{"observed": f"layout {n}: encoding not declared (utf-8 assumed)",
                             "observed_key": "encoding_not_declared",
                             "observed_params": json.dumps({"layout": str(n)}, ensure_ascii=False)}
                            for n in undeclared])
         return _result(rule, df, extra=PROBLEM_COLUMNS)
-    encs = sorted({(lay.get("reader") or {}).get("encoding") for lay in layouts})
+    encs = sorted({lay.reader.encoding for lay in layouts})
     return RuleResult(rule, "pass", observed="declared: " + ", ".join(encs))
 
 

@@ -51,7 +51,7 @@ def check_punctuality(rule, table, ctx, con):
     expected_lag_days + grace_days (pipelines.quality.timeliness, the same due date as source freshness)."""
     from pipelines.quality.timeliness import CADENCE_MONTHS, due_date
 
-    cadence = (ctx.spec or {}).get("cadence")
+    cadence = ctx.spec.cadence if ctx.spec else None
     if cadence not in CADENCE_MONTHS:
         return _na(rule, "the source declares no publication cadence")
     lp = _latest_period(con)

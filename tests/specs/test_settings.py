@@ -1,0 +1,39 @@
+"""Settings are typed: a bad environment variable fails with its name and the reason (not a traceback from int())."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.settings import SettingsError, get_settings
+from tests.conftest import environ
+
+
+def test_bad_sample_names_the_variable():
+    with environ({"HEMISTAT_SAMPLE": "foo"}):
+        with pytest.raises(SettingsError, match=r"HEMISTAT_SAMPLE: Input should be 'auto', 'real' or 'synthetic' "
+                                                r"\(found 'foo'\)"):
+            get_settings()
+    with environ({"HEMISTAT_SAMPLE": "Synthetic"}):
+        assert get_settings().sample == "synthetic"
+
+
+def test_bad_portal_numbers_name_the_variable(tmp_path):
+    from pipelines.service.config import PortalConfig
+
+    with environ({"HEMISTAT_DATA_DIR": str(tmp_path), "HEMISTAT_MAX_UPLOAD_MB": "abc",
+                  "HEMISTAT_LOGIN_MAX_FAILURES": "0"}):
+        with pytest.raises(SettingsError) as ei:
+            PortalConfig.from_env(get_settings())
+    msg = str(ei.value)
+    assert "HEMISTAT_MAX_UPLOAD_MB: Input should be a valid number" in msg and "(found 'abc')" in msg
+    assert "HEMISTAT_LOGIN_MAX_FAILURES: Input should be greater than or equal to 1" in msg
+    with environ({"HEMISTAT_DATA_DIR": str(tmp_path), "HEMISTAT_MAX_UPLOAD_MB": "2"}):
+        cfg = PortalConfig.from_env(get_settings())
+    assert cfg.max_upload_bytes == 2 * 1024 * 1024 and cfg.login_max_failures == 5
+
+
+def test_settings_keep_their_folders(tmp_path):
+    with environ({"HEMISTAT_DATA_DIR": str(tmp_path)}):
+        s = get_settings()
+    assert s.landing_dir == tmp_path.resolve() / "landing" and s.duckdb_path.name == "hemistat.duckdb"
+    assert s.model_copy(update={"data_dir": tmp_path / "x"}).raw_dir == tmp_path / "x" / "raw"

@@ -16,7 +16,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from pipelines.quality.engine import RuleResult
-from pipelines.quality.rules import LANGS
+from pipelines.i18n import LANGUAGES as LANGS
 
 FAILURES_PER_RULE = 50
 UI = {

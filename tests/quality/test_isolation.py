@@ -10,7 +10,7 @@ from markupsafe import escape
 from pipelines.quality import engine, evaluate, load_rules, verdict
 from pipelines.quality.engine import QualityContext, RuleResult
 from pipelines.quality.report import UI, build_report, render_html, render_text
-from pipelines.quality.rules import LANGS
+from pipelines.i18n import LANGUAGES as LANGS
 from tests.quality.conftest import REF, RULES, context, indicators
 
 

@@ -297,8 +297,10 @@ def validate(file: Path = typer.Argument(..., exists=True, dir_okay=False, reada
     from pipelines.quality.dryrun import dry_run
     from pipelines.quality.report import render_html, render_text
 
-    if lang not in ("en", "es", "pt", "fr"):
-        typer.echo("--lang must be en, es, pt or fr", err=True)
+    from pipelines.i18n import LANGUAGES
+
+    if lang not in LANGUAGES:
+        typer.echo(f"--lang must be one of {', '.join(LANGUAGES)}", err=True)
         raise typer.Exit(2)
     settings = _settings()
     try:

@@ -42,7 +42,7 @@ def run_checks(settings: Settings, files: list[tuple[str, Path]] | None = None) 
           lambda: f"{len(ref.population_subnational(settings.reference_dir))} rows")
 
     def _schemas():
-        from pipelines.refcheck import check_all_tables
+        from pipelines.contracts.table_schema import check_all_tables
 
         n = check_all_tables(settings.reference_dir)
         return f"{n} table(s) match their schema"

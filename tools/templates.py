@@ -273,7 +273,7 @@ def spec_sdmx_yaml(iccs: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Table Schemas of the two CSV forms (checked by `hemistat doctor` through pipelines.refcheck)
+# Table Schemas of the two CSV forms (checked by `hemistat doctor` through pipelines.contracts.table_schema)
 # --------------------------------------------------------------------------------------------------
 def _field(name, typ, desc, **constraints) -> dict:
     f = {"name": name, "type": typ, "description": desc}

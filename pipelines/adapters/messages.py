@@ -7,20 +7,19 @@ falling back to English, then to the raw message. A param may itself be a nested
 language: this is how composite messages ("the file matches no layout: layout 'a': …; layout 'b': …")
 stay translatable.
 
-The catalogue is read once per path (``functools.cache``); its path is ``<rules_dir>/messages/problems.yaml``
-with ``rules_dir`` from the settings when that file exists, else the repository's copy.
+The catalogue is read and checked once per path (``pipelines.i18n.load_problem_catalogue``); its path is
+``<rules_dir>/messages/problems.yaml`` with ``rules_dir`` from the settings when that file exists, else the repository's copy.
 """
 
 from __future__ import annotations
 
-import functools
-import string
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
-LANGS = ("en", "es", "pt", "fr")
+from pipelines.i18n import load_problem_catalogue
+
 CATALOGUE_NAME = Path("messages") / "problems.yaml"
 LIST_SEPARATOR = {"fr": " ; "}  # French typography: a space before ';'
 DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "quality_rules" / CATALOGUE_NAME
@@ -39,24 +38,12 @@ def catalogue_path() -> Path:
     return DEFAULT_CATALOGUE
 
 
-@functools.cache
-def load_catalogue(path: Path) -> dict[str, dict[str, str]]:
-    """key -> {lang: template}; read and checked once per path."""
-    doc = yaml.safe_load(Path(path).read_text("utf-8")) or {}
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: the problem catalogue must be a mapping key -> {{en, es, pt, fr}}")
-    for key, entry in doc.items():
-        if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()) or "en" not in entry:
-            raise ValueError(f"{path}: problem {key!r} must map languages to text and have 'en'")
-    return doc
+# key -> {lang: template}, read and checked (placeholders included) once per path by the one i18n loader
+load_catalogue = load_problem_catalogue
 
 
 def catalogue(path: Path | None = None) -> dict[str, dict[str, str]]:
     return load_catalogue(Path(path) if path is not None else catalogue_path())
-
-
-def placeholders(template: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
 
 
 def _param_text(v, lang: str, path: Path | None) -> str:

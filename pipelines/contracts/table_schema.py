@@ -1,23 +1,28 @@
-"""A small Frictionless-style Table Schema validator (no extra dependencies beyond jsonschema).
+"""The one Table Schema validator of hemistat: every CSV under ``reference/`` against its ``*.schema.json``,
+built on the Frictionless Framework (``frictionless``), offline.
 
-* ``TABLE_SCHEMA_METASCHEMA`` is a JSON Schema for the subset of Table Schema used in ``reference/``
-  (stricter than the spec: unknown keys are rejected so that typos such as ``"requird"`` fail).
-* ``validate_descriptor(schema)`` checks a descriptor against it and checks the primary/foreign keys
-  name existing fields.
-* ``validate_csv(path, schema, resources)`` checks a CSV file: header, cell types, constraints
-  (required, unique, pattern, enum, minimum, maximum, minLength, maxLength), primary key uniqueness
-  and foreign keys. ``resources`` maps a foreign-key resource name to a CSV path; the empty name ``""``
-  means the table itself (self-reference, as in the Table Schema spec).
+* ``TABLE_SCHEMA_METASCHEMA`` is the house profile: a JSON Schema for the subset of Table Schema used in
+  ``reference/``, stricter than the spec (unknown keys are rejected so that typos such as ``"requird"`` fail).
+* ``validate_descriptor(schema)`` checks a descriptor against Frictionless's own Table Schema profile and the
+  house profile (and that primary/foreign keys name existing fields).
+* ``validate_csv(path, schema, resources)`` checks one CSV with Frictionless: header, cell types, constraints
+  (required, unique, pattern, enum, minimum, maximum, minLength, maxLength), primary key and foreign keys,
+  plus the house byte rules (UTF-8 without BOM, LF line endings, a final line break). ``resources`` maps a
+  foreign-key resource name (``reference.resource``) to a CSV path; ``""`` is the table itself.
+  Every message names the file, the row (the header is row 1, so a row is the line of the file), the
+  column and the reason: ``crosswalks/ar_snic.csv, row 7, column iccs_code: '0199' is not in iccs.code``.
+* ``check_table`` / ``check_all_tables`` are what ``hemistat doctor`` and the tests run on ``reference/``:
+  ``TABLES`` says which schema each CSV follows and ``RESOURCES`` which file a foreign key refers to.
 
-Returns lists of error strings (empty = valid); ``assert_valid_*`` raise ``ValueError`` instead.
+Frictionless only reads local files here (``trusted`` context for absolute paths, CSV dialect given, no
+remote ``$schema``/profile lookup), so validation works without a network.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -45,7 +50,7 @@ TABLE_SCHEMA_METASCHEMA: dict[str, Any] = {
                 "required": ["name", "type"],
                 "additionalProperties": False,
                 "properties": {
-                    "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                    "name": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
                     "title": {"type": "string"},
                     "description": {"type": "string"},
                     "type": {"enum": FIELD_TYPES},
@@ -100,11 +105,25 @@ TABLE_SCHEMA_METASCHEMA: dict[str, Any] = {
     },
 }
 
-_INT = re.compile(r"-?(0|[1-9][0-9]*)")
-_YEAR = re.compile(r"[0-9]{4}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DEFAULT_TRUE = ["true", "True", "TRUE", "1"]
-_DEFAULT_FALSE = ["false", "False", "FALSE", "0"]
+# which schema each CSV of reference/ follows (paths relative to reference/); crosswalks share one schema
+TABLES: dict[str, str] = {
+    "iccs/iccs.csv": "iccs/iccs.schema.json",
+    "iccs/iccs_notes.csv": "iccs/iccs_notes.schema.json",
+    "countries/oas_members.csv": "countries/oas_members.schema.json",
+    "population/national.csv": "population/national.schema.json",
+    "population/subnational.csv": "population/subnational.schema.json",
+    "templates/hemistat_template.csv": "templates/hemistat_template.schema.json",
+    "templates/hemistat_template_sdmx.csv": "templates/hemistat_template_sdmx.schema.json",
+}
+CROSSWALK_SCHEMA = "crosswalks/crosswalk.schema.json"
+# foreign-key resource name (Table Schema "reference.resource") -> file under reference/
+RESOURCES: dict[str, str] = {"iccs": "iccs/iccs.csv", "oas_members": "countries/oas_members.csv"}
+# CSV files that are inputs of `python -m pipelines.refbuild`, copied as published: no schema of ours
+UNCHECKED_DIRS = ("population/sources/",)
+
+
+class SchemaMismatch(ValueError):
+    """A reference table does not match its schema (the message lists every problem)."""
 
 
 def _as_list(v: str | list[str]) -> list[str]:
@@ -117,12 +136,18 @@ def load_schema(path: str | Path) -> dict:
 
 
 def validate_descriptor(schema: Mapping[str, Any]) -> list[str]:
+    """Problems of a Table Schema descriptor (empty list: valid)."""
     errors = [
         f"descriptor: {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
         for e in jsonschema.Draft202012Validator(TABLE_SCHEMA_METASCHEMA).iter_errors(schema)
     ]
     if errors:
         return errors
+    from frictionless import Schema
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        errors += [f"descriptor: {e.message}" for e in Schema.validate_descriptor(dict(schema)).errors]
     names = [f["name"] for f in schema["fields"]]
     if len(set(names)) != len(names):
         errors.append("descriptor: duplicate field names")
@@ -145,49 +170,130 @@ def validate_descriptor(schema: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def _cast(value: str, fdef: Mapping[str, Any]) -> Any:
-    """Return the typed value or raise ValueError."""
-    t = fdef["type"]
-    if t == "string":
-        return value
-    if t == "integer":
-        if not _INT.fullmatch(value):
-            raise ValueError(f"not an integer: {value!r}")
-        return int(value)
-    if t == "year":
-        if not _YEAR.fullmatch(value):
-            raise ValueError(f"not a year: {value!r}")
-        return int(value)
-    if t == "number":
-        x = float(value)
-        if math.isnan(x) or math.isinf(x):
-            raise ValueError(f"not a finite number: {value!r}")
-        return x
-    if t == "boolean":
-        if value in fdef.get("trueValues", _DEFAULT_TRUE):
-            return True
-        if value in fdef.get("falseValues", _DEFAULT_FALSE):
-            return False
-        raise ValueError(f"not a boolean: {value!r}")
-    if t == "date":
-        if not _DATE.fullmatch(value):
-            raise ValueError(f"not a date: {value!r}")
-        return value
-    raise ValueError(f"unsupported type {t!r}")
+def _byte_rules(raw: bytes) -> list[str]:
+    out = []
+    if raw.startswith(b"\xef\xbb\xbf"):
+        out.append("file starts with a UTF-8 BOM (save as UTF-8 without BOM)")
+    if b"\r" in raw:
+        out.append("file contains CR characters (expected LF line endings)")
+    if raw and not raw.endswith(b"\n"):
+        out.append("file does not end with a newline")
+    return out
 
 
-def read_csv_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        return [], []
-    return rows[0], rows[1:]
+_CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"$', re.S)
 
 
-def _key_values(path: str | Path, fields: list[str]) -> set[tuple[str, ...]]:
-    header, rows = read_csv_rows(path)
-    idx = [header.index(f) for f in fields]
-    return {tuple(r[i] for i in idx) for r in rows}
+def _reason(e, schema: Mapping[str, Any]) -> tuple[str, str]:
+    """(column, reason) of one Frictionless error, in words a data manager can act on."""
+    t = e.type
+    field = getattr(e, "field_name", "") or ""
+    cell = getattr(e, "cell", None)
+    if t == "constraint-error":
+        m = _CONSTRAINT.match(e.note or "")
+        name, value = (m.group(1), m.group(2)) if m else ("", e.note)
+        reason = {
+            "required": "is required but empty",
+            "pattern": f"{cell!r} does not match the pattern {value}",
+            "enum": f"{cell!r} is not one of {value}",
+            "minimum": f"{cell!r} is below the minimum {value}",
+            "maximum": f"{cell!r} is above the maximum {value}",
+            "minLength": f"{cell!r} is shorter than minLength {value} ({len(cell or '')} characters)",
+            "maxLength": f"{cell!r} is longer than maxLength {value} ({len(cell or '')} characters)",
+        }.get(name, f"{cell!r} breaks the constraint {name} = {value}")
+        return field, reason
+    if t == "type-error":
+        return field, f"{cell!r} is not of type {getattr(e, 'field_type', '') or 'the declared type'}"
+    if t in ("unique-error", "primary-key"):
+        m = re.search(r"position \"?(\d+)", e.note or "")
+        first = f"row {m.group(1)}" if m else e.note
+        if t == "unique-error":
+            return field, f"{cell!r} is not unique (also in {first})"
+        pk = _as_list(schema.get("primaryKey") or [])
+        return ", ".join(pk), f"duplicate primary key (same values as {first})"
+    if t == "foreign-key":
+        cols = ", ".join(e.field_names)
+        vals = ", ".join(repr(c) for c in e.field_cells)
+        target = ", ".join(e.reference_field_names)
+        if e.reference_name:
+            return cols, f"{vals} is not in {e.reference_name}.{target} (foreign key)"
+        return cols, f"{vals} is not in column {target} of this table (foreign key)"
+    if t in ("missing-cell", "extra-cell"):
+        return field or str(getattr(e, "field_number", "")), e.note or e.title.lower()
+    if isinstance(getattr(e, "label", None), str) or t.endswith("-label"):
+        return field or getattr(e, "label", ""), f"{e.title.lower()}: {e.note}" if e.note else e.title.lower()
+    return field, e.message
+
+
+def _where(label: str, row: int | None, column: str) -> str:
+    parts = [label]
+    if row:
+        parts.append(f"row {row}")
+    if column:
+        parts.append(f"column {column}")
+    return ", ".join(parts)
+
+
+def _frictionless_errors(path: Path, schema: Mapping[str, Any], resources: Mapping[str, str | Path],
+                         label: str, max_errors: int) -> tuple[list[str], int]:
+    from frictionless import Detector, Package, Resource, Schema, formats, system
+
+    control = formats.CsvControl(delimiter=",", quote_char='"')
+    name = schema.get("name") or "table"
+
+    def resource(n: str, p: Path, s: Mapping[str, Any] | None) -> Resource:
+        kw: dict[str, Any] = {"name": n, "path": str(Path(p).resolve()), "format": "csv", "encoding": "utf-8",
+                              "control": control}
+        if s is not None:
+            kw["schema"] = Schema.from_descriptor(dict(s))
+        else:  # a referenced table is read as text (its own types are checked when it is validated)
+            kw["detector"] = Detector(field_type="string")
+        return Resource(**kw)
+
+    errors: list[str] = []
+    with warnings.catch_warnings(), system.use_context(trusted=True):
+        warnings.simplefilter("ignore")
+        main = resource(name, path, schema)
+        others = []
+        for fk in schema.get("foreignKeys", []):
+            ref = fk["reference"]["resource"]
+            if ref in ("", name) or any(o.name == ref for o in others):
+                continue
+            if ref not in resources:
+                errors.append(f"{label}: foreign key resource {ref!r} not provided")
+                continue
+            others.append(resource(ref, Path(resources[ref]), None))
+        if errors:
+            return errors, 0
+        Package(resources=[main, *others])
+        report = main.validate(limit_errors=max_errors)
+    task = report.tasks[0] if report.tasks else None
+    for e in report.errors:
+        errors.append(f"{label}: {e.message}")
+    if task is None:
+        return errors, 0
+    for e in task.errors:
+        column, reason = _reason(e, schema)
+        errors.append(f"{_where(label, getattr(e, 'row_number', None), column)}: {reason}")
+    if task.warnings:
+        errors += [f"{label}: … stopped after {max_errors} errors" for w in task.warnings if "limit" in w][:1]
+    return errors, int(task.stats.get("rows") or 0)
+
+
+def _validate(path: str | Path, schema: Mapping[str, Any], resources: Mapping[str, str | Path] | None,
+              max_errors: int, label: str | None) -> tuple[list[str], int]:
+    path = Path(path)
+    label = label or path.name
+    errors = [f"{label}: {d}" for d in validate_descriptor(schema)]
+    if errors:
+        return errors, 0
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [f"{label}: cannot read the file ({exc})"], 0
+    errors = [f"{label}: {m}" for m in _byte_rules(raw)]
+    more, rows = _frictionless_errors(path, schema, resources or {}, label, max_errors)
+    return errors + more, rows
 
 
 def validate_csv(
@@ -195,101 +301,66 @@ def validate_csv(
     schema: Mapping[str, Any],
     resources: Mapping[str, str | Path] | None = None,
     max_errors: int = 50,
+    *,
+    label: str | None = None,
 ) -> list[str]:
-    errors = validate_descriptor(schema)
-    if errors:
-        return errors
-    raw = Path(path).read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        errors.append("file starts with a UTF-8 BOM")
-    if b"\r" in raw:
-        errors.append("file contains CR characters (expected LF line endings)")
-    if raw and not raw.endswith(b"\n"):
-        errors.append("file does not end with a newline")
-    header, rows = read_csv_rows(path)
-    fields = schema["fields"]
-    names = [f["name"] for f in fields]
-    if header != names:
-        return errors + [f"header {header} != schema fields {names}"]
-    missing_values = set(schema.get("missingValues", [""]))
-    seen: dict[str, set] = {f["name"]: set() for f in fields if f.get("constraints", {}).get("unique")}
-
-    def err(msg: str) -> None:
-        errors.append(msg)
-
-    for lineno, row in enumerate(rows, start=2):
-        if len(errors) >= max_errors:
-            err("... too many errors, stopping")
-            return errors
-        if len(row) != len(fields):
-            err(f"line {lineno}: {len(row)} cells, expected {len(fields)}")
-            continue
-        for fdef, value in zip(fields, row):
-            name, c = fdef["name"], fdef.get("constraints", {})
-            if value in missing_values:
-                if c.get("required"):
-                    err(f"line {lineno}: {name} is required but empty")
-                continue
-            try:
-                typed = _cast(value, fdef)
-            except ValueError as exc:
-                err(f"line {lineno}: {name}: {exc}")
-                continue
-            if "pattern" in c and not re.fullmatch(c["pattern"], value):
-                err(f"line {lineno}: {name}={value!r} does not match pattern {c['pattern']!r}")
-            if "enum" in c and typed not in c["enum"]:
-                err(f"line {lineno}: {name}={value!r} not in enum")
-            if "minimum" in c and typed < c["minimum"]:
-                err(f"line {lineno}: {name}={value!r} < minimum {c['minimum']}")
-            if "maximum" in c and typed > c["maximum"]:
-                err(f"line {lineno}: {name}={value!r} > maximum {c['maximum']}")
-            if "minLength" in c and len(value) < c["minLength"]:
-                err(f"line {lineno}: {name} shorter than {c['minLength']}")
-            if "maxLength" in c and len(value) > c["maxLength"]:
-                err(f"line {lineno}: {name} longer than {c['maxLength']}")
-            if name in seen:
-                if typed in seen[name]:
-                    err(f"line {lineno}: {name}={value!r} is not unique")
-                seen[name].add(typed)
-
-    pk = _as_list(schema["primaryKey"])
-    idx = [names.index(k) for k in pk]
-    keys: set[tuple[str, ...]] = set()
-    for lineno, row in enumerate(rows, start=2):
-        if len(row) != len(fields):
-            continue
-        key = tuple(row[i] for i in idx)
-        if key in keys:
-            err(f"line {lineno}: duplicate primary key {key}")
-        keys.add(key)
-
-    for fk in schema.get("foreignKeys", []):
-        src = _as_list(fk["fields"])
-        ref_name = fk["reference"]["resource"]
-        ref_fields = _as_list(fk["reference"]["fields"])
-        if ref_name == "":
-            ref_path: str | Path = path
-        elif resources and ref_name in resources:
-            ref_path = resources[ref_name]
-        else:
-            err(f"foreign key resource {ref_name!r} not provided")
-            continue
-        targets = _key_values(ref_path, ref_fields)
-        sidx = [names.index(f) for f in src]
-        for lineno, row in enumerate(rows, start=2):
-            if len(row) != len(fields):
-                continue
-            vals = tuple(row[i] for i in sidx)
-            if all(v in missing_values for v in vals):
-                continue  # null foreign keys are allowed
-            if vals not in targets:
-                err(f"line {lineno}: foreign key {src}={vals} not found in {ref_name or 'self'}.{ref_fields}")
-                if len(errors) >= max_errors:
-                    return errors
-    return errors
+    """Every problem of ``path`` against ``schema`` (empty list: valid). Messages start with ``label``
+    (default: the file name), then the row and the column where there is one, then the reason."""
+    return _validate(path, schema, resources, max_errors, label)[0]
 
 
 def assert_valid_csv(path: str | Path, schema: Mapping[str, Any], resources: Mapping[str, str | Path] | None = None) -> None:
     errors = validate_csv(path, schema, resources)
     if errors:
-        raise ValueError(f"{path}: {len(errors)} schema error(s):\n  " + "\n  ".join(errors))
+        raise SchemaMismatch(f"{path}: {len(errors)} schema error(s):\n  " + "\n  ".join(errors))
+
+
+# --------------------------------------------------------------------------------------------------
+# reference/ as a whole
+# --------------------------------------------------------------------------------------------------
+def schema_for(reference_dir: Path, csv_rel: str) -> str | None:
+    """The schema (relative to reference/) of a CSV (relative to reference/), None if it has none."""
+    if csv_rel in TABLES:
+        return TABLES[csv_rel]
+    if csv_rel.startswith("crosswalks/"):
+        return CROSSWALK_SCHEMA
+    own = Path(csv_rel).with_suffix(".schema.json").as_posix()
+    return own if (Path(reference_dir) / own).is_file() else None
+
+
+def resources_in(reference_dir: Path) -> dict[str, Path]:
+    return {name: Path(reference_dir) / rel for name, rel in RESOURCES.items()}
+
+
+def check_table(csv_path: Path, schema_path: Path, reference_dir: Path | None = None, *,
+                label: str | None = None) -> int:
+    """Rows of ``csv_path``; raises ``SchemaMismatch`` listing every problem. Foreign keys refer to the
+    tables of ``reference_dir`` (default: the folder two levels above the schema)."""
+    ref = Path(reference_dir) if reference_dir is not None else Path(schema_path).resolve().parents[1]
+    errors, rows = _validate(csv_path, load_schema(schema_path), resources_in(ref), 50, label)
+    if errors:
+        raise SchemaMismatch(f"{len(errors)} schema error(s):\n  " + "\n  ".join(errors))
+    return rows
+
+
+def check_all_tables(reference_dir: Path) -> int:
+    """Check every CSV under reference/ against its schema. Returns how many were checked; raises
+    ``SchemaMismatch`` with every problem of every table (and the CSV files without a schema)."""
+    ref = Path(reference_dir)
+    n, problems, missing = 0, [], []
+    for p in sorted(ref.rglob("*.csv")):
+        rel = p.relative_to(ref).as_posix()
+        if rel.startswith(UNCHECKED_DIRS):
+            continue
+        s = schema_for(ref, rel)
+        if s is None:
+            missing.append(rel)
+            continue
+        errors, _ = _validate(p, load_schema(ref / s), resources_in(ref), 50, rel)
+        problems += errors
+        n += 1
+    if missing:
+        problems.append(f"CSV files without a schema: {', '.join(missing)}")
+    if problems:
+        raise SchemaMismatch(f"{len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    return n

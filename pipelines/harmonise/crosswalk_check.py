@@ -79,7 +79,7 @@ def check_form(reference_dir: Path, name: str) -> list[str]:
         out.append(f"{path.name}: header {header} is not {COLUMNS}")
         return [f"{p} (see {DOC})" for p in out]
     schema = load_schema(ref / "crosswalks" / "crosswalk.schema.json")
-    out += [f"{path.name}: {p}" for p in validate_csv(path, schema, {"iccs": ref / "iccs" / "iccs.csv"})]
+    out += validate_csv(path, schema, {"iccs": ref / "iccs" / "iccs.csv"})
 
     codes = iccs_codes(ref)
     rows = read_rows(ref, name)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from pipelines.i18n import LANGUAGES as LANGS
 from pipelines.quality.results import RuleResult
-from pipelines.quality.rules import LANGS
 
 FAILURES_PER_RULE = 50
 UI = {

@@ -13,8 +13,6 @@ import jsonschema
 import yaml
 
 from pipelines.quality import params as P
-
-LANGS = ("en", "es", "pt", "fr")
 PLACEHOLDERS = ("file", "line", "column", "value", "country", "subdivision", "year", "month", "code",
                 "observed", "expected", "threshold")
 SEVERITY_WEIGHT = {"error": 3, "warn": 2, "info": 1}

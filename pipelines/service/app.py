@@ -22,9 +22,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from pipelines.i18n import load_catalogues, register_jinja_filters
 from pipelines.service.config import PortalConfig
 from pipelines.service.db import Database
-from pipelines.service.i18n import load_catalogues
 from pipelines.service.portal import Denied, Portal
 from pipelines.service.routers import ROUTERS
 from pipelines.service.uploads import UploadRefused
@@ -134,6 +134,7 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
     portal = Portal(settings, cfg, db)
     threading.Thread(target=portal.warm_up, name="warm-up", daemon=True).start()
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+    register_jinja_filters(env)   # {{ n|number }}, {{ d|date }} in the language of the page
     web = Web(settings, cfg, db, portal, load_catalogues(settings.reference_dir), env)
 
     app = FastAPI(title="hemistat upload portal", docs_url=None, redoc_url=None, openapi_url=None)

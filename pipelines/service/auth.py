@@ -15,13 +15,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
+from pipelines.i18n import LANGUAGES as LANGS
 from pipelines.service.db import ROLES, ApiToken, Database, LoginAttempt, User, WebSession, utcnow
 
 _PH = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
 _DUMMY_HASH = _PH.hash("not a password: equalises timing for unknown users")
 TOKEN_PREFIX = "hst_"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
-LANGS = ("en", "es", "pt", "fr")
 
 
 class AuthError(ValueError):

@@ -3,7 +3,7 @@ where it comes from, the JSON form of a submission. Shared by the routers."""
 
 from __future__ import annotations
 
-from pipelines.service.i18n import Translator
+from pipelines.i18n import Translator
 from pipelines.service.web import Web
 
 FAILURE_COLUMNS = ["rule_id", "severity", "file_name", "line", "column_name", "value", "message"]

@@ -17,10 +17,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment
 
+from pipelines.i18n import LANG_COOKIE, LANGUAGES as LANGS, Translator, negotiate
 from pipelines.service import auth
 from pipelines.service.config import PortalConfig
 from pipelines.service.db import Database
-from pipelines.service.i18n import LANG_COOKIE, LANGS, Translator, negotiate
 from pipelines.service.portal import Denied, Portal
 from pipelines.settings import Settings
 

@@ -163,8 +163,7 @@ def test_identity_crosswalk_covers_every_iccs_code():
 
 
 def test_template_schemas_check_the_examples():
-    from pipelines.contracts.table_schema import validate_descriptor
-    from pipelines.refcheck import check_table
+    from pipelines.contracts.table_schema import check_table, validate_descriptor
 
     schema = json.loads((TPL / "hemistat_template.schema.json").read_text("utf-8"))
     assert validate_descriptor(schema) == []

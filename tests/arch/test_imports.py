@@ -18,22 +18,22 @@ ALLOWED = {
     "settings": set(),
     "docs_ref": set(),                      # where docs/ONBOARDING.md explains each error (no imports)
     "contracts": {"settings"},
+    "i18n": {"settings"},                   # languages, catalogues, negotiation, Babel formatting
     "specs": {"settings", "docs_ref"},      # typed configuration (source specs, crosswalk rows), checked at load
     "storage": {"settings", "contracts"},
-    "adapters": {"settings", "contracts", "storage", "docs_ref", "specs"},
-    "harmonise": {"settings", "contracts", "storage", "adapters", "docs_ref", "specs"},
-    "quality": {"settings", "contracts", "storage", "adapters", "harmonise", "specs"},
-    "pipeline": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "specs"},
-    "monitor": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "specs"},
+    "adapters": {"settings", "contracts", "storage", "docs_ref", "specs", "i18n"},
+    "harmonise": {"settings", "contracts", "storage", "adapters", "docs_ref", "specs", "i18n"},
+    "quality": {"settings", "contracts", "storage", "adapters", "harmonise", "specs", "i18n"},
+    "pipeline": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "specs", "i18n"},
+    "monitor": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "specs", "i18n"},
     "samples": {"settings", "storage", "adapters", "specs"},
-    "onboarding": {"settings", "adapters", "harmonise", "docs_ref", "specs"},
-    "refcheck": {"settings", "storage"},
-    "doctor": {"settings", "adapters", "harmonise", "onboarding", "refcheck", "quality", "docs_ref", "specs"},
-    "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "specs"},
+    "onboarding": {"settings", "adapters", "harmonise", "docs_ref", "specs", "i18n"},
+    "doctor": {"settings", "contracts", "adapters", "harmonise", "onboarding", "quality", "docs_ref", "specs", "i18n"},
+    "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "specs", "i18n"},
     "definitions": {"defs"},
-    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs", "specs"},
+    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs", "specs", "i18n"},
     "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
-            "service", "samples", "doctor", "onboarding", "specs"},
+            "service", "samples", "doctor", "onboarding", "specs", "i18n"},
 }
 
 

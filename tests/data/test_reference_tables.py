@@ -116,6 +116,96 @@ def test_validator_catches_bad_rows(tmp_path):
         assert validate_csv(p, schema, {}), f"validator missed: {name}"
 
 
+def _national_copy(tmp_path, edit) -> Path:
+    """A copy of population/national.csv with the lines edited by ``edit(lines)``."""
+    lines = (REF / "population/national.csv").read_text(encoding="utf-8").splitlines()
+    edit(lines)
+    p = tmp_path / "national.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+def test_foreign_key_violation_names_file_row_and_column(tmp_path):
+    def edit(lines):
+        lines[4] = "ZZZ" + lines[4][3:]   # row 5 of the file: a country that is not an OAS member
+    p = _national_copy(tmp_path, edit)
+    errors = validate_csv(p, load_schema(REF / "population/national.schema.json"), RESOURCES)
+    assert errors == ["national.csv, row 5, column country_iso3: 'ZZZ' is not in oas_members.iso3 (foreign key)"]
+
+
+def test_crosswalk_code_outside_iccs_is_a_foreign_key_violation(tmp_path):
+    src = (REF / "crosswalks/us_fbi.csv").read_text(encoding="utf-8").splitlines()
+    cells = src[2].split(",")
+    assert cells[2] == "0101"
+    cells[2] = "0199"   # matches the ICCS code pattern but is no ICCS code
+    src[2] = ",".join(cells)
+    p = tmp_path / "us_fbi.csv"
+    p.write_text("\n".join(src) + "\n", encoding="utf-8")
+    errors = validate_csv(p, load_schema(REF / "crosswalks/crosswalk.schema.json"), RESOURCES)
+    assert errors == ["us_fbi.csv, row 3, column iccs_code: '0199' is not in iccs.code (foreign key)"]
+
+
+def test_too_long_code_names_file_row_and_column(tmp_path):
+    def edit(lines):
+        lines[1] = "ARGS" + lines[1][3:]
+    p = _national_copy(tmp_path, edit)
+    errors = validate_csv(p, load_schema(REF / "population/national.schema.json"), RESOURCES)
+    assert "national.csv, row 2, column country_iso3: 'ARGS' is longer than maxLength 3 (4 characters)" in errors
+    assert all(e.startswith("national.csv, row 2, column country_iso3: ") for e in errors), errors
+
+
+def test_duplicate_primary_key_names_file_row_and_columns(tmp_path):
+    p = _national_copy(tmp_path, lambda lines: lines.append(lines[3]))
+    n = len(p.read_text(encoding="utf-8").splitlines())
+    errors = validate_csv(p, load_schema(REF / "population/national.schema.json"), RESOURCES)
+    assert errors == [f"national.csv, row {n}, column country_iso3, year, source_id: "
+                      "duplicate primary key (same values as row 4)"]
+
+
+def test_self_referencing_foreign_key(tmp_path):
+    src = (REF / "iccs/iccs.csv").read_text(encoding="utf-8")
+    p = tmp_path / "iccs.csv"
+    p.write_text(src.replace("\n01031,3,0103,", "\n01031,3,0199,", 1), encoding="utf-8")
+    errors = validate_csv(p, load_schema(REF / "iccs/iccs.schema.json"), {}, label="iccs/iccs.csv")
+    assert len(errors) == 1 and errors[0].startswith("iccs/iccs.csv, row ")
+    assert errors[0].endswith(", column parent_code: '0199' is not in column code of this table (foreign key)")
+
+
+def test_check_all_tables_validates_every_reference_csv_offline(monkeypatch):
+    import socket
+    import time
+
+    from pipelines.contracts.table_schema import check_all_tables
+
+    def no_network(*a, **k):
+        raise AssertionError("the Table Schema validator tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    t0 = time.perf_counter()
+    n = check_all_tables(REF)
+    assert n == len(list(REF.rglob("*.csv"))) - len(list((REF / "population" / "sources").rglob("*.csv")))
+    assert time.perf_counter() - t0 < 30
+
+
+def test_check_all_tables_reports_every_problem(tmp_path):
+    import shutil
+
+    from pipelines.contracts.table_schema import SchemaMismatch, check_all_tables
+
+    ref = tmp_path / "reference"
+    for d in ("iccs", "countries", "crosswalks"):
+        shutil.copytree(REF / d, ref / d)
+    (ref / "countries" / "extra.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    xw = ref / "crosswalks" / "wb_wdi.csv"
+    xw.write_text(xw.read_text(encoding="utf-8").replace(",0101,", ",0199,"), encoding="utf-8")
+    with pytest.raises(SchemaMismatch) as exc:
+        check_all_tables(ref)
+    msg = str(exc.value)
+    assert "crosswalks/wb_wdi.csv, row 2, column iccs_code: '0199' is not in iccs.code (foreign key)" in msg
+    assert "CSV files without a schema: countries/extra.csv" in msg
+
+
 # ------------------------------------------------------------------------------------------------
 # ICCS
 # ------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from markupsafe import escape
 from pipelines.quality import evaluate, load_rules, registry, verdict
 from pipelines.quality.results import QualityContext, RuleResult, error_result
 from pipelines.quality.report import UI, build_report, render_html, render_text
-from pipelines.quality.rules import LANGS
+from pipelines.i18n import LANGUAGES as LANGS
 from tests.quality.conftest import REF, RULES, context, indicators
 
 

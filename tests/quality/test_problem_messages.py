@@ -19,8 +19,8 @@ import yaml
 
 from pipelines.adapters import SubmissionError, adapt_file, load_spec
 from pipelines.adapters.errors import Problem
-from pipelines.adapters.messages import (DEFAULT_CATALOGUE, LANGS, catalogue, catalogue_path, load_catalogue,
-                                         nested, render)
+from pipelines.adapters.messages import DEFAULT_CATALOGUE, catalogue, catalogue_path, load_catalogue, nested, render
+from pipelines.i18n import LANGUAGES as LANGS
 from tests.conftest import real
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,13 +19,14 @@ import jsonschema
 import pytest
 import yaml
 
+from pipelines.i18n import LANGUAGES as LANGS
+
 REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "quality_rules"
 SOURCES_DIR = RULES_DIR / "sources"
 RULE_SCHEMA = RULES_DIR / "rule.schema.json"
 OVERRIDE_SCHEMA = SOURCES_DIR / "override.schema.json"
 
-LANGS = ("en", "es", "pt", "fr")
 PLACEHOLDERS = {"file", "line", "column", "value", "country", "subdivision", "year", "month", "code",
                 "observed", "expected", "threshold"}
 RULE_KEYS = {"id", "title", "message", "check", "params", "severity", "dimension", "category", "layer",

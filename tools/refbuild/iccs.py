@@ -54,7 +54,8 @@ ICCS_SCHEMA = {
             "name": "code",
             "type": "string",
             "description": "ICCS code as text: level 1 = 2 digits (01..11), level 2 = 4, level 3 = 5, level 4 = 6 digits.",
-            "constraints": {"required": True, "unique": True, "pattern": "^(0[1-9]|1[01])([0-9]{2}([0-9]([0-9])?)?)?$"},
+            "constraints": {"required": True, "unique": True, "pattern": "^(0[1-9]|1[01])([0-9]{2}([0-9]([0-9])?)?)?$",
+                            "minLength": 2, "maxLength": 6},
         },
         {
             "name": "level",
@@ -66,7 +67,7 @@ ICCS_SCHEMA = {
             "name": "parent_code",
             "type": "string",
             "description": "Code of the parent (one level up); empty for level 1.",
-            "constraints": {"required": False, "pattern": "^(0[1-9]|1[01])([0-9]{2}([0-9])?)?$"},
+            "constraints": {"required": False, "pattern": "^(0[1-9]|1[01])([0-9]{2}([0-9])?)?$", "minLength": 2, "maxLength": 5},
         },
         {
             "name": "section",
@@ -112,7 +113,8 @@ NOTES_SCHEMA = {
             "name": "code",
             "type": "string",
             "description": "ICCS code (levels 2-4), zero-padded text.",
-            "constraints": {"required": True, "unique": True, "pattern": "^(0[1-9]|1[01])[0-9]{2}([0-9]([0-9])?)?$"},
+            "constraints": {"required": True, "unique": True, "pattern": "^(0[1-9]|1[01])[0-9]{2}([0-9]([0-9])?)?$",
+                            "minLength": 4, "maxLength": 6},
         },
         {"name": "description_es", "type": "string", "description": "Definition (descripcion); may be empty."},
         {"name": "inclusions_es", "type": "string", "description": "Inclusions (inclusiones); may be empty."},

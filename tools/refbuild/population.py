@@ -55,7 +55,7 @@ NOTE_MX_PROJ = "CONAPO mid-year, proyecciones 2020-2070 (projection)"
 NOTE_AR = "SNIC {file}: median hechos/tasa*1e5 over {n} offence rows (hechos>={min}, excl. 31 suicides); spread {spread}"
 
 _FIELD_ISO3 = {"name": "country_iso3", "type": "string", "description": "ISO 3166-1 alpha-3 of an OAS member state.",
-               "constraints": {"required": True, "pattern": "^[A-Z]{3}$"}}
+               "constraints": {"required": True, "pattern": "^[A-Z]{3}$", "minLength": 3, "maxLength": 3}}
 _FIELD_YEAR = {"name": "year", "type": "year", "description": "Reference year (mid-year population).",
                "constraints": {"required": True, "minimum": 1950, "maximum": 2100}}
 _FIELD_POP = {"name": "population", "type": "integer", "description": "Number of persons.",
@@ -92,7 +92,7 @@ SUBNATIONAL_SCHEMA = {
         {"name": "subdivision_code", "type": "string",
          "description": "National code as text: 2 characters (MEX, ARG, USA, BRA, CHL), 1 digit (CRI province), "
          "5 digits (COL municipality, DIVIPOLA).",
-         "constraints": {"required": True, "pattern": "^([0-9A-Z]{1,2}|[0-9]{5})$"}},
+         "constraints": {"required": True, "pattern": "^([0-9A-Z]{1,2}|[0-9]{5})$", "minLength": 1, "maxLength": 5}},
         {"name": "subdivision_name", "type": "string", "description": "Official name as written in the source.",
          "constraints": {"required": True}},
         _FIELD_YEAR, _FIELD_POP, _FIELD_SRC, _FIELD_NOTE,

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from pipelines.i18n import LANG_COOKIE, LANGUAGES as LANGS
 from pipelines.service import auth
 from pipelines.service.deps import CsrfForm, DbDep, LoginForm, OptionalUser, SignedIn, WebDep
-from pipelines.service.i18n import LANG_COOKIE, LANGS
 from pipelines.service.portal import Denied
 from pipelines.service.schemas import AccountForm, TokenForm
 from pipelines.service.web import PRE_COOKIE, SESSION_COOKIE, client_ip, safe_next

@@ -1,11 +1,15 @@
 """Message catalogues are data (reference/i18n/*.json): every key exists in en, es, pt and fr, none is
-empty, placeholders agree, and every key the code or templates use is in the catalogues."""
+empty, placeholders agree, and every key the code or templates use is in the catalogues. The one loader
+(pipelines.i18n) checks the same when it loads."""
 
 import json
 import re
 from pathlib import Path
 
-from pipelines.service.i18n import LANGS, negotiate, parse_accept_language, placeholders
+import pytest
+
+from pipelines.i18n import LANGUAGES as LANGS
+from pipelines.i18n import check_catalogues, load_catalogues, load_problem_catalogue, negotiate, parse_accept_language, placeholders
 
 REPO = Path(__file__).resolve().parents[2]
 CAT = REPO / "reference" / "i18n"
@@ -59,10 +63,34 @@ def test_every_key_used_is_defined():
 
 
 def test_language_negotiation():
-    assert parse_accept_language("es-AR,es;q=0.9,en;q=0.5") == ["es", "es", "en"]
+    assert parse_accept_language("es-AR,es;q=0.9,en;q=0.5") == ["es-ar", "es", "en"]
     assert parse_accept_language("fr;q=0, pt") == ["pt"]
     assert negotiate(None, None, None, "de-DE,pt-BR;q=0.8") == "pt"
     assert negotiate(None, None, "fr", "es") == "fr"            # the user's saved choice beats the browser
     assert negotiate(None, "es", "fr", "en") == "es"            # the language switcher (cookie) beats both
     assert negotiate("pt", "es", "fr", "en") == "pt"            # ?lang= on the request beats everything
     assert negotiate("xx", None, None, "de") == "en"
+
+
+def test_the_loader_reads_each_catalogue_once_and_checks_it(tmp_path):
+    ref = REPO / "reference"
+    assert load_catalogues(ref) is load_catalogues(ref)          # once per process
+    assert load_catalogues(ref) == _cats()
+    bad = _cats()
+    bad["es"]["failing_rows"] = bad["es"]["failing_rows"].replace("{n}", "{count}")
+    with pytest.raises(ValueError, match="es 'failing_rows' placeholders"):
+        check_catalogues(bad, "x")
+    missing = _cats()
+    del missing["pt"]["failing_rows"]
+    with pytest.raises(ValueError, match="pt keys differ from en"):
+        check_catalogues(missing, "x")
+
+
+def test_problem_catalogue_placeholders_are_checked_when_it_loads(tmp_path):
+    p = tmp_path / "problems.yaml"
+    p.write_text("k:\n  en: 'column {column} is missing'\n  es: 'falta la columna {columna}'\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="problem 'k' in es has placeholders"):
+        load_problem_catalogue(p)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("k:\n  en: 'column {column} is missing'\n  es: 'falta la columna {column}'\n", encoding="utf-8")
+    assert load_problem_catalogue(ok)["k"]["es"] == "falta la columna {column}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import uuid
 from pathlib import Path
 
@@ -206,3 +207,26 @@ def test_an_unknown_profile_is_refused(monkeypatch, tmp_path):
     own.write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("HEMISTAT_DAGSTER_PROFILE", str(own))
     assert runner.profile_yaml() == own.read_text()
+
+
+def test_the_multiprocess_executor_runs_an_ingest_against_the_postgres_instance(published):
+    """The same ingest job with Dagster's multiprocess executor (each step in its own process, as the
+    daemon's runs execute): the step processes record their events in PostgreSQL too."""
+    from pipelines import pipeline
+    from pipelines.defs import runner
+    from pipelines.storage import submissions as subs
+
+    s, _, instance, pais = published[:4]
+    man, _ = pipeline.submit(s, pais.with_name("snic-provincias.csv"), "ar_snic", uploaded_by="harvest",
+                             channel="harvest")
+    res = runner.execute_multiprocess(s, instance, "ingest_submission", partition_key=man.submission_id)
+    assert res.success
+    run = instance.get_run_by_id(res.run_id)
+    assert run.tags["hemistat/country"] == "ARG" and run.tags["dagster/partition"] == man.submission_id
+    assert run.run_config["execution"]["config"]["multiprocess"]["max_concurrent"] == 2
+    events = [e.dagster_event for e in instance.all_logs(res.run_id) if e.is_dagster_event]
+    started = {e.step_key: e.pid for e in events if e.event_type_value == "STEP_START"}
+    assert {e.step_key for e in events if e.event_type_value == "STEP_WORKER_STARTED"} == set(started)
+    assert {"raw_table", "validated_table"} <= set(started)
+    assert os.getpid() not in started.values(), "each step ran in a process of its own"
+    assert subs.read_status(s.landing_dir, man.submission_id)["status"] in ("validated", "awaiting_review")

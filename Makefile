@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export DAGSTER_TELEMETRY_DISABLED := 1
 
-.PHONY: run test test-fast bench ui serve doctor screenshots clean env
+.PHONY: run test test-fast test-deploy bench ui serve doctor screenshots clean env
 
 env: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ test: env
 # the fast tier only (synthetic or hand-made inputs; under two minutes on two cores): run it on every change
 test-fast: env
 	$(BIN)/pytest -m fast
+
+# the deployment tier: the postgres profile on a private PostgreSQL, the multiprocess executor, S3 (moto)
+test-deploy: env
+	$(BIN)/pytest -m deploy
 
 bench: env
 	$(BIN)/python -m tools.bench

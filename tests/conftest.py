@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg import pg_fresh_url, pg_url  # noqa: F401 - fixtures: a private PostgreSQL server (tests/pg.py)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HEMISTAT_SHARED_DIR", REPO.parent / "shared" / "data" / "real")).resolve()
 
@@ -90,6 +92,8 @@ def wh(real_warehouse):
 # ---- test tiers ------------------------------------------------------------------------------------------
 # real     needs the real national files in ../shared (read where they are); never skipped: fails without them
 # e2e      tests/e2e: the whole pipeline, often through the command line in a subprocess
+# deploy   tests/deploy: deployment profiles against a private PostgreSQL, the multiprocess executor, a local
+#          S3-compatible server (moto); starts servers and subprocesses, so not in the fast tier
 # browser  drives headless Chromium (installed by .ci/run)
 # fast     everything else: synthetic or hand-made inputs only; `make test-fast` runs it on every change
 # `make test` runs every tier. Marks are given here, from what a test uses, so no test file has to repeat them.
@@ -127,7 +131,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
         if "tests/e2e/" in item.nodeid.replace("\\", "/"):
             item.add_marker(pytest.mark.e2e)
+        if "tests/deploy/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.deploy)
         if _uses_real_files(item):
             item.add_marker(pytest.mark.real)
-        if not any(item.get_closest_marker(m) for m in ("real", "browser", "e2e")):
+        if not any(item.get_closest_marker(m) for m in ("real", "browser", "e2e", "deploy")):
             item.add_marker(pytest.mark.fast)

@@ -28,6 +28,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines import settings as settings_module
+from pipelines.defs import tags as run_tags
 from pipelines.defs.resources import HemistatSettings
 from pipelines.monitor.harvest import (HarvestError, check_url, harvest, harvest_config, read_attempts, read_state,
                                        retry_settings)
@@ -174,7 +175,7 @@ def harvest_run_config(source_id: str) -> dict:
     return {"ops": {HARVEST_OP: {"config": {"source_id": source_id}}}}
 
 
-def _harvest_schedule(source_id: str, cron: str, url: str) -> dg.ScheduleDefinition:
+def _harvest_schedule(source_id: str, cron: str, url: str, country: str | None = None) -> dg.ScheduleDefinition:
     @dg.schedule(name=f"harvest_{source_id}", cron_schedule=cron, job=harvest_job, execution_timezone="UTC",
                  default_status=dg.DefaultScheduleStatus.RUNNING,
                  description=f"Harvest {source_id} from {url} ({cron}, UTC); new bytes become a submission.")
@@ -193,7 +194,8 @@ def _harvest_schedule(source_id: str, cron: str, url: str) -> dg.ScheduleDefinit
         t = context.scheduled_execution_time
         return dg.RunRequest(run_key=f"harvest-{source_id}-{t:%Y%m%dT%H%M}" if t else None,
                              run_config=harvest_run_config(source_id),
-                             tags={"hemistat/source": source_id, "hemistat/channel": "harvest"})
+                             tags=run_tags.run_tags("harvest", source=source_id, country=country, channel="harvest",
+                                                    submitted_by=f"schedule harvest_{source_id}"))
 
     return _schedule
 
@@ -206,7 +208,7 @@ def harvest_schedules(reference_dir: Path | None = None) -> list[dg.ScheduleDefi
         if not (h and h.cron and h.url):
             continue
         try:
-            out.append(_harvest_schedule(sid, str(h.cron), str(h.url)))
+            out.append(_harvest_schedule(sid, str(h.cron), str(h.url), spec.country_iso3))
         except Exception as exc:  # noqa: BLE001 - e.g. an invalid cron string: report, keep the rest
             log.warning("hemistat: no harvest schedule for %s: %s", sid, exc)
     return out
@@ -294,5 +296,6 @@ def punctuality_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                                             "days_late": int(r["days_late"] or 0), "due": str(r["due"]),
                                             "latest_period": str(r["latest_period"]), "message": r["message"]})
               for r in rows if r["late"]]
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"freshness-{key}", tags={"hemistat/rule": "T2"})],
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"freshness-{key}", tags={
+        "hemistat/rule": "T2", **run_tags.run_tags("monitor", channel="sensor", submitted_by="punctuality_sensor")})],
                            asset_events=events, cursor=key)

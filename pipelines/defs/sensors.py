@@ -7,6 +7,7 @@ import hashlib
 import dagster as dg
 
 from pipelines.defs.assets import submissions_partitions
+from pipelines.defs import tags as run_tags
 from pipelines.defs.jobs import ingest_job, publish_job
 from pipelines.settings import get_settings
 from pipelines.storage import submissions as subs
@@ -29,7 +30,8 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     if new:
         context.log.info(f"{len(new)} new submission(s), {len(run)} to ingest")
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(partition_key=sid, run_key=sid) for sid in run],
+        run_requests=[dg.RunRequest(partition_key=sid, run_key=sid,
+                                    tags=run_tags.submission_tags(settings, sid, "ingest")) for sid in run],
         dynamic_partitions_requests=[submissions_partitions.build_add_request(new)] if new else [],
     )
 
@@ -38,7 +40,8 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                       request_job=publish_job, default_status=dg.DefaultSensorStatus.RUNNING,
                       description="After a submission is validated, rebuild harmonised and publish a release.")
 def publish_after_ingest(context: dg.RunStatusSensorContext):
-    return dg.RunRequest(run_key=f"publish-after-{context.dagster_run.run_id}")
+    return dg.RunRequest(run_key=f"publish-after-{context.dagster_run.run_id}",
+                         tags=run_tags.carried(context.dagster_run.tags, "publish"))
 
 
 @dg.sensor(job=publish_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -63,5 +66,6 @@ def approval_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         context.log.warning(f"publishing {len(approved)} approved submission(s) failed {MAX_PUBLISH_ATTEMPTS} "
                             "times; see the failed publish runs, then launch publish_warehouse by hand")
         return dg.SensorResult(run_requests=[])
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key,
-                                                       tags={"hemistat/approved": ",".join(approved)[:1000]})])
+    tags = {**run_tags.submissions_tags(settings, approved, "publish", channel="sensor"),
+            "hemistat/approved": ",".join(approved)[:1000]}
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)])

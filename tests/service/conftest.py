@@ -8,13 +8,10 @@ need one (curl over HTTP, the browser, concurrent uploads); a private PostgreSQL
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import httpx
@@ -272,63 +269,4 @@ def http_portal(tmp_path_factory):
     s.stop()
 
 
-# PostgreSQL ---------------------------------------------------------------------------------------------
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
-    if not found:
-        pytest.fail(f"PostgreSQL binary {name!r} is missing: install the Debian package 'postgresql' "
-                    "(.ci/run does) — the portal is tested on SQLite and PostgreSQL")
-    return found
-
-
-@pytest.fixture(scope="session")
-def pg_url():
-    """A private PostgreSQL server for the session: initdb + pg_ctl (as `postgres` when run as root)."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    base = Path(tempfile.mkdtemp(prefix="hemistat-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        import pwd
-
-        try:
-            pw = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail("running as root and there is no 'postgres' user to run initdb as "
-                        "(install the Debian package 'postgresql')")
-        os.chown(base, pw.pw_uid, pw.pw_gid)
-        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
-        prefix = [runuser, "-u", "postgres", "--"]
-    data, port = base / "data", free_port()
-    r = subprocess.run([*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                        "--locale=C", "--no-sync"], capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        pytest.fail(f"initdb failed: {r.stderr[-2000:]}")
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
-    r = subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", opts, "-l", str(base / "pg.log"), "-w", "-t", "60",
-                        "start"], capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        log = (base / "pg.log").read_text(errors="replace") if (base / "pg.log").exists() else ""
-        pytest.fail(f"pg_ctl start failed: {r.stderr[-1500:]} {log[-1500:]}")
-    try:
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as con:
-            con.execute("CREATE DATABASE hemistat")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/hemistat"
-    finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def pg_fresh_url(pg_url):
-    """A new, empty database on the session's PostgreSQL server, for one test."""
-    import uuid
-
-    import psycopg
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    port = int(pg_url.rsplit(":", 1)[1].split("/")[0])
-    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
-    return pg_url.rsplit("/", 1)[0] + "/" + name
+# PostgreSQL: the private server's fixtures pg_url and pg_fresh_url are in tests/pg.py (shared with tests/deploy)

@@ -36,3 +36,22 @@ def test_compare(tmp_path, capsys):
     assert tool.main([a, c]) == 1 and "published.indicators: DIFFERENT" in capsys.readouterr().out
     d = _db(tmp_path / "d.duckdb", [(2000, 1.0), (2001, 2.0)], extra_table=True)
     assert tool.main([a, d]) == 1 and "published.extra: only in B" in capsys.readouterr().out
+
+
+def test_a_changed_type_is_compared_by_value_and_named(tmp_path, capsys):
+    """month DOUBLE (a pandas round trip) -> BIGINT (written by DuckDB): the same values compare equal and the
+    change is named; a different value under the changed type is still a difference."""
+    tool = _tool()
+    a = _db(tmp_path / "a.duckdb", [(2000, 1.0), (2001, 2.0)])
+    b = tmp_path / "b.duckdb"
+    con = duckdb.connect(str(b))
+    con.execute("create schema published")
+    con.execute("create table published.indicators (submission_id varchar, year int, value bigint)")
+    con.executemany("insert into published.indicators values (?, ?, ?)", [("s", 2000, 1), ("s", 2001, 2)])
+    con.close()
+    assert tool.main([a, str(b)]) == 0
+    assert "type changed: value DOUBLE -> BIGINT" in capsys.readouterr().out
+    con = duckdb.connect(str(b))
+    con.execute("update published.indicators set value = 3 where year = 2001")
+    con.close()
+    assert tool.main([a, str(b)]) == 1

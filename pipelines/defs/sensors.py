@@ -1,6 +1,6 @@
 """Sensors: every new submission in the landing folder — from `hemistat submit`, a harvest or the upload
-portal — becomes a dynamic partition and an ingest run; a successful ingest run, or a reviewer's approval
-of a web upload, triggers a publish run."""
+portal — becomes a dynamic partition and an ingest run; accepted submissions not yet published, and a
+reviewer's approval of a web upload, trigger one publish run per tick (never two at once)."""
 
 import hashlib
 
@@ -36,12 +36,55 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     )
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job],
-                      request_job=publish_job, default_status=dg.DefaultSensorStatus.RUNNING,
-                      description="After a submission is validated, rebuild harmonised and publish a release.")
-def publish_after_ingest(context: dg.RunStatusSensorContext):
-    return dg.RunRequest(run_key=f"publish-after-{context.dagster_run.run_id}",
-                         tags=run_tags.carried(context.dagster_run.tags, "publish"))
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+STALE_AFTER_S = 2 * 3600   # a publication 'started' longer ago than this was killed (no process left to end it)
+
+
+def publication_in_flight(instance) -> bool:
+    """A publish run queued or going, created within STALE_AFTER_S (a run left 'started' by a killed process
+    must not block publishing for ever)."""
+    import time
+
+    recs = instance.get_run_records(filters=dg.RunsFilter(job_name=publish_job.name, statuses=IN_FLIGHT), limit=5)
+    return any(time.time() - r.create_timestamp.timestamp() < STALE_AFTER_S for r in recs)
+
+
+def _publish_request(context, settings, pending: list[str], prefix: str, channel: str,
+                     extra_tags: dict | None = None) -> dg.SensorResult:
+    """One publish run for every submission in ``pending``: none while a publication is queued or going (it
+    takes what was accepted before it; the next tick takes the rest); a publication that failed is tried
+    again under a new run key, up to MAX_PUBLISH_ATTEMPTS times for the same set."""
+    if not pending:
+        return dg.SensorResult(run_requests=[])
+    if publication_in_flight(context.instance):
+        return dg.SensorResult(run_requests=[], skip_reason="a publication is queued or running; next tick")
+    key = f"{prefix}-{hashlib.sha256('+'.join(sorted(pending)).encode()).hexdigest()[:16]}"
+    for attempt in range(MAX_PUBLISH_ATTEMPTS):
+        run_key = key if attempt == 0 else f"{key}-retry{attempt}"
+        runs = context.instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=1)
+        if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
+            break
+    else:
+        context.log.warning(f"publishing {len(pending)} submission(s) failed {MAX_PUBLISH_ATTEMPTS} "
+                            "times; see the failed publish runs, then launch publish_warehouse by hand")
+        return dg.SensorResult(run_requests=[])
+    tags = {**run_tags.submissions_tags(settings, pending, "publish", channel=channel), **(extra_tags or {})}
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)])
+
+
+def _with_status(settings, status: str) -> list[str]:
+    return [sid for sid in subs.list_submission_ids(settings.landing_dir)
+            if subs.read_status(settings.landing_dir, sid).get("status") == status]
+
+
+@dg.sensor(job=publish_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Accepted submissions not yet in a release (status 'validated': every ingest that passed "
+                       "its rules, and one a crash left out of the release): one publication for all of them per "
+                       "tick, never two at once, so a backfill of hundreds of files is published a few times, "
+                       "not once per file.")
+def publish_pending_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    settings = get_settings()
+    return _publish_request(context, settings, _with_status(settings, "validated"), "publish-validated", "sensor")
 
 
 @dg.sensor(job=publish_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -49,23 +92,6 @@ def publish_after_ingest(context: dg.RunStatusSensorContext):
                        "publish it itself (HEMISTAT_PUBLISH_ON_APPROVAL=0): publish a release with it.")
 def approval_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     settings = get_settings()
-    approved = [sid for sid in subs.list_submission_ids(settings.landing_dir)
-                if subs.read_status(settings.landing_dir, sid).get("status") == "approved"]
-    # one release for everything approved since the last tick; run keys make each approval count once
-    if not approved:
-        return dg.SensorResult(run_requests=[])
-    key = f"publish-approved-{hashlib.sha256('+'.join(approved).encode()).hexdigest()[:16]}"
-    # a publish that failed leaves the statuses 'approved' (statuses follow the release): try again under
-    # a new run key, up to MAX_PUBLISH_ATTEMPTS times; a run still queued or going is not doubled
-    for attempt in range(MAX_PUBLISH_ATTEMPTS):
-        run_key = key if attempt == 0 else f"{key}-retry{attempt}"
-        runs = context.instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=1)
-        if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
-            break
-    else:
-        context.log.warning(f"publishing {len(approved)} approved submission(s) failed {MAX_PUBLISH_ATTEMPTS} "
-                            "times; see the failed publish runs, then launch publish_warehouse by hand")
-        return dg.SensorResult(run_requests=[])
-    tags = {**run_tags.submissions_tags(settings, approved, "publish", channel="sensor"),
-            "hemistat/approved": ",".join(approved)[:1000]}
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)])
+    approved = _with_status(settings, "approved")
+    return _publish_request(context, settings, approved, "publish-approved", "sensor",
+                            {"hemistat/approved": ",".join(approved)[:1000]})

@@ -17,7 +17,7 @@ def test_definitions_load_and_asset_keys():
     assert defs.resolve_job_def("ingest_submission") is not None
     assert defs.resolve_job_def("publish_warehouse") is not None
     names = {s.name for s in defs.sensors}
-    assert {"landing_sensor", "publish_after_ingest"} <= names
+    assert {"landing_sensor", "publish_pending_sensor"} <= names
 
 
 def test_workspace_matches_pyproject():

@@ -476,25 +476,3 @@ class Portal:
                    **self._publish(audit, "withdraw")}
         return out
 
-    # published data -----------------------------------------------------------------------------------
-    def published_indicators(self, user: Principal, country: str | None, limit: int = 200000):
-        """Rows of published.indicators the user may download (an office: its own country)."""
-        import duckdb
-
-        if user.role == "office":
-            country = user.country_iso3
-        if not self.settings.duckdb_path.exists():
-            return None
-        con = duckdb.connect(str(self.settings.duckdb_path), read_only=True)
-        try:
-            sql = ("select country_iso3, subdivision_code, subdivision_name, year, month, iccs_code, measure, sex, "
-                   "age, value, rate_per_100k, obs_status, source_id, submission_id from published.indicators")
-            params = []
-            if country:
-                sql += " where country_iso3 = ?"
-                params.append(country.upper()[:3])
-            sql += " order by country_iso3, source_id, year, iccs_code limit ?"
-            params.append(limit)
-            return con.execute(sql, params).df()
-        finally:
-            con.close()

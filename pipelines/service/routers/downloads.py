@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from pipelines.service.deps import SignedIn, WebDep
 from pipelines.service.portal import Denied
-from pipelines.service.uploads import frame_rows, to_csv_bytes, to_xlsx_bytes
-from pipelines.service.web import attachment, client_ip
+from pipelines.service import exports
+from pipelines.service.web import client_ip
 
 router = APIRouter(tags=["downloads"])
 
@@ -20,17 +23,32 @@ def downloads_page(request: Request, web: WebDep, u: SignedIn):
 
 @router.get("/downloads/indicators.{fmt}")
 def indicators_export(request: Request, web: WebDep, fmt: str, u: SignedIn):
-    if fmt not in ("csv", "xlsx"):
+    """Every row of published.indicators the user may see (an office: its own country), whole: CSV streamed,
+    XLSX over as many sheets as needed (or refused above exports.XLSX_MAX_ROWS), Parquet."""
+    if fmt not in ("csv", "xlsx", "parquet"):
         raise Denied("err_not_found", status=404)
-    country = request.query_params.get("country") or None
-    df = web.portal.published_indicators(u, country, limit=200000 if fmt == "csv" else 100000)
-    if df is None:
+    country = u.country_iso3 if u.role == "office" else (request.query_params.get("country") or None)
+    if not web.settings.duckdb_path.exists():
         raise Denied("err_no_warehouse", status=404)
-    cols, rows = frame_rows(df)
-    web.db.audit("download_published", actor=u.username, role=u.role, ip=client_ip(request), format=fmt,
-                 country_iso3=(u.country_iso3 if u.role == "office" else (country or "")[:3] or None), rows=len(rows))
-    name = f"indicators_{(u.country_iso3 if u.role == 'office' else country) or 'all'}.{fmt}"
+    db_path = web.settings.duckdb_path
+    name = f"indicators_{country or 'all'}.{fmt}"
+    audit = dict(actor=u.username, role=u.role, ip=client_ip(request), format=fmt,
+                 country_iso3=(country or "")[:3] or None)
     if fmt == "csv":
-        return attachment(to_csv_bytes(cols, rows), name, "text/csv; charset=utf-8")
-    return attachment(to_xlsx_bytes(cols, rows, "indicators"), name,
-                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        web.db.audit("download_published", rows=exports.count_rows(db_path, country), **audit)
+        return StreamingResponse(exports.csv_stream(db_path, country), media_type="text/csv; charset=utf-8",
+                                 headers=_disposition(name))
+    try:
+        path, rows, *sheets = (exports.xlsx_file(db_path, country) if fmt == "xlsx"
+                               else exports.parquet_file(db_path, country))
+    except exports.TooLargeForXlsx as exc:
+        raise Denied("err_xlsx_too_large", status=413, rows=exc.rows, limit=exc.limit)
+    web.db.audit("download_published", rows=rows, **audit)
+    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
+             else "application/vnd.apache.parquet")
+    return FileResponse(path, media_type=media, headers=_disposition(name),
+                        background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+def _disposition(filename: str) -> dict:
+    return {"content-disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"}

@@ -467,6 +467,27 @@ def export(to: str = typer.Option(..., "--to", help="s3://bucket/prefix on S3-co
     typer.echo(f"release {out['release_id']}: {len(out['files'])} files, {out['bytes']} bytes -> {out['url']}")
 
 
+@app.command()
+def bench(generate: bool = typer.Option(False, "--generate", help="write the synthetic load (the benchmark's input)"),
+          scale: float = typer.Option(1.0, "--scale", help="1 = about 1 million standard long rows; up to 50"),
+          out: Path = typer.Option(None, "--out", help="folder for the files (default <data>/bench/load-<scale>)"),
+          seed: int = typer.Option(None, "--seed", help="seed (same seed, same bytes)")):
+    """Benchmark load: synthetic national files in the real formats for all 35 member states (`--generate`).
+    The benchmark itself is `make bench` (tools/bench.py)."""
+    from pipelines.samples.load import DEFAULT_SEED, generate_load, summary
+
+    if not generate:
+        typer.echo("nothing to do: give --generate (the benchmark itself runs with `make bench`)", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    out = out or settings.data_dir / "bench" / f"load-{scale:g}"
+    t = time.perf_counter()
+    man = generate_load(out, scale, DEFAULT_SEED if seed is None else seed)
+    for f in man["files"]:
+        typer.echo(f"  {f['source_id']:14s} {f['country_iso3']}  {f['expected_rows']:10,d} rows  {out / f['path']}")
+    typer.echo(summary(man) + f"written to {out} in {time.perf_counter() - t:.1f} s (manifest: load_manifest.json)")
+
+
 def main():
     app()
 

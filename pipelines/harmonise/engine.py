@@ -231,6 +231,8 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     xw_frames = []
     for sid in sorted(x for x in subs["source_id"].unique() if x):
         spec = specs[sid]
+        if not (reference_dir / "crosswalks" / f"{spec.crosswalk}.csv").exists():
+            continue   # no crosswalk yet: every code of the source is unmapped (C1 below isolates its submissions)
         xw = ref.crosswalk(reference_dir, spec.crosswalk)
         xw["source_id"] = sid
         xw_frames.append(xw[["source_id", "crosswalk_id", "national_code", "iccs_code", "relation", "rationale",

@@ -112,3 +112,14 @@ def test_a_fixed_spec_is_read_again(ref):
     assert "ar_snic" in load_all_specs(ref)
     edit_spec(ref, "ar_snic", lambda raw: raw.update(title="Changed title, longer"))
     assert load_all_specs(ref)["ar_snic"].title == "Changed title, longer"
+
+
+def test_a_new_source_loads_before_its_own_crosswalk_is_written(ref):
+    """Onboarding writes the spec first, then `hemistat doctor --file` lists the codes to map: a spec whose own
+    crosswalk does not exist yet loads (and the other sources with it); one naming another, missing crosswalk
+    does not."""
+    from pipelines.specs import load_all_specs
+
+    (ref / "crosswalks" / "cr_oij.csv").unlink()
+    specs = load_all_specs(ref)
+    assert "cr_oij" in specs and "ar_snic" in specs

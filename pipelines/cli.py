@@ -41,6 +41,20 @@ BATCH_REASON = ("batch run of the bundled inputs: every warning is listed in the
                 "in published.quality_scorecard")
 
 
+def hemistat_command() -> str:
+    """How to call ``hemistat`` from here: its name when it is on PATH (an activated environment), else its
+    path (``.venv/bin/hemistat`` after ``make run``)."""
+    import shutil
+
+    exe = Path(sys.argv[0]) if Path(sys.argv[0]).name == "hemistat" else Path(sys.executable).parent / "hemistat"
+    if shutil.which("hemistat") and Path(shutil.which("hemistat")).resolve() == exe.resolve():
+        return "hemistat"
+    try:
+        return str(exe.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(exe)
+
+
 @app.command()
 def run(acknowledge_warnings: bool = typer.Option(
             False, "--acknowledge-warnings",
@@ -129,8 +143,10 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
     if not settings.duckdb_path.exists():
         typer.echo("no warehouse yet: nothing has been published")
         return
-    raw_rows = sum(len(pd.read_parquet(p, columns=['line'])) for p in settings.raw_dir.glob('*.parquet'))
-    val_rows = sum(len(pd.read_parquet(p, columns=['line'])) for p in settings.validated_dir.glob('*.parquet'))
+    import pyarrow.parquet as pq
+
+    raw_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in settings.raw_dir.glob("*.parquet"))
+    val_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in settings.validated_dir.glob("*.parquet"))
     con = duckdb.connect(str(settings.duckdb_path), read_only=True)
     try:
         n_ind = con.execute("select count(*) from published.indicators").fetchone()[0]
@@ -140,7 +156,7 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
         typer.echo(f"warehouse: {settings.duckdb_path}")
         typer.echo(f"release files: {settings.published_dir / 'releases'}")
         typer.echo("example query (intentional homicide, ICCS 0101, national totals, 2022):")
-        typer.echo(f'  hemistat query "{EXAMPLE_QUERY}"')
+        typer.echo(f'  {hemistat_command()} query "{EXAMPLE_QUERY}"')
         df = con.execute(EXAMPLE_QUERY).df()
         typer.echo(_format(df, "table"))
     finally:

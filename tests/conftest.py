@@ -125,7 +125,70 @@ def _uses_real_files(item) -> bool:
     return False
 
 
+# ---- requirements: what a tier needs from the machine ------------------------------------------------------
+# On a fresh clone without them, the tests that need them are skipped with one line saying what is missing and
+# how to get it. Under HEMISTAT_REQUIRE_ALL=1 (.ci/run sets it) a missing requirement fails the run instead, so
+# CI can never pass by skipping.
+REQUIRE_ALL_ENV = "HEMISTAT_REQUIRE_ALL"
+_PG_FIXTURES = {"pg_url", "pg_fresh_url", "pg_server"}
+
+
+def _missing_requirements() -> dict[str, str]:
+    import glob
+    import shutil
+
+    out = {}
+    if not (SHARED.is_dir() and any(SHARED.iterdir())):
+        out["real"] = (f"the real national files are missing ({SHARED}): put the shared folder beside the project "
+                       "or set HEMISTAT_SHARED_DIR")
+    if not ((shutil.which("chromium") or Path("/usr/bin/chromium").exists())
+            and (shutil.which("chromedriver") or Path("/usr/bin/chromedriver").exists())):
+        out["browser"] = "headless Chromium is missing: apt-get install chromium chromium-driver"
+    if not (shutil.which("initdb") or glob.glob("/usr/lib/postgresql/*/bin/initdb")):
+        out["postgres"] = "PostgreSQL server binaries are missing: apt-get install postgresql"
+    return out
+
+
+def _needs(item) -> set[str]:
+    needs = set()
+    if item.get_closest_marker("real"):
+        needs.add("real")
+    if item.get_closest_marker("browser"):
+        needs.add("browser")
+    if _PG_FIXTURES & set(getattr(item, "fixturenames", ())) or "tests/deploy/test_postgres" in item.nodeid:
+        needs.add("postgres")
+    return needs
+
+
 def pytest_collection_modifyitems(config, items):
+    _mark_tiers(items)
+    missing = _missing_requirements()
+    if not missing:
+        return
+    affected = {k: [i for i in items if k in _needs(i)] for k in missing}
+    affected = {k: v for k, v in affected.items() if v}
+    if not affected:
+        return
+    if os.environ.get(REQUIRE_ALL_ENV) == "1":
+        raise pytest.UsageError(f"{REQUIRE_ALL_ENV}=1 and the machine lacks what {sum(map(len, affected.values()))} "
+                                "test(s) need:\n" + "\n".join(f"  - {missing[k]} ({len(v)} tests)"
+                                                             for k, v in affected.items()))
+    for k, its in affected.items():
+        for item in its:
+            item.add_marker(pytest.mark.skip(reason=f"not run here: {missing[k]}"))
+    config._hemistat_skipped = {missing[k]: len(v) for k, v in affected.items()}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = getattr(config, "_hemistat_skipped", None)
+    if skipped:
+        terminalreporter.section("tests not run on this machine")
+        for why, n in skipped.items():
+            terminalreporter.write_line(f"{n} test(s) skipped: {why}")
+        terminalreporter.write_line(f"(CI sets {REQUIRE_ALL_ENV}=1, under which a missing requirement is a failure)")
+
+
+def _mark_tiers(items):
     for item in items:
         if "test_portal_browser" in item.nodeid:
             item.add_marker(pytest.mark.browser)

@@ -60,7 +60,7 @@ def count_rows(duckdb_path: Path, country: str | None) -> int:
 def _batches(duckdb_path: Path, country: str | None) -> Iterator[list[tuple]]:
     con = _connect(duckdb_path)
     try:
-        reader = con.execute(SQL, _params(country)).to_arrow_reader(BATCH_ROWS)
+        reader = con.sql(SQL, params=_params(country)).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
             cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
             yield list(zip(*cols))
@@ -132,7 +132,7 @@ def parquet_file(duckdb_path: Path, country: str | None) -> tuple[Path, int]:
     con = _connect(duckdb_path)
     n = 0
     try:
-        reader = con.execute(SQL, _params(country)).to_arrow_reader(BATCH_ROWS)
+        reader = con.sql(SQL, params=_params(country)).to_arrow_reader(BATCH_ROWS)
         with pq.ParquetWriter(name, reader.schema, compression="zstd") as w:
             for batch in reader:
                 w.write_batch(batch)

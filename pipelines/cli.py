@@ -289,17 +289,65 @@ def withdraw(submission: str = typer.Argument(...),
 
 @app.command()
 def publish():
-    """Harmonise every accepted submission and publish one atomic release."""
+    """Harmonise every accepted submission and publish one atomic release; says what it leaves out and why."""
     from pipelines import pipeline
     from pipelines.defs import runner
+    from pipelines.pipeline.status import overview
 
     settings = _settings()
     if pipeline.accepted_submissions(settings).empty:
-        typer.echo("nothing to publish: no accepted submission (see `hemistat query` on published.submissions "
-                   "or the reports in the landing folder)", err=True)
+        typer.echo("nothing to publish: no accepted submission (see `hemistat status`)", err=True)
         raise typer.Exit(1)
     runner.publish(runner.instance_for(settings))
     typer.echo(f"published: {settings.duckdb_path}")
+    left = [r for r in overview(settings) if r["status"] in ("received", "awaiting_review", "rejected")]
+    if left:
+        typer.echo(f"left out of this release ({len(left)}):")
+        for r in left:
+            typer.echo(f"  {r['submission_id']} [{r['status']}] {r['action']}")
+
+
+@app.command()
+def status(source: str = typer.Option(None, "--source", help="only this source"),
+           country: str = typer.Option(None, "--country", help="only this country (ISO3)"),
+           everything: bool = typer.Option(False, "--all", help="also list what waits for nobody"),
+           as_json: bool = typer.Option(False, "--json", help="one JSON object per submission")):
+    """What was received, what awaits whom (a statistician's acknowledgement, a reviewer's approval, the
+    pipeline, a data office's new file), what is published, per source and country."""
+    from collections import Counter
+
+    from pipelines.pipeline.status import GROUPS, overview
+
+    rows = overview(_settings(), source, country)
+    if as_json:
+        for r in rows:
+            typer.echo(json.dumps(r, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo("no submission received yet")
+        return
+    for group in GROUPS:
+        mine = [r for r in rows if r["waiting_for"] == group]
+        if not mine or (group == "nobody" and not everything):
+            continue
+        typer.echo(f"waiting for the {group} ({len(mine)}):" if group != "nobody" else f"done ({len(mine)}):")
+        for r in mine:
+            typer.echo(f"  {r['source_id']:<16} {r['country_iso3'] or '':<4} {r['submission_id']}  [{r['status']}] "
+                       f"{r['detail'][:120]}")
+            if group != "nobody":
+                typer.echo(f"      -> {r['action']}")
+    if all(r["waiting_for"] == "nobody" for r in rows):
+        from pipelines.storage import release as rel
+
+        typer.echo(f"nothing waits for anyone: {sum(r['in_release'] for r in rows)} submission(s) in the current "
+                   f"release {rel.current_release(_settings().published_dir)}")
+    typer.echo("")
+    typer.echo("per source and country:")
+    counts = Counter((r["source_id"], r["country_iso3"] or "", r["status"]) for r in rows)
+    keys = sorted({(s, c) for s, c, _ in counts})
+    for s, c in keys:
+        parts = ", ".join(f"{st} {n}" for (s2, c2, st), n in sorted(counts.items()) if (s2, c2) == (s, c))
+        typer.echo(f"  {s:<16} {c:<4} {parts}")
 
 
 @app.command()

@@ -88,6 +88,7 @@ def published_warehouse(context: dg.AssetExecutionContext, hemistat: HemistatSet
     settings = hemistat.get()
     with pipeline_lock(settings):
         out = pipeline.publish_all(settings)
-    md = {"release_id": out["release_id"], "duckdb": out["duckdb"], "seconds": out["seconds"]}
+    md = {"release_id": out["release_id"], "duckdb": out["duckdb"], "seconds": out["seconds"],
+          "unchanged": bool(out.get("unchanged"))}   # nothing changed: the current release stays, none written
     md.update({f"rows_{k}": v for k, v in out["rows"].items()})
     return dg.MaterializeResult(metadata=md)

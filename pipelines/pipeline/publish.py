@@ -94,7 +94,8 @@ def publish_all(settings: Settings) -> dict:
     """harmonised -> published: one atomic release (Parquet folder + rebuilt hemistat.duckdb).
 
     Statuses follow the release: they are planned first, the release is written with them, and only once it
-    is current are they written to the submissions. A failed publish leaves every status where it was (so
+    is current are they written to the submissions. When nothing changed (no status to change and the same
+    fingerprint as the current release: ``rel.fingerprint``) no release is written and the current one stays. A failed publish leaves every status where it was (so
     the approval sensor and the next run retry)."""
     t0 = time.perf_counter()
     d = settings.harmonised_dir
@@ -108,11 +109,22 @@ def publish_all(settings: Settings) -> dict:
                         "iccs": ref.iccs(settings.reference_dir),
                         "population_national": ref.population_national(settings.reference_dir),
                         "population_subnational": ref.population_subnational(settings.reference_dir)}
+    # the fingerprint leaves out what names the release itself: the changelog (against the current release)
+    # and the submissions' status details ("in release <id>")
+    fp = rel.fingerprint({**{k: v for k, v in tables.items() if k != "changelog"},
+                          "submissions": tables["submissions"].drop(columns=["status_detail"])},
+                         reference_tables, settings.views_dir)
+    current = rel.release_metadata(settings.published_dir)
+    if not plan and current.get("fingerprint") == fp and settings.duckdb_path.exists():
+        # nothing changed: no new release (it would push an older one out of those kept for nothing)
+        return {"release_id": current["release_id"], "unchanged": True,
+                "rows": {k: rel.table_rows(v) for k, v in tables.items()}, "duckdb": str(settings.duckdb_path),
+                "seconds": round(time.perf_counter() - t0, 2), "statuses": {}}
     rid = rel.publish(settings.published_dir, settings.duckdb_path, settings.views_dir, tables,
-                      reference_tables, metadata={"submissions": sorted(used),
+                      reference_tables, metadata={"submissions": sorted(used), "fingerprint": fp,
                                                   "changelog": tables["changelog"].to_dict("records")})
     apply_statuses(settings, plan, rid)
-    return {"release_id": rid, "rows": {k: rel.table_rows(v) for k, v in tables.items()},
+    return {"release_id": rid, "unchanged": False, "rows": {k: rel.table_rows(v) for k, v in tables.items()},
             "duckdb": str(settings.duckdb_path), "seconds": round(time.perf_counter() - t0, 2),
             "statuses": {c["submission_id"]: c["status"] for c in plan}}
 

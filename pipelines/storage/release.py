@@ -8,6 +8,7 @@ either the old database (whose release folder is kept) or the new one, never hal
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -63,6 +64,45 @@ def render_views(views_dir: Path, release_dir: Path) -> list[tuple[str, str]]:
                                                                  if (d / "changelog.parquet").exists()]
                                                                 or [release_dir / "changelog.parquet"]))))
     return out
+
+
+def fingerprint(tables: dict, reference_tables: dict, views_dir: Path) -> str:
+    """What a release would serve, as one digest: every table's rows (an order-independent hash of each row,
+    computed by DuckDB over the Parquet file or the frame), the reference tables and the views' SQL. Two
+    releases with the same fingerprint serve the same answers."""
+    import hashlib
+
+    h = hashlib.sha256()
+    con = duckdb.connect()
+    try:
+        for group in (tables, reference_tables):
+            for name in sorted(group):
+                v = group[name]
+                if isinstance(v, Path):
+                    con.read_parquet(str(v)).create_view("_t")
+                else:
+                    con.register("_t", v)
+                cols = [r[0] for r in con.execute("describe _t").fetchall()]
+                row = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
+                n, x = con.execute(f"select count(*), coalesce(bit_xor(hash(row({row}))), 0) from _t").fetchall()[0] \
+                    if cols else (0, 0)
+                h.update(f"{name}|{','.join(cols)}|{n}|{x}\n".encode())
+                if isinstance(v, Path):
+                    con.execute("drop view if exists _t")
+                else:
+                    con.unregister("_t")
+    finally:
+        con.close()
+    for f in sorted(views_dir.glob("*.sql")):
+        h.update(f.name.encode() + b"\n" + f.read_bytes())
+    return h.hexdigest()
+
+
+def release_metadata(published_dir: Path, release_id: str | None = None) -> dict:
+    """release.json of a release (default: the current one), or {}."""
+    release_id = release_id or current_release(published_dir)
+    meta = published_dir / "releases" / release_id / "release.json" if release_id else None
+    return json.loads(meta.read_text("utf-8")) if meta and meta.exists() else {}
 
 
 def current_release(published_dir: Path) -> str | None:

@@ -1,0 +1,56 @@
+"""What is pending and for whom: every submission with the person or step it waits for, and whether the
+current release holds it. ``hemistat status`` prints it; ``hemistat publish`` uses it to say what a release
+leaves out and why."""
+
+from __future__ import annotations
+
+import json
+
+from pipelines.pipeline.review import HOLD_DETAIL
+from pipelines.settings import Settings
+from pipelines.storage import release as rel
+from pipelines.storage import submissions as subs
+
+# who acts next, by status (awaiting_review splits: warnings for a statistician, a web upload for a reviewer)
+WAITING_FOR = {
+    "received": "pipeline: not checked yet (the landing sensor, or `hemistat run`)",
+    "validated": "pipeline: accepted, not yet in a release (`hemistat publish`, or the publish sensor)",
+    "approved": "pipeline: approved, not yet in a release (`hemistat publish`, or the approval sensor)",
+    "rejected": "data office: fix the file and submit it again (the report says which rows broke which rule)",
+    "published": "nobody: in the current release",
+    "superseded": "nobody: every cell replaced by a newer release of the same scope",
+    "withdrawn": "nobody: withdrawn",
+}
+STATISTICIAN = "statistician: acknowledge the warnings (`hemistat acknowledge SID RULE… --reason`, or the portal)"
+REVIEWER = "reviewer: approve or reject the upload in the portal"
+GROUPS = ["statistician", "reviewer", "pipeline", "data office", "nobody"]
+
+
+def current_release_submissions(settings: Settings) -> set[str] | None:
+    cur = rel.current_release(settings.published_dir)
+    if not cur:
+        return None
+    meta = settings.published_dir / "releases" / cur / "release.json"
+    return set(json.loads(meta.read_text("utf-8")).get("submissions") or []) if meta.exists() else set()
+
+
+def overview(settings: Settings, source: str | None = None, country: str | None = None) -> list[dict]:
+    """One row per submission: submission_id, source_id, country_iso3, received_at, status, waiting_for
+    (group: statistician, reviewer, pipeline, data office, nobody), action, detail, in_release; a status that
+    the current release contradicts (``published`` but not in it) waits for the pipeline again."""
+    in_release = current_release_submissions(settings)
+    rows = []
+    for s in subs.list_submissions(settings.landing_dir):
+        if source and s["source_id"] != source or country and (s.get("country_iso3") or "") != country.upper():
+            continue
+        status, detail = s["status"], s.get("status_detail") or ""
+        action = WAITING_FOR.get(status, "pipeline")
+        if status == "awaiting_review":
+            action = REVIEWER if detail.endswith(HOLD_DETAIL) else STATISTICIAN
+        held = in_release is not None and s["submission_id"] in in_release
+        if status == "published" and not held:
+            action = "pipeline: marked published but not in the current release (`hemistat publish` republishes it)"
+        rows.append({"submission_id": s["submission_id"], "source_id": s["source_id"],
+                     "country_iso3": s.get("country_iso3"), "received_at": s.get("received_at"), "status": status,
+                     "waiting_for": action.split(":")[0], "action": action, "detail": detail, "in_release": held})
+    return rows

@@ -552,6 +552,15 @@ def bench(generate: bool = typer.Option(False, "--generate", help="write the syn
     typer.echo(summary(man) + f"written to {out} in {time.perf_counter() - t:.1f} s (manifest: load_manifest.json)")
 
 
+def _add_account_commands() -> None:
+    from pipelines.service.__main__ import cli as account_cli
+
+    app.add_typer(account_cli, name="account", help="portal accounts: add-user, token, users, migrate")
+
+
+_add_account_commands()
+
+
 def main():
     app()
 

@@ -1,4 +1,5 @@
-"""Portal accounts from the command line (the first admin, scripted set-up):
+"""Portal accounts from the command line (the first admin, scripted set-up); the same commands are
+``hemistat account …``. Errors are in the language of HEMISTAT_LANG or the locale (en, es, pt, fr).
 
     python -m pipelines.service add-user NAME --role admin [--country ARG] [--lang es]   (password from
         HEMISTAT_NEW_PASSWORD or asked twice)
@@ -27,6 +28,25 @@ def _url() -> str:
     return PortalConfig.from_env(s).db_url
 
 
+def cli_language() -> str:
+    """The language of command-line messages: HEMISTAT_LANG, else the locale (LANG=es_AR.UTF-8 -> es), else en."""
+    from pipelines.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    for v in (os.environ.get("HEMISTAT_LANG"), os.environ.get("LC_ALL"), os.environ.get("LANG")):
+        code = (v or "").split(".")[0].split("_")[0].lower()
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def message(key: str, **params) -> str:
+    """A portal message key in the command line's language (never the raw key)."""
+    from pipelines.i18n import Translator, load_catalogues
+    from pipelines.settings import get_settings
+
+    return Translator(load_catalogues(get_settings().reference_dir), cli_language())(key, **params)
+
+
 def _db():
     from pipelines.service.db import Database
 
@@ -45,7 +65,7 @@ def add_user(username: str, role: str = typer.Option(..., help="office | reviewe
     try:
         u = create_user(db, username, pw, role, country_iso3=country, lang=lang)
     except AuthError as exc:
-        typer.echo(f"error: {exc.key}", err=True)
+        typer.echo(f"error: {message(exc.key, **exc.params)}", err=True)
         raise typer.Exit(2)
     db.audit("user_create", actor="cli", user=u.username, user_role=u.role, country_iso3=u.country_iso3)
     typer.echo(f"created {u.username} ({u.role}{', ' + u.country_iso3 if u.country_iso3 else ''})")
@@ -58,7 +78,7 @@ def token(username: str, name: str = typer.Option("cli", "--name")):
     db = _db()
     u = get_user(db, username)
     if u is None:
-        typer.echo(f"error: no user {username}", err=True)
+        typer.echo(f"error: {message('err_not_found')} ({username})", err=True)
         raise typer.Exit(2)
     tid, tok = create_token(db, u.id, name)
     db.audit("token_create", actor="cli", user=username, token_id=tid, token_prefix=tok[:10])

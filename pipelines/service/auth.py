@@ -64,6 +64,20 @@ def _principal(u: User, session_token: str | None = None, via_token: bool = Fals
 
 
 # users ---------------------------------------------------------------------------------------------------
+def member_states() -> set[str]:
+    """ISO3 codes of the OAS member states (reference/countries), read at run time."""
+    from pipelines.harmonise import reference as ref
+    from pipelines.settings import get_settings
+
+    return set(ref.countries(get_settings().reference_dir)["iso3"])
+
+
+def _check_country(country_iso3: str | None) -> None:
+    """A country given to an account must be a member state's ISO3 code (never ``XXX`` or ``ZZZZZZ``)."""
+    if country_iso3 and (not re.fullmatch(r"[A-Z]{3}", country_iso3) or country_iso3 not in member_states()):
+        raise AuthError("err_country_not_member", country=country_iso3[:12])
+
+
 def create_user(db: Database, username: str, password: str, role: str, *, country_iso3: str | None = None,
                 lang: str | None = None) -> Principal:
     if not USERNAME_RE.match(username or ""):
@@ -71,8 +85,9 @@ def create_user(db: Database, username: str, password: str, role: str, *, countr
     if role not in ROLES:
         raise AuthError("err_role")
     country_iso3 = (country_iso3 or "").strip().upper() or None
-    if role == "office" and not (country_iso3 and re.fullmatch(r"[A-Z]{3}", country_iso3)):
+    if role == "office" and not country_iso3:
         raise AuthError("err_office_country")
+    _check_country(country_iso3)
     if lang and lang not in LANGS:
         raise AuthError("err_lang")
     check_password_policy(password)
@@ -97,6 +112,7 @@ def update_user(db: Database, user_id: int, *, role: str | None = None, country_
                 raise AuthError("err_role")
             u.role = role
         if country_iso3 is not None:
+            _check_country(country_iso3.strip().upper() or None)
             u.country_iso3 = country_iso3.strip().upper() or None
         if u.role == "office" and not u.country_iso3:
             raise AuthError("err_office_country")

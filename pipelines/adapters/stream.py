@@ -572,10 +572,11 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
         odd_expr = "(SELECT x FROM odd WHERE t = value_raw)"
     value = f"(CASE WHEN {is_missing} THEN NULL WHEN {plain} THEN CAST({clean} AS DOUBLE) ELSE {odd_expr} END)"
     year_cols = {k: y for k, (_, _, y) in enumerate(vcols) if y is not None}
-    if year_role is not None:
-        year = year_role
+    if year_cols:  # a year column's year wins over a year role, as ``part["year"] = ...`` does
+        year = "(CASE __k " + " ".join(f"WHEN 'v{k}' THEN {y}" for k, y in year_cols.items()) + \
+               f" ELSE {year_role or 'NULL'} END)"
     else:
-        year = "(CASE __k " + " ".join(f"WHEN 'v{k}' THEN {y}" for k, y in year_cols.items()) + " END)"
+        year = year_role
     month_whens = [f"WHEN 'v{k}' THEN {int(d['month'])}" for k, (_, d, _) in enumerate(vcols) if "month" in d]
     month = month_role or "NULL"
     if month_whens:

@@ -208,3 +208,32 @@ def test_whitespace_is_pythons(tmp_path):
     assert st2["streamed"]
     _same(df, streamed)
     assert streamed.subdivision_name.iloc[0] == "Aguascalientes"
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "reference" / "templates"
+
+
+@pytest.mark.parametrize("source,name", [("iccs_template", "hemistat_template.csv"),
+                                         ("iccs_template_sdmx", "hemistat_template_sdmx.csv")])
+def test_templates_streamed_are_the_python_table(source, name, tmp_path):
+    df, st, streamed, _, st2 = _both(TEMPLATES / name, source, tmp_path, SOME)
+    assert st2["streamed"] is True, st2.get("stream_fallback")
+    _same(df, streamed)
+
+
+def test_synthetic_sample_streamed_is_the_python_table(tmp_path):
+    from pipelines.samples.synthetic import generate_sample
+
+    files = generate_sample(tmp_path / "sample")
+    n = 0
+    for source, paths in files.items():
+        for p in paths:
+            if p.suffix != ".csv":
+                continue
+            try:
+                df, _, streamed, _, st2 = _both(p, source, tmp_path, SOME)
+            except SubmissionError:
+                continue
+            n += bool(st2["streamed"])
+            _same(df, streamed)
+    assert n >= 3

@@ -1,8 +1,8 @@
 """The delimited-text family's streaming path: landing -> ``raw/<sid>.parquet`` in DuckDB, in bounded memory.
 
 Same table as ``tabular.adapt_tabular`` (columns, types, values, lines, column names, row set; the row *order*
-is DuckDB's, not file order — keeping it costs the whole table in memory), for the layouts it can do (``unsupported`` says why not otherwise), and
-the same problems. Steps:
+is DuckDB's, not file order — keeping it costs the whole table in memory), for the layouts it can do
+(``unsupported`` says why not otherwise), and the same problems. Steps:
 
 1. ``transcode``: the file is decoded in chunks with Python's codecs (so cp1252 is cp1252, not latin-1) and
    written as UTF-8 to a scratch file, each data line prefixed with its physical line number and blank lines
@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import itertools
-import json
 import os
 import re
 import shutil
@@ -35,12 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from pipelines.adapters.errors import Problem, SubmissionError
-from pipelines.adapters.tabular import (DEFAULTS, MAX_PROBLEMS, ROLE_COLUMNS, TEXT_COLUMNS, _spec_columns,
-                                        check_header, parse_numbers)
+from pipelines.adapters.tabular import (DEFAULTS, MAX_PROBLEMS, ROLE_COLUMNS, _spec_columns, check_header,
+                                        parse_numbers)
 from pipelines.contracts.tables import RAW_COLUMNS
 
 #: files at least this large take the streaming path when their layout allows it (``adapt_file(stream=None)``)
@@ -48,7 +45,9 @@ STREAM_MIN_BYTES = int(os.environ.get("HEMISTAT_STREAM_MIN_BYTES", 8 * 1024 * 10
 CHUNK_BYTES = 8 * 1024 * 1024
 CSV_FIELD_LIMIT = 131072  # csv.field_size_limit() default: a longer field is a csv.Error in the Python path
 # exactly the characters Python's str.strip() removes (pandas .str.strip() is str.strip)
-WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+# every c with c.isspace() (a test checks it)
+WHITESPACE = ("\x09\x0a\x0b\x0c\x0d\x1c\x1d\x1e\x1f\x20\x85\xa0\u1680"
+              "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _ROLE_KEYS = {"column", "const", "join", "sep", "strip", "empty_as_null", "zero_pad", "map", "default"}
 _PLAIN_NUMBER = r"[0-9]+(\.[0-9]*)?|\.[0-9]+"  # at most 15 digits: cast in SQL, exactly as pandas parses it
 
@@ -161,11 +160,6 @@ def iter_text(path: Path, encoding: str, file_name: str, chunk_bytes: int = CHUN
             if final:
                 return
             offset += len(chunk)
-
-
-def check_decodes(path: Path, encoding: str, file_name: str) -> None:
-    for _ in iter_text(path, encoding, file_name):
-        pass
 
 
 def read_header(path: Path, reader: dict, file_name: str) -> tuple[list[str], int]:

@@ -201,6 +201,7 @@ def test_unsupported_layouts_say_why():
 
 
 def test_whitespace_is_pythons(tmp_path):
+    assert stream.WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
     # str.strip() removes more than spaces: no-break space, tab, vertical tab, information separators
     vals = ["\u00a01\u00a0", "\x1c2", "\t3", "4\x0b", "", "", "", "", "", "", "", ""]
     p = _write(tmp_path, HEAD + _row(name="\u00a0Aguascalientes ", vals=vals, modalidad="x\x1f"))

@@ -50,7 +50,7 @@ def _is_large(path: Path, stream: bool | None) -> bool:
     if stream is not None:
         return stream
     try:
-        return Path(path).stat().st_size >= _stream.STREAM_MIN_BYTES
+        return Path(path).stat().st_size >= _stream.stream_min_bytes()
     except OSError:
         return False
 

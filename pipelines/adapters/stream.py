@@ -40,8 +40,14 @@ from pipelines.adapters.tabular import (DEFAULTS, MAX_PROBLEMS, ROLE_COLUMNS, _s
                                         parse_numbers)
 from pipelines.contracts.tables import RAW_COLUMNS
 
-#: files at least this large take the streaming path when their layout allows it (``adapt_file(stream=None)``)
-STREAM_MIN_BYTES = int(os.environ.get("HEMISTAT_STREAM_MIN_BYTES", 8 * 1024 * 1024))
+#: files at least this large take the streaming path when their layout allows it (``adapt_to_parquet(stream=None)``);
+#: ``HEMISTAT_STREAM_MIN_BYTES`` overrides it at run time (0: every delimited file whose layout allows it)
+STREAM_MIN_BYTES = 8 * 1024 * 1024
+
+
+def stream_min_bytes() -> int:
+    v = os.environ.get("HEMISTAT_STREAM_MIN_BYTES")
+    return STREAM_MIN_BYTES if v in (None, "") else int(v)
 CHUNK_BYTES = 8 * 1024 * 1024
 CSV_FIELD_LIMIT = 131072  # csv.field_size_limit() default: a longer field is a csv.Error in the Python path
 # exactly the characters Python's str.strip() removes (pandas .str.strip() is str.strip)

@@ -319,6 +319,11 @@ def _map_expr(src: str, spec: dict | None) -> str:
     return f"(CASE {src} {whens} ELSE {default} END)"
 
 
+def _pd_str(v) -> str:
+    """``str()`` of a role's cell as the Python path prints it: a missing text is NaN in a pandas str column."""
+    return "nan" if v is None else str(v)
+
+
 def _pandas_metadata() -> bytes:
     import pyarrow as pa
 
@@ -450,7 +455,7 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
         codes = ", ".join(sorted(str(k) for k in sp["map"]))
         for line, v in con.execute(f"SELECT __line, {src} FROM wide WHERE NOT __drop AND ({src} IS NULL OR "
                                    f"{src} NOT IN ({keys})) ORDER BY __line LIMIT 20").fetchall():
-            problems.append(Problem(file_name, int(line), sp.get("column"), "C3", value=str(v),
+            problems.append(Problem(file_name, int(line), sp.get("column"), "C3", value=_pd_str(v),
                                     key="not_in_spec_codelist", params={"role": role, "codes": codes}))
     if problems:
         raise SubmissionError(problems)
@@ -482,7 +487,7 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
                                   if any(t is not None for t in bad) else []))
             rows = con.execute(f"SELECT __line, {ysrc} FROM kept WHERE {cond} ORDER BY __line "
                                f"LIMIT {MAX_PROBLEMS}").fetchall()
-            raise SubmissionError([Problem(file_name, int(ln), cols_y[0], "S1", value=str(t),
+            raise SubmissionError([Problem(file_name, int(ln), cols_y[0], "S1", value=_pd_str(t),
                                            key="year_not_integer") for ln, t in rows])
         if len(texts) > 10_000:
             raise Fallback("more than 10,000 distinct years")

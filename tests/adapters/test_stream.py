@@ -274,3 +274,20 @@ def test_raw_asset_preview_reads_one_batch(tmp_path):
     _, _, streamed, _, _ = _both(real("us_fbi/estimated_crimes_1979_2019.csv"), "us_fbi", tmp_path)
     head = _preview(tmp_path / "raw.parquet")
     assert len(head) == 10 and str(head.month.dtype) == "Int64" and list(head.columns) == list(streamed.columns)
+
+
+def test_missing_role_text_is_reported_as_pandas_prints_it(tmp_path):
+    from pipelines.adapters.tabular import adapt_tabular
+
+    p = tmp_path / "m.csv"
+    p.write_text("c,y,v\nMEX,2020,1\n,2020,2\nMEX,,3\n", encoding="utf-8")
+    lay = {"name": "x", "reader": {"format": "csv"}, "values": {"column": "v"},
+           "columns": {"country_iso3": {"column": "c", "empty_as_null": True, "map": {"MEX": "MEX"}},
+                       "year": {"column": "y", "empty_as_null": True}, "national_code": {"const": "a"}}}
+    for fix in (None, {"MEX": "MEX", "": "MEX"}):
+        if fix:
+            lay["columns"]["country_iso3"] = {"column": "c", "map": fix}
+        py = _problems(lambda: adapt_tabular(p, lay, source_id="s", submission_id="t", file_name="m.csv"))
+        st = _problems(lambda: stream.adapt_stream(p, lay, tmp_path / "o.parquet", source_id="s",
+                                                   submission_id="t", file_name="m.csv"))
+        assert st == py

@@ -90,8 +90,6 @@ def unsupported(layout: dict) -> str | None:
             return f"role {role}: {', '.join(sorted(set(spec) - _ROLE_KEYS))}"
         if "const" in spec and not isinstance(spec["const"], (str, int)):
             return f"role {role}: const is not text"
-        if "map" in spec and not all(v is None or isinstance(v, str) for v in spec["map"].values()):
-            return f"role {role}: map values are not text"
         if "default" in spec and spec["default"] is not None and not isinstance(spec["default"], str):
             return f"role {role}: default is not text"
     if "year" in cols and not _spec_columns(cols["year"]) and "const" not in cols["year"]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.adapters import stream as _stream
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.messages import nested
 from pipelines.adapters.tabular import adapt_tabular, read_records, required_columns
@@ -30,20 +31,42 @@ def _family(layout: dict):
         FAMILIES[name] = importlib.import_module(f"pipelines.adapters.{name}").adapt
     return FAMILIES[name]
 
-__all__ = ["adapt_file", "choose_layout", "Problem", "SubmissionError", "SourceSpec", "load_spec",
+__all__ = ["adapt_file", "adapt_to_parquet", "choose_layout", "Problem", "SubmissionError", "SourceSpec", "load_spec",
            "load_all_specs"]
 
 
-def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
+def _header(path: Path, reader: dict, file_name: str, large: bool) -> list[str]:
+    """The header ``read_records`` would find; for a large delimited file without reading every record into
+    memory (``stream.read_header``: the file is still decoded whole, so an encoding misfit is still found)."""
+    if large and reader.get("format", "csv") == "csv":
+        try:
+            return _stream.read_header(path, reader, file_name)[0]
+        except _stream.Fallback:
+            pass
+    return read_records(path, reader, file_name)[0]
+
+
+def _is_large(path: Path, stream: bool | None) -> bool:
+    if stream is not None:
+        return stream
+    try:
+        return Path(path).stat().st_size >= _stream.stream_min_bytes()
+    except OSError:
+        return False
+
+
+def choose_layout(path: Path, spec: SourceSpec, file_name: str, *, stream: bool | None = None) -> dict:
     """Pick the first layout whose required columns all appear in the file's header. The format families read
-    a layout as the dict the spec wrote (``Layout.as_dict``: the validated layout, the keys it sets)."""
+    a layout as the dict the spec wrote (``Layout.as_dict``: the validated layout, the keys it sets).
+    ``stream``: read only the header of a delimited file (None: when the file is large)."""
     tried = []
     decode_errors: list[SubmissionError] = []
+    large = _is_large(path, stream)
     for layout in (lay.as_dict() for lay in spec.layouts):
         if layout.get("family", "tabular") != "tabular":
             return layout  # custom families check their own shape
         try:
-            header, header_line, _ = read_records(path, layout.get("reader", {}), file_name)
+            header = _header(path, layout.get("reader", {}), file_name, large)
         except SubmissionError as exc:
             tried.append({"key": "layout_unreadable",
                           "params": {"layout": repr(layout["name"]), "detail": nested(exc.problems[0])}})
@@ -63,9 +86,44 @@ def choose_layout(path: Path, spec: SourceSpec, file_name: str) -> dict:
 
 def adapt_file(path: Path, spec: SourceSpec, *, submission_id: str, file_name: str,
                allowed_countries: set[str] | None = None) -> tuple[pd.DataFrame, dict]:
-    layout = choose_layout(path, spec, file_name)
+    """The standard long table as a DataFrame (the Python path; small files, tests, tools)."""
+    layout = choose_layout(path, spec, file_name, stream=False)
     family = _family(layout)
     table, stats = family(path, layout, source_id=spec.source_id, submission_id=submission_id,
                           file_name=file_name, allowed_countries=allowed_countries)
     stats["layout"] = layout["name"]
     return table, stats
+
+
+def adapt_to_parquet(path: Path, spec: SourceSpec, out_path: Path, *, submission_id: str, file_name: str,
+                     allowed_countries: set[str] | None = None, stream: bool | None = None,
+                     memory_limit: str | None = None) -> tuple[Path, int, dict]:
+    """The standard long table written to ``out_path`` (Parquet, zstd, atomically): ``(out_path, rows, stats)``.
+
+    A delimited file whose layout the streaming path can do (``stream.unsupported``) goes landing -> Parquet in
+    DuckDB without a DataFrame (``stream=None``: when the file has at least ``STREAM_MIN_BYTES``; True: always
+    when possible; False: never); ``stats["streamed"]`` says which path ran and ``stats["stream_fallback"]``
+    why not. Every other file goes through ``adapt_file`` and ``write_parquet_atomic``. Same table, same
+    problems either way."""
+    from pipelines.storage.files import write_parquet_atomic
+
+    large = _is_large(path, stream)
+    layout = choose_layout(path, spec, file_name, stream=large)
+    why = _stream.unsupported(layout) if large else "small file"
+    if why is None:
+        try:
+            rows, stats = _stream.adapt_stream(path, layout, out_path, source_id=spec.source_id,
+                                               submission_id=submission_id, file_name=file_name,
+                                               allowed_countries=allowed_countries, memory_limit=memory_limit)
+            stats["layout"] = layout["name"]
+            return Path(out_path), rows, stats
+        except _stream.Fallback as exc:
+            why = str(exc)
+    family = _family(layout)
+    table, stats = family(path, layout, source_id=spec.source_id, submission_id=submission_id,
+                          file_name=file_name, allowed_countries=allowed_countries)
+    stats["layout"] = layout["name"]
+    stats["streamed"] = False
+    stats["stream_fallback"] = why
+    write_parquet_atomic(table, Path(out_path))
+    return Path(out_path), len(table), stats

@@ -24,6 +24,19 @@ def _failure(exc: SubmissionError, sid: str) -> dg.Failure:
     )
 
 
+def _preview(path, n: int = 10) -> pd.DataFrame:
+    """The first ``n`` rows of a Parquet file, reading one small batch (not the file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.contracts.tables import arrow_to_pandas
+
+    pf = pq.ParquetFile(path)
+    batch = next(pf.iter_batches(batch_size=n), None)
+    table = pa.Table.from_batches([batch]) if batch is not None else pf.schema_arrow.empty_table()
+    return arrow_to_pandas(table.slice(0, n))
+
+
 @dg.asset(partitions_def=submissions_partitions, group_name="ingest", kinds={"parquet"},
           description="Adapter output: the standard long table, one row per published cell, with "
                       "file/line/column back into the file exactly as received (checksum verified).")
@@ -35,9 +48,10 @@ def raw_table(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> 
             res = pipeline.ingest(settings, sid)
     except SubmissionError as exc:
         raise _failure(exc, sid) from exc
-    df = pd.read_parquet(res.path).head(10)
+    df = _preview(res.path)
     return dg.MaterializeResult(metadata={
         "rows": res.rows, "path": str(res.path), "layout": res.stats.get("layout"),
+        "streamed": bool(res.stats.get("streamed")),
         "file_rows": res.stats.get("file_rows"), "out_of_scope_rows": res.stats.get("out_of_scope_rows"),
         "seconds": round(res.seconds, 2), "preview": dg.MetadataValue.md(df.to_markdown(index=False)
                                                                           if hasattr(df, "to_markdown") else str(df))})

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.adapters import SubmissionError, adapt_file, load_all_specs, load_spec
+from pipelines.adapters import SubmissionError, adapt_to_parquet, load_all_specs, load_spec
+from pipelines.contracts.tables import read_table
 from pipelines.harmonise import reference as ref
 from pipelines.settings import Settings
 
@@ -23,22 +24,23 @@ def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: s
     spec = load_spec(source_id, settings.reference_dir)
     name = lang_file_name or Path(file).name
     countries = set(ref.countries(settings.reference_dir)["iso3"])
-    try:
-        table, stats = adapt_file(Path(file), spec, submission_id="dry-run", file_name=name,
-                                  allowed_countries=countries)
-    except SubmissionError as exc:
-        _, _, report = run_quality(settings, spec, None, file_name=name, sid=None, problems=exc.problems,
-                                         with_gx=False)
-        report["verdict"] = "rejected"
-        return report
-    now = datetime.now(timezone.utc)
-    results, v, report = run_quality(settings, spec, table, file_name=name, sid=None, received_at=now,
-                                           layout=stats.get("layout"))
-    # harmonised-layer rules on this file alone (+ comparison series already in the warehouse)
-    if v != "rejected":
-        with tempfile.TemporaryDirectory() as tmp:
-            p = Path(tmp) / "dry.parquet"
-            table.to_parquet(p)
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "dry.parquet"
+        try:
+            _, _, stats = adapt_to_parquet(Path(file), spec, p, submission_id="dry-run", file_name=name,
+                                           allowed_countries=countries)
+        except SubmissionError as exc:
+            _, _, report = run_quality(settings, spec, None, file_name=name, sid=None, problems=exc.problems,
+                                       with_gx=False)
+            report["verdict"] = "rejected"
+            return report
+        # the rules still read a DataFrame here (the quality package is moving to the Parquet path)
+        table = read_table(p)
+        now = datetime.now(timezone.utc)
+        results, v, report = run_quality(settings, spec, table, file_name=name, sid=None, received_at=now,
+                                         layout=stats.get("layout"))
+        # harmonised-layer rules on this file alone (+ comparison series already in the warehouse)
+        if v != "rejected":
             try:
                 h = harmonise(pd.DataFrame([{"submission_id": "dry-run", "source_id": source_id,
                                              "received_at": now.isoformat(), "validated_path": str(p)}]),
@@ -53,7 +55,7 @@ def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: s
                 results += evaluate(h.indicators, rules, ctx, layer="harmonised")
             except HarmoniseError:
                 pass  # C1/C2 already report unmapped or invalid codes
-        v = verdict(results)
-        report = build_report(results, verdict=v, submission_id=None, source_id=source_id, file_name=name,
-                              stats=report["stats"], gx=report["gx"])
+            v = verdict(results)
+            report = build_report(results, verdict=v, submission_id=None, source_id=source_id, file_name=name,
+                                  stats=report["stats"], gx=report["gx"])
     return report

@@ -204,5 +204,11 @@ def validate_parquet(path, schema: pa.DataFrameSchema, batch_rows: int = 500_000
                 "failure_case": [str(tuple(r)) + f" x{n}" for r, n in zip(dup[cols].itertuples(index=False),
                                                                          dup["n"])]}))
     if failures:
-        raise ContractError(schema.name or "table", pd.concat(failures, ignore_index=True))
+        fc = pd.concat(failures, ignore_index=True)
+        # a failure of the whole table (a column missing or extra, a wrong type: no row) is found in every
+        # batch: reported once, as when the table is validated whole
+        whole = fc["index"].isna()
+        key = fc[["column", "check", "failure_case"]].astype(str)
+        fc = fc[~(whole & key.duplicated())].reset_index(drop=True)
+        raise ContractError(schema.name or "table", fc)
     return offset

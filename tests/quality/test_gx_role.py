@@ -149,7 +149,7 @@ def test_published_scorecard_has_gx_beside_the_engine(data_env, tmp_path, monkey
     sc = {r[0]: r[1:] for r in con.execute(
         "select rule_id, status, engine, gx_status, gx_unexpected, observed from published.quality_scorecard "
         "where submission_id = ?", [sid]).fetchall()}
-    assert sc["C3"][:4] == ("pass", "pandera", "pass", 0) and sc["C4"][:4] == ("pass", "duckdb", "pass", 0)
+    assert sc["C3"][:4] == ("pass", "duckdb", "pass", 0) and sc["C4"][:4] == ("pass", "duckdb", "pass", 0)
     assert sc["C1"][2] is None and sc["M1"][1] == "python"
     assert sc["T1"][0] == "error_in_rule" and sc["T1"][4] == "ValueError: T1 broke"
     assert con.execute("select count(*) from published.quality_scorecard where gx_status in ('pass', 'fail') "

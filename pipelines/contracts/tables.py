@@ -151,6 +151,7 @@ def _with_rows(fc: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     ``row_line`` (the file line) and ``row_column_name`` (the file column), so that a problem names its
     line and column without the table (``pipelines.pipeline.validate.contract_problems``)."""
     fc = fc.copy()
+    fc["failure_case"] = fc["failure_case"].astype(object)  # batches concatenated keep each value's type
     idx = pd.to_numeric(fc["index"], errors="coerce")
     ok = idx.notna() & idx.isin(df.index)
     for src, dst in (("line", "row_line"), ("column_name", "row_column_name")):

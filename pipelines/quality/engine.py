@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the table as view ``t`` (a Parquet file is read in place, never loaded), and
-    ``t_rows``: the same rows with ``__row``, their position in the table (the file row of a Parquet file)."""
-    con = duckdb.connect()
+    ``t_rows``: the same rows with ``__row``, their position in the table (the file row of a Parquet file).
+    Bounded memory: ``duckdb_config()``."""
+    con = duckdb.connect(config=duckdb_config())
     if isinstance(table, (str, Path)):
         con.execute("create view t as select * from read_parquet(" + _lit(str(table)) + ")")
         con.execute("create view t_rows as select * exclude (file_row_number), file_row_number as __row "
@@ -52,6 +53,17 @@ def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
         con.execute("create view t as select * from t_df")
         con.execute("create view t_rows as select *, row_number() over () - 1 as __row from t_df")
     return con
+
+
+def duckdb_config() -> dict:
+    """DuckDB settings of a rule evaluation (and of GX's connection): memory bounded by
+    ``HEMISTAT_DUCKDB_MEMORY`` (default 1GB), spilling beyond it to the system's temporary folder."""
+    import os
+    import tempfile
+
+    spill = Path(tempfile.gettempdir()) / "hemistat-duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    return {"memory_limit": os.environ.get("HEMISTAT_DUCKDB_MEMORY") or "1GB", "temp_directory": str(spill)}
 
 
 def _lit(v: str) -> str:

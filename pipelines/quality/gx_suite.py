@@ -186,7 +186,10 @@ def run_suite(table: pd.DataFrame | str | Path, rules: list[Rule], countries: se
     rules = [r for r in rules if r.enabled and r.check in GX_CHECKS]
     ctx = _context()
     columns = list(pq.read_schema(table).names)
-    bd = ctx.data_sources.add_sql("duckdb", connection_string="duckdb:///:memory:") \
+    from pipelines.quality.engine import duckdb_config
+
+    bd = ctx.data_sources.add_sql("duckdb", connection_string="duckdb:///:memory:",
+                                  kwargs={"connect_args": {"config": duckdb_config()}}) \
         .add_query_asset(name="table", query=_select(columns, rules, str(table))) \
         .add_batch_definition_whole_table("all")
     suite = ctx.suites.add(gx.ExpectationSuite(name=f"{name}_suite"))

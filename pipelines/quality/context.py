@@ -59,10 +59,11 @@ def table_facts(table: pd.DataFrame | str | Path | None) -> tuple[set[str], str 
     return codes, (first[0][0] if first else None)
 
 
-def previous_vintage(others: list[dict], frames: list[pd.DataFrame], layout: str | None,
-                     table: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
+def previous_vintage(others: list[dict], frames: list, layout: str | None,
+                     table: pd.DataFrame | str | Path | None):
     """The previous release of the *same series*: same layout, and the same file name or, failing
-    that, mostly the same national codes (two UN-CTS theme files share a layout but not their codes)."""
+    that, mostly the same national codes (two UN-CTS theme files share a layout but not their codes).
+    ``frames``: each other submission's table, a DataFrame or its Parquet file (returned as given)."""
     cands = [(o, f) for o, f in zip(others, frames) if layout is None or o.get("layout") in (None, layout)]
     if not cands or table is None:
         return None
@@ -70,9 +71,9 @@ def previous_vintage(others: list[dict], frames: list[pd.DataFrame], layout: str
     same_name = [f for o, f in cands if o.get("original_name") == name]
     if same_name:
         return same_name[-1]
-    best = max(cands, key=lambda c: len(codes & set(c[1]["national_code"].unique())) / max(len(codes), 1))
-    overlap = len(codes & set(best[1]["national_code"].unique())) / max(len(codes), 1)
-    return best[1] if overlap >= 0.5 else None
+    overlaps = [len(codes & table_facts(f)[0]) / max(len(codes), 1) for _, f in cands]
+    best = max(range(len(cands)), key=lambda i: overlaps[i])
+    return cands[best][1] if overlaps[best] >= 0.5 else None
 
 
 def comparison_series(settings: Settings, sources: list[str]) -> pd.DataFrame | None:
@@ -103,8 +104,9 @@ def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | st
     prev = related = None
     others = _accepted_same_source(settings, spec.source_id, submission_id)
     if others:
-        frames = [pd.read_parquet(o["validated_path"]) for o in others]
-        related = pd.concat(frames, ignore_index=True)
+        # the other vintages stay files, read in place by the checks that need them (X3, R1, R2)
+        frames = [Path(o["validated_path"]) for o in others]
+        related = frames
         # the previous vintage is a release older than this one (a late-loaded old release is compared with
         # what came before it, not with the newer release)
         own = _own_release(settings, submission_id)

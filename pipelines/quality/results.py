@@ -41,8 +41,10 @@ class QualityContext:
     countries: set[str] | None = None
     population_national: pd.DataFrame | None = None
     population_subnational: pd.DataFrame | None = None
-    previous: pd.DataFrame | None = None            # previous accepted vintage of the same source
-    related: pd.DataFrame | None = None             # other accepted cells of the same source (X3)
+    # previous accepted vintage of the same source; other accepted cells of the same source (X3): a DataFrame,
+    # or Parquet file(s) read in place by the checks
+    previous: pd.DataFrame | Path | None = None
+    related: pd.DataFrame | Path | list[Path] | None = None
     comparison: pd.DataFrame | None = None          # country_iso3, year, rate, source_id (X1)
     received_at: datetime | None = None
     hierarchy: pd.DataFrame | None = None           # child_code, parent_code

@@ -135,3 +135,19 @@ def test_the_contract_of_a_file_names_line_and_column(tmp_path):
         validate_parquet(p, RawSchema, batch_rows=2)
     probs = contract_problems(None, exc.value, "f.csv")
     assert [(p.line, p.value) for p in probs if p.value == "extra"] == [(None, "extra")]
+
+
+def test_other_vintages_read_in_place_give_what_their_dataframes_give(pais_clean, tmp_path):
+    """build_context keeps the previous vintage and the related submissions as files: R1, R2 and X3 on them
+    give what they give on the same tables in pandas."""
+    old = pais_clean.assign(value=pais_clean["value"] * 1.5, submission_id="ar_snic__20240101__00000000")
+    p = tmp_path / "old.parquet"
+    old.to_parquet(p)
+    rules = [r for r in load_rules(RULES, "ar_snic", reference_dir=REF) if r.id in ("R1", "R2", "X3")]
+    on_df = evaluate(pais_clean, rules, context("ar_snic", pais_clean, previous=old, related=old))
+    on_file = evaluate(pais_clean, rules, context("ar_snic", pais_clean, previous=p, related=[p]))
+    assert [r.status for r in on_df] == [r.status for r in on_file]
+    assert any(r.status == "fail" for r in on_df)
+    for a, b in zip(on_df, on_file):
+        assert (a.failing_rows, a.observed, a.notes) == (b.failing_rows, b.observed, b.notes), a.rule.id
+        assert sorted(a.failures.astype(str).values.tolist()) == sorted(b.failures.astype(str).values.tolist())

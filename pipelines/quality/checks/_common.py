@@ -30,6 +30,30 @@ def _ident(col: str) -> str:
     return '"' + col + '"'
 
 
+def _register(con, name: str, table, columns: list[str] | None = None) -> bool:
+    """``table`` (a DataFrame, or one or more Parquet files read in place) as view ``name`` with the given
+    ``columns`` it has; False when there is nothing (None, an empty frame, no file)."""
+    from pathlib import Path
+
+    if table is None:
+        return False
+    if isinstance(table, pd.DataFrame):
+        if table.empty:
+            return False
+        con.register(name + "_df", table[[c for c in table.columns if columns is None or c in columns]])
+        con.execute(f"create or replace temp view {name} as select * from {name}_df")
+        return True
+    paths = [str(p) for p in ([table] if isinstance(table, (str, Path)) else table)]
+    if not paths:
+        return False
+    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"   # a view takes no parameter
+    con.execute(f"create or replace temp view {name}_all as select * from read_parquet({files}, union_by_name = true)")
+    have = {r[0] for r in con.execute(f"select column_name from (describe {name}_all)").fetchall()}
+    cols = ", ".join('"' + c + '"' for c in (columns or sorted(have)) if c in have)
+    con.execute(f"create or replace temp view {name} as select {cols} from {name}_all")
+    return bool(con.execute(f"select count(*) > 0 from (select 1 from {name} limit 1)").fetchall()[0][0])
+
+
 def _fetch_failures(con, sql: str, params: list | None = None) -> tuple[pd.DataFrame, int]:
     """The first ``MAX_FAILURES`` rows of a failure query, in its order, and how many rows it has: the rows
     are kept in a DuckDB temp table (which spills to disk), never all in pandas."""

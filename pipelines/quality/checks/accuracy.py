@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from pipelines.quality.checks._common import _NAT, _columns, _fetch, _fetch_failures, _na, _result, facts
+from pipelines.quality.checks._common import (_NAT, _columns, _fetch, _fetch_failures, _na, _register,
+                                              _result, facts)
 from pipelines.quality.registry import check
 
 log = logging.getLogger(__name__)
@@ -12,9 +13,7 @@ log = logging.getLogger(__name__)
 
 @check("national_equals_subdivisions")
 def check_national_equals_subdivisions(rule, table, ctx, con):
-    if ctx.related is not None and len(ctx.related):
-        have = _columns(con)
-        con.register("rel", ctx.related[[c for c in ctx.related.columns if c in have]])
+    if _register(con, "rel", ctx.related, sorted(_columns(con))):
         con.execute("create or replace temp view u as select * from t union all by name "
                     "select * from rel where submission_id not in (select distinct submission_id from t)")
     else:

@@ -69,7 +69,7 @@ def check_yoy_change(rule, table, ctx, con):
         select * from annual_prev
         where prev is not null and prev > 0 and prev_year = year - 1
           and abs(value - prev) > ? * prev and abs(value - prev) > ? * sqrt(prev + 1)
-        order by abs(value - prev) / sqrt(prev + 1) desc
+        order by abs(value - prev) / sqrt(prev + 1) desc, line
     """, [mx, kk])
     res = _result(rule, df.assign(observed=df["value"].astype(str), expected=df["prev"].astype(str),
                                   value=df["value"].astype(str)), n)
@@ -93,7 +93,7 @@ def check_robust_zscore(rule, table, ctx, con):
         d as (select *, list_median(list_transform(hist, lambda x: abs(x - med))) as mad from m)
         select *, 0.6745 * (value - med) / mad as z from d
         where mad > 0 and abs(0.6745 * (value - med) / mad) > ? and abs(value - med) > 3 * sqrt(med + 1)
-        order by abs(0.6745 * (value - med) / mad) desc
+        order by abs(0.6745 * (value - med) / mad) desc, line
     """, [window, min_years, zmax])
     res = _result(rule, df.assign(observed=df["z"].round(1).astype(str), expected=df["med"].astype(str),
                                   value=df["value"].astype(str)), n)

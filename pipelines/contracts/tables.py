@@ -146,10 +146,27 @@ def read_table(path, columns: list[str] | None = None) -> pd.DataFrame:
     return arrow_to_pandas(pq.read_table(path, columns=columns))
 
 
+def _with_rows(fc: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """Failure cases of one batch with what the failing rows say of themselves while the batch is in memory:
+    ``row_line`` (the file line) and ``row_column_name`` (the file column), so that a problem names its
+    line and column without the table (``pipelines.pipeline.validate.contract_problems``)."""
+    fc = fc.copy()
+    fc["failure_case"] = fc["failure_case"].astype(object)  # batches concatenated keep each value's type
+    idx = pd.to_numeric(fc["index"], errors="coerce")
+    ok = idx.notna() & idx.isin(df.index)
+    for src, dst in (("line", "row_line"), ("column_name", "row_column_name")):
+        vals = pd.Series([None] * len(fc), index=fc.index, dtype="object")
+        if src in df.columns and ok.any():
+            vals[ok] = df[src].reindex(idx[ok].astype("int64").to_numpy()).to_numpy()
+        fc[dst] = vals
+    return fc
+
+
 def validate_parquet(path, schema: pa.DataFrameSchema, batch_rows: int = 500_000) -> int:
     """Validate a Parquet file against a layer contract in bounded memory: the column checks batch by batch
-    (pandera, lazily; failure indexes are rows of the file), the table-wide unique key in DuckDB. Raises
-    ContractError with every failure case; returns the number of rows."""
+    (pandera, lazily; failure indexes are rows of the file, and ``row_line``/``row_column_name`` give the
+    failing row's ``line`` and ``column_name`` when the table has them), the table-wide unique key in DuckDB.
+    Raises ContractError with every failure case; returns the number of rows."""
     import copy
 
     import duckdb
@@ -163,11 +180,14 @@ def validate_parquet(path, schema: pa.DataFrameSchema, batch_rows: int = 500_000
         import pyarrow as pa_
 
         df = arrow_to_pandas(pa_.Table.from_batches([batch]))
+        for c, col in schema.columns.items():  # a file without pandas metadata: a batch with no empty month
+            if str(col.dtype) == "Int64" and c in df.columns and str(df[c].dtype) == "int64":
+                df[c] = df[c].astype("Int64")
         df.index = pd.RangeIndex(offset, offset + len(df))
         try:
             per_batch.validate(df, lazy=True)
         except SchemaErrors as exc:
-            failures.append(exc.failure_cases)
+            failures.append(_with_rows(exc.failure_cases, df))
         offset += len(df)
     if schema.unique and offset:
         cols = list(schema.unique)
@@ -185,5 +205,11 @@ def validate_parquet(path, schema: pa.DataFrameSchema, batch_rows: int = 500_000
                 "failure_case": [str(tuple(r)) + f" x{n}" for r, n in zip(dup[cols].itertuples(index=False),
                                                                          dup["n"])]}))
     if failures:
-        raise ContractError(schema.name or "table", pd.concat(failures, ignore_index=True))
+        fc = pd.concat(failures, ignore_index=True)
+        # a failure of the whole table (a column missing or extra, a wrong type: no row) is found in every
+        # batch: reported once, as when the table is validated whole
+        whole = fc["index"].isna()
+        key = fc[["column", "check", "failure_case"]].astype(str)
+        fc = fc[~(whole & key.duplicated())].reset_index(drop=True)
+        raise ContractError(schema.name or "table", fc)
     return offset

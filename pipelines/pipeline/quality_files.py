@@ -44,11 +44,31 @@ def _failure_frame(frames: list[pd.DataFrame], empty_columns: list[str]) -> pd.D
     return f
 
 
-def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | None):
+def _country_years(table: pd.DataFrame | str | Path | None) -> pd.DataFrame:
+    """The distinct (country_iso3, year) of the table; a Parquet file is read by DuckDB, never loaded."""
+    if table is None:
+        return pd.DataFrame(columns=["country_iso3", "year"])
+    if isinstance(table, pd.DataFrame):
+        return table[["country_iso3", "year"]].drop_duplicates() if len(table) else \
+            pd.DataFrame(columns=["country_iso3", "year"])
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        # first appearance order, as drop_duplicates keeps it
+        return con.execute("select country_iso3, year from (select country_iso3, year, min(file_row_number) as r "
+                           "from read_parquet(?, file_row_number = true) group by all) order by r",
+                           [str(table)]).df()
+    finally:
+        con.close()
+
+
+def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | str | Path | None):
     rows = scorecard_frame([{"submission_id": sid, "source_id": source_id, **r.as_row()} for r in results])
+    cy = _country_years(table)
     country = None
-    if table is not None and len(table) and table["country_iso3"].nunique() == 1:
-        country = table["country_iso3"].iloc[0]
+    if len(cy) and cy["country_iso3"].nunique() == 1:
+        country = cy["country_iso3"].iloc[0]
     fails = []
     for r in results:
         if len(r.failures):
@@ -60,7 +80,4 @@ def _quality_tables(sid: str, source_id: str, results, table: pd.DataFrame | Non
             f.insert(0, "submission_id", sid)
             fails.append(f)
     fdf = _failure_frame(fails, ["submission_id", "rule_id"])
-    cy = pd.DataFrame(columns=["country_iso3", "year"])
-    if table is not None and len(table):
-        cy = table[["country_iso3", "year"]].drop_duplicates()
     return rows, fdf, cy

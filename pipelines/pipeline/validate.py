@@ -7,29 +7,33 @@ import time
 import pandas as pd
 
 from pipelines.adapters import Problem, SubmissionError, load_spec
-from pipelines.contracts.tables import ContractError, RawSchema, validate_layer
+from pipelines.contracts.tables import ContractError, RawSchema, validate_parquet
 from pipelines.pipeline.ingest import StepResult
 from pipelines.pipeline.quality_files import _quality_tables, quality_dir
 from pipelines.pipeline.review import HOLD_DETAIL, needs_approval, pipeline_may_set
 from pipelines.quality.run import run_quality
 from pipelines.settings import Settings
 from pipelines.storage import submissions as subs
-from pipelines.storage.files import write_parquet_atomic
+from pipelines.storage.files import copy_file_atomic, write_parquet_atomic
 
 
-def contract_problems(df: pd.DataFrame, exc: ContractError, file_name: str) -> list[Problem]:
-    """Turn pandera failure cases into problems that name file, line, column and rule."""
+def contract_problems(df: pd.DataFrame | None, exc: ContractError, file_name: str) -> list[Problem]:
+    """Turn pandera failure cases into problems that name file, line, column and rule. The failing row's line
+    and column come from the failure cases (``validate_parquet``'s ``row_line``/``row_column_name``) or,
+    for a contract checked on a DataFrame, from ``df``."""
     out = []
     fc = exc.failures
     for _, f in fc.head(200).iterrows():
         idx = f.get("index")
         line = None
-        if idx is not None and pd.notna(idx) and int(idx) in df.index:
+        col = f.get("column")
+        if "row_line" in fc.columns:
+            if pd.notna(f.get("row_line")):
+                line = int(f["row_line"])
+                col = f.get("row_column_name") if col == "value" else col
+        elif df is not None and idx is not None and pd.notna(idx) and int(idx) in df.index:
             line = int(df.at[int(idx), "line"])
-            col = f.get("column")
             col = df.at[int(idx), "column_name"] if col == "value" else col
-        else:
-            col = f.get("column")
         out.append(Problem(file_name, line, None if pd.isna(col) else str(col), "S1",
                            value=None if pd.isna(f.get("failure_case")) else str(f.get("failure_case")),
                            key="breaks_contract", params={"layer": exc.layer, "check": str(f.get("check"))}))
@@ -45,20 +49,20 @@ def validate(settings: Settings, sid: str) -> StepResult:
     t0 = time.perf_counter()
     man = subs.read_manifest(settings.landing_dir, sid)
     spec = load_spec(man.source_id, settings.reference_dir)
-    df = pd.read_parquet(settings.raw_dir / f"{sid}.parquet")
+    raw = settings.raw_dir / f"{sid}.parquet"   # read in place (DuckDB, batches): never loaded whole
     problems: list[Problem] = []
     try:
-        validate_layer(df, RawSchema)
+        validate_parquet(raw, RawSchema)
     except ContractError as exc:
-        problems.extend(contract_problems(df, exc, man.original_name))
+        problems.extend(contract_problems(None, exc, man.original_name))
     st = subs.read_status(settings.landing_dir, sid)
     acknowledged = {a["rule_id"] for a in st.get("acknowledgements", [])}
     from datetime import datetime
 
-    results, v, report = run_quality(settings, spec, df, file_name=man.original_name, sid=sid,
+    results, v, report = run_quality(settings, spec, raw, file_name=man.original_name, sid=sid,
                                      received_at=datetime.fromisoformat(man.received_at), layout=st.get("layout"),
                                      problems=problems, acknowledged=acknowledged, sha256=man.sha256)
-    qrows, fails, cy = _quality_tables(sid, man.source_id, results, df)
+    qrows, fails, cy = _quality_tables(sid, man.source_id, results, raw)
     qd = quality_dir(settings)
     write_parquet_atomic(qrows, qd / f"{sid}.parquet")
     write_parquet_atomic(fails, qd / f"{sid}_failures.parquet")
@@ -70,14 +74,14 @@ def validate(settings: Settings, sid: str) -> StepResult:
                         detail="; ".join(f"{r.rule.id}: " + (f"the rule could not be evaluated ({r.observed})"
                                                       if r.status == "error_in_rule" else f"{r.failing_rows} row(s)")
                                          for r in results if r.blocking))
-        write_parquet_atomic(df, settings.quarantine_dir / f"{sid}.parquet")
+        copy_file_atomic(raw, settings.quarantine_dir / f"{sid}.parquet")
         (settings.validated_dir / f"{sid}.parquet").unlink(missing_ok=True)
         err = SubmissionError([Problem(f.get("file_name") or man.original_name, f.get("line"), f.get("column_name"),
                                        f["rule"], f["message"]["en"], None if f.get("value") is None else str(f["value"]))
                                for f in report["problems"]])
         err.results = results
         raise err
-    out = write_parquet_atomic(df, settings.validated_dir / f"{sid}.parquet")
+    out = copy_file_atomic(raw, settings.validated_dir / f"{sid}.parquet")
     (settings.quarantine_dir / f"{sid}.parquet").unlink(missing_ok=True)
     if pipeline_may_set(st):
         if v == "review":
@@ -88,5 +92,5 @@ def validate(settings: Settings, sid: str) -> StepResult:
         elif needs_approval(man):
             subs.set_status(settings.landing_dir, sid, "awaiting_review", detail=HOLD_DETAIL)
         else:
-            subs.set_status(settings.landing_dir, sid, "validated", detail=f"{len(df)} cells")
-    return StepResult(sid, out, len(df), stats, time.perf_counter() - t0)
+            subs.set_status(settings.landing_dir, sid, "validated", detail=f"{report['stats']['rows']} cells")
+    return StepResult(sid, out, report["stats"]["rows"], stats, time.perf_counter() - t0)

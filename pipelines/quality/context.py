@@ -40,21 +40,40 @@ def _own_release(settings: Settings, sid: str | None) -> tuple[str, str] | None:
     return subs.release_date(man, subs.read_status(settings.landing_dir, sid))[0], man["received_at"]
 
 
-def previous_vintage(others: list[dict], frames: list[pd.DataFrame], layout: str | None,
-                     table: pd.DataFrame | None) -> pd.DataFrame | None:
+def table_facts(table: pd.DataFrame | str | Path | None) -> tuple[set[str], str | None]:
+    """The national codes of the table and its first row's file name (a Parquet file is read by DuckDB:
+    one column, distinct values)."""
+    if table is None:
+        return set(), None
+    if isinstance(table, pd.DataFrame):
+        if not len(table):
+            return set(), None
+        return set(table["national_code"].unique()), table["file_name"].iloc[0]
+    con = duckdb.connect()
+    try:
+        codes = {r[0] for r in con.execute("select distinct national_code from read_parquet(?)",
+                                           [str(table)]).fetchall()}
+        first = con.execute("select file_name from read_parquet(?) limit 1", [str(table)]).fetchall()
+    finally:
+        con.close()
+    return codes, (first[0][0] if first else None)
+
+
+def previous_vintage(others: list[dict], frames: list, layout: str | None,
+                     table: pd.DataFrame | str | Path | None):
     """The previous release of the *same series*: same layout, and the same file name or, failing
-    that, mostly the same national codes (two UN-CTS theme files share a layout but not their codes)."""
+    that, mostly the same national codes (two UN-CTS theme files share a layout but not their codes).
+    ``frames``: each other submission's table, a DataFrame or its Parquet file (returned as given)."""
     cands = [(o, f) for o, f in zip(others, frames) if layout is None or o.get("layout") in (None, layout)]
     if not cands or table is None:
         return None
-    name = table["file_name"].iloc[0] if len(table) else None
+    codes, name = table_facts(table)
     same_name = [f for o, f in cands if o.get("original_name") == name]
     if same_name:
         return same_name[-1]
-    codes = set(table["national_code"].unique())
-    best = max(cands, key=lambda c: len(codes & set(c[1]["national_code"].unique())) / max(len(codes), 1))
-    overlap = len(codes & set(best[1]["national_code"].unique())) / max(len(codes), 1)
-    return best[1] if overlap >= 0.5 else None
+    overlaps = [len(codes & table_facts(f)[0]) / max(len(codes), 1) for _, f in cands]
+    best = max(range(len(cands)), key=lambda i: overlaps[i])
+    return cands[best][1] if overlaps[best] >= 0.5 else None
 
 
 def comparison_series(settings: Settings, sources: list[str]) -> pd.DataFrame | None:
@@ -73,7 +92,7 @@ def comparison_series(settings: Settings, sources: list[str]) -> pd.DataFrame | 
         con.close()
 
 
-def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | None, *,
+def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | str | Path | None, *,
                   submission_id: str | None = None, received_at: datetime | None = None,
                   layout: str | None = None, comparison_sources: list[str] | None = None) -> QualityContext:
     rdir = settings.reference_dir
@@ -81,12 +100,13 @@ def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | No
         xw = ref.crosswalk(rdir, spec.crosswalk)
     except FileNotFoundError:
         xw = None
-    codes = set(table["national_code"].unique()) if table is not None and len(table) else set()
+    codes = table_facts(table)[0]
     prev = related = None
     others = _accepted_same_source(settings, spec.source_id, submission_id)
     if others:
-        frames = [pd.read_parquet(o["validated_path"]) for o in others]
-        related = pd.concat(frames, ignore_index=True)
+        # the other vintages stay files, read in place by the checks that need them (X3, R1, R2)
+        frames = [Path(o["validated_path"]) for o in others]
+        related = frames
         # the previous vintage is a release older than this one (a late-loaded old release is compared with
         # what came before it, not with the newer release)
         own = _own_release(settings, submission_id)

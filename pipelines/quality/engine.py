@@ -1,8 +1,12 @@
 """The rules engine: one function per ``check`` of the closed vocabulary.
 
-* ``in_codelist`` compiles to a pandera schema validated lazily, so every failing row is kept with its
-  file line and column (``value_range`` and ``obs_status_valid`` run as SQL; ``ENGINES`` names what runs
-  each check, the scorecard's ``engine`` column).
+* ``in_codelist``, ``value_range`` and ``obs_status_valid`` run as SQL over the table, keeping each failing
+  row's file line and column (``ENGINES`` names what runs each check, the scorecard's ``engine`` column).
+* The table is a DataFrame or a Parquet file (``_con``); a file is read in place by DuckDB, never loaded
+  into pandas. What several rules share is computed once per evaluation, as a DuckDB temp table on the
+  evaluation's connection: the annual series (``checks.plausibility._annual``) and the facts of the table
+  (``checks._common.facts``: which breakdowns, months, subdivisions and units it has). A check never
+  brings more than ``MAX_FAILURES`` failing rows into pandas (``checks._common._fetch_failures``).
 * Dataset-level and cross-table rules run as DuckDB SQL over the table (bound parameters only;
   the only identifiers ever placed in SQL come from an allow-list of standard-table columns).
 
@@ -33,16 +37,37 @@ log = logging.getLogger(__name__)
 
 
 def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    """A DuckDB connection with the table as view ``t`` (a Parquet file is read in place, never loaded), and
+    ``t_rows``: the same rows with ``__row``, their position in the table (the file row of a Parquet file).
+    Bounded memory: ``duckdb_config()``."""
+    con = duckdb.connect(config=duckdb_config())
     if isinstance(table, (str, Path)):
-        con.read_parquet(str(table)).create_view("t")
+        con.execute("create view t as select * from read_parquet(" + _lit(str(table)) + ")")
+        con.execute("create view t_rows as select * exclude (file_row_number), file_row_number as __row "
+                    "from read_parquet(" + _lit(str(table)) + ", file_row_number = true)")
     else:
         import pyarrow as pa_
 
         # through Arrow so that pandas' NaN in numeric columns becomes SQL NULL
         con.register("t_df", pa_.Table.from_pandas(table, preserve_index=False))
         con.execute("create view t as select * from t_df")
+        con.execute("create view t_rows as select *, row_number() over () - 1 as __row from t_df")
     return con
+
+
+def duckdb_config() -> dict:
+    """DuckDB settings of a rule evaluation (and of GX's connection): memory bounded by
+    ``HEMISTAT_DUCKDB_MEMORY`` (default 1GB), spilling beyond it to the system's temporary folder."""
+    import os
+    import tempfile
+
+    spill = Path(tempfile.gettempdir()) / "hemistat-duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    return {"memory_limit": os.environ.get("HEMISTAT_DUCKDB_MEMORY") or "1GB", "temp_directory": str(spill)}
+
+
+def _lit(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
 
 
 def evaluate(table: pd.DataFrame | str | Path | None, rules: list[Rule], ctx: QualityContext,
@@ -77,15 +102,7 @@ def _evaluate_one(rule: Rule, table, ctx: QualityContext, con, problems) -> Rule
     fn = CHECKS.get(rule.check)
     if fn is None:
         raise NotImplementedError(f"rule {rule.id}: check {rule.check!r} has no implementation")
-    tbl = table if isinstance(table, pd.DataFrame) else None
-    if tbl is None and rule.check == "in_codelist":  # only the columns the check needs
-        import pyarrow.parquet as pq
-
-        have = set(pq.read_schema(table).names)
-        want = [c for c in list((rule.params.get("columns") or {})) + ["file_name", "line", "year", "month",
-                "national_code", "country_iso3", "subdivision_code", "column_name"] if c in have]
-        tbl = pd.read_parquet(table, columns=list(dict.fromkeys(want)))
-    return fn(rule, tbl, ctx, con)
+    return fn(rule, table, ctx, con)
 
 
 def verdict(results: list[RuleResult], acknowledged: set[str] | None = None) -> str:

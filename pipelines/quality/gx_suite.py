@@ -5,7 +5,11 @@ GX is a second, independent evaluator of the rules whose check has a faithful bu
 submission ``run_for_submission``:
 
 1. builds one suite from the same YAML rules the engine reads (``expectations_for``) and runs it through
-   a GX Checkpoint on the submission's table;
+   a GX Checkpoint on the submission's table: a *SQL* datasource on DuckDB (``duckdb-engine``, the
+   SQLAlchemy dialect) whose query asset reads the Parquet file, so every expectation is a query pushed
+   down to DuckDB over the file and no copy of the table is made in pandas (a DataFrame given by a dry
+   run or a test is written to a temporary Parquet file first: one code path). The derived columns GX
+   needs (``_select``) are computed in that query;
 2. records GX's verdict on each rule beside the engine's (``RuleResult.gx`` -> scorecard columns
    ``gx_status`` / ``gx_unexpected``); when GX and the engine disagree, the rule gets a note and the
    report says so (a disagreement is a defect of one of them, never a finding about the file);
@@ -26,6 +30,10 @@ A GX failure (import, metric error) never breaks the engine's verdict: the rules
 error_in_rule`` and the report names the exception. Key columns that may be empty (subdivision, month)
 are filled with a sentinel before GX sees them, because the engine treats two empty keys as equal and GX
 would skip such rows.
+
+GX 1.24 does not know DuckDB as a dialect and returns a result after closing its connection, which
+loses DuckDB's pending rows; ``_duckdb_keeps_its_connection`` declares DuckDB one of the dialects whose
+connection GX keeps open (as it does for SQLite), the only change made to GX.
 """
 
 from __future__ import annotations
@@ -51,18 +59,44 @@ CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self
        "style-src 'self' 'unsafe-inline'; script-src 'none'; connect-src 'none'; form-action 'none'\">")
 
 
-def _prepare(df: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
-    out = df.copy()
+_FRACTION = "__fraction_of_integer_units"
+_NOTE = "__obs_note_where_required"
+
+
+def _lit(v) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _qi(c: str) -> str:
+    return '"' + c.replace('"', '""') + '"'
+
+
+def _select(columns: list[str], rules: list[Rule], path: str) -> str:
+    """The query GX validates: the file's columns, the keys of ``unique_key`` rules as text with empty keys
+    as a sentinel, and the derived columns of ``value_range`` (the fraction of integer units) and
+    ``obs_status_valid`` (the note where the status requires one)."""
+    keys = {c for r in rules if r.check == "unique_key" for c in r.params.get("columns", []) if c in columns}
+    cols = [f"coalesce(cast({_qi(c)} as varchar), {_lit(_SENTINEL)}) as {_qi(c)}" if c in keys else _qi(c)
+            for c in columns]
     for r in rules:
-        if r.check == "unique_key":
-            for c in r.params.get("columns", []):
-                if c in out.columns:
-                    out[c] = out[c].astype("str").fillna(_SENTINEL)
-        if r.check == "value_range":
-            units = list(r.params.get("integer_units", ["count"]))
-            frac = (out["value"] - out["value"].round()).abs()
-            out["__fraction_of_integer_units"] = frac.where(out["unit"].isin(units), 0.0)
-    return out
+        if r.check == "value_range" and {"value", "unit"} <= set(columns):
+            units = ", ".join(_lit(u) for u in r.params.get("integer_units", ["count"])) or "null"
+            cols.append(f"case when isfinite(value) and unit in ({units}) then abs(value - round(value)) "
+                        f"when value is null or not isfinite(value) then null else 0.0 end as {_FRACTION}")
+        if r.check == "obs_status_valid" and {"obs_status", "obs_note"} <= set(columns):
+            need = ", ".join(_lit(c) for c in r.params.get("note_required_for", [])) or "null"
+            cols.append(f"case when obs_status in ({need}) then obs_note else '' end as {_NOTE}")
+    return "select " + ", ".join(cols) + " from read_parquet(" + _lit(path) + ")"
+
+
+def _duckdb_keeps_its_connection() -> None:
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as se
+
+    class _DuckDB(str):  # compared as a string and read as ``.value``, like GX's own GXSqlDialect
+        value = "duckdb"
+
+    if not any(str(d) == "duckdb" for d in se._PERSISTED_CONNECTION_DIALECTS):
+        se._PERSISTED_CONNECTION_DIALECTS = (*se._PERSISTED_CONNECTION_DIALECTS, _DuckDB("duckdb"))
 
 
 def expectations_for(rule: Rule, countries: set[str], columns: set[str] | None = None) -> list:
@@ -86,13 +120,11 @@ def expectations_for(rule: Rule, countries: set[str], columns: set[str] | None =
         # max: the largest finite double, so that an infinite value fails as it does in the engine
         return [E.ExpectColumnValuesToBeBetween(column="value", min_value=float(rule.params.get("min", 0)),
                                                 max_value=sys.float_info.max, meta=meta),
-                E.ExpectColumnValuesToBeBetween(column="__fraction_of_integer_units", min_value=0, max_value=0,
-                                                meta=meta)]
+                E.ExpectColumnValuesToBeBetween(column=_FRACTION, min_value=0, max_value=0, meta=meta)]
     if rule.check == "obs_status_valid":
-        need = list(rule.params.get("note_required_for", []))
+        # the note where the status requires one (``_select``; empty string where none is required)
         return [E.ExpectColumnValuesToBeInSet(column="obs_status", value_set=list(rule.params["codes"]), meta=meta),
-                E.ExpectColumnValuesToNotBeNull(column="obs_note", row_condition=f"obs_status.isin({need!r})",
-                                                condition_parser="pandas", meta=meta)]
+                E.ExpectColumnValuesToNotBeNull(column=_NOTE, meta=meta)]
     if rule.check == "unique_key":
         cols = [c for c in rule.params["columns"] if have(c)]
         return [E.ExpectCompoundColumnsToBeUnique(column_list=cols, meta=meta)] if cols else []
@@ -131,26 +163,44 @@ def _lock_pages(site: Path) -> None:
             page.write_text(text, "utf-8")
 
 
-def run_suite(df: pd.DataFrame, rules: list[Rule], countries: set[str], name: str = "hemistat",
+def run_suite(table: pd.DataFrame | str | Path, rules: list[Rule], countries: set[str], name: str = "hemistat",
               docs_dir: Path | None = None) -> dict:
-    """Validate ``df`` with the generated suite (through a Checkpoint); returns a JSON-able summary with
-    per-rule verdicts and unexpected counts. With ``docs_dir``, GX's Data Docs are (re)built there."""
+    """Validate ``table`` (a Parquet file, or a DataFrame written to one) with the generated suite (through a
+    Checkpoint, as SQL on DuckDB); returns a JSON-able summary with per-rule verdicts and unexpected counts.
+    With ``docs_dir``, GX's Data Docs are (re)built there."""
+    if isinstance(table, pd.DataFrame):
+        import tempfile
+
+        import pyarrow as pa_
+        import pyarrow.parquet as pq
+
+        with tempfile.TemporaryDirectory(prefix="hemistat-gx-") as tmp:
+            path = Path(tmp) / "table.parquet"
+            pq.write_table(pa_.Table.from_pandas(table, preserve_index=False), path)
+            return run_suite(path, rules, countries, name=name, docs_dir=docs_dir)
     import great_expectations as gx
+    import pyarrow.parquet as pq
 
     t0 = time.perf_counter()
+    _duckdb_keeps_its_connection()
     rules = [r for r in rules if r.enabled and r.check in GX_CHECKS]
     ctx = _context()
-    bd = ctx.data_sources.add_pandas("pandas").add_dataframe_asset(name="table") \
-        .add_batch_definition_whole_dataframe("all")
+    columns = list(pq.read_schema(table).names)
+    from pipelines.quality.engine import duckdb_config
+
+    bd = ctx.data_sources.add_sql("duckdb", connection_string="duckdb:///:memory:",
+                                  kwargs={"connect_args": {"config": duckdb_config()}}) \
+        .add_query_asset(name="table", query=_select(columns, rules, str(table))) \
+        .add_batch_definition_whole_table("all")
     suite = ctx.suites.add(gx.ExpectationSuite(name=f"{name}_suite"))
-    cols = set(df.columns) | {"__fraction_of_integer_units"}
+    cols = set(columns) | {_FRACTION, _NOTE}
     for r in rules:
         for exp in expectations_for(r, countries, cols):
             suite.add_expectation(exp)
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_validation", data=bd, suite=suite))
     cp = ctx.checkpoints.add(gx.Checkpoint(name=f"{name}_checkpoint", validation_definitions=[vd], actions=[],
                                            result_format="SUMMARY"))
-    run = cp.run(batch_parameters={"dataframe": _prepare(df, rules)})
+    run = cp.run()
     (ident, res), = run.run_results.items()
     t_validate = time.perf_counter() - t0
     results, per_rule = [], {}
@@ -225,7 +275,7 @@ def docs_dir(data_dir: Path, submission_id: str | None, file_name: str, source_i
     return Path(data_dir) / "reports" / "gx_docs" / f"{stem}.{source_id}"
 
 
-def run_for_submission(results: list, table: pd.DataFrame, rules: list[Rule], countries: set[str], *,
+def run_for_submission(results: list, table: pd.DataFrame | str | Path, rules: list[Rule], countries: set[str], *,
                        name: str, docs: Path | None) -> dict:
     """GX beside the engine on one submission: run, attach to ``results``, build the Data Docs. Never
     raises: a GX failure is reported as ``error_in_rule`` on the rules GX would have evaluated."""

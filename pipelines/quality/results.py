@@ -41,8 +41,10 @@ class QualityContext:
     countries: set[str] | None = None
     population_national: pd.DataFrame | None = None
     population_subnational: pd.DataFrame | None = None
-    previous: pd.DataFrame | None = None            # previous accepted vintage of the same source
-    related: pd.DataFrame | None = None             # other accepted cells of the same source (X3)
+    # previous accepted vintage of the same source; other accepted cells of the same source (X3): a DataFrame,
+    # or Parquet file(s) read in place by the checks
+    previous: pd.DataFrame | Path | None = None
+    related: pd.DataFrame | Path | list[Path] | None = None
     comparison: pd.DataFrame | None = None          # country_iso3, year, rate, source_id (X1)
     received_at: datetime | None = None
     hierarchy: pd.DataFrame | None = None           # child_code, parent_code
@@ -58,7 +60,7 @@ class RuleResult:
     observed: str | None = None
     notes: list[str] = field(default_factory=list)
     series: list[dict] = field(default_factory=list)   # for charts: {label, points: [(year, value)], flagged}
-    # what evaluated the rule: pandera | duckdb | python (ENGINES); and, for the rules Great Expectations
+    # what evaluated the rule: duckdb | python (ENGINES; pandera in older scorecards); and, for the rules GX
     # evaluates too (gx_suite.GX_CHECKS), GX's own verdict: {"status", "unexpected", "agrees", ...}
     engine: str | None = None
     gx: dict | None = None
@@ -83,8 +85,10 @@ class RuleResult:
 
 
 # what runs each check (the scorecard's ``engine`` column)
-ENGINES = {"in_codelist": "pandera", "file_parses": "python", "encoding_declared": "python",
+ENGINES = {"file_parses": "python", "encoding_declared": "python",
            "iccs_code_valid": "python", "metadata_present": "python"}   # every other check: duckdb
+# what ran each check when a scorecard had no ``engine`` column yet (in_codelist was pandera until the SQL check)
+ENGINES_BEFORE_ENGINE_COLUMN = {**ENGINES, "in_codelist": "pandera"}
 
 
 SCORECARD_COLUMNS = ["rule_id", "check", "severity", "dimension", "layer", "status", "failing_rows", "threshold",
@@ -101,7 +105,8 @@ def scorecard_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
             df[c] = None
     if "engine" in df.columns and "check" in df.columns:
         df["engine"] = df["engine"].where(df["engine"].notna(),
-                                          df["check"].map(lambda c: ENGINES.get(c, "duckdb") if isinstance(c, str) else None))
+                                          df["check"].map(lambda c: ENGINES_BEFORE_ENGINE_COLUMN.get(c, "duckdb")
+                                                                        if isinstance(c, str) else None))
     for c in ("engine", "gx_status"):
         df[c] = df[c].astype("object").where(df[c].notna(), None)
     df["gx_unexpected"] = pd.to_numeric(df["gx_unexpected"], errors="coerce").astype("Int64")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from pipelines.adapters import Problem
@@ -13,10 +15,27 @@ from pipelines.quality.rules import load_rules
 from pipelines.settings import Settings
 
 
-def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_name: str, sid: str | None,
+def table_stats(table: pd.DataFrame | str | Path | None) -> dict:
+    """Rows and missing values of the table (a Parquet file is counted by DuckDB, never loaded)."""
+    if table is None:
+        return {"rows": 0, "missing_values": 0}
+    if isinstance(table, pd.DataFrame):
+        return {"rows": len(table), "missing_values": int(table["value"].isna().sum())}
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        n, miss = con.execute("select count(*), count(*) - count(value) from read_parquet(?)", [str(table)]).fetchall()[0]
+    finally:
+        con.close()
+    return {"rows": int(n), "missing_values": int(miss)}
+
+
+def run_quality(settings: Settings, spec, table: pd.DataFrame | str | Path | None, *, file_name: str, sid: str | None,
                 received_at=None, layout: str | None = None, problems: list[Problem] | None = None,
                 acknowledged: set[str] | None = None, with_gx: bool = True, sha256: str | None = None):
-    """All raw- and validated-layer rules (+ the GX suite) on one submission's table.
+    """All raw- and validated-layer rules (+ the GX suite) on one submission's table: a DataFrame, or the path
+    of its Parquet file (read in place by DuckDB, in bounded memory).
 
     Returns (results, verdict, report)."""
     rules = load_rules(settings.rules_dir, spec.source_id, reference_dir=settings.reference_dir)
@@ -29,8 +48,7 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | None, *, file_na
         gx = gx_suite.run_for_submission(results, table, rules, ctx.countries or set(), name=spec.source_id,
                                          docs=gx_suite.docs_dir(settings.data_dir, sid, file_name, spec.source_id))
     v = verdict(results, acknowledged)
-    stats = {"rows": 0 if table is None else len(table),
-             "missing_values": 0 if table is None else int(table["value"].isna().sum())}
+    stats = table_stats(table)
     report = build_report(results, verdict=v, submission_id=sid, source_id=spec.source_id, file_name=file_name,
                           sha256=sha256, stats=stats, gx=gx)
     return results, v, report

@@ -44,6 +44,28 @@ def write_parquet_atomic(df, path: Path) -> Path:
     return path
 
 
+def copy_file_atomic(src: Path, path: Path) -> Path:
+    """Place a copy of ``src`` at ``path`` atomically (temp name + rename): a hard link when both are on one
+    file system (no byte is copied; every writer here replaces files by renaming, never in place), else a
+    copy."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=Path(path).suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        os.unlink(tmp)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            import shutil
+
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 class TooLarge(Exception):
     """A stream went past its size limit; ``size`` is how much had been read."""
 

@@ -35,7 +35,7 @@ def test_gx_status_sits_beside_the_engine_on_every_gx_rule(pais_clean):
         row = by[rid].as_row()
         assert row["gx_status"] == row["status"] == "pass" and row["gx_unexpected"] == 0
         assert by[rid].gx["agrees"] is True
-    assert by["C3"].as_row()["engine"] == "pandera" and by["C4"].as_row()["engine"] == "duckdb"
+    assert by["C3"].as_row()["engine"] == "duckdb" and by["C4"].as_row()["engine"] == "duckdb"
     assert all(r.as_row()["gx_status"] is None for r in results if r.rule.id not in gx_rules)
     assert gx["disagreements"] == [] and gx["data_docs"] is None
     assert gx["seconds"]["total"] > 0
@@ -149,7 +149,7 @@ def test_published_scorecard_has_gx_beside_the_engine(data_env, tmp_path, monkey
     sc = {r[0]: r[1:] for r in con.execute(
         "select rule_id, status, engine, gx_status, gx_unexpected, observed from published.quality_scorecard "
         "where submission_id = ?", [sid]).fetchall()}
-    assert sc["C3"][:4] == ("pass", "pandera", "pass", 0) and sc["C4"][:4] == ("pass", "duckdb", "pass", 0)
+    assert sc["C3"][:4] == ("pass", "duckdb", "pass", 0) and sc["C4"][:4] == ("pass", "duckdb", "pass", 0)
     assert sc["C1"][2] is None and sc["M1"][1] == "python"
     assert sc["T1"][0] == "error_in_rule" and sc["T1"][4] == "ValueError: T1 broke"
     assert con.execute("select count(*) from published.quality_scorecard where gx_status in ('pass', 'fail') "

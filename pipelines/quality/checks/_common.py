@@ -30,6 +30,59 @@ def _ident(col: str) -> str:
     return '"' + col + '"'
 
 
+def _register(con, name: str, table, columns: list[str] | None = None) -> bool:
+    """``table`` (a DataFrame, or one or more Parquet files read in place) as view ``name`` with the given
+    ``columns`` it has; False when there is nothing (None, an empty frame, no file)."""
+    from pathlib import Path
+
+    if table is None:
+        return False
+    if isinstance(table, pd.DataFrame):
+        if table.empty:
+            return False
+        con.register(name + "_df", table[[c for c in table.columns if columns is None or c in columns]])
+        con.execute(f"create or replace temp view {name} as select * from {name}_df")
+        return True
+    paths = [str(p) for p in ([table] if isinstance(table, (str, Path)) else table)]
+    if not paths:
+        return False
+    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"   # a view takes no parameter
+    con.execute(f"create or replace temp view {name}_all as select * from read_parquet({files}, union_by_name = true)")
+    have = {r[0] for r in con.execute(f"select column_name from (describe {name}_all)").fetchall()}
+    cols = ", ".join('"' + c + '"' for c in (columns or sorted(have)) if c in have)
+    con.execute(f"create or replace temp view {name} as select {cols} from {name}_all")
+    return bool(con.execute(f"select count(*) > 0 from (select 1 from {name} limit 1)").fetchall()[0][0])
+
+
+def _fetch_failures(con, sql: str, params: list | None = None) -> tuple[pd.DataFrame, int]:
+    """The first ``MAX_FAILURES`` rows of a failure query, in its order, and how many rows it has: the rows
+    are kept in a DuckDB temp table (which spills to disk), never all in pandas."""
+    con.execute("create or replace temp table __failures as " + sql, params or [])
+    n = con.execute("select count(*) from __failures").fetchall()[0][0]
+    df = _fetch(con, "select * from __failures limit " + str(MAX_FAILURES))
+    con.execute("drop table __failures")
+    return df, int(n)
+
+
+def facts(con) -> dict:
+    """What the table has, from one scan, once per evaluation (a temp table on the connection): the distinct
+    values of each breakdown (``sex``, ``age``, ``relationship``), of ``unit`` and ``measure``, and whether
+    it has monthly rows, subdivision rows and national rows. Checks about a breakdown the table does not
+    have are not applicable without scanning the table again."""
+    have = _columns(con)
+    if "__facts" not in {r[0] for r in con.execute("select table_name from duckdb_tables() "
+                                                   "where temporary").fetchall()}:
+        lists = [f"list(distinct {c}) filter (where {c} is not null) as {c}"
+                 for c in ("sex", "age", "relationship", "unit", "measure") if c in have]
+        flags = [f"count(*) filter (where {c} is not null) > 0 as has_{c}" for c in ("month", "subdivision_code")
+                 if c in have]
+        flags += ["count(*) filter (where subdivision_code is null) > 0 as has_national"] \
+            if "subdivision_code" in have else []
+        con.execute("create temp table __facts as select count(*) as n_rows, " + ", ".join(lists + flags) + " from t")
+    row = _fetch(con, "select * from __facts").iloc[0].to_dict()
+    return {k: (list(v) if hasattr(v, "__len__") and not isinstance(v, str) else v) for k, v in row.items()}
+
+
 def _failures(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     cols = FAILURE_COLUMNS + list(extra)
     if df is None or df.empty:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from pipelines.quality.checks._common import _NAT, _columns, _fetch, _na, _result
+from pipelines.quality.checks._common import (_NAT, _columns, _fetch, _fetch_failures, _na, _register,
+                                              _result, facts)
 from pipelines.quality.registry import check
 
 log = logging.getLogger(__name__)
@@ -12,15 +13,16 @@ log = logging.getLogger(__name__)
 
 @check("national_equals_subdivisions")
 def check_national_equals_subdivisions(rule, table, ctx, con):
-    if ctx.related is not None and len(ctx.related):
-        have = _columns(con)
-        con.register("rel", ctx.related[[c for c in ctx.related.columns if c in have]])
+    if _register(con, "rel", ctx.related, sorted(_columns(con))):
         con.execute("create or replace temp view u as select * from t union all by name "
                     "select * from rel where submission_id not in (select distinct submission_id from t)")
     else:
+        f = facts(con)
+        if not (f.get("has_national") and f.get("has_subdivision_code")):
+            return _na(rule, "national and subdivision rows are not both available")
         con.execute("create or replace temp view u as select * from t")
     tol = float(rule.params.get("tolerance_rel", 0.005))
-    df = _fetch(con, """
+    df, n_bad = _fetch_failures(con, """
         with n as (select * from u where subdivision_code is null and unit = 'count' and value is not null),
              s as (select country_iso3, year, month, national_code, measure, sex, age, relationship,
                           sum(value) as subs, count(*) as n_subs
@@ -38,7 +40,7 @@ def check_national_equals_subdivisions(rule, table, ctx, con):
     if not has_both:
         return _na(rule, "national and subdivision rows are not both available")
     return _result(rule, df.assign(observed=df["subs"].astype(str), expected=df["national"].astype(str),
-                                   value=df["national"].astype(str)))
+                                   value=df["national"].astype(str)), n_bad)
 
 
 @check("two_source_ratio")

@@ -7,33 +7,11 @@ import math
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
-from pipelines.quality.checks._common import _columns, _fetch, _ident, _na, _result
+from pipelines.quality.checks._common import _columns, _fetch, _fetch_failures, _ident, _na, _result
 from pipelines.quality.registry import check
-from pipelines.quality.results import FAILURE_COLUMNS
 
 log = logging.getLogger(__name__)
-
-
-def _pandera_failures(table: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
-    try:
-        schema.validate(table, lazy=True)
-        return pd.DataFrame(columns=FAILURE_COLUMNS)
-    except SchemaErrors as exc:
-        fc = exc.failure_cases
-        fc = fc[fc["index"].notna()]
-        idx = fc["index"].astype("int64").to_numpy()
-        ctxcols = [c for c in ("file_name", "line", "country_iso3", "subdivision_code", "year", "month",
-                               "national_code", "column_name") if c in table.columns]
-        base = table.loc[idx, ctxcols].reset_index(drop=True)
-        out = base.assign(value=fc["failure_case"].astype(str).to_numpy(),
-                          observed=fc["check"].astype(str).to_numpy(),
-                          role=fc["column"].astype(str).to_numpy())
-        # name the file's column for value failures, the role for dimension failures
-        out["column_name"] = np.where(out["role"] == "value", out.get("column_name", out["role"]), out["role"])
-        return out
 
 
 @check("crosswalk_covers")
@@ -93,21 +71,32 @@ def check_iccs_code_valid(rule, table, ctx, con):
 
 @check("in_codelist")
 def check_in_codelist(rule, table, ctx, con):
+    """SQL over the table: per coded column, the empty cells (``not_nullable``) then the codes outside the list
+    (``isin([...])``, named as pandera named them), each in table order; the first ``MAX_FAILURES`` with
+    their file line and the count of all."""
+    have = _columns(con)
     cols = {}
     for col, allowed in (rule.params.get("columns") or {}).items():
-        if col not in table.columns:
+        if col not in have:
             continue
         if allowed == "reference:oas_members":
             allowed = sorted(ctx.countries or [])
-        cols[col] = pa.Column(str, pa.Check.isin(list(allowed), name=f"in {col} code list"), nullable=False)
+        cols[col] = [str(a) for a in allowed]
     if not cols:
         return _na(rule, "no coded column present")
-    schema = pa.DataFrameSchema(cols, strict=False, coerce=False)
-    sub = table[list(cols) + [c for c in ("file_name", "line", "year", "month", "national_code",
-                                          "country_iso3", "subdivision_code", "column_name")
-                              if c not in cols and c in table.columns]]
-    f = _pandera_failures(sub, schema)
-    return _result(rule, f.assign(expected="a code of the list") if len(f) else f)
+    ctxcols = [c for c in ("file_name", "line", "country_iso3", "subdivision_code", "year", "month",
+                           "national_code") if c in have]
+    parts, params = [], []
+    for i, (col, allowed) in enumerate(cols.items()):
+        c = _ident(col)
+        for j, (cond, observed) in enumerate(((c + " is null", "not_nullable"),
+                                              ("not list_contains(?, " + c + ")", f"isin({allowed!r})"))):
+            parts.append("select " + ", ".join(ctxcols) + ", ? as column_name, cast(" + c + " as varchar) as value, "
+                         "? as observed, " + str(2 * i + j) + " as __part, __row from t_rows where " + cond)
+            params += [col, observed] + ([allowed] if j else [])
+    df, n = _fetch_failures(con, "select * exclude (__part, __row) from (" + " union all ".join(parts)
+                            + ") order by __part, __row", params)
+    return _result(rule, df.assign(expected="a code of the list"), n)
 
 
 @check("unique_key")
@@ -115,7 +104,8 @@ def check_unique_key(rule, table, ctx, con):
     have = _columns(con)
     cols = [c for c in rule.params.get("columns", []) if c in have]
     key = ", ".join(_ident(c) for c in cols)
-    df = _fetch(con, "select " + key + ", count(*) as n, min(line) as line, max(line) as line2, "
-                "any_value(file_name) as file_name from t group by " + key + " having count(*) > 1 order by line")
+    df, n = _fetch_failures(con, "select " + key + ", count(*) as n, min(line) as line, max(line) as line2, "
+                            "any_value(file_name) as file_name from t group by " + key
+                            + " having count(*) > 1 order by line")
     return _result(rule, df.assign(observed=df["n"].astype(str), expected="1",
-                                   line=df["line"].astype(str) + ", " + df["line2"].astype(str)))
+                                   line=df["line"].astype(str) + ", " + df["line2"].astype(str)), n)

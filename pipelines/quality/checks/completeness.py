@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from pipelines.quality.checks._common import _NAT, _fetch, _na, _result
+from pipelines.quality.checks._common import _NAT, _fetch, _na, _result, facts
 from pipelines.quality.registry import check
 from pipelines.specs import SourceSpec
 
@@ -27,7 +27,7 @@ def check_coverage_rate(rule, table, ctx, con):
     reference population table plus every subdivision the file itself reports in some year: a unit
     present in other years but missing in one (a gap in the panel) is always reported; a year whose
     coverage falls below ``min_rate`` is reported with all its missing units."""
-    if not con.execute("select count(*) from t where subdivision_code is not null").fetchall()[0][0]:
+    if not facts(con).get("has_subdivision_code"):
         return _na(rule, "no subdivisions in this file")
     country = con.execute("select any_value(country_iso3) from t").fetchall()[0][0]
     in_file = {r[0] for r in con.execute("select distinct subdivision_code from t where subdivision_code is not null")

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from pipelines.quality.checks._common import _NAT, _fetch, _ident, _na, _result
+from pipelines.quality.checks._common import _NAT, _fetch, _fetch_failures, _ident, _na, _result, facts
 from pipelines.quality.registry import check
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ def check_breakdown_sums_to_total(rule, table, ctx, con):
     tol_abs = float(rule.params.get("tolerance_abs", 0))
     tol_rel = float(rule.params.get("tolerance_rel", 0))
     d = _ident(dim)
+    have = facts(con).get(dim)
+    if have is not None and not set(parts) & set(have):
+        return _na(rule, f"no breakdown by {dim} in this file (only {', '.join(sorted(have)) or 'no values'})")
     others = [c for c in ("country_iso3", "subdivision_code", "year", "month", "national_code", "measure",
                           "sex", "age", "relationship") if c != dim]
     g = ", ".join(_ident(c) for c in others)
@@ -44,9 +47,9 @@ def check_breakdown_sums_to_total(rule, table, ctx, con):
            "from t where unit = 'count' group by " + g + ") "
            "select * from x where total is not null and n_parts > 0 and abs(total - parts_sum) > ? + ? * total "
            "order by line")
-    df = _fetch(con, sql, [total, parts, parts, total, tol_abs, tol_rel])
+    df, n = _fetch_failures(con, sql, [total, parts, parts, total, tol_abs, tol_rel])
     return _result(rule, df.assign(observed=df["parts_sum"].astype(str),
-                                   expected=df["total"].astype(str), column_name=dim))
+                                   expected=df["total"].astype(str), column_name=dim), n)
 
 
 @check("hierarchy_child_le_parent")
@@ -86,7 +89,7 @@ def check_hierarchy_child_le_parent(rule, table, ctx, con):
 
 @check("reported_rate_matches")
 def check_reported_rate_matches(rule, table, ctx, con):
-    if not con.execute("select count(*) from t where unit = 'rate_per_100k'").fetchall()[0][0]:
+    if "rate_per_100k" not in (facts(con).get("unit") or []):
         return _na(rule, "the file reports no rates")
     if not _population_join(con, ctx):
         return _na(rule, "no reference population")

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from pipelines.quality.checks._common import _fetch, _ident, _na, _result
+from pipelines.quality.checks._common import _fetch, _fetch_failures, _ident, _na, _result, facts
 from pipelines.quality.registry import check
 
 log = logging.getLogger(__name__)
@@ -14,9 +14,14 @@ log = logging.getLogger(__name__)
 
 def _annual(con) -> None:
     """Annual count series per key; monthly sources only for complete years (12 months reported).
-    ``annual_prev`` adds the previous year's value of the same series (the year-on-year rules)."""
+    ``annual_prev`` adds the previous year's value of the same series (the year-on-year rules).
+    Computed once per evaluation: temp tables on the evaluation's connection, shared by every rule that
+    reads them (yoy_change, robust_zscore, break_to_zero and their charts)."""
+    if {"annual", "annual_prev"} <= {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where temporary").fetchall()}:
+        return
     con.execute("""
-        create or replace temp view annual as
+        create temp table annual as
         select country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year,
                sum(value) as value, count(value) as n_values, count(*) as n_cells,
                bool_or(month is not null) as monthly, min(line) as line, any_value(file_name) as file_name,
@@ -26,7 +31,7 @@ def _annual(con) -> None:
         having count(value) > 0 and (not bool_or(month is not null) or count(value) = 12)
     """)
     con.execute("""
-        create or replace temp view annual_prev as
+        create temp table annual_prev as
         select *, lag(value) over w as prev, lag(year) over w as prev_year from annual
         window w as (partition by country_iso3, subdivision_code, national_code, measure, sex, age, relationship
                      order by year)
@@ -60,14 +65,14 @@ def check_yoy_change(rule, table, ctx, con):
     _annual(con)
     mx = float(rule.params.get("max_rel", 0.3))
     kk = float(rule.params.get("poisson_k", 3))
-    df = _fetch(con, """
+    df, n = _fetch_failures(con, """
         select * from annual_prev
         where prev is not null and prev > 0 and prev_year = year - 1
           and abs(value - prev) > ? * prev and abs(value - prev) > ? * sqrt(prev + 1)
-        order by abs(value - prev) / sqrt(prev + 1) desc
+        order by abs(value - prev) / sqrt(prev + 1) desc, line
     """, [mx, kk])
     res = _result(rule, df.assign(observed=df["value"].astype(str), expected=df["prev"].astype(str),
-                                  value=df["value"].astype(str)))
+                                  value=df["value"].astype(str)), n)
     res.series = _series_for_chart(con, df)
     return res
 
@@ -78,7 +83,7 @@ def check_robust_zscore(rule, table, ctx, con):
     window = int(rule.params.get("window", 10))
     min_years = int(rule.params.get("min_years", 5))
     zmax = float(rule.params.get("max_abs_z", 3.5))
-    df = _fetch(con, """
+    df, n = _fetch_failures(con, """
         with s as (
             select a.*, list(value) over (
                 partition by country_iso3, subdivision_code, national_code, measure, sex, age, relationship
@@ -88,10 +93,10 @@ def check_robust_zscore(rule, table, ctx, con):
         d as (select *, list_median(list_transform(hist, lambda x: abs(x - med))) as mad from m)
         select *, 0.6745 * (value - med) / mad as z from d
         where mad > 0 and abs(0.6745 * (value - med) / mad) > ? and abs(value - med) > 3 * sqrt(med + 1)
-        order by abs(0.6745 * (value - med) / mad) desc
+        order by abs(0.6745 * (value - med) / mad) desc, line
     """, [window, min_years, zmax])
     res = _result(rule, df.assign(observed=df["z"].round(1).astype(str), expected=df["med"].astype(str),
-                                  value=df["value"].astype(str)))
+                                  value=df["value"].astype(str)), n)
     res.series = _series_for_chart(con, df)
     return res
 
@@ -100,16 +105,17 @@ def check_robust_zscore(rule, table, ctx, con):
 def check_break_to_zero(rule, table, ctx, con):
     _annual(con)
     mb = float(rule.params.get("min_before", 10))
-    df = _fetch(con, """
-        select *, case when value = 0 then 'drop to zero' else 'jump from zero' end as kind
-        from annual_prev where (value = 0 and prev >= ?) or (prev = 0 and value >= ?) order by line
-    """, [mb, mb])
-    jumps = df[df["kind"] == "jump from zero"]
-    df = df[df["kind"] == "drop to zero"]
-    notes = [f"{len(jumps)} series jump from 0 to >= {mb:g} (new categories or late starts), e.g. "
-             + ", ".join(f"{r.national_code} {r.year}" for r in jumps.head(3).itertuples())] if len(jumps) else []
+    df, n = _fetch_failures(con, """
+        select *, 'drop to zero' as kind from annual_prev where value = 0 and prev >= ? order by line
+    """, [mb])
+    n_jumps, eg = con.execute("""
+        select count(*), list(national_code || ' ' || year order by line)[1:3]
+        from annual_prev where prev = 0 and value >= ? and not (value = 0 and prev >= ?)
+    """, [mb, mb]).fetchall()[0]
+    notes = [f"{n_jumps} series jump from 0 to >= {mb:g} (new categories or late starts), e.g. "
+             + ", ".join(eg or [])] if n_jumps else []
     res = _result(rule, df.assign(observed=df["prev"].astype(str), expected=df["kind"],
-                                  value=df["value"].astype(str)), notes=notes)
+                                  value=df["value"].astype(str)), n, notes=notes)
     res.series = _series_for_chart(con, df)
     return res
 
@@ -121,6 +127,9 @@ def check_share_range(rule, table, ctx, con):
     if not codes:
         return _na(rule, f"no national code maps to ICCS {p.get('iccs_code')}")
     dim = _ident(p.get("dimension", "sex"))
+    have = facts(con).get(p.get("dimension", "sex"))
+    if have is not None and p.get("part", "F") not in have:
+        return _na(rule, "no breakdown by sex for these offences")
     df = _fetch(con, "with s as (select country_iso3, subdivision_code, year, "
                 "sum(value) filter (where " + dim + " = '_T') as total, "
                 "sum(value) filter (where " + dim + " = ?) as part, "

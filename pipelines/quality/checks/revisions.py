@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-import pandas as pd
-
-from pipelines.quality.checks._common import _fetch, _na, _result
+from pipelines.quality.checks._common import _fetch_failures, _na, _register, _result
 from pipelines.quality.registry import check
 from pipelines.quality.results import RuleResult
 from pipelines.specs import scope_by
@@ -15,12 +12,17 @@ from pipelines.specs import scope_by
 log = logging.getLogger(__name__)
 
 
-def _revisions(con, ctx) -> pd.DataFrame | None:
-    if ctx.previous is None or ctx.previous.empty:
-        return None
-    con.register("prev", ctx.previous[[c for c in ("country_iso3", "subdivision_code", "year", "month",
-                                                   "national_code", "measure", "unit", "sex", "age",
-                                                   "relationship", "value") if c in ctx.previous.columns]])
+def _revisions(con, ctx) -> bool:
+    """The cells of this file joined with the previous vintage's (temp table ``__revisions``, once per
+    evaluation: R1 and R2 read it); False without a previous vintage. ``ctx.previous`` is a DataFrame or the
+    previous vintage's Parquet file, read in place."""
+    if {r[0] for r in con.execute("select table_name from duckdb_tables() where temporary").fetchall()} \
+            & {"__revisions"}:
+        return True
+    if not _register(con, "prev", ctx.previous, ["country_iso3", "subdivision_code", "year", "month",
+                                                 "national_code", "measure", "unit", "sex", "age",
+                                                 "relationship", "value"]):
+        return False
     # like with like: only the previous cells in the vintage units this file covers (its scope: country x
     # level x the spec's scope dimensions) can be revised or removed; the rest is outside its scope
     by = scope_by(ctx.spec)
@@ -30,7 +32,8 @@ def _revisions(con, ctx) -> pd.DataFrame | None:
     ukey = "concat_ws('|', " + ", ".join(parts) + ")"
     con.execute("create or replace temp view prev_in_scope as select * from prev where " + ukey
                 + " in (select distinct " + ukey + " from t where unit = 'count')")
-    return _fetch(con, """
+    con.execute("""
+        create temp table __revisions as
         select coalesce(n.country_iso3, p.country_iso3) as country_iso3,
                coalesce(n.subdivision_code, p.subdivision_code) as subdivision_code,
                coalesce(n.year, p.year) as year, coalesce(n.month, p.month) as month,
@@ -45,34 +48,39 @@ def _revisions(con, ctx) -> pd.DataFrame | None:
          and n.year = p.year and n.month is not distinct from p.month and n.national_code = p.national_code
          and n.measure = p.measure and n.sex = p.sex and n.age = p.age and n.relationship = p.relationship
     """)
+    return True
 
 
 @check("revision_size")
 def check_revision_size(rule, table, ctx, con):
-    rv = _revisions(con, ctx)
-    if rv is None:
+    if not _revisions(con, ctx):
         return _na(rule, "no previous vintage of this source")
-    counts = rv["kind"].value_counts().to_dict()
-    maxy = int(rv["year"].max())
+    counts = dict(con.execute("select kind, count(*) from __revisions group by kind").fetchall())
     back = int(rule.params.get("min_years_back", 2))
     mx = float(rule.params.get("max_rel", 0.05))
-    r = rv[(rv["kind"] == "revised") & (rv["year"] <= maxy - back)].copy()
-    r["rel"] = (r["new_value"] - r["old_value"]).abs() / r["old_value"].abs().replace(0, np.nan)
-    bad = r[(r["rel"] > mx) | (r["old_value"] == 0)]
-    bad = pd.concat([bad, rv[(rv["kind"] == "removed") & (rv["year"] <= maxy - back)]])
+    # revised by more than max_rel (or from zero), then removed, in years at least min_years_back old
+    bad, n = _fetch_failures(con, """
+        with r as (select *, (select max(year) from __revisions) as maxy from __revisions)
+        select * exclude (maxy, k) from (
+            select *, 0 as k from r where kind = 'revised' and year <= maxy - ?
+              and (abs(new_value - old_value) / nullif(abs(old_value), 0) > ? or old_value = 0)
+            union all
+            select *, 1 as k from r where kind = 'removed' and year <= maxy - ?)
+        order by k, line, column_name, country_iso3, subdivision_code, year, month, national_code
+    """, [back, mx, back])
     notes = [", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))]
     return _result(rule, bad.assign(observed=bad["new_value"].astype(str), expected=bad["old_value"].astype(str),
-                                    value=bad["new_value"].astype(str)), notes=notes)
+                                    value=bad["new_value"].astype(str)), n, notes=notes)
 
 
 @check("mean_absolute_revision")
 def check_mean_absolute_revision(rule, table, ctx, con):
-    rv = _revisions(con, ctx)
-    if rv is None:
+    if not _revisions(con, ctx):
         return _na(rule, "no previous vintage of this source")
-    both = rv[rv["new_value"].notna() & rv["old_value"].notna()]
-    if both.empty:
+    n, mar, mr, maxar = con.execute("""
+        select count(*), avg(abs(new_value - old_value)), avg(new_value - old_value), max(abs(new_value - old_value))
+        from __revisions where new_value is not null and old_value is not null""").fetchall()[0]
+    if not n:
         return _na(rule, "no common cells with the previous vintage")
-    d = both["new_value"] - both["old_value"]
-    obs = f"MAR {d.abs().mean():.3f}, MR {d.mean():.3f}, MaxAR {d.abs().max():.0f} over {len(both)} cells"
+    obs = f"MAR {mar:.3f}, MR {mr:.3f}, MaxAR {maxar:.0f} over {n} cells"
     return RuleResult(rule, "pass", observed=obs, notes=[obs])

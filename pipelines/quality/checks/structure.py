@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from pipelines.quality.checks._common import _fetch, _na, _result
+from pipelines.quality.checks._common import _fetch_failures, _na, _result, facts
 from pipelines.quality.registry import check
 from pipelines.quality.results import MONTHS_ES, RuleResult
 
@@ -57,12 +57,13 @@ def check_encoding_declared(rule, table, ctx, problems=None):
 
 @check("months_complete")
 def check_months_complete(rule, table, ctx, con):
-    n_monthly = con.execute("select count(*) from t where month is not null").fetchall()[0][0]
-    if not n_monthly:
+    if not facts(con).get("has_month"):
         return _na(rule, "no monthly data")
     expected = int(rule.params.get("expected_months", 12))
+    allow = bool(rule.params.get("allow_incomplete_last_year", True))
     # one cell per key and month (C4 reports duplicates), so counting values counts months
-    df = _fetch(con, """
+    con.execute("""
+        create or replace temp table __months as
         with k as (
             select country_iso3, subdivision_code, national_code, measure, sex, age, relationship, year,
                    count(value) as n, max(case when value is not null then month end) as last_month,
@@ -71,20 +72,21 @@ def check_months_complete(rule, table, ctx, con):
             from t where month is not null and unit = 'count'
             group by all)
         select *, [m for m in range(1, 13) if (missing_bits >> m) & 1 = 1] as missing,
-               (select max(year) from t) as max_year
+               (select max(year) from t) as max_year,
+               ? and year = (select max(year) from t) and coalesce(last_month, 0) = n as is_trailing
         from k where n <> ?
-    """, [expected])
-    allow = bool(rule.params.get("allow_incomplete_last_year", True))
+    """, [allow, expected])
     notes = []
-    if allow and len(df):
-        trailing = (df["year"] == df["max_year"]) & (df["last_month"].fillna(0) == df["n"])
-        prov = df[trailing]
-        if len(prov):
-            months = sorted({int(m) for ms in prov["missing"] for m in (ms if ms is not None else [])})
-            notes.append(f"provisional period: {int(prov['year'].iloc[0])} months "
-                         f"{', '.join(MONTHS_ES[m] for m in months)} not yet reported (empty, not zero) "
-                         f"in {len(prov)} series; the year is published with obs_status P")
-        df = df[~trailing]
+    n_prov, prov_year = con.execute("select count(*), any_value(year) from __months where is_trailing").fetchall()[0]
+    months = con.execute("select list(distinct m order by m) from (select unnest(missing) as m from __months "
+                         "where is_trailing)").fetchall()[0][0]
+    if n_prov:
+        months = [int(m) for m in (months or []) if m is not None]
+        notes.append(f"provisional period: {int(prov_year)} months "
+                     f"{', '.join(MONTHS_ES[m] for m in months)} not yet reported (empty, not zero) "
+                     f"in {n_prov} series; the year is published with obs_status P")
+    df, n = _fetch_failures(con, "select * exclude (is_trailing) from __months where not is_trailing order by line")
+    con.execute("drop table __months")
     df = df.assign(observed=df["n"].astype(str), expected=str(expected), column_name="month",
                    value=df["missing"].map(lambda m: ",".join(str(int(x)) for x in (m if m is not None else []))))
-    return _result(rule, df, notes=notes)
+    return _result(rule, df, n, notes=notes)

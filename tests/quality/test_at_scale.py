@@ -1,0 +1,153 @@
+"""The rules and GX on a Parquet file in bounded memory give what they give on the same table in pandas:
+in_codelist as SQL names the same failures as the pandera check it replaced, breakdown checks are not
+applicable when the table has no breakdown, no check brings more than MAX_FAILURES rows into pandas, and
+the raw contract of a file names the line and column of each failing row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.contracts.tables import ContractError, RawSchema, validate_parquet
+from pipelines.harmonise import reference as ref
+from pipelines.pipeline.validate import contract_problems
+from pipelines.quality import evaluate, gx_suite, load_rules
+from pipelines.quality.results import MAX_FAILURES
+from tests.quality.conftest import REF, RULES, context, rule
+
+COUNTRIES = ["ARG", "ATG", "BHS", "BLZ", "BOL", "BRA", "BRB", "CAN", "CHL", "COL", "CRI", "CUB", "DMA", "DOM",
+             "ECU", "GRD", "GTM", "GUY", "HND", "HTI", "JAM", "KNA", "LCA", "MEX", "NIC", "PAN", "PER", "PRY",
+             "SLV", "SUR", "TTO", "URY", "USA", "VCT", "VEN"]
+
+
+def _hand_made(n: int = 5) -> pd.DataFrame:
+    return pd.DataFrame({
+        "submission_id": "s", "source_id": "ar_snic", "file_name": "f.csv", "line": [2, 3, 4, 5, 6][:n],
+        "column_name": ["v", "v", "w", "v", "v"][:n], "country_iso3": ["ARG", "ARG", "ESP", None, "ARG"][:n],
+        "subdivision_code": [None, "02", None, None, None][:n], "year": [2020] * n,
+        "month": pd.array([None, 1, None, None, None][:n], dtype="Int64"),
+        "national_code": ["a", "b", "c", "d", "e"][:n], "measure": ["offences"] * n,
+        "unit": ["count", "tasa", "count", "count", None][:n], "sex": ["_T", "Mujer", "_T", None, "F"][:n],
+        "age": "_T", "relationship": "_T", "value": [1.0, 2, 3, None, 5][:n], "obs_status": "A", "obs_note": None})
+
+
+# what the pandera check (before the SQL one) gave on _hand_made(): column, line, value, observed
+PANDERA_C3 = [
+    ("country_iso3", 5, None, "not_nullable"),
+    ("country_iso3", 4, "ESP", f"isin({COUNTRIES!r})"),
+    ("sex", 5, None, "not_nullable"),
+    ("sex", 3, "Mujer", "isin(['_T', 'F', 'M', '_U'])"),
+    ("unit", 6, None, "not_nullable"),
+    ("unit", 3, "tasa", "isin(['count', 'rate_per_100k', 'percent'])"),
+]
+
+
+@pytest.mark.parametrize("as_file", [False, True])
+def test_in_codelist_sql_names_the_failures_pandera_named(tmp_path, as_file):
+    df = _hand_made()
+    table = df
+    if as_file:
+        table = tmp_path / "t.parquet"
+        df.to_parquet(table)
+    res = evaluate(table, [rule("C3", "ar_snic")], context("ar_snic", df))[0]
+    assert res.status == "fail" and res.failing_rows == 6 and res.engine == "duckdb"
+    f = res.failures
+    got = [(c, int(ln), None if pd.isna(v) else v, o) for c, ln, v, o in
+           zip(f["column_name"], f["line"], f["value"], f["observed"])]
+    assert got == PANDERA_C3
+    assert set(f["expected"]) == {"a code of the list"}
+    assert list(f.loc[f["line"] == 3, "subdivision_code"]) == ["02", "02"]
+
+
+def test_the_same_results_on_a_file_as_on_its_dataframe(pais_clean, tmp_path):
+    p = tmp_path / "pais.parquet"
+    pais_clean.to_parquet(p)
+    rules = load_rules(RULES, "ar_snic", reference_dir=REF)
+    ctx = context("ar_snic", pais_clean)
+    on_df = evaluate(pais_clean, rules, ctx, layer="validated")
+    on_file = evaluate(p, rules, ctx, layer="validated")
+    for a, b in zip(on_df, on_file):
+        assert (a.rule.id, a.status, a.failing_rows, a.observed, a.notes) == \
+            (b.rule.id, b.status, b.failing_rows, b.observed, b.notes)
+        # (some checks' queries have no order: the same rows, in any order)
+        assert sorted(a.failures.astype(str).values.tolist()) == sorted(b.failures.astype(str).values.tolist())
+
+
+def test_a_breakdown_check_is_not_applicable_without_breakdowns(tmp_path):
+    df = _hand_made().assign(sex="_T", unit="count", country_iso3="ARG")
+    res = evaluate(df, [rule("I1", "ar_snic")], context("ar_snic", df))[0]
+    assert res.status == "not_applicable" and "no breakdown by sex" in res.notes[0]
+    with_parts = pd.concat([df.assign(sex="F", value=1.0, line=df["line"] + 10), df], ignore_index=True)
+    res = evaluate(with_parts, [rule("I1", "ar_snic")], context("ar_snic", with_parts))[0]
+    assert res.status in ("pass", "fail")
+
+
+def test_failure_rows_are_capped_in_duckdb_and_counted_in_full(tmp_path):
+    n = MAX_FAILURES + 250
+    df = pd.concat([_hand_made(1)] * n, ignore_index=True).assign(
+        line=range(2, n + 2), value=-1.0, obs_status="Z", national_code=[f"c{i}" for i in range(n)])
+    p = tmp_path / "t.parquet"
+    df.to_parquet(p)
+    for rid in ("V1", "F1", "C4"):
+        r = rule(rid, "ar_snic")
+        if rid == "C4":
+            p2 = tmp_path / "dup.parquet"
+            pd.concat([df, df], ignore_index=True).to_parquet(p2)
+            res = evaluate(p2, [r], context("ar_snic", None))[0]
+        else:
+            res = evaluate(p, [r], context("ar_snic", None))[0]
+        assert res.status == "fail" and res.failing_rows == n and len(res.failures) == MAX_FAILURES, rid
+        first = res.failures["line"].astype(str).str.split(",").str[0].astype(int)
+        assert first.is_monotonic_increasing and first.iloc[0] == 2, rid
+
+
+def test_gx_on_a_file_gives_what_it_gives_on_the_dataframe(pais_clean, tmp_path):
+    bad = pais_clean.assign(sex=pais_clean["sex"].where(pais_clean.index != 3, "Mayor de edad"),
+                            value=pais_clean["value"].where(pais_clean.index != 5, 2.5))
+    p = tmp_path / "bad.parquet"
+    bad.to_parquet(p)
+    rules = [r for r in load_rules(RULES, "ar_snic", reference_dir=REF) if r.check in gx_suite.GX_CHECKS]
+    countries = set(ref.countries(REF)["iso3"])
+    a, b = gx_suite.run_suite(bad, rules, countries), gx_suite.run_suite(p, rules, countries)
+    assert a["verdicts"] == b["verdicts"] == {"C3": "fail", "C4": "pass", "V1": "fail", "F1": "pass"}
+    assert [(x["rule_id"], x["unexpected_count"]) for x in a["results"]] == \
+        [(x["rule_id"], x["unexpected_count"]) for x in b["results"]]
+    results = evaluate(p, rules, context("ar_snic", bad))
+    gx_suite.run_for_submission(results, p, rules, countries, name="ar_snic", docs=None)
+    assert {r.rule.id: (r.as_row()["gx_status"], r.as_row()["gx_unexpected"]) for r in results} == \
+        {"C3": ("fail", 1), "C4": ("pass", 0), "V1": ("fail", 1), "F1": ("pass", 0)}
+
+
+def test_the_contract_of_a_file_names_line_and_column(tmp_path):
+    df = _hand_made().assign(country_iso3="ARG", sex="_T", unit="count", subdivision_name=None, national_label=None,
+                             value_raw=None, source_note=None)
+    df.loc[2, "value"] = -4.0           # line 4, file column w
+    df.loc[1, "year"] = 1800            # line 3
+    p = tmp_path / "raw.parquet"
+    df[[c for c in df.columns]].to_parquet(p)
+    with pytest.raises(ContractError) as exc:
+        validate_parquet(p, RawSchema, batch_rows=2)   # three batches
+    probs = contract_problems(None, exc.value, "f.csv")
+    assert {(p.line, p.column, p.value) for p in probs} == {(4, "w", "-4.0"), (3, "year", "1800")}
+    # a whole-table failure (a column the contract does not know) is found in every batch, reported once
+    df.assign(extra=1).to_parquet(p)
+    with pytest.raises(ContractError) as exc:
+        validate_parquet(p, RawSchema, batch_rows=2)
+    probs = contract_problems(None, exc.value, "f.csv")
+    assert [(p.line, p.value) for p in probs if p.value == "extra"] == [(None, "extra")]
+
+
+def test_other_vintages_read_in_place_give_what_their_dataframes_give(pais_clean, tmp_path):
+    """build_context keeps the previous vintage and the related submissions as files: R1, R2 and X3 on them
+    give what they give on the same tables in pandas."""
+    old = pais_clean.assign(value=pais_clean["value"] * 1.5, submission_id="ar_snic__20240101__00000000")
+    p = tmp_path / "old.parquet"
+    old.to_parquet(p)
+    rules = [r for r in load_rules(RULES, "ar_snic", reference_dir=REF) if r.id in ("R1", "R2", "X3")]
+    on_df = evaluate(pais_clean, rules, context("ar_snic", pais_clean, previous=old, related=old))
+    on_file = evaluate(pais_clean, rules, context("ar_snic", pais_clean, previous=p, related=[p]))
+    assert [r.status for r in on_df] == [r.status for r in on_file]
+    assert any(r.status == "fail" for r in on_df)
+    for a, b in zip(on_df, on_file):
+        assert (a.failing_rows, a.observed, a.notes) == (b.failing_rows, b.observed, b.notes), a.rule.id
+        assert sorted(a.failures.astype(str).values.tolist()) == sorted(b.failures.astype(str).values.tolist())

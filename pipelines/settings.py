@@ -8,6 +8,8 @@ Environment variables (all optional):
 * ``HEMISTAT_REFERENCE_DIR`` – reference tables. Default: ``<repo>/reference``.
 * ``HEMISTAT_RULES_DIR`` – quality rules. Default: ``<repo>/quality_rules``.
 * ``HEMISTAT_SAMPLE`` – ``real`` | ``synthetic`` | ``auto`` (default): which inputs ``hemistat run`` uses.
+* ``HEMISTAT_DUCKDB_MEMORY`` – the memory each DuckDB connection of the pipeline may use before it spills to
+  disk (streaming ingest, quality rules, harmonisation). Default: ``1GB``.
 
 ``Settings`` is a typed (pydantic) model: a bad value fails with the variable's name and the reason
 (``SettingsError``, a ValueError), never with a traceback from deep inside a conversion.
@@ -25,7 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # field -> the environment variable it is read from
 ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR",
-            "reference_dir": "HEMISTAT_REFERENCE_DIR", "rules_dir": "HEMISTAT_RULES_DIR", "sample": "HEMISTAT_SAMPLE"}
+            "reference_dir": "HEMISTAT_REFERENCE_DIR", "rules_dir": "HEMISTAT_RULES_DIR", "sample": "HEMISTAT_SAMPLE",
+            "duckdb_memory": "HEMISTAT_DUCKDB_MEMORY"}
 
 
 class SettingsError(ValueError):
@@ -54,6 +57,8 @@ class Settings(BaseModel):
     rules_dir: Path = Field(description="quality rules")
     views_dir: Path = Field(description="the warehouse's SQL views")
     sample: Literal["auto", "real", "synthetic"] = Field("auto", description="which inputs `hemistat run` uses")
+    duckdb_memory: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+                               description="memory limit of each DuckDB connection before it spills to disk")
     extra: dict = Field(default_factory=dict)
 
     # layer folders -------------------------------------------------------------------------
@@ -122,6 +127,7 @@ def get_settings() -> Settings:
                 "reference_dir": REPO_ROOT / "reference", "rules_dir": REPO_ROOT / "quality_rules"}
     values: dict = {k: Path(env.get(ENV_VARS[k]) or d).resolve() for k, d in defaults.items()}
     values["sample"] = (env.get("HEMISTAT_SAMPLE") or "auto").strip().lower()
+    values["duckdb_memory"] = (env.get("HEMISTAT_DUCKDB_MEMORY") or "1GB").strip()
     try:
         return Settings(**values, views_dir=REPO_ROOT / "warehouse" / "views")
     except ValidationError as exc:

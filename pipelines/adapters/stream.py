@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.settings import get_settings
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.tabular import (DEFAULTS, MAX_PROBLEMS, ROLE_COLUMNS, _spec_columns, check_header,
                                         parse_numbers)
@@ -361,7 +362,7 @@ def adapt_stream(path: Path, layout: dict, out_path: Path, *, source_id: str, su
 
         con = duckdb.connect(str(work / "work.duckdb"))
         try:
-            con.execute(f"SET memory_limit = {_lit(memory_limit or os.environ.get('HEMISTAT_DUCKDB_MEMORY') or '1GB')}")
+            con.execute(f"SET memory_limit = {_lit(memory_limit or get_settings().duckdb_memory)}")
             con.execute(f"SET temp_directory = {_lit(str(work / 'spill'))}")
             # keeping file order makes DuckDB buffer the whole output before COPY (3.6 GB RSS at 5M rows
             # instead of 0.4 GB, and 2.5x the time): the row *set* is the table, its order is not

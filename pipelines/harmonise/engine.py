@@ -44,6 +44,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines.settings import get_settings
 from pipelines.contracts.tables import read_table
 from pipelines.harmonise import reference as ref
 from pipelines.specs import SourceSpec
@@ -99,12 +100,11 @@ class HarmoniseResult:
 
 def connect(temp_dir: Path | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection for harmonisation: bounded memory (``memory_limit``, default
-    ``HEMISTAT_DUCKDB_MEMORY`` or 2GB), spilling to ``temp_dir`` beyond it, insertion order not kept
+    ``HEMISTAT_DUCKDB_MEMORY``, the settings' ``duckdb_memory``), spilling to ``temp_dir`` beyond it, insertion order not kept
     (every output is ordered explicitly)."""
-    import os
 
     con = duckdb.connect()
-    con.execute("set memory_limit = ?", [memory_limit or os.environ.get("HEMISTAT_DUCKDB_MEMORY") or "2GB"])
+    con.execute("set memory_limit = ?", [memory_limit or get_settings().duckdb_memory])
     con.execute("set preserve_insertion_order = false")
     if temp_dir is not None:
         Path(temp_dir).mkdir(parents=True, exist_ok=True)

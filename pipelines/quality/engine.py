@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines.settings import get_settings
 from pipelines.quality import checks  # noqa: F401 (registers every check)
 from pipelines.quality.checks._common import _na
 from pipelines.quality.registry import CHECKS, PROBLEM_CHECKS
@@ -58,12 +59,11 @@ def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
 def duckdb_config() -> dict:
     """DuckDB settings of a rule evaluation (and of GX's connection): memory bounded by
     ``HEMISTAT_DUCKDB_MEMORY`` (default 1GB), spilling beyond it to the system's temporary folder."""
-    import os
     import tempfile
 
     spill = Path(tempfile.gettempdir()) / "hemistat-duckdb"
     spill.mkdir(parents=True, exist_ok=True)
-    return {"memory_limit": os.environ.get("HEMISTAT_DUCKDB_MEMORY") or "1GB", "temp_directory": str(spill)}
+    return {"memory_limit": get_settings().duckdb_memory, "temp_directory": str(spill)}
 
 
 def _lit(v: str) -> str:

@@ -37,3 +37,16 @@ def test_settings_keep_their_folders(tmp_path):
         s = get_settings()
     assert s.landing_dir == tmp_path.resolve() / "landing" and s.duckdb_path.name == "hemistat.duckdb"
     assert s.model_copy(update={"data_dir": tmp_path / "x"}).raw_dir == tmp_path / "x" / "raw"
+
+
+def test_duckdb_memory_is_one_setting(monkeypatch):
+    """One memory limit for every DuckDB connection of the pipeline, read at run time and checked."""
+    import pytest
+
+    from pipelines.settings import SettingsError, get_settings
+
+    monkeypatch.setenv("HEMISTAT_DUCKDB_MEMORY", "512MB")
+    assert get_settings().duckdb_memory == "512MB"
+    monkeypatch.setenv("HEMISTAT_DUCKDB_MEMORY", "lots")
+    with pytest.raises(SettingsError, match="HEMISTAT_DUCKDB_MEMORY"):
+        get_settings()

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from pipelines.adapters import load_spec
+from pipelines.harmonise import reference as ref
 from pipelines.settings import Settings
 from pipelines.storage import submissions as subs
 
@@ -25,6 +26,22 @@ def check_release_date(value: str | None) -> str | None:
     return d.isoformat()
 
 
+def check_country(settings: Settings, spec, country_iso3: str | None) -> str | None:
+    """The submitting country, if given: a member state's ISO3 code, and the spec's own country for a national
+    source (an Argentine file submitted as Mexico's would be listed and downloaded by the wrong office).
+    ValueError otherwise, before anything is stored."""
+    if not country_iso3:
+        return None
+    c = country_iso3.strip().upper()
+    if spec.country_iso3 and c != spec.country_iso3:
+        raise ValueError(f"country {c} contradicts source {spec.source_id}, which is {spec.country_iso3}'s "
+                         f"(reference/sources/{spec.source_id}.yaml): nothing stored")
+    if c not in set(ref.countries(settings.reference_dir)["iso3"]):
+        raise ValueError(f"country {c[:12]!r} is not the ISO3 code of an OAS member state "
+                         "(reference/countries): nothing stored")
+    return c
+
+
 def submit(settings: Settings, file: Path, source_id: str, *, uploaded_by: str = "cli",
            country_iso3: str | None = None, channel: str = "cli", original_name: str | None = None,
            released_on: str | None = None):
@@ -33,7 +50,7 @@ def submit(settings: Settings, file: Path, source_id: str, *, uploaded_by: str =
     settings.ensure_dirs()
     spec = load_spec(source_id, settings.reference_dir)  # unknown source -> KeyError, nothing stored
     released_on = check_release_date(released_on)
-    country = country_iso3 or spec.country_iso3
+    country = check_country(settings, spec, country_iso3) or spec.country_iso3
     return subs.land_file(settings.landing_dir, Path(file), source_id=source_id, original_name=original_name,
                           uploaded_by=uploaded_by, country_iso3=country, channel=channel, released_on=released_on)
 

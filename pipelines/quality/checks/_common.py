@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 
+import duckdb
 import pandas as pd
 
 from pipelines.contracts.tables import STD_COLUMNS
@@ -30,28 +31,31 @@ def _ident(col: str) -> str:
     return '"' + col + '"'
 
 
+VIEW_NAMES = frozenset({"prev", "rel"})   # the only views ``_register`` makes (an allow-list, like STD_COLUMNS)
+
+
 def _register(con, name: str, table, columns: list[str] | None = None) -> bool:
     """``table`` (a DataFrame, or one or more Parquet files read in place) as view ``name`` with the given
-    ``columns`` it has; False when there is nothing (None, an empty frame, no file)."""
+    ``columns`` it has; False when there is nothing (None, an empty frame, no file). No SQL text is built:
+    the frame is registered and the files are read through DuckDB's relational API."""
     from pathlib import Path
 
+    if name not in VIEW_NAMES:
+        raise ValueError(f"view {name!r} is not one of {sorted(VIEW_NAMES)}")
     if table is None:
         return False
     if isinstance(table, pd.DataFrame):
         if table.empty:
             return False
-        con.register(name + "_df", table[[c for c in table.columns if columns is None or c in columns]])
-        con.execute(f"create or replace temp view {name} as select * from {name}_df")
+        con.register(name, table[[c for c in table.columns if columns is None or c in columns]])
         return True
     paths = [str(p) for p in ([table] if isinstance(table, (str, Path)) else table)]
     if not paths:
         return False
-    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"   # a view takes no parameter
-    con.execute(f"create or replace temp view {name}_all as select * from read_parquet({files}, union_by_name = true)")
-    have = {r[0] for r in con.execute(f"select column_name from (describe {name}_all)").fetchall()}
-    cols = ", ".join('"' + c + '"' for c in (columns or sorted(have)) if c in have)
-    con.execute(f"create or replace temp view {name} as select {cols} from {name}_all")
-    return bool(con.execute(f"select count(*) > 0 from (select 1 from {name} limit 1)").fetchall()[0][0])
+    rel = con.read_parquet(paths, union_by_name=True)
+    rel = rel.select(*[duckdb.ColumnExpression(c) for c in (columns or sorted(rel.columns)) if c in set(rel.columns)])
+    rel.create_view(name)
+    return len(rel.limit(1).fetchall()) > 0
 
 
 def _fetch_failures(con, sql: str, params: list | None = None) -> tuple[pd.DataFrame, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -18,17 +19,24 @@ def hierarchy_pairs(spec: SourceSpec, codes: set[str]) -> pd.DataFrame:
     return pd.DataFrame(spec.hierarchy_pairs(codes), columns=["child_code", "parent_code"], dtype="str")
 
 
-def _accepted_same_source(settings: Settings, source_id: str, exclude: str | None) -> list[dict]:
+def _accepted_same_scope(settings: Settings, source_id: str, exclude: str | None,
+                         country_iso3: str | None = None) -> list[dict]:
+    """The other accepted vintages of the same scope: the same source and, when both name one, the same
+    country (the member-state template is one source for 32 countries: Argentina's file is never a vintage
+    of Brazil's). Vintage order."""
     from pipelines.storage.catalog import PUBLISHABLE, accepted_submissions
 
     acc = accepted_submissions(settings, statuses=PUBLISHABLE + ("awaiting_review",))
     if acc.empty:
         return []
     acc = acc[(acc["source_id"] == source_id) & (acc["submission_id"] != (exclude or ""))]
+    if country_iso3 and "country_iso3" in acc.columns:
+        acc = acc[acc["country_iso3"].isna() | (acc["country_iso3"] == country_iso3)]
     return acc.sort_values(["release_date", "received_at"]).to_dict("records")  # vintage order
 
 
-def _own_release(settings: Settings, sid: str | None) -> tuple[str, str] | None:
+def _own_manifest(settings: Settings, sid: str | None) -> tuple[tuple[str, str], str | None] | None:
+    """((release date, received at), country) of the submission, or None."""
     from pipelines.storage import submissions as subs
 
     if not sid:
@@ -37,7 +45,8 @@ def _own_release(settings: Settings, sid: str | None) -> tuple[str, str] | None:
         man = subs.read_manifest(settings.landing_dir, sid).as_dict()
     except (FileNotFoundError, ValueError):
         return None
-    return subs.release_date(man, subs.read_status(settings.landing_dir, sid))[0], man["received_at"]
+    return ((subs.release_date(man, subs.read_status(settings.landing_dir, sid))[0], man["received_at"]),
+            man.get("country_iso3"))
 
 
 def table_facts(table: pd.DataFrame | str | Path | None) -> tuple[set[str], str | None]:
@@ -49,11 +58,20 @@ def table_facts(table: pd.DataFrame | str | Path | None) -> tuple[set[str], str 
         if not len(table):
             return set(), None
         return set(table["national_code"].unique()), table["file_name"].iloc[0]
+    st = Path(table).stat()
+    codes, first = _file_facts(str(table), st.st_mtime_ns, st.st_size)
+    return set(codes), first
+
+
+@lru_cache(maxsize=256)
+def _file_facts(path: str, mtime_ns: int, size: int) -> tuple[frozenset[str], str | None]:
+    """National codes and first file name of a Parquet file, once per version of the file (keyed by its
+    modification time and size: a vintage's validated file is compared with every later vintage)."""
     con = duckdb.connect()
     try:
-        codes = {r[0] for r in con.execute("select distinct national_code from read_parquet(?)",
-                                           [str(table)]).fetchall()}
-        first = con.execute("select file_name from read_parquet(?) limit 1", [str(table)]).fetchall()
+        codes = frozenset(r[0] for r in con.execute("select distinct national_code from read_parquet(?)",
+                                                    [path]).fetchall())
+        first = con.execute("select file_name from read_parquet(?) limit 1", [path]).fetchall()
     finally:
         con.close()
     return codes, (first[0][0] if first else None)
@@ -102,14 +120,15 @@ def build_context(settings: Settings, spec: SourceSpec, table: pd.DataFrame | st
         xw = None
     codes = table_facts(table)[0]
     prev = related = None
-    others = _accepted_same_source(settings, spec.source_id, submission_id)
+    mine = _own_manifest(settings, submission_id)
+    own = mine[0] if mine else None
+    others = _accepted_same_scope(settings, spec.source_id, submission_id, mine[1] if mine else None)
     if others:
         # the other vintages stay files, read in place by the checks that need them (X3, R1, R2)
         frames = [Path(o["validated_path"]) for o in others]
         related = frames
         # the previous vintage is a release older than this one (a late-loaded old release is compared with
         # what came before it, not with the newer release)
-        own = _own_release(settings, submission_id)
         older = [(o, f) for o, f in zip(others, frames)
                  if own is None or (o["release_date"], o["received_at"]) < own]
         if older:

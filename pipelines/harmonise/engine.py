@@ -113,13 +113,10 @@ def connect(temp_dir: Path | None = None, memory_limit: str | None = None) -> du
 
 
 def _copy(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> Path:
-    """Write a query's result straight to Parquet (zstd), never through pandas."""
-    con.execute(f"copy ({sql}) to '{_quote(path)}' (format parquet, compression zstd)")
+    """Write a query's result straight to Parquet (zstd), never through pandas; the path goes through the
+    relational API, never into SQL text."""
+    con.sql(sql).write_parquet(str(path), compression="zstd")
     return path
-
-
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
@@ -279,7 +276,8 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     con.register("pops", pops[["country_iso3", "subdivision_code", "year", "population", "source_id"]])
     comp = pd.DataFrame([(sid, s.comparability) for sid, s in specs.items()], columns=["source_id", "comparability"])
     con.register("comp", comp)
-    con.execute("create or replace temp table ind_main as " + _sql("18_indicators_with_rates"))
+    # a view, read once by 25_indicators (which orders the output): never materialised, never sorted twice
+    con.execute("create or replace temp view ind_main as " + _sql("18_indicators_with_rates"))
     # reported rates of sources that publish no count for the same cell (comparison series such as
     # the World Bank homicide rate): published as-is at the mapped ICCS code, never summed or rolled up
     con.execute("create or replace temp table rates as " + _sql("19_reported_rates"))

@@ -24,10 +24,10 @@ from pipelines.pipeline.review import (
            needs_approval,
            pipeline_may_set,
 )
-from pipelines.pipeline.validate import validate
+from pipelines.pipeline.validate import validate, validate_many
 from pipelines.storage.catalog import PUBLISHABLE, accepted_submissions
 
 __all__ = ["DECIDED", "HOLD_DETAIL", "PUBLISHABLE", "StepResult", "accepted_submissions", "acknowledge",
            "check_release_date", "failing_warnings", "harmonise_all", "harmonised_quality", "ingest",
-           "needs_approval", "pipeline_may_set", "publish_all", "quality_dir", "reprocess", "submit", "validate",
+           "needs_approval", "pipeline_may_set", "publish_all", "quality_dir", "reprocess", "submit", "validate", "validate_many",
            "withdraw"]

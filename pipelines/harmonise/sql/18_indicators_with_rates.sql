@@ -42,4 +42,3 @@ select md5(concat_ws('|', j.source_id, j.country_iso3, coalesce(j.subdivision_co
        cast(j.months_reported as bigint) as months_reported,
        j.derivation, c.comparability
 from j left join comp c on c.source_id = j.source_id
-order by j.source_id, j.country_iso3, j.subdivision_code nulls first, j.year, j.month nulls first, j.iccs_code

@@ -28,5 +28,7 @@ select a.* replace (
                 else a.obs_note end as obs_note)
 from allrows a
 left join notes n on n.source_id = a.source_id and n.country_iso3 = a.country_iso3 and n.year = a.year
-order by a.source_id, a.country_iso3, a.subdivision_code nulls first, a.year, a.month nulls first, a.iccs_code,
+-- country, year and ICCS code first: an analyst's question names them, and the Parquet row groups (small,
+-- see engine._copy) then hold one country-year each, so DuckDB reads only the row groups asked for
+order by a.country_iso3, a.year, a.iccs_code, a.source_id, a.subdivision_code nulls first, a.month nulls first,
          a.measure, a.sex, a.age, a.relationship

@@ -170,6 +170,12 @@ def child_pandas(load_dir: Path, out_dir: Path) -> dict:
     return {"rows": n_long, "indicators": len(nat)}
 
 
+def _rss_mib() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)   # Linux: KiB
+
+
 def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
     """The real pipeline on a private data folder (HEMISTAT_DATA_DIR is set by the parent)."""
     from pipelines import pipeline
@@ -179,6 +185,7 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
     s = get_settings()
     assert Path(s.data_dir).resolve() == data_dir.resolve(), (s.data_dir, data_dir)
     s.ensure_dirs()
+    peak: dict[str, int] = {}   # the process's peak RSS after each layer: the layer where it grows holds the peak
     layer = {"landing": 0.0, "raw": 0.0, "validated": 0.0, "acknowledge": 0.0, "harmonised": 0.0, "published": 0.0}
     t = time.perf_counter()
     sids = []
@@ -187,6 +194,7 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
                                  country_iso3=f["country_iso3"], channel="run")
         sids.append(man.submission_id)
     layer["landing"] = time.perf_counter() - t
+    peak["landing"] = _rss_mib()
     raw_rows, errors = 0, {}
     ingested = []
     t = time.perf_counter()
@@ -197,6 +205,7 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
         except Exception as exc:  # noqa: BLE001 - a rejected submission is a result, not a crash
             errors[sid] = f"ingest: {type(exc).__name__}: {str(exc)[:200]}"
     layer["raw"] = time.perf_counter() - t
+    peak["raw"] = _rss_mib()
     # as a backfill does: every submission ingested, then validated together (GX judges each source's files
     # in one batch run; pipeline.validate_many)
     t = time.perf_counter()
@@ -204,6 +213,7 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
         if isinstance(res, Exception):
             errors[sid] = f"validate: {type(res).__name__}: {str(res)[:200]}"
     layer["validated"] = time.perf_counter() - t
+    peak["validated"] = _rss_mib()
     t = time.perf_counter()
     warned = {}
     for sid in sids:
@@ -214,6 +224,7 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
             if rules:
                 pipeline.acknowledge(s, sid, rules, by="bench", reason="benchmark: synthetic load, warnings batch-acknowledged")
     layer["acknowledge"] = time.perf_counter() - t
+    peak["acknowledge"] = _rss_mib()
     statuses: dict[str, int] = {}
     for sid in sids:
         st = subs.read_status(s.landing_dir, sid).get("status")
@@ -221,9 +232,11 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
     t = time.perf_counter()
     h = pipeline.harmonise_all(s)
     layer["harmonised"] = time.perf_counter() - t
+    peak["harmonised"] = _rss_mib()
     t = time.perf_counter()
     pipeline.publish_all(s)
     layer["published"] = time.perf_counter() - t
+    peak["published"] = _rss_mib()
     import duckdb
 
     con = duckdb.connect(str(s.duckdb_path), read_only=True)
@@ -231,7 +244,7 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
     con.close()
     return {"submissions": len(sids), "statuses": statuses, "warnings_acknowledged": warned,
             "errors": dict(list(errors.items())[:20]), "raw_rows": raw_rows, "indicators": n_ind,
-            "layers_s": {k: round(v, 2) for k, v in layer.items()},
+            "layers_s": {k: round(v, 2) for k, v in layer.items()}, "peak_after_layer_mib": peak,
             "harmonise": {k: v for k, v in (h or {}).items() if isinstance(v, (int, float, str))}}
 
 
@@ -451,7 +464,8 @@ def run_scale(scale: float, work: Path, seed: int, views_repeat: int) -> dict:
         env = {"HEMISTAT_DATA_DIR": str(data)} if kind == "pipeline" else {}
         res = _measure(kind, load_dir, data if kind == "pipeline" else wd, env)
         r[kind] = res
-        extra = (f", layers {res.get('layers_s')}, statuses {res.get('statuses')}" if kind == "pipeline" else "")
+        extra = (f", layers {res.get('layers_s')}, peak MiB after each layer {res.get('peak_after_layer_mib')}, "
+                 f"statuses {res.get('statuses')}" if kind == "pipeline" else "")
         print(f"  {kind:8s} {res['wall_s']:8.1f} s wall, {res['cpu_s']:8.1f} s CPU, peak {res['peak_rss_mib']:,} MiB"
               f"{extra}{'  ERROR: ' + res['error'][-500:] if res.get('error') else ''}", flush=True)
         if kind != "pipeline":

@@ -88,3 +88,57 @@ def lateness(settings: Settings, source_id: str, now: datetime | None = None) ->
 
 def lateness_all(settings: Settings, now: datetime | None = None) -> list[dict]:
     return [lateness(settings, sid, now) for sid in sorted(load_all_specs(settings.reference_dir))]
+
+
+def expected_deliveries(settings: Settings, now: datetime | None = None, source: str | None = None,
+                        country: str | None = None) -> list[dict]:
+    """What is expected and what is missing, per source, country and period: for each source with a periodic
+    cadence and each country its delivered submissions cover, every period from the first one delivered up
+    to the last one due by ``now`` (``due_date``: period end + expected lag + T2's grace, as T2 and
+    ``lateness`` judge it), ``received`` or ``missing`` ("ARG 2024: not received, due 2025-07-28").
+
+    Delivered means in a submission that passed validation (validated, awaiting review, approved, published),
+    with a value for the period. The validated files are read by DuckDB (three columns)."""
+    from collections import defaultdict
+
+    import duckdb
+
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    acc = pipeline.accepted_submissions(settings, statuses=pipeline.PUBLISHABLE + ("awaiting_review",))
+    if acc.empty:
+        return []
+    out: list[dict] = []
+    con = duckdb.connect()
+    try:
+        for source_id, grp in acc.groupby("source_id", sort=True):
+            if source and source_id != source:
+                continue
+            spec = load_spec(source_id, settings.reference_dir)
+            cadence = spec.cadence
+            if cadence not in CADENCE_MONTHS:
+                continue
+            grace = t2_grace_days(settings, source_id)
+            got = con.execute("select country_iso3, year, month from read_parquet(?, union_by_name = true) "
+                              "where value is not null and country_iso3 is not null group by all",
+                              [sorted(grp["validated_path"])]).fetchall()
+            periods: dict[str, set] = defaultdict(set)
+            for c, y, m in got:
+                periods[c].add((int(y), None if m is None else int(m)))
+            for c in sorted(periods):
+                if country and c != country.upper():
+                    continue
+                seen = {due_date(y, m, cadence=cadence, spec=spec, grace_days=grace).period for y, m in periods[c]}
+                monthly = cadence != "annual" and any(m for _, m in periods[c])
+                y, m = min((y, m or 1) if monthly else (y, None) for y, m in periods[c])
+                while True:
+                    d = due_date(y, m, cadence=cadence, spec=spec, grace_days=grace)
+                    if d.date > now.date():
+                        break
+                    got_it = d.period in seen
+                    out.append({"source_id": source_id, "country_iso3": c, "cadence": d.cadence, "period": d.period,
+                                "due": d.date.isoformat(), "status": "received" if got_it else "missing",
+                                "days_overdue": 0 if got_it else (now.date() - d.date).days})
+                    y, m = next_period(y, m, d.cadence)
+    finally:
+        con.close()
+    return out

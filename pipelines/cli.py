@@ -563,6 +563,9 @@ _add_account_commands()
 
 
 def main():
+    from pipelines.settings import use_private_umask
+
+    use_private_umask()     # files 0600, folders 0700, also in the processes it starts (issue 14 item 8)
     app()
 
 

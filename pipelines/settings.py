@@ -18,6 +18,10 @@ Environment variables (all optional):
   the zip's central directory and again while decompressing. Default: ``128``.
   (These four bound the work one file can cause: ``pipelines/adapters/guards.py``.)
 
+Files are private to the user running hemistat (issue 14 item 8): ``ensure_dirs`` makes the data folder and
+its layer folders 0700 (tightening folders made before), and every entry point (the ``hemistat`` command, the
+portal, the Dagster code location) calls ``use_private_umask`` so that whatever it creates is 0600/0700.
+
 ``Settings`` is a typed (pydantic) model: a bad value fails with the variable's name and the reason
 (``SettingsError``, a ValueError), never with a traceback from deep inside a conversion.
 """
@@ -40,6 +44,26 @@ ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR"
             "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB"}
 # limits on one file (pipelines/adapters/guards.py): field -> default
 FILE_LIMIT_DEFAULTS = {"max_file_mb": 200.0, "max_columns": 2000, "max_cell_chars": 32767, "max_unzipped_mb": 128.0}
+
+
+PRIVATE_UMASK = 0o077      # files 0600, folders 0700: unpublished national data, accounts, the warehouse
+
+
+def use_private_umask() -> int:
+    """Make this process create files 0600 and folders 0700 (and its child processes: Dagster, the portal).
+    Only tightens: bits the current umask already removes stay removed. Returns the previous umask."""
+    old = os.umask(PRIVATE_UMASK)
+    os.umask(old | PRIVATE_UMASK)
+    return old
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` (and missing parents) as a folder only its owner can enter: 0700, also if it existed."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o777 != 0o700:
+        os.chmod(path, 0o700)
+    return path
 
 
 class SettingsError(ValueError):
@@ -125,9 +149,10 @@ class Settings(BaseModel):
         return self.reference_dir / "crosswalks"
 
     def ensure_dirs(self) -> None:
-        for d in (self.landing_dir, self.raw_dir, self.store_dir, self.validated_dir,
+        """The data folder and its layer folders, each 0700 (``private_dir``)."""
+        for d in (self.data_dir, self.landing_dir, self.raw_dir, self.store_dir, self.validated_dir,
                   self.quarantine_dir, self.harmonised_dir, self.published_dir, self.dagster_home):
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)
 
     def use_real_data(self) -> bool:
         if self.sample == "real":

@@ -101,7 +101,8 @@ def check_file(path: Path, file_name: str, readers: Iterable[dict] | None = None
     path = Path(path)
     size = path.stat().st_size
     if size > limits.max_file_bytes:
-        raise FileRefused(Problem(file_name, None, None, "S1", key="file_too_large", params=_p(file_name, size=_mb(size), limit=_mb(limits.max_file_bytes),
+        raise FileRefused(Problem(file_name, None, None, "S1", key="file_too_large",
+            params=_p(file_name, size=_mb(size), limit=_mb(limits.max_file_bytes),
                       setting="HEMISTAT_MAX_FILE_MB")))
     with open(path, "rb") as fh:
         head = fh.read(4)
@@ -167,19 +168,23 @@ def check_zip(path: Path, file_name: str, limits: FileLimits) -> None:
     try:
         zf = zipfile.ZipFile(path)           # reads the central directory only
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise FileRefused(Problem(file_name, None, None, "S1", key="zip_unreadable", params=_p(file_name, error=str(exc)[:200]))) from None
+        raise FileRefused(Problem(file_name, None, None, "S1", key="zip_unreadable",
+            params=_p(file_name, error=str(exc)[:200]))) from None
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_zip_entries:
-            raise FileRefused(Problem(file_name, None, None, "S1", key="zip_too_many_entries", params=_p(file_name, entries=f"{len(infos):,}",
+            raise FileRefused(Problem(file_name, None, None, "S1", key="zip_too_many_entries",
+                params=_p(file_name, entries=f"{len(infos):,}",
                           limit=f"{limits.max_zip_entries:,}")))
         declared = sum(i.file_size for i in infos)
         if declared > limits.max_unzipped_bytes:
-            raise FileRefused(Problem(file_name, None, None, "S1", key="zip_too_large", params=_p(file_name, size=_mb(declared), limit=_mb(limits.max_unzipped_bytes),
+            raise FileRefused(Problem(file_name, None, None, "S1", key="zip_too_large",
+                params=_p(file_name, size=_mb(declared), limit=_mb(limits.max_unzipped_bytes),
                           setting="HEMISTAT_MAX_UNZIPPED_MB")))
         for i in infos:
             if i.file_size > (1 << 20) and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-                raise FileRefused(Problem(file_name, None, None, "S1", key="zip_ratio", params=_p(file_name, member=i.filename[:100],
+                raise FileRefused(Problem(file_name, None, None, "S1", key="zip_ratio",
+                    params=_p(file_name, member=i.filename[:100],
                               ratio=f"{i.file_size / max(i.compress_size, 1):,.0f}", limit=str(MAX_RATIO))))
         total = 0
         for i in infos:
@@ -190,13 +195,16 @@ def check_zip(path: Path, file_name: str, limits: FileLimits) -> None:
                 else:
                     problem, n = None, _count(zf, i, budget)
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-                raise FileRefused(Problem(file_name, None, None, "S1", key="zip_unreadable", params=_p(file_name, error=f"{i.filename[:100]}: {exc}"[:200]))) from None
+                raise FileRefused(Problem(file_name, None, None, "S1", key="zip_unreadable",
+                    params=_p(file_name, error=f"{i.filename[:100]}: {exc}"[:200]))) from None
             total += n
             if total > limits.max_unzipped_bytes:     # the headers lied
-                raise FileRefused(Problem(file_name, None, None, "S1", key="zip_too_large", params=_p(file_name, size=f"more than {_mb(limits.max_unzipped_bytes)}",
+                raise FileRefused(Problem(file_name, None, None, "S1", key="zip_too_large",
+                    params=_p(file_name, size=f"more than {_mb(limits.max_unzipped_bytes)}",
                               limit=_mb(limits.max_unzipped_bytes), setting="HEMISTAT_MAX_UNZIPPED_MB")))
             if problem:
-                raise FileRefused(Problem(file_name, None, None, "S1", key="xml_dtd_refused", params=_p(file_name, member=i.filename[:100], detail=problem[:200])))
+                raise FileRefused(Problem(file_name, None, None, "S1", key="xml_dtd_refused",
+                    params=_p(file_name, member=i.filename[:100], detail=problem[:200])))
 
 
 def _count(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
@@ -229,11 +237,13 @@ def check_delimited(path: Path, file_name: str, reader: dict, limits: FileLimits
             for ln in text:
                 state["line"] += 1
                 if ln.count(delim) >= max_cols and quote not in ln:
-                    raise FileRefused(Problem(file_name, state["line"], None, "S1", key="too_many_columns", params=_p(file_name,
+                    raise FileRefused(Problem(file_name, state["line"], None, "S1", key="too_many_columns",
+                        params=_p(file_name,
                                   columns=f"{ln.count(delim) + 1:,}", limit=f"{max_cols:,}",
                                   setting="HEMISTAT_MAX_COLUMNS")))
                 if len(ln) > max_cell and quote not in ln and max(map(len, ln.split(delim))) > max_cell:
-                    raise FileRefused(Problem(file_name, state["line"], None, "S1", key="cell_too_long", params=_p(file_name, limit=f"{max_cell:,}",
+                    raise FileRefused(Problem(file_name, state["line"], None, "S1", key="cell_too_long",
+                        params=_p(file_name, limit=f"{max_cell:,}",
                                   setting="HEMISTAT_MAX_CELL_CHARS")))
                 yield ln
 
@@ -241,14 +251,17 @@ def check_delimited(path: Path, file_name: str, reader: dict, limits: FileLimits
         rdr = csv.reader(lines(), delimiter=delim, quotechar=quote)
         for fields in rdr:
             if len(fields) > max_cols:
-                raise FileRefused(Problem(file_name, rdr.line_num, None, "S1", key="too_many_columns", params=_p(file_name, columns=f"{len(fields):,}",
+                raise FileRefused(Problem(file_name, rdr.line_num, None, "S1", key="too_many_columns",
+                    params=_p(file_name, columns=f"{len(fields):,}",
                               limit=f"{max_cols:,}", setting="HEMISTAT_MAX_COLUMNS")))
             if fields and max(map(len, fields)) > max_cell:
-                raise FileRefused(Problem(file_name, rdr.line_num, None, "S1", key="cell_too_long", params=_p(file_name, limit=f"{max_cell:,}",
+                raise FileRefused(Problem(file_name, rdr.line_num, None, "S1", key="cell_too_long",
+                    params=_p(file_name, limit=f"{max_cell:,}",
                               setting="HEMISTAT_MAX_CELL_CHARS")))
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise FileRefused(Problem(file_name, state["line"], None, "S1", key="cell_too_long", params=_p(file_name, limit=f"{max_cell:,}",
+            raise FileRefused(Problem(file_name, state["line"], None, "S1", key="cell_too_long",
+                params=_p(file_name, limit=f"{max_cell:,}",
                           setting="HEMISTAT_MAX_CELL_CHARS"))) from None
         return      # another CSV problem: the adapter reports it with its line
 
@@ -256,8 +269,10 @@ def check_delimited(path: Path, file_name: str, reader: dict, limits: FileLimits
 def check_record(fields: list, line: int, file_name: str, limits: FileLimits) -> None:
     """One record already read (a workbook row): the same column and cell limits."""
     if len(fields) > limits.max_columns:
-        raise FileRefused(Problem(file_name, line, None, "S1", key="too_many_columns", params=_p(file_name, columns=f"{len(fields):,}",
+        raise FileRefused(Problem(file_name, line, None, "S1", key="too_many_columns",
+            params=_p(file_name, columns=f"{len(fields):,}",
                       limit=f"{limits.max_columns:,}", setting="HEMISTAT_MAX_COLUMNS")))
     if fields and max(len(f) for f in fields) > limits.max_cell_chars:
-        raise FileRefused(Problem(file_name, line, None, "S1", key="cell_too_long", params=_p(file_name, limit=f"{limits.max_cell_chars:,}",
+        raise FileRefused(Problem(file_name, line, None, "S1", key="cell_too_long",
+            params=_p(file_name, limit=f"{limits.max_cell_chars:,}",
                       setting="HEMISTAT_MAX_CELL_CHARS")))

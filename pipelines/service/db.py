@@ -87,17 +87,17 @@ class AuditEvent(Base):
 
 
 def _private_sqlite_files(database: str | None) -> None:
-    """The SQLite file and its ``-wal``/``-shm`` companions readable by the owner only (0600), its folder 0700:
-    they hold password hashes, token digests and the audit log. SQLite gives the WAL and shared-memory files the
-    main file's permissions; files made before this (0644) are tightened too."""
+    """The SQLite file and its ``-wal``/``-shm`` companions readable by the owner only (0600): they hold password
+    hashes, token digests and the audit log. SQLite gives the WAL and shared-memory files the main file's
+    permissions; files made before this (0644) are tightened too. (The portal's folder, ``<data>/portal``, is made
+    0700 by ``PortalConfig``.)"""
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     from pathlib import Path
 
-    from pipelines.settings import private_dir
-
     db = Path(database)
-    private_dir(db.parent)
+    if not db.parent.is_dir():
+        return          # sqlite reports it
     if not db.exists():
         os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o600))
     for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}.migrate-lock")):

@@ -71,12 +71,22 @@ def test_portal_database_and_wal_are_0600(tmp_path):
             for p in (db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm")):
                 assert p.exists() and mode(p) == 0o600, (p, oct(mode(p)))
         db.dispose()
-        assert mode(folder) == 0o700
         os.chmod(db_file, 0o644)                           # a database made before the fix is tightened
         Database(f"sqlite:///{db_file}").dispose()
         assert mode(db_file) == 0o600
     finally:
         os.umask(old)
+
+
+def test_the_portal_folder_is_0700(tmp_path):
+    from pipelines.service.config import PortalConfig
+
+    data = tmp_path / "data"
+    (data / "portal").mkdir(parents=True)
+    os.chmod(data / "portal", 0o755)
+    with environ({"HEMISTAT_DATA_DIR": str(data)}):
+        cfg = PortalConfig.from_env(get_settings())
+    assert mode(cfg.work_dir) == 0o700 and mode(cfg.work_dir / "secret.key") == 0o600
 
 
 def test_the_cli_creates_nothing_readable_by_others(tmp_path):

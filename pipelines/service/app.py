@@ -164,7 +164,7 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
     @app.exception_handler(UploadRefused)
     async def _refused(request: Request, exc: UploadRefused):
         t = web.tr(request, None if is_api(request) else web.current_user(request))
-        return JSONResponse({"error": exc.key, "message": t(exc.key, **exc.params)}, status_code=exc.status)
+        return JSONResponse({"error": exc.key, "message": exc.text(t)}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

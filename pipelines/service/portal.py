@@ -230,7 +230,7 @@ class Portal:
                                             country_iso3=country, channel="web", original_name=name,
                                             released_on=released_on)
             except FileRefused as exc:
-                raise UploadRefused("err_file_refused", status=413, detail=exc.problems[0].message) from None
+                raise UploadRefused("err_file_refused", status=413, detail=exc.problems[0]) from None
         except (UploadRefused, Denied) as exc:
             self.db.audit("upload_refused", actor=user.username, role=user.role, source_id=source_id, ip=ip,
                           country_iso3=country, reason=exc.key, file_name=name)

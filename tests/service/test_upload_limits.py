@@ -45,7 +45,7 @@ def test_workbooks_with_a_dtd_are_refused_clearly(portal, office, tmp_path, memb
     p = workbook(tmp_path / "dtd.xlsx", prolog={member: prolog})
     status, body = portal.upload(office, p, source="iccs_template", lang="es")
     assert status == 413 and "dtd.xlsx" in body["message"] and "DTD" in body["message"], body
-    assert body["message"].startswith("El archivo no puede aceptarse")
+    assert body["message"].startswith("El archivo no puede aceptarse — se rechaza dtd.xlsx: la parte"), body
 
 
 def test_a_normal_upload_gets_its_verdict_while_a_hostile_one_is_refused(portal, office, tmp_path):
@@ -67,3 +67,14 @@ def test_a_normal_upload_gets_its_verdict_while_a_hostile_one_is_refused(portal,
     print(f"hostile refused in {h_took:.2f} s, normal verdict in {n_took:.2f} s")
     assert h_status == 413 and "hostile.csv" in h_body["message"] and h_took < 5
     assert n_status == 201 and n_body["verdict"] in ("accepted", "review"), n_body
+
+
+def test_the_upload_page_shows_the_refusal_in_the_users_language(portal, tmp_path):
+    from tests.service.conftest import WebClient
+
+    portal.user("lim.web", "office", "ARG", lang="es")
+    web = WebClient(portal, lang="es")
+    web.login("lim.web")
+    r = web.upload(wide_csv(tmp_path / "ancho.csv"), source="ar_snic")
+    assert r.status_code == 413, r.status_code
+    assert "El archivo no puede aceptarse" in r.text and "se rechaza ancho.csv: un registro tiene 100,000 campos" in r.text

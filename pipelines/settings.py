@@ -14,9 +14,10 @@ Environment variables (all optional):
   stored or parsed. Default: ``200``. (The portal's own upload limit, ``HEMISTAT_MAX_UPLOAD_MB``, also applies.)
 * ``HEMISTAT_MAX_COLUMNS`` – most fields in one record of a file. Default: ``2000``.
 * ``HEMISTAT_MAX_CELL_CHARS`` – most characters in one cell. Default: ``32767`` (a spreadsheet cell's limit).
+* ``HEMISTAT_MAX_CELLS`` – most fields in one delimited file, all records together. Default: ``10000000``.
 * ``HEMISTAT_MAX_UNZIPPED_MB`` – most bytes a workbook (zip) may expand to, all members together, counted from
   the zip's central directory and again while decompressing. Default: ``128``.
-  (These four bound the work one file can cause: ``pipelines/adapters/guards.py``.)
+  (These bound the work one file can cause: ``pipelines/adapters/guards.py``.)
 
 Files are private to the user running hemistat (issue 14 item 8): ``ensure_dirs`` makes the data folder and
 its layer folders 0700 (tightening folders made before), and every entry point (the ``hemistat`` command, the
@@ -41,9 +42,10 @@ ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR"
             "reference_dir": "HEMISTAT_REFERENCE_DIR", "rules_dir": "HEMISTAT_RULES_DIR", "sample": "HEMISTAT_SAMPLE",
             "duckdb_memory": "HEMISTAT_DUCKDB_MEMORY", "max_file_mb": "HEMISTAT_MAX_FILE_MB",
             "max_columns": "HEMISTAT_MAX_COLUMNS", "max_cell_chars": "HEMISTAT_MAX_CELL_CHARS",
-            "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB"}
+            "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB", "max_cells": "HEMISTAT_MAX_CELLS"}
 # limits on one file (pipelines/adapters/guards.py): field -> default
-FILE_LIMIT_DEFAULTS = {"max_file_mb": 200.0, "max_columns": 2000, "max_cell_chars": 32767, "max_unzipped_mb": 128.0}
+FILE_LIMIT_DEFAULTS = {"max_file_mb": 200.0, "max_columns": 2000, "max_cell_chars": 32767, "max_unzipped_mb": 128.0,
+                       "max_cells": 10_000_000}
 
 
 PRIVATE_UMASK = 0o077      # files 0600, folders 0700: unpublished national data, accounts, the warehouse
@@ -100,6 +102,7 @@ class Settings(BaseModel):
     max_cell_chars: int = Field(FILE_LIMIT_DEFAULTS["max_cell_chars"], gt=0, description="most characters in a cell")
     max_unzipped_mb: float = Field(FILE_LIMIT_DEFAULTS["max_unzipped_mb"], gt=0,
                                    description="most bytes (MB) a workbook may expand to")
+    max_cells: int = Field(FILE_LIMIT_DEFAULTS["max_cells"], gt=0, description="most fields in one delimited file")
     extra: dict = Field(default_factory=dict)
 
     # layer folders -------------------------------------------------------------------------

@@ -12,7 +12,8 @@ limit, in work linear in the file's size and never more than the limits allow:
   same limit (headers can lie), and the prolog of every XML member is parsed with defusedxml's hardened parser
   (DTD, entities and external references forbidden) up to its root element: a DTD anywhere is refused;
 * **delimited text** — each line, with the delimiter, quote and encoding of every CSV layout of the source's
-  spec: at most ``HEMISTAT_MAX_COLUMNS`` fields and ``HEMISTAT_MAX_CELL_CHARS`` characters per cell. A
+  spec: at most ``HEMISTAT_MAX_COLUMNS`` fields and ``HEMISTAT_MAX_CELL_CHARS`` characters per cell, and
+  ``HEMISTAT_MAX_CELLS`` fields in the whole file (what reading it into memory costs is about proportional). A
   physical line whose delimiters alone exceed the column limit (and has no quote) is refused before the csv
   module splits it, so memory stays bounded by one line.
 
@@ -46,6 +47,7 @@ class FileLimits:
     max_columns: int
     max_cell_chars: int
     max_unzipped_bytes: int
+    max_cells: int = 10_000_000
     max_zip_entries: int = MAX_ZIP_ENTRIES
 
     @classmethod
@@ -56,7 +58,7 @@ class FileLimits:
             settings = get_settings()
         return cls(max_file_bytes=int(settings.max_file_mb * 1024 * 1024), max_columns=settings.max_columns,
                    max_cell_chars=settings.max_cell_chars,
-                   max_unzipped_bytes=int(settings.max_unzipped_mb * 1024 * 1024))
+                   max_unzipped_bytes=int(settings.max_unzipped_mb * 1024 * 1024), max_cells=settings.max_cells)
 
 
 class FileRefused(SubmissionError, ValueError):
@@ -249,7 +251,12 @@ def check_delimited(path: Path, file_name: str, reader: dict, limits: FileLimits
 
     try:
         rdr = csv.reader(lines(), delimiter=delim, quotechar=quote)
+        cells = 0
         for fields in rdr:
+            cells += len(fields)
+            if cells > limits.max_cells:
+                raise FileRefused(Problem(file_name, rdr.line_num, None, "S1", key="too_many_cells",
+                    params=_p(file_name, limit=f"{limits.max_cells:,}", setting="HEMISTAT_MAX_CELLS")))
             if len(fields) > max_cols:
                 raise FileRefused(Problem(file_name, rdr.line_num, None, "S1", key="too_many_columns",
                     params=_p(file_name, columns=f"{len(fields):,}",

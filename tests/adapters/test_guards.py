@@ -201,3 +201,16 @@ def test_csv_readers_come_from_the_spec():
     readers = guards.csv_readers(load_spec("ar_snic", get_settings().reference_dir))
     assert {r["delimiter"] for r in readers} == {",", ";"}
     assert guards.csv_readers(load_spec("iccs_template", get_settings().reference_dir))
+
+
+def test_too_many_cells_in_all_are_refused(tmp_path):
+    """What reading a delimited file costs is about proportional to its fields: bounded as a whole."""
+    p = tmp_path / "many.csv"
+    p.write_text("a,b,c,d\n" + "1,2,3,4\n" * 3000, "utf-8")
+    lim = FileLimits(LIMITS.max_file_bytes, 2000, 32767, LIMITS.max_unzipped_bytes, max_cells=10_000)
+    exc = refused(p, limits=lim)
+    assert "many.csv" in str(exc) and "10,000 fields" in str(exc) and "HEMISTAT_MAX_CELLS" in str(exc)
+    assert exc.problems[0].line == 2501          # header (4) + 2,499 records = 10,000 fields: the next passes
+    assert check_file(p, "many.csv", None, LIMITS) == "text"
+    with environ({"HEMISTAT_MAX_CELLS": "5"}):
+        assert FileLimits.from_settings().max_cells == 5

@@ -444,14 +444,16 @@ def query(sql: str = typer.Argument(..., help="SQL over published.* and referenc
     if not settings.duckdb_path.exists():
         typer.echo(f"no warehouse at {settings.duckdb_path}: run `hemistat run` first", err=True)
         raise typer.Exit(1)
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
-    try:
-        df = con.execute(sql).df()
+    from pipelines.storage.readonly import ReadOnlyQueryError, run_query
+
+    try:    # read-only: queries only, no file outside the published folder, no extension (storage/readonly.py)
+        df = run_query(settings.duckdb_path, settings.published_dir, sql, settings.duckdb_memory)
+    except ReadOnlyQueryError as exc:
+        typer.echo(f"query {exc}", err=True)
+        raise typer.Exit(1)
     except duckdb.Error as exc:
         typer.echo(f"query error: {exc}", err=True)
         raise typer.Exit(1)
-    finally:
-        con.close()
     typer.echo(_format(df, format))
 
 
@@ -584,6 +586,9 @@ _add_account_commands()
 
 
 def main():
+    from pipelines.settings import use_private_umask
+
+    use_private_umask()     # files 0600, folders 0700, also in the processes it starts (issue 14 item 8)
     app()
 
 

@@ -19,6 +19,10 @@ PROBLEM_SECTION: dict[str, str] = {
     "no_header_found": "example-xlsx", "no_header_found_containing": "example-xlsx", "header_no_data": "reader",
     "duplicate_columns": "families", "row_field_count": "reader", "encoding_not_declared": "reader",
     "dedupe_header_not_for_xlsx": "families", "national_rows_unknown_column": "families",
+    # limits on one file, checked before parsing (adapters/guards.py; the limits are settings, docs/SECURITY.md)
+    "file_too_large": "reader", "too_many_columns": "reader", "too_many_cells": "reader", "cell_too_long": "reader",
+    "zip_too_large": "reader",
+    "zip_too_many_entries": "reader", "zip_ratio": "reader", "zip_unreadable": "reader", "xml_dtd_refused": "reader",
     # layouts
     "missing_columns": "column-roles", "no_layout_matches": "layouts", "layout_unreadable": "layouts",
     "layout_lacks_columns": "layouts", "spec_missing_role": "column-roles", "no_year_column": "values",

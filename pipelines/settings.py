@@ -10,6 +10,18 @@ Environment variables (all optional):
 * ``HEMISTAT_SAMPLE`` – ``real`` | ``synthetic`` | ``auto`` (default): which inputs ``hemistat run`` uses.
 * ``HEMISTAT_DUCKDB_MEMORY`` – the memory each DuckDB connection of the pipeline may use before it spills to
   disk (streaming ingest, quality rules, harmonisation). Default: ``1GB``.
+* ``HEMISTAT_MAX_FILE_MB`` – largest file accepted by any channel (CLI, harvest, portal), checked before it is
+  stored or parsed. Default: ``200``. (The portal's own upload limit, ``HEMISTAT_MAX_UPLOAD_MB``, also applies.)
+* ``HEMISTAT_MAX_COLUMNS`` – most fields in one record of a file. Default: ``2000``.
+* ``HEMISTAT_MAX_CELL_CHARS`` – most characters in one cell. Default: ``32767`` (a spreadsheet cell's limit).
+* ``HEMISTAT_MAX_CELLS`` – most fields in one delimited file, all records together. Default: ``10000000``.
+* ``HEMISTAT_MAX_UNZIPPED_MB`` – most bytes a workbook (zip) may expand to, all members together, counted from
+  the zip's central directory and again while decompressing. Default: ``128``.
+  (These bound the work one file can cause: ``pipelines/adapters/guards.py``.)
+
+Files are private to the user running hemistat (issue 14 item 8): ``ensure_dirs`` makes the data folder and
+its layer folders 0700 (tightening folders made before), and every entry point (the ``hemistat`` command, the
+portal, the Dagster code location) calls ``use_private_umask`` so that whatever it creates is 0600/0700.
 
 ``Settings`` is a typed (pydantic) model: a bad value fails with the variable's name and the reason
 (``SettingsError``, a ValueError), never with a traceback from deep inside a conversion.
@@ -28,7 +40,32 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # field -> the environment variable it is read from
 ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR",
             "reference_dir": "HEMISTAT_REFERENCE_DIR", "rules_dir": "HEMISTAT_RULES_DIR", "sample": "HEMISTAT_SAMPLE",
-            "duckdb_memory": "HEMISTAT_DUCKDB_MEMORY"}
+            "duckdb_memory": "HEMISTAT_DUCKDB_MEMORY", "max_file_mb": "HEMISTAT_MAX_FILE_MB",
+            "max_columns": "HEMISTAT_MAX_COLUMNS", "max_cell_chars": "HEMISTAT_MAX_CELL_CHARS",
+            "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB", "max_cells": "HEMISTAT_MAX_CELLS"}
+# limits on one file (pipelines/adapters/guards.py): field -> default
+FILE_LIMIT_DEFAULTS = {"max_file_mb": 200.0, "max_columns": 2000, "max_cell_chars": 32767, "max_unzipped_mb": 128.0,
+                       "max_cells": 10_000_000}
+
+
+PRIVATE_UMASK = 0o077      # files 0600, folders 0700: unpublished national data, accounts, the warehouse
+
+
+def use_private_umask() -> int:
+    """Make this process create files 0600 and folders 0700 (and its child processes: Dagster, the portal).
+    Only tightens: bits the current umask already removes stay removed. Returns the previous umask."""
+    old = os.umask(PRIVATE_UMASK)
+    os.umask(old | PRIVATE_UMASK)
+    return old
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` (and missing parents) as a folder only its owner can enter: 0700, also if it existed."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o777 != 0o700:
+        os.chmod(path, 0o700)
+    return path
 
 
 class SettingsError(ValueError):
@@ -59,6 +96,13 @@ class Settings(BaseModel):
     sample: Literal["auto", "real", "synthetic"] = Field("auto", description="which inputs `hemistat run` uses")
     duckdb_memory: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
                                description="memory limit of each DuckDB connection before it spills to disk")
+    max_file_mb: float = Field(FILE_LIMIT_DEFAULTS["max_file_mb"], gt=0,
+                               description="largest file accepted (MB), before it is stored or parsed")
+    max_columns: int = Field(FILE_LIMIT_DEFAULTS["max_columns"], gt=0, description="most fields in one record")
+    max_cell_chars: int = Field(FILE_LIMIT_DEFAULTS["max_cell_chars"], gt=0, description="most characters in a cell")
+    max_unzipped_mb: float = Field(FILE_LIMIT_DEFAULTS["max_unzipped_mb"], gt=0,
+                                   description="most bytes (MB) a workbook may expand to")
+    max_cells: int = Field(FILE_LIMIT_DEFAULTS["max_cells"], gt=0, description="most fields in one delimited file")
     extra: dict = Field(default_factory=dict)
 
     # layer folders -------------------------------------------------------------------------
@@ -108,9 +152,10 @@ class Settings(BaseModel):
         return self.reference_dir / "crosswalks"
 
     def ensure_dirs(self) -> None:
-        for d in (self.landing_dir, self.raw_dir, self.store_dir, self.validated_dir,
+        """The data folder and its layer folders, each 0700 (``private_dir``)."""
+        for d in (self.data_dir, self.landing_dir, self.raw_dir, self.store_dir, self.validated_dir,
                   self.quarantine_dir, self.harmonised_dir, self.published_dir, self.dagster_home):
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)
 
     def use_real_data(self) -> bool:
         if self.sample == "real":
@@ -128,6 +173,10 @@ def get_settings() -> Settings:
     values: dict = {k: Path(env.get(ENV_VARS[k]) or d).resolve() for k, d in defaults.items()}
     values["sample"] = (env.get("HEMISTAT_SAMPLE") or "auto").strip().lower()
     values["duckdb_memory"] = (env.get("HEMISTAT_DUCKDB_MEMORY") or "1GB").strip()
+    for field in FILE_LIMIT_DEFAULTS:       # validated (and a bad value named) by the model
+        raw = (env.get(ENV_VARS[field]) or "").strip()
+        if raw:
+            values[field] = raw
     try:
         return Settings(**values, views_dir=REPO_ROOT / "warehouse" / "views")
     except ValidationError as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.adapters import stream as _stream
+from pipelines.adapters import guards
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.messages import nested
 from pipelines.adapters.tabular import adapt_tabular, read_records, required_columns
@@ -59,6 +60,8 @@ def choose_layout(path: Path, spec: SourceSpec, file_name: str, *, stream: bool 
     """Pick the first layout whose required columns all appear in the file's header. The format families read
     a layout as the dict the spec wrote (``Layout.as_dict``: the validated layout, the keys it sets).
     ``stream``: read only the header of a delimited file (None: when the file is large)."""
+    # bounded work: size, columns, cell length, a workbook's expanded size and DTDs, before any parser reads it
+    guards.check_file(path, file_name, guards.csv_readers(spec))
     tried = []
     decode_errors: list[SubmissionError] = []
     large = _is_large(path, stream)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +70,16 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
 
     import openpyxl
 
+    from xml.etree.ElementTree import ParseError
+
+    from pipelines.adapters.guards import FileLimits, check_record
+
+    limits = FileLimits.from_settings()
+    # openpyxl parses with defusedxml when it is installed (pyproject): entities and external references are
+    # refused (DefusedXmlException, a ValueError); a workbook with a DTD is refused before (adapters/guards.py)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, ParseError) as exc:
         raise SubmissionError([Problem(file_name, None, None, "S1", key="not_xlsx",
                                        params={"error": str(exc)})]) from exc
     try:
@@ -86,8 +94,19 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
         want = reader.get("header_contains")
         hrow = int(reader.get("header_row", 1))
         header, header_line, records = None, 0, Records()
-        for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        rows = ws.iter_rows(values_only=True)
+        i = 0
+        while True:
+            try:
+                row = next(rows, None)
+            except (ValueError, ParseError, KeyError) as exc:
+                raise SubmissionError([Problem(file_name, i + 1, None, "S1", key="not_xlsx",
+                                               params={"error": str(exc)[:300]})]) from exc
+            if row is None:
+                break
+            i += 1
             cells = [_cell_text(v).strip() if isinstance(v, str) else _cell_text(v) for v in row]
+            check_record(cells, i, file_name, limits)     # columns and cell length (adapters/guards.py)
             if header is None:
                 if (want and all(w in cells for w in want)) or (not want and i == hrow):
                     while cells and cells[-1] == "":
@@ -144,10 +163,11 @@ def read_records(path: Path, reader: dict, file_name: str) -> tuple[list[str], i
 
 def check_header(header: list[str], header_line: int, layout: dict, file_name: str) -> None:
     problems = []
-    dup = sorted({h for h in header if header.count(h) > 1 and h})
+    counts = Counter(h for h in header if h)        # linear: header.count(h) per name was quadratic
+    dup = sorted(h for h, n in counts.items() if n > 1)
     if dup:
         problems.append(Problem(file_name, header_line, ", ".join(dup), "S1", key="duplicate_columns"))
-    missing = [c for c in required_columns(layout) if c not in header]
+    missing = [c for c in required_columns(layout) if c not in counts]
     if missing:
         problems.append(Problem(file_name, header_line, ", ".join(missing), "S1", key="missing_columns",
                                 params={"header": ", ".join(header)}))

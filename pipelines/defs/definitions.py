@@ -10,6 +10,10 @@ from pipelines.defs.resources import HemistatSettings
 from pipelines.defs.schedules import (freshness_job, harvest_job, harvest_schedules, punctuality_sensor,
                                       source_freshness)
 from pipelines.defs.sensors import approval_sensor, landing_sensor, publish_pending_sensor
+from pipelines.settings import use_private_umask
+
+# the code location (its server and the runs it launches) creates files 0600 and folders 0700 (docs/SECURITY.md)
+use_private_umask()
 
 defs = dg.Definitions(
     assets=[raw_table, validated_table, harmonised_indicators, published_warehouse, source_freshness],

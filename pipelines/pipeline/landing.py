@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipelines.adapters import load_spec
+from pipelines.adapters import guards, load_spec
 from pipelines.harmonise import reference as ref
 from pipelines.settings import Settings
 from pipelines.storage import submissions as subs
@@ -51,6 +51,10 @@ def submit(settings: Settings, file: Path, source_id: str, *, uploaded_by: str =
     spec = load_spec(source_id, settings.reference_dir)  # unknown source -> KeyError, nothing stored
     released_on = check_release_date(released_on)
     country = check_country(settings, spec, country_iso3) or spec.country_iso3
+    # bounded work per file (size, columns, cells, a workbook's expanded size, no DTD) before anything is stored:
+    # guards.FileRefused (a ValueError) names the file and the limit
+    guards.check_file(Path(file), original_name or Path(file).name, guards.csv_readers(spec),
+                      guards.FileLimits.from_settings(settings))
     return subs.land_file(settings.landing_dir, Path(file), source_id=source_id, original_name=original_name,
                           uploaded_by=uploaded_by, country_iso3=country, channel=channel, released_on=released_on)
 

@@ -124,4 +124,7 @@ def revision(message: str = typer.Option(..., "-m", "--message"),
 
 
 if __name__ == "__main__":
+    from pipelines.settings import use_private_umask
+
+    use_private_umask()
     cli()

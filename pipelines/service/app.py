@@ -30,7 +30,7 @@ from pipelines.service.routers import ROUTERS
 from pipelines.service.uploads import UploadRefused
 from pipelines.service.web import (PUBLISH_OUTCOMES, STATUSES, LoginRequired, Web,  # noqa: F401 - re-exported
                                    is_api)
-from pipelines.settings import Settings
+from pipelines.settings import Settings, use_private_umask
 
 HERE = Path(__file__).resolve().parent
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -126,6 +126,7 @@ def _validation_message(errors: list[dict]) -> str:
 
 
 def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAPI:
+    use_private_umask()         # the database, its WAL, uploads in progress: 0600 / 0700
     settings.ensure_dirs()
     from pipelines import pipeline  # noqa: F401 - import the pipeline (pandas, duckdb …) now, not on the first upload
 
@@ -163,7 +164,7 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
     @app.exception_handler(UploadRefused)
     async def _refused(request: Request, exc: UploadRefused):
         t = web.tr(request, None if is_api(request) else web.current_user(request))
-        return JSONResponse({"error": exc.key, "message": t(exc.key, **exc.params)}, status_code=exc.status)
+        return JSONResponse({"error": exc.key, "message": exc.text(t)}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

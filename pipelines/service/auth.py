@@ -5,6 +5,7 @@ passwords and SHA-256 digests of tokens (tokens are 256-bit random, so a fast di
 from __future__ import annotations
 
 import hashlib
+import json
 import hmac
 import re
 import secrets
@@ -16,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from pipelines.i18n import LANGUAGES as LANGS
-from pipelines.service.db import ROLES, ApiToken, Database, LoginAttempt, User, WebSession, utcnow
+from pipelines.service.db import ROLES, ApiToken, AuditEvent, Database, LoginAttempt, User, WebSession, utcnow
 
 _PH = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
 _DUMMY_HASH = _PH.hash("not a password: equalises timing for unknown users")
@@ -102,7 +103,11 @@ def create_user(db: Database, username: str, password: str, role: str, *, countr
 
 
 def update_user(db: Database, user_id: int, *, role: str | None = None, country_iso3: str | None = None,
-                active: bool | None = None, password: str | None = None, lang: str | None = None) -> Principal:
+                active: bool | None = None, password: str | None = None, lang: str | None = None,
+                actor: str | None = None, actor_role: str | None = None, ip: str | None = None) -> Principal:
+    """Change a user. Deactivating ends its sessions and **revokes** its API tokens (each revocation is a
+    ``token_revoke`` row of the audit log, written in the same transaction, by ``actor``), so re-activating the
+    user later revives none of them: the user makes new tokens."""
     with db.Session.begin() as s:
         u = s.get(User, user_id)
         if u is None:
@@ -129,7 +134,24 @@ def update_user(db: Database, user_id: int, *, role: str | None = None, country_
             # a deactivated user or a new password ends every open session
             for ws in s.scalars(select(WebSession).where(WebSession.user_id == u.id, WebSession.revoked_at.is_(None))):
                 ws.revoked_at = utcnow()
+        if active is False:
+            revoke_user_tokens(s, u, reason="user deactivated", actor=actor, actor_role=actor_role, ip=ip)
         return _principal(u)
+
+
+def revoke_user_tokens(s, u: User, *, reason: str, actor: str | None = None, actor_role: str | None = None,
+                       ip: str | None = None) -> list[int]:
+    """Revoke every live API token of ``u`` in session ``s`` and append a ``token_revoke`` audit row for each
+    (the caller's transaction commits both or neither). Returns the ids revoked."""
+    now, ids = utcnow(), []
+    for t in s.scalars(select(ApiToken).where(ApiToken.user_id == u.id, ApiToken.revoked_at.is_(None))
+                       .order_by(ApiToken.id)):
+        t.revoked_at = now
+        ids.append(t.id)
+        s.add(AuditEvent(at=now, actor=actor, role=actor_role, action="token_revoke", ip=ip,
+                         detail=json.dumps({"user": u.username, "token_id": t.id, "token_prefix": t.prefix,
+                                            "reason": reason}, sort_keys=True)))
+    return ids
 
 
 def list_users(db: Database) -> list[User]:

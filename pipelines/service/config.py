@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipelines.settings import Settings, SettingsError, env_errors
+from pipelines.settings import Settings, SettingsError, env_errors, private_dir
 
 # field -> the environment variable it is read from
 ENV_VARS = {"db_url": "HEMISTAT_DB_URL", "secret_key": "HEMISTAT_SECRET_KEY", "max_upload_mb": "HEMISTAT_MAX_UPLOAD_MB",
@@ -71,8 +71,7 @@ class PortalConfig(BaseModel):
     @classmethod
     def from_env(cls, settings: Settings, **overrides) -> "PortalConfig":
         env = os.environ
-        work = settings.data_dir / "portal"
-        work.mkdir(parents=True, exist_ok=True)
+        work = private_dir(settings.data_dir / "portal")         # 0700: the database, its WAL, the key
         key = env.get("HEMISTAT_SECRET_KEY", "").encode()
         if not key:
             kp = work / "secret.key"

@@ -9,6 +9,7 @@ Passwords are stored as argon2id hashes, API and session tokens as SHA-256 diges
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event, select,
@@ -85,13 +86,34 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
 
+def _private_sqlite_files(database: str | None) -> None:
+    """The SQLite file and its ``-wal``/``-shm`` companions readable by the owner only (0600): they hold password
+    hashes, token digests and the audit log. SQLite gives the WAL and shared-memory files the main file's
+    permissions; files made before this (0644) are tightened too. (The portal's folder, ``<data>/portal``, is made
+    0700 by ``PortalConfig``.)"""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    from pathlib import Path
+
+    db = Path(database)
+    if not db.parent.is_dir():
+        return          # sqlite reports it
+    if not db.exists():
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o600))
+    for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}.migrate-lock")):
+        if p.exists() and p.stat().st_mode & 0o077:
+            os.chmod(p, 0o600)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                             pool_size=20, max_overflow=20)
+        _private_sqlite_files(eng.url.database)
 
         @event.listens_for(eng, "connect")
         def _pragmas(dbapi_con, _rec):  # noqa: ANN001
+            _private_sqlite_files(eng.url.database)      # before WAL mode creates its files
             cur = dbapi_con.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")

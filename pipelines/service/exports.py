@@ -40,7 +40,10 @@ class TooLargeForXlsx(ValueError):
 
 
 def _connect(duckdb_path: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(duckdb_path), read_only=True)
+    """Read-only and locked down (no file outside the published folder, no extension: storage/readonly.py)."""
+    from pipelines.storage.readonly import connect_readonly
+
+    return connect_readonly(duckdb_path, duckdb_path.parent / "published")
 
 
 def _params(country: str | None) -> list:

@@ -16,6 +16,7 @@ migration's transaction), a file lock beside a SQLite file.
 from __future__ import annotations
 
 import fcntl
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def _sqlite_file_lock(engine: Engine):
     if not db or db == ":memory:" or db.startswith("file:"):
         yield
         return
-    with open(f"{db}.migrate-lock", "a") as fh:
+    with open(f"{db}.migrate-lock", "a", opener=lambda p, flags: os.open(p, flags, 0o600)) as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

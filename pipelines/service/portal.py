@@ -178,6 +178,7 @@ class Portal:
         """No source given: the only source the user may upload for, or the only one whose layout
         matches the file's header."""
         from pipelines.adapters import SubmissionError, choose_layout, load_spec
+        from pipelines.adapters.guards import FileRefused
 
         allowed = self.upload_sources(user)
         if len(allowed) == 1:
@@ -187,6 +188,8 @@ class Portal:
             spec = load_spec(sid, self.settings.reference_dir)
             try:
                 layout = choose_layout(path, spec, name)
+            except FileRefused:
+                raise       # over a limit whatever the source (adapters/guards.py)
             except (SubmissionError, Exception):  # noqa: BLE001 - a non-matching format is just no match
                 continue
             if layout.get("family", "tabular") == "tabular":
@@ -200,6 +203,7 @@ class Portal:
         """Check, store (exactly once per content), run the adapter and the rules; audited.
         ``released_on``: the publisher's release date of the file (yyyy-mm-dd), if the uploader gives it."""
         from pipelines import pipeline
+        from pipelines.adapters.guards import FileRefused
 
         country = None
         name = (file_name or "")[:255]
@@ -219,11 +223,14 @@ class Portal:
             except TooLarge:
                 raise UploadRefused("err_too_large", status=413, limit_mb=self.cfg.max_upload_bytes // (1024 * 1024))
             kind = sniff(tmp, name, self.cfg.max_upload_bytes, self.cfg.max_uncompressed_bytes)
-            if not source_id:
-                source_id, country = self.upload_country(user, self.detect_source(user, tmp, name))
-            man, created = pipeline.submit(self.settings, tmp, source_id, uploaded_by=user.username,
-                                        country_iso3=country, channel="web", original_name=name,
-                                        released_on=released_on)
+            try:    # the limits on one file (adapters/guards.py) are checked before it is parsed or stored
+                if not source_id:
+                    source_id, country = self.upload_country(user, self.detect_source(user, tmp, name))
+                man, created = pipeline.submit(self.settings, tmp, source_id, uploaded_by=user.username,
+                                            country_iso3=country, channel="web", original_name=name,
+                                            released_on=released_on)
+            except FileRefused as exc:
+                raise UploadRefused("err_file_refused", status=413, detail=exc.problems[0]) from None
         except (UploadRefused, Denied) as exc:
             self.db.audit("upload_refused", actor=user.username, role=user.role, source_id=source_id, ip=ip,
                           country_iso3=country, reason=exc.key, file_name=name)

@@ -35,6 +35,13 @@ class UploadRefused(ValueError):
         self.status = status
         self.params = params
 
+    def text(self, t) -> str:
+        """The message through translator ``t``; a parameter that renders itself (a file's ``Problem``, from the
+        limits of ``adapters/guards.py``) is given in ``t``'s language too."""
+        lang = getattr(t, "lang", "en")
+        return t(self.key, **{k: v.render(lang) if callable(getattr(v, "render", None)) else v
+                              for k, v in self.params.items()})
+
 
 def check_file_name(name: str | None) -> str:
     """The file name is kept as text in the manifest only; one that tries to be a path is refused."""

@@ -2,8 +2,8 @@
 
 Layout under ``<data>/landing/<submission_id>/``::
 
-    original.<ext>   the bytes exactly as received (read-only)
-    manifest.json    sha256, size, source, country, uploader, received_at, original name (read-only)
+    original.<ext>   the bytes exactly as received (read-only, owner only: 0400)
+    manifest.json    sha256, size, source, country, uploader, received_at, original name (0400)
     status.json      current status + append-only event list (rewritten atomically)
     report.json      the latest validation report, if any
 
@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipelines.settings import private_dir
 from pipelines.storage.files import atomic_write_json, copy_stream
 
 STATUSES = ["received", "rejected", "validated", "awaiting_review", "approved", "published", "superseded",
@@ -91,7 +92,7 @@ def land_file(landing_dir: Path, src: Path, *, source_id: str, original_name: st
               uploaded_by: str = "cli", country_iso3: str | None = None, channel: str = "cli",
               now: datetime | None = None, released_on: str | None = None) -> tuple[Manifest, bool]:
     """Store ``src`` immutably. Returns (manifest, created). ``created`` is False for a duplicate."""
-    landing_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(landing_dir)
     now = now or datetime.now(timezone.utc)
     original_name = _safe_display_name(original_name or src.name)
     # copy first into a private temp dir inside landing (same filesystem), hashing as we go
@@ -109,8 +110,10 @@ def land_file(landing_dir: Path, src: Path, *, source_id: str, original_name: st
                        received_at=now.isoformat(timespec="seconds"), uploaded_by=uploaded_by, channel=channel,
                        released_on=released_on)
         (tmpdir / "manifest.json").write_text(json.dumps(man.as_dict(), indent=2, ensure_ascii=False), "utf-8")
-        os.chmod(tmpdir / stored, 0o444)
-        os.chmod(tmpdir / "manifest.json", 0o444)
+        # read-only, and readable by the owner only (unpublished national data): 0400 in a 0700 folder
+        os.chmod(tmpdir / stored, 0o400)
+        os.chmod(tmpdir / "manifest.json", 0o400)
+        os.chmod(tmpdir, 0o700)
         atomic_write_json(tmpdir / "status.json", {"status": "received", "events": [
             {"at": man.received_at, "status": "received", "by": uploaded_by, "detail": f"sha256 {sha}"}]})
         try:

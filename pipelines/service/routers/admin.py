@@ -56,7 +56,8 @@ async def users_post(request: Request, web: WebDep, u: Admin, form: CsrfForm,
                 changes["country_iso3"] = body.country_iso3
             else:
                 raise Denied("err_bad_decision", status=400)
-            upd = auth.update_user(db, body.user_id, **changes)
+            upd = auth.update_user(db, body.user_id, **changes, actor=u.username, actor_role=u.role,
+                                   ip=client_ip(request))
             db.audit("user_update", actor=u.username, role=u.role, ip=client_ip(request), user=upd.username,
                      change=action, user_role=upd.role, country_iso3=upd.country_iso3)
     except auth.AuthError as exc:

@@ -35,7 +35,8 @@ async def upload_post(request: Request, web: WebDep, u: Uploader, form: UploadFo
     except (UploadRefused, Denied) as exc:
         return web.render(request, "upload.html", status=exc.status, user=u, sources=portal.upload_sources(u),
                           source_info=portal.sources(), limit_mb=web.cfg.max_upload_bytes // (1024 * 1024),
-                          error=t(exc.key, **exc.params), selected=src, released_on=form_released_on(form)[:40])
+                          error=exc.text(t) if isinstance(exc, UploadRefused) else t(exc.key, **exc.params),
+                          selected=src, released_on=form_released_on(form)[:40])
     return RedirectResponse(f"/submissions/{res.submission_id}?new={int(res.created)}", status_code=303)
 
 

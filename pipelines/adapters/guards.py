@@ -106,14 +106,61 @@ def check_file(path: Path, file_name: str, readers: Iterable[dict] | None = None
         raise FileRefused(Problem(file_name, None, None, "S1", key="file_too_large",
             params=_p(file_name, size=_mb(size), limit=_mb(limits.max_file_bytes),
                       setting="HEMISTAT_MAX_FILE_MB")))
+    readers = list(readers or []) or [{}]
+    # the same bytes under the same limits were judged already in this process (a file is checked at
+    # landing, then its stored copy at ingest and again when its layout is chosen): hashing is C-speed, the
+    # scan is per line in Python
+    key = (_sha256(path), repr(sorted((r.get("delimiter", ","), r.get("quotechar", '"'), r.get("encoding", "utf-8"))
+                                      for r in readers)), repr(limits))
+    if key in _PASSED:
+        return _PASSED[key]
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head.startswith(ZIP_MAGIC):
         check_zip(path, file_name, limits)
-        return "zip"
-    for reader in list(readers or []) or [{}]:
-        check_delimited(path, file_name, reader, limits)
-    return "text"
+        kind = "zip"
+    else:
+        for reader in _possible_readers(path, readers):
+            check_delimited(path, file_name, reader, limits)
+        kind = "text"
+    if len(_PASSED) > 4096:
+        _PASSED.clear()
+    _PASSED[key] = kind
+    return kind
+
+
+def _possible_readers(path: Path, readers: list[dict]) -> list[dict]:
+    """The readers that could read this file beyond its header: a layout is chosen by the columns of its
+    header (``choose_layout``), so a reader whose delimiter is not in its header line (after its
+    ``skip_rows``/``header_row``) never parses the rest. A reader is kept when its header line is not within
+    the first MiB, or for an encoding that is not ASCII-compatible."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    lines = head.split(b"\n")
+    keep = []
+    for r in readers:
+        enc = (r.get("encoding") or "utf-8").lower()
+        d = r.get("delimiter", ",") or ","
+        at = int(r.get("skip_rows") or 0) or int(r.get("header_row") or 1) - 1   # the reader's header line
+        if ("16" in enc or "32" in enc or len(d.encode("utf-8")) != 1 or at >= len(lines) - 1
+                or d.encode("utf-8") in lines[at]):
+            keep.append(r)
+    return keep or readers
+
+
+#: files that passed ``check_file``: (sha256, readers, limits) -> kind. Only passes are kept: a refusal is
+#: judged again each time (and raises again).
+_PASSED: dict[tuple, str] = {}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 # workbooks -------------------------------------------------------------------------------------------------

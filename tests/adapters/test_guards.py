@@ -214,3 +214,44 @@ def test_too_many_cells_in_all_are_refused(tmp_path):
     assert check_file(p, "many.csv", None, LIMITS) == "text"
     with environ({"HEMISTAT_MAX_CELLS": "5"}):
         assert FileLimits.from_settings().max_cells == 5
+
+
+def test_each_file_version_is_scanned_once_and_refusals_are_never_remembered(tmp_path, monkeypatch):
+    calls = []
+    real_scan = guards.check_delimited
+    monkeypatch.setattr(guards, "check_delimited", lambda p, *a: calls.append(Path(p).name) or real_scan(p, *a))
+    ok = tmp_path / "ok.csv"
+    ok.write_text("a,b\n" + "\n".join(f"{i},2" for i in range(100)) + "\n", "utf-8")
+    copy = tmp_path / "landed_copy.csv"          # the stored copy of the same bytes (landing, then ingest)
+    copy.write_bytes(ok.read_bytes())
+    for p in (ok, ok, copy):
+        assert check_file(p, p.name, None, LIMITS) == "text"
+    assert calls == ["ok.csv"]
+    ok.write_text(ok.read_text("utf-8") + "7,8\n", "utf-8")   # new bytes: judged again
+    check_file(ok, "ok.csv", None, LIMITS)
+    assert calls == ["ok.csv", "ok.csv"]
+    wide = wide_csv(tmp_path / "wide.csv", 5000)
+    for _ in range(2):                                           # a refusal is judged (and raised) each time
+        refused(wide)
+    assert calls.count("wide.csv") == 2
+
+
+def test_only_readers_that_could_read_the_file_are_scanned(tmp_path, monkeypatch):
+    seen = []
+    real_scan = guards.check_delimited
+    monkeypatch.setattr(guards, "check_delimited", lambda p, f, r, lim: seen.append(r["delimiter"]) or real_scan(p, f, r, lim))
+    readers = [{"delimiter": ","}, {"delimiter": ";"}]
+    comma = tmp_path / "comma.csv"
+    comma.write_text("a,b\n1,2\n", "utf-8")
+    check_file(comma, comma.name, readers, LIMITS)
+    assert seen == [","]           # ';' is not in the header: that reader never parses past it
+    # a hostile body under the delimiter of the header is still refused, whatever other readers the spec has
+    semi = tmp_path / "semi.csv"
+    semi.write_text("a;b\n" + ";" * 5000 + "\n", "utf-8")
+    assert "HEMISTAT_MAX_COLUMNS" in str(refused(semi, readers=readers))
+    # a reader's header after its preamble lines (skip_rows) is where its delimiter is looked for
+    seen.clear()
+    pre = tmp_path / "preamble.csv"
+    pre.write_text("Title of the report\nSecond title line\na;b\n" + ";" * 5000 + "\n", "utf-8")
+    assert "HEMISTAT_MAX_COLUMNS" in str(refused(pre, readers=[{"delimiter": ","}, {"delimiter": ";", "skip_rows": 2}]))
+    assert ";" in seen

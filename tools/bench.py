@@ -413,37 +413,31 @@ def markdown(result: dict) -> str:
 
 
 def chart_svg(result: dict) -> str:
-    """A plain SVG bar chart (wall seconds of floor / pipeline / pandas per scale), written by code."""
-    runs = result["scales"]
-    kinds = [("floor", "#999999"), ("pipeline", "#1f77b4"), ("pandas", "#ff7f0e")]
-    vmax = max([r.get(k, {}).get("wall_s") or 0 for r in runs for k, _ in kinds] + [1])
-    W, H, left, bottom, top = 640, 320, 60, 40, 30
-    gw = (W - left - 20) / max(1, len(runs))
-    bw = gw / 4
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
-           f'<text x="{W / 2}" y="16" text-anchor="middle" font-size="13">hemistat whole pipeline vs floor and pandas '
-           f'(wall seconds, {result["date"]})</text>',
-           f'<line x1="{left}" y1="{H - bottom}" x2="{W - 10}" y2="{H - bottom}" stroke="black"/>']
-    for i in range(5):
-        v = vmax * i / 4
-        y = H - bottom - (H - bottom - top) * i / 4
-        out.append(f'<text x="{left - 5}" y="{y + 4:.0f}" text-anchor="end">{v:.0f}</text>'
-                   f'<line x1="{left}" y1="{y:.0f}" x2="{W - 10}" y2="{y:.0f}" stroke="#eee"/>')
-    for gi, r in enumerate(runs):
-        x0 = left + gi * gw + bw / 2
-        for ki, (k, col) in enumerate(kinds):
-            v = r.get(k, {}).get("wall_s") or 0
-            h = (H - bottom - top) * v / vmax
-            x = x0 + ki * bw
-            out.append(f'<rect x="{x:.0f}" y="{H - bottom - h:.0f}" width="{bw * 0.9:.0f}" height="{h:.0f}" fill="{col}"/>'
-                       f'<text x="{x + bw * 0.45:.0f}" y="{H - bottom - h - 3:.0f}" text-anchor="middle">{v:.0f}</text>')
-        out.append(f'<text x="{x0 + 1.5 * bw:.0f}" y="{H - bottom + 15}" text-anchor="middle">scale {r["scale"]} '
-                   f'({r.get("rows", 0) / 1e6:.1f} M rows)</text>')
-    for ki, (k, col) in enumerate(kinds):
-        out.append(f'<rect x="{left + 10 + ki * 90}" y="{H - 14}" width="10" height="10" fill="{col}"/>'
-                   f'<text x="{left + 24 + ki * 90}" y="{H - 5}">{k}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    """The benchmark as a chart (Altair / Vega-Lite, rendered to SVG offline by vl-convert): per scale, wall
+    seconds of the floor, the pandas script and the whole pipeline, the pipeline split into its layers."""
+    import altair as alt
+    import pandas as pd
+    import vl_convert as vlc
+
+    rows = []
+    for r in result["scales"]:
+        label = f"scale {r['scale']} ({(r.get('rows') or 0) / 1e6:.1f} M rows)"
+        for k in ("floor", "pandas"):
+            if (r.get(k) or {}).get("wall_s"):
+                rows.append({"scale": label, "run": k, "part": k, "seconds": r[k]["wall_s"]})
+        layers = (r.get("pipeline") or {}).get("layers_s") or {}
+        for part, sec in layers.items():
+            if sec:
+                rows.append({"scale": label, "run": "pipeline", "part": f"pipeline: {part}", "seconds": sec})
+    df = pd.DataFrame(rows, columns=["scale", "run", "part", "seconds"])
+    chart = alt.Chart(df, title=f"hemistat whole pipeline vs floor and pandas (wall seconds, {result['date']})").mark_bar().encode(
+        x=alt.X("run:N", title=None, sort=["floor", "pandas", "pipeline"]),
+        y=alt.Y("sum(seconds):Q", title="wall seconds"),
+        color=alt.Color("part:N", title="run / pipeline layer"),
+        column=alt.Column("scale:N", title=None),
+        tooltip=["scale", "part", alt.Tooltip("seconds:Q", format=",.1f")],
+    ).properties(width=220, height=260)
+    return vlc.vegalite_to_svg(chart.to_json())
 
 
 def run_scale(scale: float, work: Path, seed: int, views_repeat: int) -> dict:
@@ -560,9 +554,14 @@ def main(argv=None) -> int:
     name = "pipeline" + ("" if args.scales == "1,12" else "_" + args.scales.replace(",", "_"))
     (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
     (out_dir / f"{name}.md").write_text(markdown(result))
-    svg = chart_svg(result)
-    (out_dir / f"{name}.svg").write_text(svg)
-    if args.chart:
+    try:
+        svg = chart_svg(result)
+    except Exception as exc:  # noqa: BLE001 - the figures are written whatever happens to the chart
+        svg = None
+        print(f"chart not drawn: {type(exc).__name__}: {exc}")
+    if svg:
+        (out_dir / f"{name}.svg").write_text(svg)
+    if args.chart and svg:
         args.chart.parent.mkdir(parents=True, exist_ok=True)
         args.chart.write_text(svg)
     print(f"results: {out_dir / (name + '.json')}, {out_dir / (name + '.md')}, {out_dir / (name + '.svg')}")

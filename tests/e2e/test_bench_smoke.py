@@ -18,3 +18,6 @@ def test_bench_tiny_scale_end_to_end(tmp_path):
     assert res["backfill"]["seconds_for_500"] > 0
     assert all("status" in t for t in res["targets"])
     assert (tmp_path / "pipeline_0.005.md").read_text().startswith("Measured")
+    svg = (tmp_path / "pipeline_0.005.svg").read_text()   # the chart (Altair, rendered by vl-convert)
+    assert svg.lstrip().startswith("<svg") and "pipeline: validated" in svg and "floor" in svg
+    assert "peak_after_layer_mib" in run["pipeline"] and run["pipeline"]["peak_after_layer_mib"]["published"] > 0

@@ -57,32 +57,8 @@ def raw_table(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> 
                                                                           if hasattr(df, "to_markdown") else str(df))})
 
 
-REVIEW_STATE = "review_state"
-
-
-def review_state_check(settings, sid: str) -> dg.AssetCheckResult:
-    """Where the submission stands after validation, as a check on the asset (WARN while it waits for
-    someone): a green run never hides a submission held for a statistician's acknowledgement or a
-    reviewer's approval."""
-    from pipelines.pipeline.status import overview
-
-    row = next((r for r in overview(settings) if r["submission_id"] == sid), None)
-    status = row["status"] if row else "unknown"
-    waiting = row["waiting_for"] if row else "unknown"
-    held = status == "awaiting_review"
-    return dg.AssetCheckResult(
-        asset_key="validated_table", check_name=REVIEW_STATE, passed=not held and status != "rejected",
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"status": status, "waiting_for": waiting, "action": (row or {}).get("action", ""),
-                  "detail": ((row or {}).get("detail") or "")[:500]})
-
-
 @dg.asset(partitions_def=submissions_partitions, group_name="ingest", deps=[raw_table], kinds={"parquet"},
-          check_specs=check_specs("validated_table", ("raw", "validated")) + [dg.AssetCheckSpec(
-              name=REVIEW_STATE, asset="validated_table", blocking=False,
-              description="Where the submission stands after validation: WARN while it is held for a "
-                          "statistician's acknowledgement or a reviewer's approval, or rejected; metadata says "
-                          "who must act (the same as `hemistat status`).")],
+          check_specs=check_specs("validated_table", ("raw", "validated")),
           description="Raw table checked against its contract and every raw/validated-layer quality rule. "
                       "error rules block (the submission is quarantined with its report, never deleted); "
                       "warn rules wait for a statistician's acknowledgement.")
@@ -98,20 +74,13 @@ def validated_table(context: dg.AssetExecutionContext, hemistat: HemistatSetting
             raise _failure(exc, sid) from exc
         context.log.error(f"submission {sid} rejected: {exc.problems[0] if exc.problems else ''}")
         return dg.MaterializeResult(metadata={"verdict": "rejected", "quarantined": True,
-                                              "problems": len(exc.problems), "status": "rejected"},
-                                    check_results=check_results(results, "validated_table")
-                                    + [review_state_check(settings, sid)])
+                                              "problems": len(exc.problems)},
+                                    check_results=check_results(results, "validated_table"))
     results = res.stats.pop("results")
-    state = review_state_check(settings, sid)
-    if not state.passed:
-        context.log.warning(f"submission {sid} is {state.metadata['status'].value}: waits for the "
-                            f"{state.metadata['waiting_for'].value} ({state.metadata['action'].value})")
     return dg.MaterializeResult(metadata={"rows": res.rows, "path": str(res.path), "verdict": res.stats["verdict"],
-                                          "status": state.metadata["status"].value,
-                                          "waiting_for": state.metadata["waiting_for"].value,
                                           "missing_values": res.stats.get("missing_values"),
                                           "seconds": round(res.seconds, 2)},
-                                check_results=check_results(results, "validated_table") + [state])
+                                check_results=check_results(results, "validated_table"))
 
 
 @dg.asset(group_name="publish", deps=[validated_table], kinds={"duckdb", "parquet"},

@@ -13,12 +13,9 @@ from tests.conftest import real
 
 def test_every_rule_is_an_asset_check_and_errors_block():
     rules = {r.id: r for r in load_rules(REPO_ROOT / "quality_rules", reference_dir=REPO_ROOT / "reference")}
-    from pipelines.defs.assets import REVIEW_STATE
-
     checks = {}
     for key in defs.resolve_asset_graph().asset_check_keys:
-        if key.name != REVIEW_STATE:   # not a rule: where the submission stands (test below)
-            checks[key.name] = key.asset_key.to_user_string()
+        checks[key.name] = key.asset_key.to_user_string()
     assert set(checks) == set(rules)
     for rid, asset in checks.items():
         expected = "harmonised_indicators" if rules[rid].layer == "harmonised" else "validated_table"
@@ -113,28 +110,3 @@ def test_acknowledging_needs_a_reason_and_a_real_warning(data_env, tmp_path):
         pipeline.acknowledge(data_env, man.submission_id, ["C1"], by="x", reason="because")  # C1 is not a failing warn
     with pytest.raises(ValueError):
         pipeline.acknowledge(data_env, man.submission_id, [], by="x", reason=" ")
-
-
-def test_a_held_submission_shows_on_the_asset_not_as_a_green_run(data_env, tmp_path):
-    """A web upload that passes every rule waits for a reviewer's approval: the review_state check on
-    validated_table is a WARN failure saying who must act, and the asset's metadata carries the status."""
-    from pipelines.defs import runner
-    from pipelines.defs.assets import REVIEW_STATE
-
-    tpl = REPO_ROOT / "reference" / "templates" / "hemistat_template.csv"
-    head = tpl.read_text(encoding="utf-8").splitlines()[0]
-    f = tmp_path / "plantilla.csv"
-    f.write_text(head + "\n" + "\n".join(f"URY,,,{y},,0101,Homicidio intencional,offences,_T,_T,{200 + y % 7},A,"
-                                          for y in (2021, 2022, 2023)) + "\n", encoding="utf-8")
-    man, _ = pipeline.submit(data_env, f, "iccs_template", country_iso3="URY", channel="web", uploaded_by="ury-office")
-    with dg.instance_for_test() as inst:
-        res = runner.ingest(data_env, [man.submission_id], inst, progress=lambda m: None)
-        assert res[man.submission_id] == "awaiting_review"
-        evals = inst.event_log_storage.get_latest_asset_check_execution_by_key(
-            [dg.AssetCheckKey(dg.AssetKey("validated_table"), REVIEW_STATE)])
-        ev = list(evals.values())[0]
-        assert ev.evaluation.passed is False and ev.evaluation.severity == dg.AssetCheckSeverity.WARN
-        md = {k: v.value for k, v in ev.evaluation.metadata.items()}
-        assert md["status"] == "awaiting_review" and md["waiting_for"] == "reviewer"
-        mat = inst.get_latest_materialization_event(dg.AssetKey("validated_table"))
-        assert mat.asset_materialization.metadata["status"].value == "awaiting_review"

@@ -306,39 +306,16 @@ def publish():
             typer.echo(f"  {r['submission_id']} [{r['status']}] {r['action']}")
 
 
-def _expected(source, country, as_json):
-    from pipelines.monitor.punctuality import expected_deliveries
-
-    rows = expected_deliveries(_settings(), source=source, country=country)
-    if as_json:
-        for r in rows:
-            typer.echo(json.dumps(r, ensure_ascii=False))
-        return
-    missing = [r for r in rows if r["status"] == "missing"]
-    typer.echo(f"expected periods: {len(rows)}, received {len(rows) - len(missing)}, missing {len(missing)} "
-               "(due = period end + the source's expected lag + rule T2's grace)")
-    for r in missing:
-        typer.echo(f"  {r['source_id']:<16} {r['country_iso3']:<4} {r['period']:<8} not received "
-                   f"(due {r['due']}, {r['days_overdue']} days ago)")
-
-
 @app.command()
 def status(source: str = typer.Option(None, "--source", help="only this source"),
            country: str = typer.Option(None, "--country", help="only this country (ISO3)"),
            everything: bool = typer.Option(False, "--all", help="also list what waits for nobody"),
-           as_json: bool = typer.Option(False, "--json", help="one JSON object per submission"),
-           expected: bool = typer.Option(False, "--expected",
-                                         help="what is expected and missing per source, country and period "
-                                              "(from each source's declared cadence)")):
+           as_json: bool = typer.Option(False, "--json", help="one JSON object per submission")):
     """What was received, what awaits whom (a statistician's acknowledgement, a reviewer's approval, the
     pipeline, a data office's new file), what is published, per source and country."""
     from collections import Counter
 
     from pipelines.pipeline.status import GROUPS, overview
-
-    if expected:
-        _expected(source, country, as_json)
-        return
 
     rows = overview(_settings(), source, country)
     if as_json:

@@ -32,7 +32,7 @@ from pipelines.defs import tags as run_tags
 from pipelines.defs.resources import HemistatSettings
 from pipelines.monitor.harvest import (HarvestError, check_url, harvest, harvest_config, read_attempts, read_state,
                                        retry_settings)
-from pipelines.monitor.punctuality import expected_deliveries, lateness_all
+from pipelines.monitor.punctuality import lateness_all
 from pipelines.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -263,15 +263,9 @@ def source_freshness(context: dg.AssetExecutionContext, hemistat: HemistatSettin
     for r in rows:
         if r["late"]:
             context.log.warning(f"[T2 punctuality] {r['source_id']}: {r['message']}")
-    missing = [r for r in expected_deliveries(settings, now) if r["status"] == "missing"]
     return dg.MaterializeResult(metadata={
         "path": str(path), "sources": len(rows), "late_sources": len(late), "late": ", ".join(late) or "none",
-        "summary": _late_text(rows), "table": dg.MetadataValue.md(_md_table(rows)),
-        "missing_periods": len(missing),
-        "expected_and_missing": dg.MetadataValue.md(
-            "| source | country | period | due | days overdue |\n|---|---|---|---|---|\n" + "\n".join(
-                f"| {r['source_id']} | {r['country_iso3']} | {r['period']} | {r['due']} | {r['days_overdue']} |"
-                for r in missing[:500]))})
+        "summary": _late_text(rows), "table": dg.MetadataValue.md(_md_table(rows))})
 
 
 freshness_job = dg.define_asset_job("check_source_freshness", selection=dg.AssetSelection.assets(source_freshness),

@@ -1,4 +1,5 @@
-create or replace temp table adjusted as
+-- a view: read once, by 13_cells (never materialised: at 12 M rows each temp table spilled gigabytes)
+create or replace temp view adjusted as
 select l.*,
        l.value as value_reported,
        case when k.n_kids is null or l.value is null then l.value

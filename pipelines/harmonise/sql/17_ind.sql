@@ -1,4 +1,5 @@
-create or replace temp table ind as
+-- a view: read once, through ind_main (18), by the indicators file (25)
+create or replace temp view ind as
 select l.source_id, l.country_iso3, l.subdivision_code, any_value(l.subdivision_name) as subdivision_name,
        l.year, l.month, a.ancestor as iccs_code, a.ancestor_level as iccs_level, l.measure, l.sex,
        l.age, l.relationship, sum(l.value) as value, sum(l.n_cells) as n_cells,

@@ -30,6 +30,14 @@ def _settings():
     return s
 
 
+def _warehouse(settings):
+    """A read-only connection to the warehouse; its views' files resolve against the data folder, wherever
+    it now is (pipelines.storage.release.connect)."""
+    from pipelines.storage.release import connect
+
+    return connect(settings.duckdb_path)
+
+
 def _print_problems(problems, limit=50):
     for p in problems[:limit]:
         typer.echo(f"  - {p}", err=True)
@@ -146,7 +154,7 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
     # row counts from the Parquet footers (no column is read)
     raw_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in settings.raw_dir.glob('*.parquet'))
     val_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in settings.validated_dir.glob('*.parquet'))
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    con = _warehouse(settings)
     try:
         n_ind = con.execute("select count(*) from published.indicators").fetchone()[0]
         n_cells = con.execute("select count(*) from published.cells").fetchone()[0]
@@ -421,7 +429,7 @@ def query(sql: str = typer.Argument(..., help="SQL over published.* and referenc
     if not settings.duckdb_path.exists():
         typer.echo(f"no warehouse at {settings.duckdb_path}: run `hemistat run` first", err=True)
         raise typer.Exit(1)
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    con = _warehouse(settings)
     try:
         df = con.execute(sql).df()
     except duckdb.Error as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pandas as pd
@@ -98,6 +97,10 @@ def publish_all(settings: Settings) -> dict:
     fingerprint as the current release: ``rel.fingerprint``) no release is written and the current one stays. A failed publish leaves every status where it was (so
     the approval sensor and the next run retry)."""
     t0 = time.perf_counter()
+    # what a crashed publish left: a swapped-in release not yet recorded as committed is committed, orphan
+    # release folders (written, never served) are removed; the history views never named them
+    rel.recover(settings.published_dir, settings.duckdb_path)
+    rel.clean_orphans(settings.published_dir, settings.duckdb_path)
     d = settings.harmonised_dir
     tables: dict = {name: d / f"{name}.parquet" for name in ("indicators", "cells", "excluded", "survey", "revisions")}
     used = set(pd.read_parquet(d / "used_submissions.parquet")["submission_id"])
@@ -133,11 +136,7 @@ def changelog(settings: Settings, plan: list[dict], used: set[str]) -> pd.DataFr
     """What this release changes against the current one: submissions added, superseded, withdrawn (with
     the reason) and cells revised (counts per source, from harmonised/revisions.parquet)."""
     prev = set()
-    cur = rel.current_release(settings.published_dir)
-    if cur:
-        meta = settings.published_dir / "releases" / cur / "release.json"
-        if meta.exists():
-            prev = set(json.loads(meta.read_text("utf-8")).get("submissions") or [])
+    prev = set(rel.release_metadata(settings.published_dir).get("submissions") or [])
     rows = []
     man = {s["submission_id"]: s for s in subs.list_submissions(settings.landing_dir)}
     for sid in sorted(used - prev):

@@ -40,7 +40,9 @@ class TooLargeForXlsx(ValueError):
 
 
 def _connect(duckdb_path: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(duckdb_path), read_only=True)
+    from pipelines.storage.release import connect
+
+    return connect(duckdb_path)   # the views' files resolve against the data folder
 
 
 def _params(country: str | None) -> list:

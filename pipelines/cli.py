@@ -181,6 +181,7 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
     """Submit one file for a source (the same path as an upload): store, validate, publish."""
     from pipelines import pipeline
     from pipelines.defs import runner
+    from pipelines.pipeline.status import in_current_release, missing_from_release
     from pipelines.storage import submissions as subs
 
     settings = _settings()
@@ -204,6 +205,10 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         status = runner.ingest(settings, [sid], instance, progress=lambda m: None)[sid]
         if status == "validated" and publish:
             runner.publish(instance)
+    elif publish and sid in missing_from_release(settings):
+        # accepted earlier, but the release that should hold it was never made (a crash): publish now
+        typer.echo(f"  {sid} is {status} but not in the current release: publishing it")
+        runner.publish(runner.instance_for(settings))
     report_path = subs.submission_dir(settings.landing_dir, sid) / "report.json"
     report = json.loads(report_path.read_text("utf-8")) if report_path.exists() else {}
     if report.get("verdict") == "rejected" or subs.read_status(settings.landing_dir, sid)["status"] == "rejected":
@@ -227,6 +232,13 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         typer.echo(f"NEEDS REVIEW: {file.name} has warnings; a statistician acknowledges them with\n"
                    f"  hemistat acknowledge {sid} {' '.join(pipeline.failing_warnings(settings, sid))} "
                    f"--by NAME --reason TEXT\nthen `hemistat publish`.")
+        return
+    if status in ("validated", "approved", "published") and not in_current_release(settings, sid):
+        if status == "published":   # never claimed without the release that holds it
+            typer.echo(f"NOT PUBLISHED: {file.name} ({sid}) is marked published but the current release does "
+                       "not hold it; run `hemistat publish`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"ACCEPTED: {file.name} -> status {status}, not in a release yet (`hemistat publish`)")
         return
     typer.echo(f"ACCEPTED: {file.name} -> status {status}")
 

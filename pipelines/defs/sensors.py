@@ -9,6 +9,7 @@ import dagster as dg
 from pipelines.defs.assets import submissions_partitions
 from pipelines.defs import tags as run_tags
 from pipelines.defs.jobs import ingest_job, publish_job
+from pipelines.pipeline.status import missing_from_release
 from pipelines.settings import get_settings
 from pipelines.storage import submissions as subs
 
@@ -84,7 +85,11 @@ def _with_status(settings, status: str) -> list[str]:
                        "not once per file.")
 def publish_pending_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     settings = get_settings()
-    return _publish_request(context, settings, _with_status(settings, "validated"), "publish-validated", "sensor")
+    pending = _with_status(settings, "validated")
+    # marked published, yet the current release does not hold it (a publication lost in a crash)
+    lost = [sid for sid in missing_from_release(settings) if sid not in pending
+            and subs.read_status(settings.landing_dir, sid).get("status") == "published"]
+    return _publish_request(context, settings, pending + lost, "publish-validated", "sensor")
 
 
 @dg.sensor(job=publish_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,

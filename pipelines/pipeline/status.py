@@ -4,12 +4,11 @@ leaves out and why."""
 
 from __future__ import annotations
 
-import json
-
 from pipelines.pipeline.review import HOLD_DETAIL
 from pipelines.settings import Settings
 from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
+from pipelines.storage.catalog import accepted_submissions
 
 # who acts next, by status (awaiting_review splits: warnings for a statistician, a web upload for a reviewer)
 WAITING_FOR = {
@@ -30,8 +29,25 @@ def current_release_submissions(settings: Settings) -> set[str] | None:
     cur = rel.current_release(settings.published_dir)
     if not cur:
         return None
-    meta = settings.published_dir / "releases" / cur / "release.json"
-    return set(json.loads(meta.read_text("utf-8")).get("submissions") or []) if meta.exists() else set()
+    return set(rel.release_metadata(settings.published_dir, cur).get("submissions") or [])
+
+
+def in_current_release(settings: Settings, sid: str) -> bool:
+    """The current release holds this submission's cells (what a status 'published' must mean)."""
+    return sid in (current_release_submissions(settings) or set())
+
+
+def missing_from_release(settings: Settings) -> list[str]:
+    """Accepted submissions (validated by the CLI, approved, or marked published) that the current release
+    does not hold: a publication that never happened or was lost in a crash. Publishing again puts them in
+    (or marks them superseded); a status never stands for a release that does not hold it."""
+    held = current_release_submissions(settings) or set()
+    acc = accepted_submissions(settings, ("validated", "approved", "published"))
+    if acc.empty:
+        return []
+    if "channel" in acc:   # a web upload is published only once a reviewer has approved it
+        acc = acc[~((acc["channel"] == "web") & (acc["status"] == "validated"))]
+    return sorted(set(acc["submission_id"]) - held)
 
 
 def overview(settings: Settings, source: str | None = None, country: str | None = None) -> list[dict]:

@@ -38,6 +38,16 @@ def _warehouse(settings):
     return connect(settings.duckdb_path)
 
 
+def _status_or_error(settings, sid) -> dict:
+    """A submission's status record; one whose status.json cannot be read is reported as such, not fatal."""
+    from pipelines.storage import submissions as subs
+
+    try:
+        return subs.read_status(settings.landing_dir, sid)
+    except subs.StatusFileError as exc:
+        return {"status": "unreadable", "events": [{"detail": str(exc)}]}
+
+
 def _print_problems(problems, limit=50):
     for p in problems[:limit]:
         typer.echo(f"  - {p}", err=True)
@@ -96,11 +106,11 @@ def run(acknowledge_warnings: bool = typer.Option(
         man, created = pipeline.submit(settings, path, source_id, uploaded_by="hemistat run", channel="run")
         typer.echo(f"  {'landed ' if created else 'known  '} {man.submission_id}  <- {path.name}")
         sids.append(man.submission_id)
-    pending = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "received"]
+    pending = [s for s in sids if subs.status_of(settings.landing_dir, s) == "received"]
     instance = runner.instance_for(settings)
     if pending:
         runner.ingest(settings, pending, instance, progress=typer.echo)
-    waiting = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "awaiting_review"]
+    waiting = [s for s in sids if subs.status_of(settings.landing_dir, s) == "awaiting_review"]
     acknowledged = {}
     if waiting and acknowledge_warnings:
         who = by or os.environ.get("USER") or "hemistat run"
@@ -129,7 +139,7 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
     typer.echo("")
     typer.echo(f"done in {seconds:.1f} s  (inputs: {kind})")
     acc = pipeline.accepted_submissions(settings)
-    statuses = {sid: subs.read_status(settings.landing_dir, sid) for sid in sids}
+    statuses = {sid: _status_or_error(settings, sid) for sid in sids}
     typer.echo(f"sources: {', '.join(sorted(acc['source_id'].unique())) if len(acc) else 'none'}")
     if acknowledged:
         typer.echo(f"acknowledged warnings of {len(acknowledged)} submission(s) as a batch, reason: {reason}")
@@ -148,6 +158,11 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
         for sid in rejected:
             detail = (statuses[sid].get("events") or [{}])[-1].get("detail") or ""
             typer.echo(f"  {sid}: {detail[:200]}")
+    broken = [sid for sid, st in statuses.items() if st.get("status") == "unreadable"]
+    if broken:
+        typer.echo(f"set aside ({len(broken)}, status file unreadable; the others are unaffected):")
+        for sid in broken:
+            typer.echo(f"  {statuses[sid]['events'][0]['detail'][:300]}")
     if not settings.duckdb_path.exists():
         typer.echo("no warehouse yet: nothing has been published")
         return
@@ -196,6 +211,11 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         raise typer.Exit(2)
     sid = man.submission_id
     typer.echo(f"{'stored' if created else 'already received'}: {sid} (sha256 {man.sha256[:16]}…)")
+    try:
+        subs.read_status(settings.landing_dir, sid)
+    except subs.StatusFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     if not created:
         typer.echo(f"  the same bytes are one submission; to read it again after fixing the spec or the "
                    f"crosswalk: hemistat reprocess {sid}")

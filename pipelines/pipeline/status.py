@@ -8,7 +8,7 @@ from pipelines.pipeline.review import HOLD_DETAIL
 from pipelines.settings import Settings
 from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
-from pipelines.storage.catalog import accepted_submissions
+from pipelines.storage.catalog import accepted_submissions, submissions
 
 # who acts next, by status (awaiting_review splits: warnings for a statistician, a web upload for a reviewer)
 WAITING_FOR = {
@@ -22,7 +22,8 @@ WAITING_FOR = {
 }
 STATISTICIAN = "statistician: acknowledge the warnings (`hemistat acknowledge SID RULE… --reason`, or the portal)"
 REVIEWER = "reviewer: approve or reject the upload in the portal"
-GROUPS = ["statistician", "reviewer", "pipeline", "data office", "nobody"]
+ADMINISTRATOR = "administrator: repair or restore {file} (the submission is set aside meanwhile)"
+GROUPS = ["administrator", "statistician", "reviewer", "pipeline", "data office", "nobody"]
 
 
 def current_release_submissions(settings: Settings) -> set[str] | None:
@@ -56,7 +57,16 @@ def overview(settings: Settings, source: str | None = None, country: str | None 
     the current release contradicts (``published`` but not in it) waits for the pipeline again."""
     in_release = current_release_submissions(settings)
     rows = []
-    for s in subs.list_submissions(settings.landing_dir):
+    listed = submissions(settings)
+    known = {s["submission_id"] for s in listed}
+    for u in subs.unreadable_submissions(settings.landing_dir):   # a broken file: named, never fatal
+        sid = u["submission_id"]
+        if sid in known or source and sid.split("__")[0] != source or country:
+            continue
+        rows.append({"submission_id": sid, "source_id": sid.split("__")[0], "country_iso3": None,
+                     "received_at": None, "status": "unreadable", "waiting_for": "administrator",
+                     "action": ADMINISTRATOR.format(file=u["file"]), "detail": u["error"], "in_release": False})
+    for s in listed:
         if source and s["source_id"] != source or country and (s.get("country_iso3") or "") != country.upper():
             continue
         status, detail = s["status"], s.get("status_detail") or ""
@@ -66,6 +76,9 @@ def overview(settings: Settings, source: str | None = None, country: str | None 
         held = in_release is not None and s["submission_id"] in in_release
         if status == "published" and not held:
             action = "pipeline: marked published but not in the current release (`hemistat publish` republishes it)"
+        if s.get("status_file_error"):
+            action = ADMINISTRATOR.format(file=f"landing/{s['submission_id']}/status.json") \
+                .replace("set aside meanwhile", "kept as in the current release meanwhile")
         rows.append({"submission_id": s["submission_id"], "source_id": s["source_id"],
                      "country_iso3": s.get("country_iso3"), "received_at": s.get("received_at"), "status": status,
                      "waiting_for": action.split(":")[0], "action": action, "detail": detail, "in_release": held})

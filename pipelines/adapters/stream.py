@@ -554,8 +554,9 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
                            f"(SELECT t::VARCHAR FROM probe_df) ORDER BY {kidx}, __line "
                            f"LIMIT {MAX_PROBLEMS}").fetchall()
         con.unregister("probe_df")
-        extra = number_format_problem(decimal, thousands) if key == "value_not_in_format" else {"key": key}
-        problems.extend(Problem(file_name, int(ln), c, "V1", value=str(v), **extra) for ln, c, v in rows)
+        params = number_format_problem(decimal, thousands)[1] if key == "value_not_in_format" else {}
+        problems.extend(Problem(file_name, int(ln), c, "V1", value=str(v), key=key, params=params)
+                        for ln, c, v in rows)
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
 

@@ -259,9 +259,10 @@ def parse_numbers(values: pd.Series, decimal: str, thousands: str | None, strict
     return out.where(ok, np.nan) if strict else out
 
 
-def number_format_problem(decimal: str, thousands: str | None) -> dict:
-    """``key`` and ``params`` of a V1 problem for a value not written in the declared number format."""
-    return {"key": "value_not_in_format", "params": {"decimal": decimal, "thousands": thousands or "none"}}
+def number_format_problem(decimal: str, thousands: str | None) -> tuple[str, dict]:
+    """(key, params) of a V1 problem for a value not written in the declared number format."""
+    key, params = "value_not_in_format", {"decimal": decimal, "thousands": thousands or "none"}
+    return key, params
 
 
 def format_mismatch(values: pd.Series, decimal: str, thousands: str | None) -> pd.Series:
@@ -432,10 +433,11 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     bad = (~is_missing) & num.isna()
     fmt = format_mismatch(raw_txt, decimal, thousands) if bad.any() else bad
     for idx in out.index[bad][:MAX_PROBLEMS]:
+        key, params = "value_not_number", {}
+        if fmt.at[idx]:
+            key, params = number_format_problem(decimal, thousands)
         problems.append(Problem(file_name, int(out.at[idx, "__line"]), out.at[idx, "column_name"], "V1",
-                                value=str(out.at[idx, "value_raw"]),
-                                **(number_format_problem(decimal, thousands) if fmt.at[idx]
-                                   else {"key": "value_not_number"})))
+                                value=str(out.at[idx, "value_raw"]), key=key, params=params))
     neg = (~is_missing) & (num < 0)
     for idx in out.index[neg][:MAX_PROBLEMS]:
         problems.append(Problem(file_name, int(out.at[idx, "__line"]), out.at[idx, "column_name"], "V1",

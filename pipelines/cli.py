@@ -30,6 +30,24 @@ def _settings():
     return s
 
 
+def _warehouse(settings):
+    """A read-only connection to the warehouse; its views' files resolve against the data folder, wherever
+    it now is (pipelines.storage.release.connect)."""
+    from pipelines.storage.release import connect
+
+    return connect(settings.duckdb_path)
+
+
+def _status_or_error(settings, sid) -> dict:
+    """A submission's status record; one whose status.json cannot be read is reported as such, not fatal."""
+    from pipelines.storage import submissions as subs
+
+    try:
+        return subs.read_status(settings.landing_dir, sid)
+    except subs.StatusFileError as exc:
+        return {"status": "unreadable", "events": [{"detail": str(exc)}]}
+
+
 def _print_problems(problems, limit=50):
     for p in problems[:limit]:
         typer.echo(f"  - {p}", err=True)
@@ -88,11 +106,11 @@ def run(acknowledge_warnings: bool = typer.Option(
         man, created = pipeline.submit(settings, path, source_id, uploaded_by="hemistat run", channel="run")
         typer.echo(f"  {'landed ' if created else 'known  '} {man.submission_id}  <- {path.name}")
         sids.append(man.submission_id)
-    pending = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "received"]
+    pending = [s for s in sids if subs.status_of(settings.landing_dir, s) == "received"]
     instance = runner.instance_for(settings)
     if pending:
         runner.ingest(settings, pending, instance, progress=typer.echo)
-    waiting = [s for s in sids if subs.read_status(settings.landing_dir, s).get("status") == "awaiting_review"]
+    waiting = [s for s in sids if subs.status_of(settings.landing_dir, s) == "awaiting_review"]
     acknowledged = {}
     if waiting and acknowledge_warnings:
         who = by or os.environ.get("USER") or "hemistat run"
@@ -121,7 +139,7 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
     typer.echo("")
     typer.echo(f"done in {seconds:.1f} s  (inputs: {kind})")
     acc = pipeline.accepted_submissions(settings)
-    statuses = {sid: subs.read_status(settings.landing_dir, sid) for sid in sids}
+    statuses = {sid: _status_or_error(settings, sid) for sid in sids}
     typer.echo(f"sources: {', '.join(sorted(acc['source_id'].unique())) if len(acc) else 'none'}")
     if acknowledged:
         typer.echo(f"acknowledged warnings of {len(acknowledged)} submission(s) as a batch, reason: {reason}")
@@ -140,13 +158,18 @@ def _summary(settings, kind, sids, acknowledged, reason, seconds):
         for sid in rejected:
             detail = (statuses[sid].get("events") or [{}])[-1].get("detail") or ""
             typer.echo(f"  {sid}: {detail[:200]}")
+    broken = [sid for sid, st in statuses.items() if st.get("status") == "unreadable"]
+    if broken:
+        typer.echo(f"set aside ({len(broken)}, status file unreadable; the others are unaffected):")
+        for sid in broken:
+            typer.echo(f"  {statuses[sid]['events'][0]['detail'][:300]}")
     if not settings.duckdb_path.exists():
         typer.echo("no warehouse yet: nothing has been published")
         return
     # row counts from the Parquet footers (no column is read)
     raw_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in settings.raw_dir.glob('*.parquet'))
     val_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in settings.validated_dir.glob('*.parquet'))
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    con = _warehouse(settings)
     try:
         n_ind = con.execute("select count(*) from published.indicators").fetchone()[0]
         n_cells = con.execute("select count(*) from published.cells").fetchone()[0]
@@ -173,6 +196,7 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
     """Submit one file for a source (the same path as an upload): store, validate, publish."""
     from pipelines import pipeline
     from pipelines.defs import runner
+    from pipelines.pipeline.status import in_current_release, missing_from_release
     from pipelines.storage import submissions as subs
 
     settings = _settings()
@@ -187,6 +211,11 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         raise typer.Exit(2)
     sid = man.submission_id
     typer.echo(f"{'stored' if created else 'already received'}: {sid} (sha256 {man.sha256[:16]}…)")
+    try:
+        subs.read_status(settings.landing_dir, sid)
+    except subs.StatusFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     if not created:
         typer.echo(f"  the same bytes are one submission; to read it again after fixing the spec or the "
                    f"crosswalk: hemistat reprocess {sid}")
@@ -196,6 +225,10 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         status = runner.ingest(settings, [sid], instance, progress=lambda m: None)[sid]
         if status == "validated" and publish:
             runner.publish(instance)
+    elif publish and sid in missing_from_release(settings):
+        # accepted earlier, but the release that should hold it was never made (a crash): publish now
+        typer.echo(f"  {sid} is {status} but not in the current release: publishing it")
+        runner.publish(runner.instance_for(settings))
     report_path = subs.submission_dir(settings.landing_dir, sid) / "report.json"
     report = json.loads(report_path.read_text("utf-8")) if report_path.exists() else {}
     if report.get("verdict") == "rejected" or subs.read_status(settings.landing_dir, sid)["status"] == "rejected":
@@ -219,6 +252,13 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         typer.echo(f"NEEDS REVIEW: {file.name} has warnings; a statistician acknowledges them with\n"
                    f"  hemistat acknowledge {sid} {' '.join(pipeline.failing_warnings(settings, sid))} "
                    f"--by NAME --reason TEXT\nthen `hemistat publish`.")
+        return
+    if status in ("validated", "approved", "published") and not in_current_release(settings, sid):
+        if status == "published":   # never claimed without the release that holds it
+            typer.echo(f"NOT PUBLISHED: {file.name} ({sid}) is marked published but the current release does "
+                       "not hold it; run `hemistat publish`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"ACCEPTED: {file.name} -> status {status}, not in a release yet (`hemistat publish`)")
         return
     typer.echo(f"ACCEPTED: {file.name} -> status {status}")
 

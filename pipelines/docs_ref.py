@@ -33,6 +33,7 @@ PROBLEM_SECTION: dict[str, str] = {
     "quantity_not_whole": "example-record-level",
     # values
     "value_not_number": "values", "value_not_non_negative": "values", "value_negative": "values",
+    "value_not_in_format": "values", "count_ambiguous_grouping": "values", "period_after_receipt": "values",
     "year_not_integer": "column-roles", "breaks_contract": "column-roles",
     # dates
     "not_a_date": "date-formats", "date_format_undeclared": "date-formats", "date_not_in_format": "date-formats",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.pg import pg_fresh_url, pg_url  # noqa: F401 - fixtures: a private PostgreSQL server (tests/pg.py)
+from pipelines.storage.release import connect as release_connect
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HEMISTAT_SHARED_DIR", REPO.parent / "shared" / "data" / "real")).resolve()
@@ -84,7 +85,7 @@ def real_warehouse(tmp_path_factory):
 def wh(real_warehouse):
     import duckdb
 
-    con = duckdb.connect(str(real_warehouse.duckdb_path), read_only=True)
+    con = release_connect(real_warehouse.duckdb_path)
     yield con
     con.close()
 

@@ -239,7 +239,9 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
     peak["published"] = _rss_mib()
     import duckdb
 
-    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    from pipelines.storage.release import connect
+
+    con = connect(s.duckdb_path)
     n_ind = con.execute("select count(*) from published.indicators").fetchone()[0]
     con.close()
     return {"submissions": len(sids), "statuses": statuses, "warnings_acknowledged": warned,
@@ -288,7 +290,9 @@ def view_latency(duckdb_path: Path, repeat: int = 7) -> dict:
     out = {}
     if not duckdb_path.exists():
         return {"error": f"no warehouse at {duckdb_path}"}
-    con = duckdb.connect(str(duckdb_path), read_only=True)
+    from pipelines.storage.release import connect
+
+    con = connect(duckdb_path)
     try:
         for name, sql in VIEW_QUERIES.items():
             # the result as an analyst's client receives it (an Arrow table: DuckDB's Python API, pandas,

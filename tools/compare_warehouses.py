@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import duckdb
+
+from pipelines.storage.release import connect
 
 # columns that name a run rather than a value: left out of the comparison
 VOLATILE = {"submission_id", "old_submission_id", "new_submission_id", "release_id", "received_at", "published_at",
@@ -63,7 +66,7 @@ def main(argv=None) -> int:
     ap.add_argument("a")
     ap.add_argument("b")
     args = ap.parse_args(argv)
-    ca, cb = duckdb.connect(args.a, read_only=True), duckdb.connect(args.b, read_only=True)
+    ca, cb = connect(Path(args.a)), connect(Path(args.b))
     ra, rb = set(relations(ca)), set(relations(cb))
     differ = 0
     for s, n in sorted(ra | rb):

@@ -38,7 +38,7 @@ import pandas as pd
 from pipelines.settings import get_settings
 from pipelines.adapters.errors import Problem, SubmissionError
 from pipelines.adapters.tabular import (DEFAULTS, MAX_PROBLEMS, ROLE_COLUMNS, _spec_columns, check_header,
-                                        parse_numbers)
+                                        format_mismatch, number_format_problem, parse_numbers)
 from pipelines.contracts.tables import RAW_COLUMNS
 
 #: files at least this large take the streaming path when their layout allows it (``adapt_to_parquet(stream=None)``);
@@ -524,8 +524,11 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
                 f"(UNPIVOT kept ON {', '.join(f'v{k}' for k in range(len(vcols)))} INTO NAME __k VALUE value_raw)")
     con.execute(f"CREATE TEMP VIEW long1 AS SELECT *, __txt IN ({', '.join(_lit(m) for m in missing_markers)}) "
                 f"AS __miss, {clean} AS __clean FROM long0")
-    con.execute(f"CREATE TEMP VIEW long AS SELECT *, (length(__clean) <= 16 AND regexp_full_match(__clean, "
-                f"{_lit(_PLAIN_NUMBER)})) AS __plain FROM long1")
+    # plain: digits and at most the declared decimal mark, checked on the text as written (so '3.000' in a
+    # decimal-comma file is never plain: parse_numbers refuses it, V1 value_not_in_format)
+    plain_re = _PLAIN_NUMBER.replace(r"\.", re.escape(decimal))
+    con.execute(f"CREATE TEMP VIEW long AS SELECT *, (length(__clean) <= 16 AND regexp_full_match(__txt, "
+                f"{_lit(plain_re)})) AS __plain FROM long1")
     kidx = "CAST(substr(__k, 2) AS INTEGER)"
     is_missing, plain, clean = "__miss", "__plain", "__clean"
     # every other non-missing text: parsed by parse_numbers itself (distinct texts only)
@@ -535,13 +538,15 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
         raise Fallback("more than a million distinct texts that are not plain numbers")
     odd_raw = pd.Series([r[0] for r in odd], dtype=object)
     nums = parse_numbers(odd_raw.str.strip(), decimal, thousands) if len(odd_raw) else pd.Series([], dtype="float64")
+    fmt = format_mismatch(odd_raw, decimal, thousands) if len(odd_raw) else pd.Series([], dtype=bool)
     con.register("odd_df", pd.DataFrame({"t": odd_raw, "x": nums.astype("float64")}))
     con.execute("CREATE TEMP TABLE odd AS SELECT t::VARCHAR AS t, x::DOUBLE AS x FROM odd_df")
     con.unregister("odd_df")
-    bad_txt = [t for t, x in zip(odd_raw, nums) if pd.isna(x)]
+    bad_txt = [t for t, x, f in zip(odd_raw, nums, fmt) if pd.isna(x) and not f]
+    fmt_txt = [t for t, x, f in zip(odd_raw, nums, fmt) if pd.isna(x) and f]
     neg_txt = [t for t, x in zip(odd_raw, nums) if pd.notna(x) and x < 0]
     names = "CASE __k " + " ".join(f"WHEN 'v{k}' THEN {_lit(c)}" for k, (c, _, _) in enumerate(vcols)) + " END"
-    for txts, key in ((bad_txt, "value_not_number"), (neg_txt, "value_negative")):
+    for txts, key in ((bad_txt, "value_not_number"), (fmt_txt, "value_not_in_format"), (neg_txt, "value_negative")):
         if not txts:
             continue
         con.register("probe_df", pd.DataFrame({"t": pd.Series(txts, dtype=object)}))
@@ -549,7 +554,9 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
                            f"(SELECT t::VARCHAR FROM probe_df) ORDER BY {kidx}, __line "
                            f"LIMIT {MAX_PROBLEMS}").fetchall()
         con.unregister("probe_df")
-        problems.extend(Problem(file_name, int(ln), c, "V1", value=str(v), key=key) for ln, c, v in rows)
+        params = number_format_problem(decimal, thousands)[1] if key == "value_not_in_format" else {}
+        problems.extend(Problem(file_name, int(ln), c, "V1", value=str(v), key=key, params=params)
+                        for ln, c, v in rows)
     if problems:
         raise SubmissionError(problems[:MAX_PROBLEMS])
 

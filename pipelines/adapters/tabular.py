@@ -253,14 +253,42 @@ def _role_series(df: pd.DataFrame, role: str, spec, file_name: str, problems: li
 _NUM_RE_CACHE: dict[tuple[str, str], re.Pattern] = {}
 
 
-def parse_numbers(values: pd.Series, decimal: str, thousands: str | None) -> pd.Series:
-    """Parse number text: '1.234,5' / ',72' / '.52' / '12'. Unparseable -> NaN (caller reports)."""
+def number_format(decimal: str, thousands: str | None) -> re.Pattern:
+    """The spec's declared number format as a regex (``fullmatch`` on stripped text): digits, the declared
+    thousands separator only in groups of three, the declared decimal mark, an optional sign and exponent.
+    '3.000' in a source that declares a decimal comma and no thousands separator does not match."""
+    key = (decimal, thousands or "")
+    if key not in _NUM_RE_CACHE:
+        d = re.escape(decimal)
+        whole = r"[0-9]+" if not thousands else rf"(?:[0-9]+|[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+)"
+        _NUM_RE_CACHE[key] = re.compile(rf"[+-]?(?:{whole}(?:{d}[0-9]*)?|{d}[0-9]+)(?:[eE][+-]?[0-9]+)?")
+    return _NUM_RE_CACHE[key]
+
+
+def parse_numbers(values: pd.Series, decimal: str, thousands: str | None, strict: bool = True) -> pd.Series:
+    """Parse number text: '1.234,5' / ',72' / '.52' / '12'. Unparseable -> NaN (caller reports). ``strict``
+    (default): a text not written in the declared format (``number_format``) is NaN too, never read some other
+    way ('3.000' with a decimal comma declared is not 3); ``format_mismatch`` tells those apart."""
     s = values.str.strip()
+    ok = s.str.fullmatch(number_format(decimal, thousands).pattern, na=False).astype(bool) if strict else None
     if thousands:
         s = s.str.replace(thousands, "", regex=False)
     if decimal != ".":
         s = s.str.replace(decimal, ".", regex=False)
-    return pd.to_numeric(s, errors="coerce").astype("float64")
+    out = pd.to_numeric(s, errors="coerce").astype("float64")
+    return out.where(ok, np.nan) if strict else out
+
+
+def number_format_problem(decimal: str, thousands: str | None) -> tuple[str, dict]:
+    """(key, params) of a V1 problem for a value not written in the declared number format."""
+    key, params = "value_not_in_format", {"decimal": decimal, "thousands": thousands or "none"}
+    return key, params
+
+
+def format_mismatch(values: pd.Series, decimal: str, thousands: str | None) -> pd.Series:
+    """Texts that read as a number some way but are not written in the declared format."""
+    return parse_numbers(values, decimal, thousands, strict=False).notna() \
+        & parse_numbers(values, decimal, thousands).isna()
 
 
 TEXT_COLUMNS = [c for c in RAW_COLUMNS if c not in ("line", "year", "month", "value")]
@@ -423,9 +451,13 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     is_missing = raw_txt.isin(missing_markers)
     num = parse_numbers(raw_txt.where(~is_missing, None).fillna(""), decimal, thousands)
     bad = (~is_missing) & num.isna()
+    fmt = format_mismatch(raw_txt, decimal, thousands) if bad.any() else bad
     for idx in out.index[bad][:MAX_PROBLEMS]:
+        key, params = "value_not_number", {}
+        if fmt.at[idx]:
+            key, params = number_format_problem(decimal, thousands)
         problems.append(Problem(file_name, int(out.at[idx, "__line"]), out.at[idx, "column_name"], "V1",
-                                value=str(out.at[idx, "value_raw"]), key="value_not_number"))
+                                value=str(out.at[idx, "value_raw"]), key=key, params=params))
     neg = (~is_missing) & (num < 0)
     for idx in out.index[neg][:MAX_PROBLEMS]:
         problems.append(Problem(file_name, int(out.at[idx, "__line"]), out.at[idx, "column_name"], "V1",

@@ -9,6 +9,7 @@ import dagster as dg
 from pipelines.defs.assets import submissions_partitions
 from pipelines.defs import tags as run_tags
 from pipelines.defs.jobs import ingest_job, publish_job
+from pipelines.pipeline.status import missing_from_release
 from pipelines.settings import get_settings
 from pipelines.storage import submissions as subs
 
@@ -26,7 +27,8 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     settings = get_settings()
     known = set(context.instance.get_dynamic_partitions(submissions_partitions.name))
     new = [sid for sid in subs.list_submission_ids(settings.landing_dir) if sid not in known]
-    run = [sid for sid in new if subs.read_status(settings.landing_dir, sid).get("status") not in IN_A_RELEASE]
+    # a submission whose status.json cannot be read is set aside (status_of: None), never ingested blindly
+    run = [sid for sid in new if subs.status_of(settings.landing_dir, sid) not in (*IN_A_RELEASE, None)]
     if new:
         context.log.info(f"{len(new)} new submission(s), {len(run)} to ingest")
     return dg.SensorResult(
@@ -74,7 +76,7 @@ def _publish_request(context, settings, pending: list[str], prefix: str, channel
 
 def _with_status(settings, status: str) -> list[str]:
     return [sid for sid in subs.list_submission_ids(settings.landing_dir)
-            if subs.read_status(settings.landing_dir, sid).get("status") == status]
+            if subs.status_of(settings.landing_dir, sid) == status]
 
 
 @dg.sensor(job=publish_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -84,7 +86,11 @@ def _with_status(settings, status: str) -> list[str]:
                        "not once per file.")
 def publish_pending_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     settings = get_settings()
-    return _publish_request(context, settings, _with_status(settings, "validated"), "publish-validated", "sensor")
+    pending = _with_status(settings, "validated")
+    # marked published, yet the current release does not hold it (a publication lost in a crash)
+    lost = [sid for sid in missing_from_release(settings) if sid not in pending
+            and subs.status_of(settings.landing_dir, sid) == "published"]
+    return _publish_request(context, settings, pending + lost, "publish-validated", "sensor")
 
 
 @dg.sensor(job=publish_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,

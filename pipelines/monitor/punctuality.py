@@ -87,4 +87,4 @@ def lateness(settings: Settings, source_id: str, now: datetime | None = None) ->
 
 
 def lateness_all(settings: Settings, now: datetime | None = None) -> list[dict]:
-    return [lateness(settings, sid, now) for sid in sorted(load_all_specs(settings.reference_dir))]
+    return [lateness(settings, sid, now) for sid in sorted(load_all_specs(settings.reference_dir, strict=False))]

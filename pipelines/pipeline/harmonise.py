@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.adapters import load_all_specs
+from pipelines.specs.source import spec_load_errors
 from pipelines.contracts.tables import HarmonisedSchema, validate_parquet
 from pipelines.harmonise import HarmoniseError, harmonise
 from pipelines.harmonise.engine import connect
@@ -34,7 +35,14 @@ def harmonise_all(settings: Settings) -> dict:
     replaces the previous one (``os.replace``)."""
     t0 = time.perf_counter()
     accepted = accepted_submissions(settings)
-    specs = load_all_specs(settings.reference_dir)
+    specs = load_all_specs(settings.reference_dir, strict=False)
+    # a broken spec of a source with nothing accepted touches nothing here; one whose source has accepted
+    # submissions stops this harmonisation (leaving the source out would change what is published)
+    broken = spec_load_errors(settings.reference_dir)
+    needed = sorted(set(accepted["source_id"]) & set(broken)) if len(accepted) else []
+    if needed:
+        raise ValueError("cannot harmonise: " + "; ".join(e for sid in needed for e in broken[sid])
+                         + " — fix the spec; the published warehouse is unchanged")
     d = settings.harmonised_dir
     work = d / f".run-{uuid.uuid4().hex[:8]}"
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pandas as pd
@@ -13,7 +12,7 @@ from pipelines.quality.results import scorecard_frame
 from pipelines.settings import Settings
 from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
-from pipelines.storage.catalog import accepted_submissions
+from pipelines.storage.catalog import accepted_submissions, submissions
 
 
 def submissions_table(settings: Settings, plan: list[dict] | None = None) -> pd.DataFrame:
@@ -21,7 +20,7 @@ def submissions_table(settings: Settings, plan: list[dict] | None = None) -> pd.
     written will make true, so the release describes itself without a status being written before it exists."""
     cols = ["submission_id", "source_id", "country_iso3", "received_at", "uploaded_by", "sha256",
             "size_bytes", "original_name", "status", "report_path", "status_detail"]
-    rows = subs.list_submissions(settings.landing_dir)
+    rows = submissions(settings)
     changes = {c["submission_id"]: c for c in plan or []}
     rows = [{**r, "status": changes[r["submission_id"]]["status"],
              "status_detail": changes[r["submission_id"]]["detail"]} if r["submission_id"] in changes else r
@@ -37,7 +36,7 @@ def quality_tables(settings: Settings, submission_ids: list[str] | None = None) 
     ``<sid>_coverage.parquet``) plus the harmonised layer's; never a glob that another file could match."""
     qd = quality_dir(settings)
     if submission_ids is None:
-        submission_ids = [s["submission_id"] for s in subs.list_submissions(settings.landing_dir)]
+        submission_ids = [s["submission_id"] for s in submissions(settings)]
 
     def cat(names, cols):
         frames = [pd.read_parquet(qd / n) for n in names if (qd / n).exists()]
@@ -86,8 +85,11 @@ def apply_statuses(settings: Settings, plan: list[dict], release_id: str) -> Non
     for c in plan:
         extra = {"superseded_by": c["superseded_by"]} if "superseded_by" in c else {}
         detail = c["detail"] or f"in release {release_id}"
-        subs.set_status(settings.landing_dir, c["submission_id"], c["status"], detail=detail,
-                        release_id=release_id, **extra)
+        try:
+            subs.set_status(settings.landing_dir, c["submission_id"], c["status"], detail=detail,
+                            release_id=release_id, **extra)
+        except subs.StatusFileError:
+            continue   # its status.json cannot be read: left as it is (hemistat status names it)
 
 
 def publish_all(settings: Settings) -> dict:
@@ -98,6 +100,10 @@ def publish_all(settings: Settings) -> dict:
     fingerprint as the current release: ``rel.fingerprint``) no release is written and the current one stays. A failed publish leaves every status where it was (so
     the approval sensor and the next run retry)."""
     t0 = time.perf_counter()
+    # what a crashed publish left: a swapped-in release not yet recorded as committed is committed, orphan
+    # release folders (written, never served) are removed; the history views never named them
+    rel.recover(settings.published_dir, settings.duckdb_path)
+    rel.clean_orphans(settings.published_dir, settings.duckdb_path)
     d = settings.harmonised_dir
     tables: dict = {name: d / f"{name}.parquet" for name in ("indicators", "cells", "excluded", "survey", "revisions")}
     used = set(pd.read_parquet(d / "used_submissions.parquet")["submission_id"])
@@ -133,11 +139,7 @@ def changelog(settings: Settings, plan: list[dict], used: set[str]) -> pd.DataFr
     """What this release changes against the current one: submissions added, superseded, withdrawn (with
     the reason) and cells revised (counts per source, from harmonised/revisions.parquet)."""
     prev = set()
-    cur = rel.current_release(settings.published_dir)
-    if cur:
-        meta = settings.published_dir / "releases" / cur / "release.json"
-        if meta.exists():
-            prev = set(json.loads(meta.read_text("utf-8")).get("submissions") or [])
+    prev = set(rel.release_metadata(settings.published_dir).get("submissions") or [])
     rows = []
     man = {s["submission_id"]: s for s in subs.list_submissions(settings.landing_dir)}
     for sid in sorted(used - prev):

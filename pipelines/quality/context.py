@@ -98,7 +98,9 @@ def comparison_series(settings: Settings, sources: list[str]) -> pd.DataFrame | 
     """Comparison rates (e.g. World Bank / OWID homicide) from the current warehouse, if published."""
     if not settings.duckdb_path.exists() or not sources:
         return None
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    from pipelines.storage.release import connect
+
+    con = connect(settings.duckdb_path)
     try:
         return con.execute("""select country_iso3, year, rate_per_100k as rate, source_id
                               from published.indicators where list_contains(?, source_id)

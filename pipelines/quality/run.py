@@ -12,6 +12,7 @@ from pipelines.quality.context import build_context
 from pipelines.quality.engine import evaluate, verdict
 from pipelines.quality.report import build_report
 from pipelines.quality.rules import load_rules
+from pipelines.quality.submission_checks import submission_problems
 from pipelines.settings import Settings
 
 
@@ -39,6 +40,9 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | str | Path | Non
 
     Returns (results, verdict, report)."""
     rules = load_rules(settings.rules_dir, spec.source_id, reference_dir=settings.reference_dir)
+    # a period after receipt, a count written with a thousands separator the spec does not declare: blocking
+    problems = [*(problems or []), *submission_problems(table, spec, received_at=received_at, layout=layout,
+                                                        file_name=file_name)]
     ctx = build_context(settings, spec, table, submission_id=sid, received_at=received_at, layout=layout)
     results = evaluate(table, rules, ctx, layer="raw", problems=problems or [])
     if table is not None:

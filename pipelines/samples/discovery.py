@@ -11,7 +11,7 @@ from pipelines.settings import Settings
 
 def real_inputs(settings: Settings) -> list[tuple[str, Path]]:
     out = []
-    for sid, spec in sorted(load_all_specs(settings.reference_dir).items()):
+    for sid, spec in sorted(load_all_specs(settings.reference_dir, strict=False).items()):
         folder = settings.shared_dir / (spec.sample_dir or sid)
         if not folder.is_dir():
             continue
@@ -29,7 +29,7 @@ def synthetic_inputs(settings: Settings) -> list[tuple[str, Path]]:
 
     out_dir = settings.data_dir / "samples"
     written = generate_sample(out_dir)
-    specs = load_all_specs(settings.reference_dir)
+    specs = load_all_specs(settings.reference_dir, strict=False)
     return [(sid, p) for sid, paths in sorted(written.items()) if sid in specs for p in paths]
 
 

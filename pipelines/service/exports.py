@@ -40,7 +40,8 @@ class TooLargeForXlsx(ValueError):
 
 
 def _connect(duckdb_path: Path) -> duckdb.DuckDBPyConnection:
-    """Read-only and locked down (no file outside the published folder, no extension: storage/readonly.py)."""
+    """Read-only and locked down (no file outside the published folder, no extension: storage/readonly.py); the
+    views' relative file names resolve in the data folder."""
     from pipelines.storage.readonly import connect_readonly
 
     return connect_readonly(duckdb_path, duckdb_path.parent / "published")

@@ -103,7 +103,7 @@ class Portal:
             from pipelines.adapters import load_all_specs
 
             self._sources = {sid: {"country_iso3": spec.country_iso3, "title": spec.title}
-                             for sid, spec in sorted(load_all_specs(self.settings.reference_dir).items())}
+                             for sid, spec in sorted(load_all_specs(self.settings.reference_dir, strict=False).items())}
         return self._sources
 
     def upload_sources(self, user: Principal) -> list[str]:

@@ -447,32 +447,56 @@ def check_all_specs(reference_dir: Path) -> tuple[dict[str, SourceSpec], list[st
 
 
 def load_spec(source_id: str, reference_dir: Path) -> SourceSpec:
-    specs = load_all_specs(reference_dir)
-    if source_id not in specs:
-        known = ", ".join(sorted(specs)) or "none"
-        raise KeyError(f"unknown source {source_id!r}; known sources: {known} "
-                       f"(see docs/ONBOARDING.md#source-spec)")
-    return specs[source_id]
+    """One source's spec. A broken spec fails only its own source (ValueError naming its file, field and
+    reason); every other source loads as usual. An unknown source: KeyError."""
+    specs, errors = _specs_and_errors(reference_dir)
+    if source_id in specs:
+        return specs[source_id]
+    if source_id in errors:
+        raise ValueError("; ".join(errors[source_id]))
+    known = ", ".join(sorted(set(specs) | set(errors))) or "none"
+    raise KeyError(f"unknown source {source_id!r}; known sources: {known} "
+                   f"(see docs/ONBOARDING.md#source-spec)")
 
 
-def load_all_specs(reference_dir: Path) -> dict[str, SourceSpec]:
-    """Every source spec, validated (ValueError naming the file, the field and the reason of every problem of
-    the first bad file). Cached per process and read again when a spec file, a crosswalk or the country list
-    changes (a spec fixed while the portal runs is used by the next reading, e.g. ``hemistat reprocess``)."""
+def load_all_specs(reference_dir: Path, strict: bool = True) -> dict[str, SourceSpec]:
+    """Every source spec, validated. ``strict`` (default): ValueError naming the file, the field and the reason
+    of every problem of the first bad file. ``strict=False``: the specs that load, a broken one left out (its
+    problems: ``spec_load_errors``), for whatever serves many sources (listing, validating, submitting another
+    source) so that one broken file fails only its own source. Cached per process and read again when a spec
+    file, a crosswalk or the country list changes (a spec fixed while the portal runs is used by the next
+    reading, e.g. ``hemistat reprocess``)."""
+    specs, errors = _specs_and_errors(reference_dir)
+    if strict and errors:
+        raise ValueError("; ".join(next(iter(errors.values()))))
+    return specs
+
+
+def spec_load_errors(reference_dir: Path) -> dict[str, list[str]]:
+    """Source id (the spec's file name) -> the problems that keep its spec from loading."""
+    return _specs_and_errors(reference_dir)[1]
+
+
+def _specs_and_errors(reference_dir: Path) -> tuple[dict[str, SourceSpec], dict[str, list[str]]]:
     ref = Path(reference_dir).resolve()
     files = [*sorted((ref / "sources").glob("*.yaml")), *sorted((ref / "crosswalks").glob("*.csv")),
              ref / "countries" / "oas_members.csv"]
     sig = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists())
-    return dict(_load_all(str(ref), sig))
+    specs, errors = _load_all(str(ref), sig)
+    return dict(specs), {k: list(v) for k, v in errors}
 
 
 @lru_cache(maxsize=8)
-def _load_all(reference_dir: str, signature: tuple = ()) -> tuple[tuple[str, SourceSpec], ...]:
+def _load_all(reference_dir: str, signature: tuple = ()) -> tuple[tuple, tuple]:
     ref = Path(reference_dir)
-    out = []
+    out, errors = [], []
     for p in sorted((ref / "sources").glob("*.yaml")):
-        spec, errs = spec_errors(p, ref)
-        if errs:
-            raise ValueError("; ".join(errs))
-        out.append((spec.source_id, spec))
-    return tuple(out)
+        try:
+            spec, errs = spec_errors(p, ref)
+        except Exception as exc:  # noqa: BLE001 - whatever the file holds, it breaks only its own source
+            spec, errs = None, [f"{p}: invalid source spec: {type(exc).__name__}: {exc}"]
+        if errs or spec is None:
+            errors.append((p.stem, tuple(errs or [f"{p}: invalid source spec"])))
+        else:
+            out.append((spec.source_id, spec))
+    return tuple(out), tuple(errors)

@@ -10,9 +10,31 @@ from pipelines.storage import submissions as subs
 PUBLISHABLE = ("validated", "approved", "published", "superseded")
 
 
+def released_statuses(settings: Settings) -> dict[str, str]:
+    """Submission id -> status as the current release records it (published.submissions), or {}."""
+    from pipelines.storage import release as rel
+
+    cur = rel.current_release(settings.published_dir)
+    if not cur:
+        return {}
+    try:
+        df = pd.read_parquet(settings.published_dir / "releases" / cur / "submissions.parquet",
+                             columns=["submission_id", "status"])
+    except Exception:  # noqa: BLE001 - no readable record: nothing to keep
+        return {}
+    return {k: v for k, v in zip(df["submission_id"], df["status"]) if isinstance(v, str)}
+
+
+def submissions(settings: Settings) -> list[dict]:
+    """Every submission with its status (``submissions.list_submissions``); one whose status.json cannot be
+    read keeps the status the current release records for it (its values stay published until the file is
+    repaired; ``hemistat status`` names it), or is left out if the release does not know it."""
+    return subs.list_submissions(settings.landing_dir, keep_as=released_statuses(settings))
+
+
 def accepted_submissions(settings: Settings, statuses: tuple[str, ...] = PUBLISHABLE) -> pd.DataFrame:
     rows = []
-    for s in subs.list_submissions(settings.landing_dir):
+    for s in submissions(settings):
         vp = settings.validated_dir / f"{s['submission_id']}.parquet"
         if s["status"] in statuses and vp.exists():
             if s.get("channel") == "web" and s["status"] == "validated" and statuses == PUBLISHABLE:

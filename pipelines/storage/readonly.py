@@ -49,13 +49,17 @@ def check_read_only(sql: str) -> None:
                 "DESCRIBE, SUMMARIZE) and EXPLAIN queries run; nothing was executed")
 
 
-def lock_down(con: duckdb.DuckDBPyConnection, allowed_dirs: list[Path], memory_limit: str | None = None) -> None:
+def lock_down(con: duckdb.DuckDBPyConnection, allowed_dirs: list[Path], memory_limit: str | None = None,
+              relative_dirs: list[str] | None = None) -> None:
     """Restrict an open connection: files only under ``allowed_dirs`` (read by the views), no other file access,
     no extension install/load, and the configuration locked. Order matters: the allowed directories and the
     memory limit must be set while the configuration can still change."""
     if memory_limit:
         con.execute("SET memory_limit = ?", [memory_limit])
     dirs = [str(Path(d).resolve()).rstrip("/") + "/" for d in allowed_dirs]
+    # the views name their files relative to the data folder (release.connect sets file_search_path), and
+    # DuckDB checks the name as written: each allowed folder's name relative to the database's folder too
+    dirs += [d.rstrip("/") + "/" for d in (relative_dirs or [])]
     con.execute("SET allowed_directories = ?", [dirs])
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
@@ -66,9 +70,15 @@ def lock_down(con: duckdb.DuckDBPyConnection, allowed_dirs: list[Path], memory_l
 def connect_readonly(duckdb_path: Path, published_dir: Path,
                      memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """The warehouse opened read-only and locked down (module docstring)."""
-    con = duckdb.connect(str(duckdb_path), read_only=True)
+    from pipelines.storage.release import connect
+
+    con = connect(duckdb_path, read_only=True)   # the views' relative file names resolve in the data folder
     try:
-        lock_down(con, [published_dir], memory_limit)
+        try:
+            rel = [Path(published_dir).resolve().relative_to(Path(duckdb_path).resolve().parent).as_posix()]
+        except ValueError:
+            rel = []
+        lock_down(con, [published_dir], memory_limit, relative_dirs=rel)
     except BaseException:
         con.close()
         raise

@@ -4,6 +4,20 @@ A release is a folder ``<data>/published/releases/<release_id>/`` of Parquet fil
 temporary name and renamed when complete. ``hemistat.duckdb`` is then rebuilt *beside* the live one
 (views over that release + small reference tables) and swapped in with ``os.replace``: a reader opens
 either the old database (whose release folder is kept) or the new one, never half of each.
+
+**Committed releases.** A release folder is only a candidate until it is committed: the list of committed
+releases (and the current one) is ``<data>/published/COMMITTED.json``, rewritten atomically right after the
+database swap (``CURRENT`` mirrors its ``current``). The history views (``published.releases``,
+``published.indicator_history``, ``published.changelog``, ``indicators_as_of``) name only committed releases
+plus the one the database serves, so every view of one database agrees on one release. A folder left by a
+crash before the commit (an *orphan*) is never named by a view and is removed by the next publish, which
+also recovers a release whose database was swapped in but whose commit record was not written (the crash
+window between the two renames).
+
+**Relocatable.** The views name their files relative to the database's folder; a connection resolves them
+with DuckDB's ``file_search_path`` set to that folder (``connect``), so a moved or copied data folder reads
+its own files and never another's. An old release whose file cannot be read (corrupt, truncated) is left out
+of the history views (named in the new release's ``history_skipped``) instead of blocking the publish.
 """
 
 from __future__ import annotations
@@ -26,6 +40,19 @@ _TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _RELEASE_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
 
 
+MANIFEST = "COMMITTED.json"
+
+
+def connect(duckdb_path: Path, *, read_only: bool = True, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection to ``hemistat.duckdb`` wherever the data folder now is: the views' relative file names
+    resolve against the database's own folder (``file_search_path``), never the working directory."""
+    base = str(Path(duckdb_path).resolve().parent)
+    if "," in base:   # file_search_path is a comma-separated list
+        raise ValueError(f"the data folder {base!r} contains a comma, which DuckDB's file_search_path cannot hold")
+    return duckdb.connect(str(duckdb_path), read_only=read_only,
+                          config={"file_search_path": base, **(config or {})})
+
+
 def _sql_string(s: str) -> str:
     """A SQL string literal's content: any path is allowed (spaces, quotes, accents); quotes are doubled.
     Only paths hemistat itself builds are embedded (never user input)."""
@@ -46,23 +73,73 @@ def finished_releases(releases_dir: Path, upto: str | None = None) -> list[str]:
     return [r for r in ids if upto is None or r <= upto]
 
 
-def render_views(views_dir: Path, release_dir: Path) -> list[tuple[str, str]]:
+def _readable_history(release_dir: Path) -> str | None:
+    """Why an older release cannot be part of the history views (None: it can): its release.json must parse
+    and its indicators (and changelog, if any) must be Parquet files whose footer reads."""
+    import pyarrow.parquet as pq
+
+    try:
+        json.loads((release_dir / "release.json").read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"{release_dir.name}/release.json: {exc}"
+    for name in ("indicators.parquet", "changelog.parquet"):
+        f = release_dir / name
+        if name == "changelog.parquet" and not f.exists():
+            continue
+        try:
+            pq.ParquetFile(f).schema_arrow
+        except Exception as exc:  # noqa: BLE001 - any unreadable file: left out of the history, named
+            return f"{release_dir.name}/{name}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def history_releases(published_dir: Path, release_id: str) -> tuple[list[str], list[dict]]:
+    """(release ids of the history of a database serving ``release_id``, releases left out and why): the
+    committed releases before it whose files read, then ``release_id`` itself. Orphans (folders never
+    committed) are never part of it."""
+    keep, skipped = [], []
+    for r in committed_releases(published_dir):
+        if r == release_id or not (published_dir / "releases" / r).is_dir():
+            continue
+        why = _readable_history(published_dir / "releases" / r)
+        if why:
+            skipped.append({"release_id": r, "reason": why})
+        else:
+            keep.append(r)
+    return keep + [release_id], skipped
+
+
+def render_views(views_dir: Path, release_dir: Path, history: list[str] | None = None,
+                 base_dir: Path | None = None) -> list[tuple[str, str]]:
     """Render ``warehouse/views/*.sql``: ``{{release_dir}}`` -> this release's folder;
-    ``{{history_release_json}}`` / ``{{history_indicators}}`` -> SQL lists of the ``release.json`` /
-    ``indicators.parquet`` files of every release up to and including this one, named when the database is
-    built (a release written later, or one that never became current, is not in this database's history)."""
+    ``{{history_release_json}}`` / ``{{history_indicators}}`` / ``{{history_changelog}}`` -> SQL lists of
+    the files of ``history`` (release ids; default: the committed history, ``history_releases``), named when
+    the database is built (a release written later, or one never committed, is not in this database's
+    history). Paths are relative to ``base_dir`` (the database's folder) when the release lies inside it."""
     release_dir = release_dir.resolve()
-    history = [release_dir.parent / r for r in finished_releases(release_dir.parent, upto=release_dir.name)]
-    if release_dir not in history:
-        history.append(release_dir)
+    releases = release_dir.parent
+    if history is None:
+        history = history_releases(releases.parent, release_dir.name)[0]
+    dirs = [releases / r for r in history]
+    if release_dir not in dirs:
+        dirs.append(release_dir)
+
+    def name(p: Path) -> Path:
+        if base_dir is not None:
+            try:
+                return p.relative_to(Path(base_dir).resolve())
+            except ValueError:
+                pass
+        return p
+
     out = []
     for p in sorted(views_dir.glob("*.sql")):
-        out.append((p.name, p.read_text("utf-8").replace("{{release_dir}}", _sql_string(str(release_dir)))
-                    .replace("{{history_release_json}}", _sql_list([d / "release.json" for d in history]))
-                    .replace("{{history_indicators}}", _sql_list([d / "indicators.parquet" for d in history]))
-                    .replace("{{history_changelog}}", _sql_list([d / "changelog.parquet" for d in history
+        out.append((p.name, p.read_text("utf-8").replace("{{release_dir}}", _sql_string(str(name(release_dir))))
+                    .replace("{{history_release_json}}", _sql_list([name(d / "release.json") for d in dirs]))
+                    .replace("{{history_indicators}}", _sql_list([name(d / "indicators.parquet") for d in dirs]))
+                    .replace("{{history_changelog}}", _sql_list([name(d / "changelog.parquet") for d in dirs
                                                                  if (d / "changelog.parquet").exists()]
-                                                                or [release_dir / "changelog.parquet"]))))
+                                                                or [name(release_dir / "changelog.parquet")]))))
     return out
 
 
@@ -102,12 +179,103 @@ def release_metadata(published_dir: Path, release_id: str | None = None) -> dict
     """release.json of a release (default: the current one), or {}."""
     release_id = release_id or current_release(published_dir)
     meta = published_dir / "releases" / release_id / "release.json" if release_id else None
-    return json.loads(meta.read_text("utf-8")) if meta and meta.exists() else {}
+    try:
+        return json.loads(meta.read_text("utf-8")) if meta and meta.exists() else {}
+    except (OSError, ValueError):
+        return {}   # unreadable: treated as unknown (the next publish writes a new release)
+
+
+def _read_manifest(published_dir: Path) -> dict | None:
+    p = published_dir / MANIFEST
+    try:
+        m = json.loads(p.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(m, dict) or not isinstance(m.get("releases"), list):
+        return None
+    return m
 
 
 def current_release(published_dir: Path) -> str | None:
+    """The committed release the warehouse serves: COMMITTED.json's ``current`` (``CURRENT`` for a data
+    folder published before COMMITTED.json existed)."""
+    m = _read_manifest(published_dir)
+    if m and m.get("current"):
+        return m["current"]
     p = published_dir / "CURRENT"
     return p.read_text("utf-8").strip() if p.exists() else None
+
+
+def committed_releases(published_dir: Path) -> list[str]:
+    """Committed release ids, oldest first. A data folder without COMMITTED.json (published before it
+    existed) counts every finished release up to and including CURRENT."""
+    m = _read_manifest(published_dir)
+    if m is not None:
+        return [r for r in m["releases"] if isinstance(r, str) and _RELEASE_ID.match(r)]
+    cur = published_dir / "CURRENT"
+    if not cur.exists():
+        return []
+    return finished_releases(published_dir / "releases", upto=cur.read_text("utf-8").strip())
+
+
+def served_release(duckdb_path: Path) -> str | None:
+    """The release ``hemistat.duckdb`` serves, read from its own view definitions (no data file is read), or
+    None (no database, or one that cannot be opened)."""
+    if not duckdb_path.exists():
+        return None
+    try:
+        con = duckdb.connect(str(duckdb_path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        row = con.execute("select sql from duckdb_views() where schema_name = 'published' "
+                          "and view_name = 'release'").fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    m = re.search(r"releases/(\d{8}T\d{6}-[0-9a-f]{6})/release\.json", row[0]) if row else None
+    return m.group(1) if m else None
+
+
+def _commit(published_dir: Path, releases: list[str], current: str) -> None:
+    """The commit record: which releases were served, and the current one (one atomic write), then the
+    CURRENT pointer that mirrors it."""
+    atomic_write_json(published_dir / MANIFEST, {"current": current, "releases": releases})
+    atomic_write_bytes(published_dir / "CURRENT", current.encode())
+
+
+def recover(published_dir: Path, duckdb_path: Path) -> list[str]:
+    """Before a publish: a release the live database serves but the commit record does not list (a crash
+    between the database swap and the commit) is committed now; returns the committed releases."""
+    committed = committed_releases(published_dir)
+    served = served_release(duckdb_path)
+    if served and served not in committed and (published_dir / "releases" / served / "release.json").exists():
+        committed = committed + [served]
+        _commit(published_dir, committed, served)
+    elif committed and _read_manifest(published_dir) is None:
+        _commit(published_dir, committed, current_release(published_dir) or committed[-1])
+    return committed
+
+
+def clean_orphans(published_dir: Path, duckdb_path: Path) -> list[str]:
+    """Remove what a crashed publish left: release folders never committed, half-written ``.tmp`` release
+    folders and database files. Only under the pipeline lock, after the commit. Returns what was removed."""
+    keep = set(committed_releases(published_dir))
+    served = served_release(duckdb_path)
+    if served:
+        keep.add(served)
+    removed = []
+    releases = published_dir / "releases"
+    for d in (releases.iterdir() if releases.is_dir() else []):
+        if d.is_dir() and (_RELEASE_ID.match(d.name) and d.name not in keep
+                           or d.name.startswith(".") and d.name.endswith(".tmp")):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d.name)
+    for f in duckdb_path.parent.glob(f".{duckdb_path.name}.*.tmp*"):
+        f.unlink(missing_ok=True)
+        removed.append(f.name)
+    return removed
 
 
 def _place(src: Path, dest: Path) -> None:
@@ -136,6 +304,8 @@ def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dic
     releases = published_dir / "releases"
     tmp = releases / f".{release_id}.tmp"
     final = releases / release_id
+    committed = recover(published_dir, duckdb_path)
+    history, skipped = history_releases(published_dir, release_id)
     tmp.mkdir(parents=True)
     try:
         for name, df in tables.items():
@@ -148,26 +318,29 @@ def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dic
         atomic_write_json(tmp / "release.json", {"release_id": release_id,
                                                  "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                                  **(metadata or {}),
+                                                 **({"history_skipped": skipped} if skipped else {}),
                                                  "tables": {k: table_rows(v) for k, v in tables.items()}})
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     try:
-        build_database(duckdb_path, views_dir, final, reference_tables)
+        build_database(duckdb_path, views_dir, final, reference_tables, history=history)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)  # never served: it is not part of the history
         raise
-    atomic_write_bytes(published_dir / "CURRENT", release_id.encode())
+    _commit(published_dir, [r for r in committed if r != release_id] + [release_id], release_id)
+    clean_orphans(published_dir, duckdb_path)
     _prune(releases, keep=KEEP_RELEASES, current=release_id)
     return release_id
 
 
 def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
-                   reference_tables: dict[str, pd.DataFrame]) -> None:
+                   reference_tables: dict[str, pd.DataFrame], history: list[str] | None = None) -> None:
     tmp_db = duckdb_path.with_name(f".{duckdb_path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        con = duckdb.connect(str(tmp_db))
+        # the views name their files relative to the database's folder: bound here as a reader binds them
+        con = duckdb.connect(str(tmp_db), config={"file_search_path": str(duckdb_path.parent.resolve())})
         try:
             con.execute("create schema if not exists reference")
             con.execute("create schema if not exists published")
@@ -177,7 +350,7 @@ def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
                 con.register("_df", df)
                 con.execute("create table reference." + name + " as select * from _df")
                 con.unregister("_df")
-            for fname, sql in render_views(views_dir, release_dir):
+            for fname, sql in render_views(views_dir, release_dir, history, base_dir=duckdb_path.parent):
                 try:
                     con.execute(sql)
                 except duckdb.Error as exc:

@@ -148,9 +148,59 @@ def verify(landing_dir: Path, sid: str) -> Manifest:
     return m
 
 
+class StatusFileError(ValueError):
+    """One submission's status.json cannot be read: that submission is set aside (named in
+    ``unreadable_submissions``), every other submission goes on as before."""
+
+    def __init__(self, sid: str, path: Path, reason: str):
+        super().__init__(f"submission {sid}: {path.parent.parent.name}/{sid}/status.json cannot be read "
+                         f"({reason}); this submission is set aside until the file is repaired, the others are "
+                         "unaffected")
+        self.submission_id, self.path, self.reason = sid, path, reason
+
+
 def read_status(landing_dir: Path, sid: str) -> dict:
+    """The submission's status.json; StatusFileError (naming the file and why) when it is not a readable
+    status record."""
     p = submission_dir(landing_dir, sid) / "status.json"
-    return json.loads(p.read_text("utf-8")) if p.exists() else {"status": "received", "events": []}
+    if not p.exists():
+        return {"status": "received", "events": []}
+    try:
+        st = json.loads(p.read_text("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise StatusFileError(sid, p, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise StatusFileError(sid, p, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except OSError as exc:
+        raise StatusFileError(sid, p, exc.strerror or str(exc)) from None
+    if not isinstance(st, dict) or st.get("status") not in STATUSES or not isinstance(st.get("events", []), list):
+        raise StatusFileError(sid, p, "not a status record: an object with a known 'status' and an 'events' list "
+                                      "is expected")
+    return st
+
+
+def status_of(landing_dir: Path, sid: str) -> str | None:
+    """The submission's status, or None when its status.json cannot be read (it is then set aside)."""
+    try:
+        return read_status(landing_dir, sid).get("status")
+    except StatusFileError:
+        return None
+
+
+def unreadable_submissions(landing_dir: Path) -> list[dict]:
+    """Submissions whose manifest.json or status.json cannot be read: submission_id, file, error."""
+    out = []
+    for sid in list_submission_ids(landing_dir):
+        try:
+            read_manifest(landing_dir, sid)
+            read_status(landing_dir, sid)
+        except StatusFileError as exc:
+            out.append({"submission_id": sid, "file": str(exc.path), "error": str(exc)})
+        except (OSError, ValueError, TypeError) as exc:
+            out.append({"submission_id": sid, "file": str(submission_dir(landing_dir, sid) / "manifest.json"),
+                        "error": f"submission {sid}: manifest.json cannot be read ({exc}); this submission is set "
+                                 "aside until it is repaired, the others are unaffected"})
+    return out
 
 
 def set_status(landing_dir: Path, sid: str, status: str, *, by: str = "pipeline", detail: str = "", **extra) -> dict:
@@ -197,11 +247,25 @@ def release_date(manifest: dict, status: dict) -> tuple[str, str]:
     return str(manifest["received_at"])[:10], "received"
 
 
-def list_submissions(landing_dir: Path) -> list[dict]:
+def list_submissions(landing_dir: Path, keep_as: dict[str, str] | None = None) -> list[dict]:
+    """Every readable submission with its status. One whose manifest or status file cannot be read is left
+    out (``unreadable_submissions`` names it and why): one broken file never hides the others. ``keep_as``
+    (submission id -> status, e.g. the current release's): a submission whose status.json cannot be read but
+    that is named there is listed with that status, so what is published stays published until the file is
+    repaired."""
     out = []
     for sid in list_submission_ids(landing_dir):
-        m = read_manifest(landing_dir, sid).as_dict()
-        st = read_status(landing_dir, sid)
+        try:
+            m = read_manifest(landing_dir, sid).as_dict()
+        except (OSError, ValueError, TypeError):
+            continue
+        try:
+            st = read_status(landing_dir, sid)
+        except StatusFileError as exc:
+            if not keep_as or keep_as.get(sid) not in STATUSES:
+                continue
+            st = {"status": keep_as[sid], "status_file_error": str(exc), "events": [
+                {"status": keep_as[sid], "detail": f"{exc}; kept as in the current release ({keep_as[sid]})"}]}
         m["status"] = st.get("status")
         m["report_path"] = str(submission_dir(landing_dir, sid) / "report.json") \
             if (submission_dir(landing_dir, sid) / "report.json").exists() else None
@@ -209,5 +273,7 @@ def list_submissions(landing_dir: Path) -> list[dict]:
         m["layout"] = st.get("layout")
         m["release_date"], m["release_date_from"] = release_date(m, st)
         m["acknowledged"] = sorted({a["rule_id"] for a in st.get("acknowledgements", [])})
+        if st.get("status_file_error"):
+            m["status_file_error"] = st["status_file_error"]
         out.append(m)
     return out

@@ -9,6 +9,7 @@ from pipelines.definitions import defs
 from pipelines.quality import load_rules
 from pipelines.settings import REPO_ROOT
 from tests.conftest import real
+from pipelines.storage.release import connect as release_connect
 
 
 def test_every_rule_is_an_asset_check_and_errors_block():
@@ -84,7 +85,7 @@ def test_warnings_wait_for_acknowledgement_then_publish(data_env, tmp_path):
         assert runner.publish(inst)
     import duckdb
 
-    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    con = release_connect(data_env.duckdb_path)
     sc = dict(con.execute("select rule_id, status from published.quality_scorecard where submission_id = ?",
                           [sid]).fetchall())
     assert sc["P2"] == "fail" and sc["C1"] == "pass" and sc["R1"] == "not_applicable"

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import environ
 from tools.launch import free_port
+from pipelines.storage.release import connect as release_connect
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
@@ -59,7 +60,7 @@ Q = """select year, value from published.indicators where source_id = 'ar_snic' 
 
 
 def _local(settings, sql):
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    con = release_connect(settings.duckdb_path)
     try:
         return con.execute(sql).fetchall()
     finally:

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.conftest import environ
+from pipelines.storage.release import connect as release_connect
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = sorted(p.parent.name for p in (REPO / "deploy").glob("*/dagster.yaml"))
@@ -121,7 +122,7 @@ def test_the_postgres_profile_records_a_submission_s_runs_in_postgresql(publishe
     head = rows[0]
     hand = {int(r[0]): float(r[head.index("cantidad_hechos")]) for r in rows[1:]
             if r and r[head.index("codigo_delito_snic_id")] == "1"}
-    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    con = release_connect(s.duckdb_path)
     try:
         got = dict(con.execute("""select year, value from published.indicators where source_id = 'ar_snic'
                                   and iccs_code = '0101' and measure = 'offences' and sex = '_T'

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from tests.conftest import REPO
+from pipelines.storage.release import connect as release_connect
 
 BIN = Path(sys.executable).with_name("hemistat")
 
@@ -266,7 +267,7 @@ def test_new_country_reaches_the_warehouse(onboarding):
     pipeline.harmonise_all(s)
     pipeline.publish_all(s)
 
-    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    con = release_connect(s.duckdb_path)
     try:
         q = ("select country_iso3, subdivision_code, year, iccs_code, value, derivation from published.indicators "
              "where source_id = 'pe_sidpol' and measure = 'offences' and sex = '_T' and month is null "

@@ -23,6 +23,7 @@ from pipelines import pipeline
 from pipelines.settings import get_settings
 from pipelines.storage import submissions as subs
 from tests.conftest import real
+from pipelines.storage.release import connect as release_connect
 
 REL_OLD, REL_NEW = "2024-11-20", "2024-12-20"
 NAT = ("select year, value, derivation, obs_note from published.indicators where source_id = ? and iccs_code = '0101' "
@@ -81,7 +82,7 @@ def _publish(s):
 
 
 def _q(s, sql, params=()):
-    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    con = release_connect(s.duckdb_path)
     try:
         return con.execute(sql, list(params)).fetchall()
     finally:

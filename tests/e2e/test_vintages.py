@@ -9,6 +9,7 @@ import duckdb
 from pipelines import pipeline
 from pipelines.storage import submissions as subs
 from tests.conftest import real
+from pipelines.storage.release import connect as release_connect
 
 Q = ("select value from {} where source_id='ar_snic' and iccs_code='0101' and year=2000 and measure='offences' "
      "and sex='_T' and subdivision_code is null and month is null")
@@ -31,7 +32,7 @@ def test_revision_is_a_new_vintage_and_as_of_returns_the_old_value(data_env, tmp
     v1 = tmp_path / "snic-pais.csv"
     v1.write_bytes(b"\r\n".join(lines) + b"\r\n")
     m1, _ = _publish(data_env, v1)
-    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    con = release_connect(data_env.duckdb_path)
     assert con.execute(Q.format("published.indicators")).fetchall() == [(2653.0,)]
     t1 = con.execute("select max(published_at) from published.releases").fetchall()[0][0]
     con.close()
@@ -48,7 +49,7 @@ def test_revision_is_a_new_vintage_and_as_of_returns_the_old_value(data_env, tmp
     r1 = next(r for r in report["rules"] if r["rule_id"] == "R1")
     assert r1["status"] == "fail" and r1["failures"][0]["line"] == 2 and r1["failures"][0]["expected"] == "2653.0"
 
-    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    con = release_connect(data_env.duckdb_path)
     assert con.execute(Q.format("published.indicators")).fetchall() == [(3000.0,)]
     assert con.execute(Q.format("published.indicators_as_of(?)"), [t1]).fetchall() == [(2653.0,)]
     assert con.execute("select count(*) from published.releases").fetchall()[0][0] == 2

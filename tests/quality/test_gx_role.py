@@ -12,6 +12,7 @@ from pipelines.quality import evaluate, gx_suite, load_rules
 from pipelines.quality.report import build_report, render_html
 from tests.conftest import real
 from tests.quality.conftest import REF, RULES, context
+from pipelines.storage.release import connect as release_connect
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -141,7 +142,7 @@ def test_published_scorecard_has_gx_beside_the_engine(data_env, tmp_path, monkey
         {"C3": "pass", "C4": "pass", "V1": "pass", "F1": "pass"}
     pipeline.harmonise_all(data_env)
     pipeline.publish_all(data_env)
-    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    con = release_connect(data_env.duckdb_path)
     cols = [r[0] for r in con.execute("describe published.quality_scorecard").fetchall()]
     assert cols == ["submission_id", "source_id", "country_iso3", "rule_id", "dimension", "severity", "status",
                     "failing_rows", "threshold", "observed", "notes", "override_reason", "engine", "gx_status",

@@ -25,7 +25,8 @@ from tests.conftest import real
 
 REPO = Path(__file__).resolve().parents[2]
 ADAPTERS = REPO / "pipelines" / "adapters"
-CHECK_MODULES = sorted((REPO / "pipelines" / "quality" / "checks").glob("*.py"))
+CHECK_MODULES = sorted((REPO / "pipelines" / "quality" / "checks").glob("*.py")) + \
+    [REPO / "pipelines" / "quality" / "submission_checks.py"]   # blocking problems of one submission
 CATALOGUE = REPO / "quality_rules" / "messages" / "problems.yaml"
 
 # English words that must not appear in a translated (es/pt/fr) text (technical names such as

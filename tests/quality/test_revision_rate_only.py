@@ -9,6 +9,7 @@ import duckdb
 from pipelines import pipeline
 from pipelines.storage import submissions as subs
 from tests.conftest import real
+from pipelines.storage.release import connect as release_connect
 
 
 def _revised_copy(src, dest):
@@ -38,7 +39,7 @@ def test_a_world_bank_revision_is_ingested_and_published(data_env, tmp_path):
     first = _through(data_env, src, "2022-07-20")
     second = _through(data_env, _revised_copy(src, tmp_path / "wdi_revised.csv"), "2022-09-01")
     assert subs.read_status(data_env.landing_dir, second)["status"] == "published"
-    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    con = release_connect(data_env.duckdb_path)
     r1 = con.execute("select status from published.quality_rules where submission_id = ? and rule_id = 'R1'",
                      [second]).fetchone()[0]
     assert r1 in ("pass", "fail", "not_applicable")               # evaluated, never error_in_rule

@@ -12,6 +12,7 @@ import subprocess
 import duckdb
 
 from tests.service.conftest import bad_file, good_file
+from pipelines.storage.release import connect as release_connect
 
 
 def curl(url: str, token: str, *args: str) -> tuple[int, dict]:
@@ -67,7 +68,7 @@ def test_curl_upload_returns_json_verdict_and_approval_publishes(http_portal, tm
                    "-d", json.dumps({"decision": "approve", "comment": "figures match the SNIC release"}))
     assert code == 200 and r["status"] == "published" and r["published"], r
 
-    con = duckdb.connect(str(portal.data_dir / "hemistat.duckdb"), read_only=True)
+    con = release_connect(portal.data_dir / "hemistat.duckdb")
     try:
         got = con.execute("select year, value from published.indicators where submission_id = ? and iccs_code = '0101' "
                           "and measure = 'offences' and sex = '_T' and subdivision_code is null and month is null "
@@ -179,7 +180,7 @@ def test_a_revised_file_supersedes_the_old_one(app_factory, tmp_path):
     page = web.c.get(f"/submissions/{first}").text
     web.close()
     assert f"reemplazado por un envío más reciente: {second}" in page
-    con = duckdb.connect(str(srv.data_dir / "hemistat.duckdb"), read_only=True)
+    con = release_connect(srv.data_dir / "hemistat.duckdb")
     try:
         got = con.execute("select value, submission_id from published.indicators where iccs_code = '0101' and "
                           "year = 2000 and measure = 'offences' and sex = '_T' and subdivision_code is null "

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from tests.service.conftest import PASSWORD, bad_file, good_file
+from pipelines.storage.release import connect as release_connect
 
 REPO = Path(__file__).resolve().parents[2]
 DOC_SHOTS = REPO / "docs" / "screenshots"
@@ -141,7 +142,7 @@ def test_office_uploads_reviewer_approves_in_chromium(server_factory, tmp_path):
         assert "revisora" in d.find_element(By.ID, "history").text
         shot("approved")
 
-        con = duckdb.connect(str(srv.data_dir / "hemistat.duckdb"), read_only=True)
+        con = release_connect(srv.data_dir / "hemistat.duckdb")
         try:
             got = con.execute("select year, value from published.indicators where submission_id = ? and "
                               "iccs_code = '0101' and measure = 'offences' and sex = '_T' and subdivision_code is null "

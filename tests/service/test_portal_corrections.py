@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from tests.service.conftest import WebClient, good_file, snic_lines
+from pipelines.storage.release import connect as release_connect
 
 REPO = Path(__file__).resolve().parents[2]
 JSON = ("-H", "content-type: application/json")
@@ -48,7 +49,7 @@ def approve(srv, url: str, reviewer: str, v: dict) -> None:
 
 
 def warehouse(srv, sql: str, params=()):
-    con = duckdb.connect(str(srv.data_dir / "hemistat.duckdb"), read_only=True)
+    con = release_connect(srv.data_dir / "hemistat.duckdb")
     try:
         return con.execute(sql, list(params)).fetchall()
     finally:

@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from tests.service.conftest import good_file
+from pipelines.storage.release import connect as release_connect
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -71,7 +72,7 @@ def test_web_upload_goes_through_the_dagster_sensors(app_factory, tmp_path, monk
         assert _status(server, sid) == "published"
         assert approval_sensor(dg.build_sensor_context(instance=instance)).run_requests == []
 
-    con = duckdb.connect(str(server.data_dir / "hemistat.duckdb"), read_only=True)
+    con = release_connect(server.data_dir / "hemistat.duckdb")
     try:
         got = con.execute("select year, value from published.indicators where submission_id = ? and iccs_code = '0101' "
                           "and measure = 'offences' and sex = '_T' and subdivision_code is null and month is null "
@@ -146,7 +147,7 @@ def test_an_approval_in_the_portal_is_a_recorded_dagster_run(app_factory, tmp_pa
         assert any(e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION" for e in checks)
     finally:
         instance.dispose()
-    con = duckdb.connect(str(srv.data_dir / "hemistat.duckdb"), read_only=True)
+    con = release_connect(srv.data_dir / "hemistat.duckdb")
     try:
         assert con.execute("select count(*) from published.indicators where submission_id = ?", [sid]).fetchone()[0] == 0
     finally:

@@ -11,6 +11,7 @@ import duckdb
 
 from pipelines import pipeline
 from pipelines.samples.synthetic import generate_sample
+from pipelines.storage.release import connect as release_connect
 
 
 def test_synthetic_sample_through_every_layer(data_env, tmp_path):
@@ -35,7 +36,7 @@ def test_synthetic_sample_through_every_layer(data_env, tmp_path):
     head = rows[0]
     hand = {int(r[0]): float(r[head.index("cantidad_hechos")]) for r in rows[1:]
             if r and r[head.index("codigo_delito_snic_id")] == "1"}
-    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    con = release_connect(data_env.duckdb_path)
     try:
         got = dict(con.execute("""select year, value from published.indicators where source_id = 'ar_snic'
                                   and iccs_code = '0101' and measure = 'offences' and sex = '_T'

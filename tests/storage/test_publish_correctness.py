@@ -17,6 +17,7 @@ from pipelines.settings import get_settings
 from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
 from tests.conftest import real
+from pipelines.storage.release import connect as release_connect
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def published(odd_env, tmp_path):
 def test_scorecard_reads_only_rule_results(published):
     """Item 1: the <sid>_coverage.parquet files are not quality results (no NULL rule_id, no stray columns)."""
     s, good, bad, _ = published
-    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    con = release_connect(s.duckdb_path)
     try:
         n, n_null = con.execute("select count(*), count(*) filter (where rule_id is null) "
                                 "from published.quality_scorecard").fetchone()
@@ -83,7 +84,7 @@ def test_scorecard_reads_only_rule_results(published):
 def test_failure_lines_are_kept(published):
     """Item 4: a duplicate reported on lines "4, 21" keeps both lines in published.quality_failures."""
     s, _, bad, _ = published
-    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    con = release_connect(s.duckdb_path)
     try:
         rows = con.execute("select line, lines from published.quality_failures where rule_id = 'C4' "
                            "and submission_id = ?", [bad]).fetchall()
@@ -102,7 +103,7 @@ def test_statuses_follow_the_release(published):
     st = subs.read_status(s.landing_dir, good)
     assert st["status"] == "published" and st["release_id"] == res["release_id"]
     assert subs.read_status(s.landing_dir, bad)["status"] == "rejected"
-    con = duckdb.connect(str(s.duckdb_path), read_only=True)
+    con = release_connect(s.duckdb_path)
     try:
         in_release = dict(con.execute("select submission_id, status from published.submissions").fetchall())
         n_hist = con.execute("select count(distinct release_id) from published.indicator_history").fetchone()[0]

@@ -62,6 +62,9 @@ def test_cli_query_cannot_read_other_files(warehouse, tmp_path):
     secret.write_text("do not read me")
     for sql in ("select * from read_text('/etc/hostname')", f"select content from read_text('{secret}')",
                 "select * from read_csv('/etc/passwd', sep = ':')",
+                # the views' relative folder is allowed as written; climbing out of it is not
+                "select * from read_text('published/../../../../../../etc/hostname')",
+                "select * from read_text('published/../landing')",
                 f"attach '{tmp_path / 'other.duckdb'}' as o"):
         r = _query(warehouse, sql, tmp_path)
         assert r.returncode == 1, (sql, r.stdout)

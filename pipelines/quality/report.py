@@ -82,6 +82,61 @@ UI = {
            "gx_agrees": "concordent"},
 }
 
+# the import summary (what the file does to the warehouse, ``harmonise.impact``), in each language
+IMPACT_UI = {
+    "en": {"head": "What this file does to the warehouse", "new": "new values", "changed": "changed",
+           "unchanged": "unchanged", "withdrawn": "withdrawn", "not_applied": "not applied (a newer release is published)",
+           "against": "against the published vintage(s) {ids}", "first": "nothing of this scope is published yet",
+           "largest": "Largest changes", "old": "old", "new_v": "new", "diff": "difference",
+           "rules_head": "Rules not met"},
+    "es": {"head": "Lo que este archivo cambia en el almacén", "new": "valores nuevos", "changed": "modificados",
+           "unchanged": "sin cambios", "withdrawn": "retirados", "not_applied": "no aplicados (hay una versión más reciente publicada)",
+           "against": "frente a la(s) versión(es) publicada(s) {ids}", "first": "aún no hay nada publicado de este alcance",
+           "largest": "Mayores cambios", "old": "anterior", "new_v": "nuevo", "diff": "diferencia",
+           "rules_head": "Reglas no cumplidas"},
+    "pt": {"head": "O que este arquivo muda no armazém", "new": "valores novos", "changed": "alterados",
+           "unchanged": "sem alteração", "withdrawn": "retirados", "not_applied": "não aplicados (há uma versão mais recente publicada)",
+           "against": "em relação à(s) versão(ões) publicada(s) {ids}", "first": "ainda não há nada publicado deste escopo",
+           "largest": "Maiores alterações", "old": "anterior", "new_v": "novo", "diff": "diferença",
+           "rules_head": "Regras não cumpridas"},
+    "fr": {"head": "Ce que ce fichier change dans l'entrepôt", "new": "valeurs nouvelles", "changed": "modifiées",
+           "unchanged": "inchangées", "withdrawn": "retirées", "not_applied": "non appliquées (une version plus récente est publiée)",
+           "against": "par rapport à la ou aux versions publiées {ids}", "first": "rien de ce périmètre n'est encore publié",
+           "largest": "Plus grandes modifications", "old": "ancienne", "new_v": "nouvelle", "diff": "différence",
+           "rules_head": "Règles non respectées"},
+}
+
+
+def change_key(c: dict) -> str:
+    """A changed cell in words: country, subdivision, period, national code and label, measure and breakdowns."""
+    period = str(c.get("year")) + (f"-{int(c['month']):02d}" if c.get("month") else "")
+    parts = [c.get("country_iso3"), c.get("subdivision_code"), period,
+             f"{c.get('national_code')}" + (f" {c['national_label']}" if c.get("national_label") else ""),
+             c.get("measure")]
+    parts += [f"{k}={c[k]}" for k in ("sex", "age", "relationship") if c.get(k) not in (None, "_T")]
+    return " · ".join(str(p) for p in parts if p not in (None, ""))
+
+
+def render_impact_text(impact: dict | None, lang: str = "en", top: int = 5) -> list[str]:
+    from pipelines.i18n import format_number
+
+    if not impact:
+        return []
+    t = IMPACT_UI.get(lang, IMPACT_UI["en"])
+    c = impact["counts"]
+    n = lambda v: format_number(v, lang)  # noqa: E731
+    against = t["against"].format(ids=", ".join(impact.get("against") or [])) if impact.get("against") else t["first"]
+    lines = [f"{t['head']} ({against}):",
+             "  " + " · ".join(f"{n(c.get(k, 0))} {t[k]}" for k in ("new", "changed", "unchanged", "withdrawn"))
+             + (f" · {n(c['not_applied'])} {t['not_applied']}" if c.get("not_applied") else "")]
+    if impact.get("largest_changes"):
+        lines.append(f"  {t['largest']}:")
+        for ch in impact["largest_changes"][:top]:
+            d = ch.get("difference")
+            lines.append(f"    {change_key(ch)}: {t['old']} {n(ch.get('old_value'))} -> {t['new_v']} "
+                         f"{n(ch.get('new_value'))} ({t['diff']} {'+' if d and d > 0 else ''}{n(d)})")
+    return lines
+
 
 def _clean(v):
     if v is None:
@@ -116,7 +171,8 @@ def _observed_by_lang(row: dict) -> dict:
 
 
 def build_report(results: list[RuleResult], *, verdict: str, submission_id: str | None, source_id: str,
-                 file_name: str, sha256: str | None = None, stats: dict | None = None, gx: dict | None = None) -> dict:
+                 file_name: str, sha256: str | None = None, stats: dict | None = None, gx: dict | None = None,
+                 impact: dict | None = None) -> dict:
     rules = []
     for r in results:
         fails = []
@@ -142,17 +198,49 @@ def build_report(results: list[RuleResult], *, verdict: str, submission_id: str 
                      for r in rules if r["status"] == "error_in_rule" and r["blocking"]]
     return {"submission_id": submission_id, "source_id": source_id, "file": file_name, "sha256": sha256,
             "verdict": verdict, "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "rules": rules, "gx": gx, "stats": stats or {},
+            "rules": rules, "gx": gx, "stats": stats or {}, "impact": impact,
             "problems": (not_evaluated + [f | {"rule": r["rule_id"]} for r in rules
                                           if r["status"] == "fail" and r["severity"] == "error"
                                           for f in r["failures"]])[:200]}
 
 
-def render_text(report: dict, lang: str = "en", max_rows: int = 10, details: tuple[str, ...] = ("error",)) -> str:
-    """Verdict, one line per failing rule, and the failing rows of rules whose severity is in
-    ``details`` (errors by default: what must be fixed)."""
+def _as_float(v):
+    if v is None:
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    try:
+        return float(str(v).strip().rstrip("%").replace(",", ""))
+    except ValueError:
+        return None
+
+
+def worst_failures(rule: dict, n: int = 3) -> list[dict]:
+    """The ``n`` worst rows of a failing rule: where observed and expected are numbers, the largest relative
+    gap between them first; otherwise the rule's own order (file order)."""
+    fails = list(rule.get("failures") or [])
+
+    def gap(f):
+        o, e = _as_float(f.get("observed")), _as_float(f.get("expected"))
+        if o is None or e is None:
+            return -1.0
+        return abs(o - e) / max(abs(e), 1.0)
+
+    ranked = sorted(range(len(fails)), key=lambda i: (-gap(fails[i]), i))
+    return [fails[i] for i in ranked[:n]]
+
+
+def render_text(report: dict, lang: str = "en", max_rows: int = 10, details: tuple[str, ...] = ("error",),
+                worst: int = 2) -> str:
+    """Verdict, what the file does to the warehouse (the import summary), then each failing rule once with how
+    many rows and its ``worst`` worst cases, and the failing rows of rules whose severity is in ``details``
+    (errors by default: what must be fixed)."""
     t = UI.get(lang, UI["en"])
     lines = [f"{t['verdict']}: {t[report['verdict']]}  —  {report['file']} ({report['source_id']})"]
+    # first what the file does to the warehouse (DHIS2's import summary), then each failing rule once
+    lines += render_impact_text(report.get("impact"), lang)
+    if any(r["status"] in ("fail", "error_in_rule") for r in report["rules"]):
+        lines.append(IMPACT_UI.get(lang, IMPACT_UI["en"])["rules_head"] + ":")
     for r in report["rules"]:
         if r["status"] not in ("fail", "error_in_rule") and not (
                 r.get("notes_list") and r["status"] == "pass" and r["rule_id"] in ("S3", "I2")):
@@ -165,20 +253,25 @@ def render_text(report: dict, lang: str = "en", max_rows: int = 10, details: tup
             lines.append(f"  [{r['severity'].upper()}] {r['rule_id']} {title}: {r['failing_rows']} {t['rows']}")
         else:
             lines.append(f"  [{r['severity'].upper()}] {r['rule_id']} {title}: {t['pass']}")
-        for n in (r.get("notes_list") or [])[:3]:
+        for n in (r.get("notes_list") or [])[:1]:
             lines.append(f"      {t['notes']}: {n}")
         if r["severity"] not in details:
+            for f in worst_failures(r, worst) if r["status"] == "fail" else []:
+                lines.append(f"      - {_where(f, report, t)}: {f['message'].get(lang, f['message']['en'])}")
             continue
         for f in r["failures"][:max_rows]:
-            where = ", ".join(x for x in (
-                f"{t['file']} {f.get('file_name') or report['file']}",
-                f"{t['line']} {f['line']}" if f.get("line") is not None else None,
-                f"{t['column']} '{f['column_name']}'" if f.get("column_name") else None,
-                f"{t['value']} {f['value']}" if f.get("value") not in (None, "") else None) if x)
-            lines.append(f"      - {where}: {f['message'].get(lang, f['message']['en'])}")
+            lines.append(f"      - {_where(f, report, t)}: {f['message'].get(lang, f['message']['en'])}")
         if r["failing_rows"] > max_rows:
             lines.append(f"      … +{r['failing_rows'] - max_rows}")
     return "\n".join(lines)
+
+
+def _where(f: dict, report: dict, t: dict) -> str:
+    return ", ".join(x for x in (
+        f"{t['file']} {f.get('file_name') or report['file']}",
+        f"{t['line']} {f['line']}" if f.get("line") is not None else None,
+        f"{t['column']} '{f['column_name']}'" if f.get("column_name") else None,
+        f"{t['value']} {f['value']}" if f.get("value") not in (None, "") else None) if x)
 
 
 def _svg(series: dict, width=640, height=220) -> Markup:
@@ -215,6 +308,9 @@ def _svg(series: dict, width=640, height=220) -> Markup:
             f'<text x="4" y="{pad - 8}" font-size="11">{y1 / 1.1:,.0f}</text>')
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{int(width)}" height="{int(height)}" role="img">'
                   f'{axis}{path(pts2, "#e67e22") if pts2 else ""}{path(pts, "#2c3e50")}{dots}</svg>')
+
+
+chart_svg = _svg   # the same chart on the portal's submission page
 
 
 @lru_cache(maxsize=1)

@@ -58,6 +58,7 @@ def api_submission(web: Web, info: dict, lang: str) -> dict:
             "original_name": man["original_name"], "received_at": man["received_at"],
             "uploaded_by": man["uploaded_by"], "status": st.get("status"),
             "verdict": (rep or {}).get("verdict"),
+            "impact": (rep or {}).get("impact"),   # what the file does to the warehouse (harmonise.impact)
             "released_on": man.get("released_on"), "release_date": rel["date"], "release_date_from": rel["from"],
             "release_date_text": release_text(t, rel),
             "withdrawn": ({**st["withdrawn"], "text": t("withdrawn_reason", reason=st["withdrawn"].get("reason"))}

@@ -59,6 +59,9 @@ SDMX_COLUMNS = ["DATAFLOW", "REF_AREA", "TIME_PERIOD", "ICCS", "MEASURE", "SEX",
 DATAFLOW = "OAS:DF_HEMISTAT_CRIME(1.0)"
 RATIONALE = "template is filled in ICCS terms"
 EXAMPLE_NOTE = "EXAMPLE - fictitious figures, not official statistics"
+# every example row's comment starts with this: the specs refuse such rows (example_rows), so the template
+# sent back unchanged is an error naming each example row, never an accepted submission
+EXAMPLE_MARK = "EXAMPLE - fictitious figures"
 ICCS_PATTERN = r"^(0[1-9]|1[01])([0-9]{2}([0-9]([0-9])?)?)?$"
 
 # --------------------------------------------------------------------------------------------------
@@ -194,6 +197,11 @@ expected_lag_days: 180
 """
 
 
+def _refuse(column: str) -> str:
+    return ("    # the template's fictitious example rows, sent back unchanged, are refused (an error per row)\n"
+            f"    example_rows: [{{column: {column}, starts_with: {_q(EXAMPLE_MARK)}}}]\n")
+
+
 def spec_yaml(iccs: pd.DataFrame) -> str:
     columns = f"""\
     columns: &template_columns
@@ -214,7 +222,7 @@ def spec_yaml(iccs: pd.DataFrame) -> str:
       defaults: {{unit: count}}
     missing_values: [""]
     missing_note: "empty value: not available (not zero)"
-"""
+{_refuse("comment")}"""
     return (_HEAD + "source_id: iccs_template\n"
             + 'title: "hemistat template — crime statistics reported by a member state directly in ICCS codes '
               '(CSV or XLSX)"\n'
@@ -230,17 +238,20 @@ def spec_yaml(iccs: pd.DataFrame) -> str:
             + '    reader: {format: csv, encoding: utf-8-sig, delimiter: ";", decimal: "."}\n'
             + "    columns: *template_columns\n    values: *template_values\n"
             + '    missing_values: [""]\n    missing_note: "empty value: not available (not zero)"\n'
+            + _refuse("comment")
             + "  # the same, saved as 'CSV (separado por comas)' by Excel on Windows: cp1252, semicolon\n"
             + "  - name: csv_excel_windows\n"
             + '    reader: {format: csv, encoding: cp1252, delimiter: ";", decimal: "."}\n'
             + "    columns: *template_columns\n    values: *template_values\n"
             + '    missing_values: [""]\n    missing_note: "empty value: not available (not zero)"\n'
+            + _refuse("comment")
             + "  # the workbook reference/templates/hemistat_template.xlsx (sheet 'data', header in row 1)\n"
             + "  - name: xlsx\n"
             + "    # (encoding does not apply to a workbook; declared so that rule S2 sees every layout declared)\n"
             + '    reader: {format: xlsx, encoding: utf-8, sheet: data, header_row: 1}\n'
             + "    columns: *template_columns\n    values: *template_values\n"
             + '    missing_values: [""]\n    missing_note: "empty value: not available (not zero)"\n'
+            + _refuse("comment")
             + _children_yaml(iccs))
 
 
@@ -269,6 +280,7 @@ def spec_sdmx_yaml(iccs: pd.DataFrame) -> str:
             + "      column: OBS_VALUE\n"
             + '    missing_values: [""]\n'
             + '    missing_note: "empty value: not available (not zero)"\n'
+            + _refuse("COMMENT")
             + _children_yaml(iccs))
 
 

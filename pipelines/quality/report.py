@@ -170,6 +170,93 @@ def _observed_by_lang(row: dict) -> dict:
     return {lang: render(key, params, lang, fallback=fallback) for lang in LANGS}
 
 
+# --- messages in plain words, in the reader's language ------------------------------------------------------
+# A rule's sentence carries values, never parameter names: numbers and dates in the language's format, the
+# threshold as its value (a share as a percentage), breakdown names and codes in words. The parameter names
+# (``max_rel=0.3``) stay in the details: the rule's ``threshold`` column of the report and the scorecard.
+BREAKDOWN_WORDS = {
+    "sex": {"en": "sex", "es": "sexo", "pt": "sexo", "fr": "sexe"},
+    "age": {"en": "age", "es": "edad", "pt": "idade", "fr": "âge"},
+    "relationship": {"en": "relationship", "es": "relación", "pt": "relação", "fr": "relation"},
+}
+CODE_WORDS = {
+    "F": {"en": "female", "es": "mujer", "pt": "feminino", "fr": "femme"},
+    "M": {"en": "male", "es": "hombre", "pt": "masculino", "fr": "homme"},
+    "_U": {"en": "unknown", "es": "no especificado", "pt": "não especificado", "fr": "inconnu"},
+    "_T": {"en": "total", "es": "total", "pt": "total", "fr": "total"},
+}
+UNKNOWN_SHARE = {"en": "sex unknown: {x}", "es": "sexo no especificado: {x}", "pt": "sexo não especificado: {x}",
+                 "fr": "sexe inconnu : {x}"}
+# parameters that are shares (shown as percentages) and rules whose observed value is a share
+SHARE_PARAMS = frozenset({"max_rel", "tolerance_rel", "warn_rel", "max_rel_diff", "target", "min_rate"})
+SHARE_OBSERVED = frozenset({"K1", "K2"})
+# rules about the file's own cells: their value is shown as the file has it (a code, a malformed number)
+AS_IN_FILE = ("S", "C", "V", "F")
+_NUM = r"-?\d+(?:\.\d+)?"
+
+
+def _loc(v, lang: str, share: bool = False):
+    """A placeholder value in ``lang``: a number, a share, a percentage ("1.79%"), a range ("0.03–0.4"), a bound
+    ("<= 18") or an ISO date, formatted with Babel; anything else as it is."""
+    import re
+
+    from pipelines.i18n import format_date, format_number, format_percent
+
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return format_percent(v, lang, 1) if share else format_number(round(v, 3), lang)
+    txt = str(v).strip()
+    num = lambda x: (format_percent(float(x), lang, 1) if share else format_number(round(float(x), 3), lang))  # noqa: E731
+    if re.fullmatch(_NUM, txt):
+        return num(txt)
+    if re.fullmatch(_NUM + "%", txt):
+        return format_percent(float(txt[:-1]) / 100, lang, 2)
+    m = re.fullmatch(f"({_NUM})\\s*[–-]\\s*({_NUM})", txt)
+    if m:
+        return f"{num(m[1])}–{num(m[2])}"
+    m = re.fullmatch(f"(<=|>=|<|>)\\s*({_NUM})", txt)
+    if m:
+        return {"<=": "≤", ">=": "≥"}.get(m[1], m[1]) + " " + num(m[2])
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", txt):
+        return format_date(txt, lang)
+    return v
+
+
+def threshold_plain(rule, lang: str) -> str:
+    """The rule's threshold as values only, in ``lang`` (``max_rel=0.3`` -> "30 %" in Spanish)."""
+    keys = ("max_rel", "max", "hard_max", "min", "max_abs_z", "tolerance_rel", "min_rate", "target",
+            "expected_months", "warn_rel", "max_months_annual", "min_before", "max_rel_diff")
+    return ", ".join(str(_loc(rule.params[k], lang, share=k in SHARE_PARAMS)) for k in keys
+                     if rule.params.get(k) is not None)
+
+
+def localized_values(rule, vals: dict, row: dict, lang: str) -> dict:
+    out = dict(vals)
+    share = rule.id in SHARE_OBSERVED
+    out["observed"] = _loc(vals.get("observed"), lang, share)
+    out["expected"] = _loc(vals.get("expected"), lang, share)
+    out["threshold"] = threshold_plain(rule, lang)
+    col = vals.get("column")
+    if col in BREAKDOWN_WORDS:
+        out["column"] = BREAKDOWN_WORDS[col][lang]
+        if vals.get("value") in CODE_WORDS:
+            out["value"] = CODE_WORDS[vals["value"]][lang]
+    elif not rule.id.startswith(AS_IN_FILE):
+        out["value"] = _loc(vals.get("value"), lang)
+    if row.get("unknown_share") is not None:
+        out["observed"] = f"{out['observed']} ({UNKNOWN_SHARE[lang].format(x=_loc(row['unknown_share'], lang))})"
+    return out
+
+
+def _tidy(msg: str) -> str:
+    """Empty placeholders leave double spaces and a space before a comma ("ARG  2013, …"): tidied."""
+    import re
+
+    msg = re.sub(r" +([,)])", r"\1", re.sub(r" {2,}", " ", msg)).strip()
+    return re.sub(r"^[,:;]\s*", "", msg)   # "{country}: …" with no country
+
+
 def build_report(results: list[RuleResult], *, verdict: str, submission_id: str | None, source_id: str,
                  file_name: str, sha256: str | None = None, stats: dict | None = None, gx: dict | None = None,
                  impact: dict | None = None) -> dict:
@@ -184,7 +271,8 @@ def build_report(results: list[RuleResult], *, verdict: str, submission_id: str 
                     "code": row.get("national_code"), "observed": row.get("observed"),
                     "expected": row.get("expected"), "threshold": r.rule.threshold_text()}
             observed = _observed_by_lang(row)
-            row["message"] = {lang: r.rule.render(lang, **{**vals, "observed": observed.get(lang, vals["observed"])})
+            row["message"] = {lang: _tidy(r.rule.render(lang, **localized_values(
+                                  r.rule, {**vals, "observed": observed.get(lang, vals["observed"])}, row, lang)))
                               for lang in LANGS}
             fails.append(row)
         rules.append({**r.as_row(), "title": r.rule.title, "failures": fails, "series": r.series,

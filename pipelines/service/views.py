@@ -4,6 +4,7 @@ where it comes from, the JSON form of a submission. Shared by the routers."""
 from __future__ import annotations
 
 from pipelines.i18n import Translator
+from pipelines.service.texts import event_text, source_title  # noqa: F401 (re-exported)
 from pipelines.service.web import Web
 
 FAILURE_COLUMNS = ["rule_id", "severity", "file_name", "line", "column_name", "value", "message"]
@@ -66,3 +67,4 @@ def api_submission(web: Web, info: dict, lang: str) -> dict:
             "failures": [dict(zip(FAILURE_COLUMNS, r)) for r in failures(rep, lang)[1]][:500],
             "report_url": f"/api/submissions/{man['submission_id']}/report",
             "events": st.get("events", [])}
+

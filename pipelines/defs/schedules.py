@@ -32,7 +32,7 @@ from pipelines.defs import tags as run_tags
 from pipelines.defs.resources import HemistatSettings
 from pipelines.monitor.harvest import (HarvestError, check_url, harvest, harvest_config, read_attempts, read_state,
                                        retry_settings)
-from pipelines.monitor.punctuality import lateness_all
+from pipelines.monitor.punctuality import expected_missing_all, lateness_all
 from pipelines.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -226,6 +226,14 @@ def _md_table(rows: list[dict]) -> str:
         f"{r.get('harvest_last_check') or ''} | {r['message']} |" for r in rows)
 
 
+def _missing_table(rows: list[dict]) -> str:
+    """Expected and not received, per source and period ("ARG 2024 not received")."""
+    if not rows:
+        return "every period due so far has been received"
+    return "| source | country | period | due by | days overdue |\n|---|---|---|---|---|\n" + "\n".join(
+        f"| {r['source_id']} | {r['country_iso3']} | {r['period']} | {r['due']} | {r['days_overdue']} |" for r in rows)
+
+
 def punctuality_rows(settings, now: datetime | None = None) -> list[dict]:
     """lateness() of every source plus its last harvest check (pipelines.monitor.harvest)."""
     rows = lateness_all(settings, now or datetime.now(timezone.utc))
@@ -257,15 +265,19 @@ def source_freshness(context: dg.AssetExecutionContext, hemistat: HemistatSettin
     settings = hemistat.get()
     now = datetime.now(timezone.utc)
     rows = punctuality_rows(settings, now)
+    missing = expected_missing_all(settings, now)
     path = settings.data_dir / "harvest" / "freshness.json"
-    atomic_write_json(path, {"checked_at": now.isoformat(timespec="seconds"), "sources": rows})
+    atomic_write_json(path, {"checked_at": now.isoformat(timespec="seconds"), "sources": rows,
+                             "expected_missing": missing})
     late = [r["source_id"] for r in rows if r["late"]]
     for r in rows:
         if r["late"]:
             context.log.warning(f"[T2 punctuality] {r['source_id']}: {r['message']}")
     return dg.MaterializeResult(metadata={
         "path": str(path), "sources": len(rows), "late_sources": len(late), "late": ", ".join(late) or "none",
-        "summary": _late_text(rows), "table": dg.MetadataValue.md(_md_table(rows))})
+        "summary": _late_text(rows), "table": dg.MetadataValue.md(_md_table(rows)),
+        "expected_missing_count": len(missing),
+        "expected_missing": dg.MetadataValue.md(_missing_table(missing))})
 
 
 freshness_job = dg.define_asset_job("check_source_freshness", selection=dg.AssetSelection.assets(source_freshness),

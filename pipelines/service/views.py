@@ -43,8 +43,16 @@ def release(info: dict) -> dict:
             else "file", "how": how.strip()}
 
 
+RELEASE_HOW = ("xlsx_modified", "xlsx_created", "name")   # landing.release_date_from_file: "file: <how>"
+
+
+def release_how(t: Translator, how: str | None) -> str:
+    """Where in the file a release date was read, in ``t``'s language."""
+    return t("release_how_" + how) if how in RELEASE_HOW else (how or "?")
+
+
 def release_text(t: Translator, rel: dict) -> str:
-    return t("release_from_" + rel["kind"], how=rel["how"] or "?")
+    return t("release_from_" + rel["kind"], how=release_how(t, rel["how"]))
 
 
 def publish_text(t: Translator, out: dict) -> str | None:

@@ -16,7 +16,7 @@ from pipelines.service.deps import (ApiReviewer, ApiUser, CsrfForm, PortalDep, R
 from pipelines.service.portal import Denied
 from pipelines.service.schemas import AcknowledgeBody, DecisionBody, WithdrawBody
 from pipelines.service.uploads import to_csv_bytes, to_xlsx_bytes
-from pipelines.service.views import api_submission, failing_rules, failures, publish_text, release
+from pipelines.service.views import api_submission, failing_rules, failures, publish_text, release, release_text
 from pipelines.service.web import PUBLISH_OUTCOMES, STATUSES, Web, attachment, client_ip
 
 # strict_content_type=False: a JSON body sent without a content-type header is still read as JSON
@@ -59,7 +59,8 @@ def submission_page(request: Request, web: WebDep, sid: str, u: SignedIn):
                       can_review=u.role == "reviewer" and info["status"].get("status") in ("awaiting_review",
                                                                                            "validated"),
                       can_correct=u.role == "reviewer" and info["status"].get("status") != "withdrawn",
-                      release=release(info), flash=request.query_params.get("msg"),
+                      release=release(info), release_text=release_text(web.tr(request, u), release(info)),
+                      flash=request.query_params.get("msg"),
                       pub=pub if pub in PUBLISH_OUTCOMES else None)
 
 

@@ -249,6 +249,64 @@ def localized_values(rule, vals: dict, row: dict, lang: str) -> dict:
     return out
 
 
+# the checks' most frequent notes (English, stable: checks/consistency.py, plausibility.py, revisions.py,
+# accuracy.py) in each language, numbers formatted for it; a note that matches none stays as written (English)
+NOTES = [
+    (r"(?P<n>\d+) parent rows are published together with their children \((?P<k>\d+) parent codes, e\.g\. "
+     r"(?P<eg>[^)]*)\): summing every row would count (?P<units>[\d,]+) units twice; hemistat uses the children "
+     r"plus the parent's residual",
+     {"en": "{n} parent rows are published together with their children ({k} parent codes, e.g. {eg}): summing every "
+            "row would count {units} units twice; hemistat uses the children plus the parent's residual",
+      "es": "{n} filas de categorías superiores se publican junto con sus subcategorías ({k} códigos superiores, p. ej. "
+            "{eg}): sumar todas las filas contaría {units} unidades dos veces; hemistat usa las subcategorías más el "
+            "resto de la categoría superior",
+      "pt": "{n} linhas de categorias superiores são publicadas junto com suas subcategorias ({k} códigos superiores, "
+            "p. ex. {eg}): somar todas as linhas contaria {units} unidades duas vezes; o hemistat usa as subcategorias "
+            "mais o resto da categoria superior",
+      "fr": "{n} lignes de catégories supérieures sont publiées avec leurs sous-catégories ({k} codes supérieurs, p. ex. "
+            "{eg}) : additionner toutes les lignes compterait {units} unités deux fois ; hemistat utilise les "
+            "sous-catégories plus le reste de la catégorie supérieure"}),
+    (r"(?P<n>\d+) rate\(s\) differ by more than (?P<pct>\d+)%: the publisher uses a different population base",
+     {"en": "{n} rate(s) differ by more than {pct}: the publisher uses a different population base",
+      "es": "{n} tasa(s) difieren en más de {pct}: el publicador usa otra base de población",
+      "pt": "{n} taxa(s) diferem em mais de {pct}: o publicador usa outra base populacional",
+      "fr": "{n} taux diffèrent de plus de {pct} : l'éditeur utilise une autre base de population"}),
+    (r"(?P<n>\d+) series jump from 0 to >= (?P<min>[\d.]+) \(new categories or late starts\), e\.g\. (?P<eg>.*)",
+     {"en": "{n} series jump from 0 to {min} or more (new categories or late starts), e.g. {eg}",
+      "es": "{n} series saltan de 0 a {min} o más (categorías nuevas o comienzos tardíos), p. ej. {eg}",
+      "pt": "{n} séries saltam de 0 para {min} ou mais (categorias novas ou inícios tardios), p. ex. {eg}",
+      "fr": "{n} séries passent de 0 à {min} ou plus (nouvelles catégories ou débuts tardifs), p. ex. {eg}"}),
+    (r"no previous vintage of this source",
+     {"en": "no previous vintage of this source", "es": "no hay una versión anterior de esta fuente",
+      "pt": "não há uma versão anterior desta fonte", "fr": "pas de version antérieure de cette source"}),
+    (r"national and subdivision rows are not both available",
+     {"en": "national and subdivision rows are not both available",
+      "es": "no hay a la vez filas nacionales y de subdivisiones", "pt": "não há ao mesmo tempo linhas nacionais e de "
+      "subdivisões", "fr": "il n'y a pas à la fois des lignes nationales et des lignes de subdivisions"}),
+]
+
+
+def localize_note(note: str, lang: str) -> str:
+    """A check's note in ``lang`` (``NOTES``), its numbers formatted for the language; else as written."""
+    import re
+
+    from pipelines.i18n import format_number, format_percent
+
+    for rx, texts in NOTES:
+        m = re.fullmatch(rx, str(note))
+        if m:
+            p = m.groupdict()
+            for k in ("n", "k", "min"):
+                if p.get(k):
+                    p[k] = format_number(float(p[k]) if "." in p[k] else int(p[k]), lang)
+            if p.get("units"):
+                p["units"] = format_number(int(p["units"].replace(",", "")), lang)
+            if p.get("pct"):
+                p["pct"] = format_percent(int(p["pct"]) / 100, lang)
+            return texts.get(lang, texts["en"]).format(**p)
+    return note
+
+
 def _tidy(msg: str) -> str:
     """Empty placeholders leave double spaces and a space before a comma ("ARG  2013, …"): tidied."""
     import re
@@ -342,7 +400,7 @@ def render_text(report: dict, lang: str = "en", max_rows: int = 10, details: tup
         else:
             lines.append(f"  [{r['severity'].upper()}] {r['rule_id']} {title}: {t['pass']}")
         for n in (r.get("notes_list") or [])[:1]:
-            lines.append(f"      {t['notes']}: {n}")
+            lines.append(f"      {t['notes']}: {localize_note(n, lang)}")
         if r["severity"] not in details:
             for f in worst_failures(r, worst) if r["status"] == "fail" else []:
                 lines.append(f"      - {_where(f, report, t)}: {f['message'].get(lang, f['message']['en'])}")
@@ -431,4 +489,5 @@ def render_html(report: dict, lang: str = "en") -> str:
 
     return _environment().get_template("report.html").render(
         report=report, lang=lang, t=t, verdict_color=color, title=title, status_class=status_class, chart=_svg,
-        file_uri=_file_uri, gx_rows=gx_rows, errored=[r for r in rules if r["status"] == "error_in_rule"])
+        file_uri=_file_uri, gx_rows=gx_rows, errored=[r for r in rules if r["status"] == "error_in_rule"],
+        note=lambda n: localize_note(n, lang))

@@ -50,6 +50,12 @@ def submission_impact(table: pd.DataFrame | str | Path, *, submission_id: str, s
                  "release_date": release_date, "validated_path": str(path)}]
         if not pub.empty:
             pub = pub[(pub["source_id"] == spec.source_id) & (pub["submission_id"] != submission_id)]
+            if "country_iso3" in pub.columns and len(pub):
+                # a vintage unit is within one country: only the published submissions of this file's countries
+                # (or of several countries) are read
+                mine = {r[0] for r in con.execute("select distinct country_iso3 from read_parquet(?)",
+                                                  [str(path)]).fetchall()}
+                pub = pub[pub["country_iso3"].isna() | pub["country_iso3"].isin(mine)]
             for r in pub.to_dict("records"):
                 if Path(str(r["validated_path"])).exists():
                     rows.append({k: r.get(k) for k in ("submission_id", "source_id", "received_at", "release_date",

@@ -214,7 +214,7 @@ def test_reviewer_pages_and_release_date_at_upload(app_factory, tmp_path):
     assert rev.login("rd.rev").status_code == 200
     page = rev.c.get(f"/submissions/{sid}").text
     assert "Read again with the current spec" in page and "Withdraw from publication" in page
-    assert "2023-11-30 — declared at upload" in page
+    assert "Nov 30, 2023 — declared at upload" in page
     r = rev.c.post(f"/submissions/{sid}/withdraw", data={"reason": "no csrf"})
     assert r.status_code == 403
     r = rev.post_form(f"/submissions/{sid}/reprocess", f"/submissions/{sid}")

@@ -34,7 +34,9 @@ select * from (values
 
 -- the published cells per source x country x year: how many, with a value, used, mapped as an exact equivalent.
 -- A country-year is in the summary only when it has at least one value (a source listing years 1960-2023 with
--- empty cells for most of them gives no score to the empty years).
+-- empty cells for most of them gives no score to the empty years): the coverage of a submission lists only
+-- country-years with a value (pipeline/quality_files.py), and a published country-year whose cells are all empty
+-- (a coverage file written before that) is left out here too.
 create or replace view published.quality_cells_cy as
 select source_id, country_iso3, year, count(*) as n_cells, count(value_reported) as n_values,
        count(*) filter (where value_reported is not null and excluded_reason is null) as n_used,
@@ -63,8 +65,8 @@ select c.source_id, c.country_iso3, c.year, r.dimension, r.rule_id, r.submission
          or coalesce((select not located from f_any a where a.submission_id = r.submission_id
                       and a.rule_id = r.rule_id), false))) as failed
 from r join cov c using (submission_id)
-where exists (select 1 from published.quality_cells_cy d where d.source_id = c.source_id
-              and d.country_iso3 = c.country_iso3 and d.year = c.year and d.n_values > 0);
+where not exists (select 1 from published.quality_cells_cy d where d.source_id = c.source_id
+                  and d.country_iso3 = c.country_iso3 and d.year = c.year and d.n_values = 0);
 
 create or replace view published.quality_not_evaluated_cy as
 select distinct c.source_id, c.country_iso3, c.year, q.dimension, q.rule_id

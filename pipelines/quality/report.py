@@ -286,11 +286,42 @@ NOTES = [
 ]
 
 
+NOTES += [
+    (r"(?P<months>[\d.]+) months after the end of the latest period \((?P<period>[^)]*)\)",
+     {"en": "{months} months after the end of the latest period ({period})",
+      "es": "{months} meses después del fin del último período ({period})",
+      "pt": "{months} meses após o fim do último período ({period})",
+      "fr": "{months} mois après la fin de la dernière période ({period})"}),
+    (r"received (?P<received>\d{4}-\d{2}-\d{2}); (?P<period>\S+) ended (?P<ended>\d{4}-\d{2}-\d{2}) \+ "
+     r"(?P<lag>\d+) days lag(?P<default> \(default\))? \+ (?P<grace>\d+) days grace = due "
+     r"(?P<due>\d{4}-\d{2}-\d{2}); cadence (?P<cadence>\w+)",
+     {"en": "received {received}; {period} ended {ended} + {lag} days of lag{default} + {grace} days of grace = due "
+            "{due}",
+      "es": "recibido el {received}; {period} terminó el {ended} + {lag} días de desfase{default} + {grace} días de "
+            "gracia = debido el {due}",
+      "pt": "recebido em {received}; {period} terminou em {ended} + {lag} dias de defasagem{default} + {grace} dias "
+            "de carência = devido em {due}",
+      "fr": "reçu le {received} ; {period} s'est terminée le {ended} + {lag} jours de délai{default} + {grace} jours "
+            "de grâce = dû le {due}"}),
+    (r"median completeness (?P<pct>\d+)% of (?P<n>\d+) core ICCS codes",
+     {"en": "median completeness {pct} of {n} core ICCS codes",
+      "es": "completitud mediana del {pct} de {n} códigos ICCS básicos",
+      "pt": "completude mediana de {pct} de {n} códigos ICCS básicos",
+      "fr": "complétude médiane de {pct} sur {n} codes ICCS de base"}),
+    (r"no country-year with two national institutions",
+     {"en": "no country-year with two national institutions",
+      "es": "ningún país-año con dos instituciones nacionales",
+      "pt": "nenhum país-ano com duas instituições nacionais",
+      "fr": "aucun pays-année avec deux institutions nationales"}),
+]
+_DEFAULT_WORD = {"en": " (default)", "es": " (por defecto)", "pt": " (padrão)", "fr": " (par défaut)"}
+
+
 def localize_note(note: str, lang: str) -> str:
     """A check's note in ``lang`` (``NOTES``), its numbers formatted for the language; else as written."""
     import re
 
-    from pipelines.i18n import format_number, format_percent
+    from pipelines.i18n import format_date, format_number, format_percent
 
     for rx, texts in NOTES:
         m = re.fullmatch(rx, str(note))
@@ -303,6 +334,13 @@ def localize_note(note: str, lang: str) -> str:
                 p["units"] = format_number(int(p["units"].replace(",", "")), lang)
             if p.get("pct"):
                 p["pct"] = format_percent(int(p["pct"]) / 100, lang)
+            if p.get("months"):
+                p["months"] = format_number(round(float(p["months"]), 1), lang)
+            for k in ("received", "ended", "due"):
+                if p.get(k):
+                    p[k] = format_date(p[k], lang)
+            if "default" in p:
+                p["default"] = _DEFAULT_WORD.get(lang, "") if p["default"] else ""
             return texts.get(lang, texts["en"]).format(**p)
     return note
 

@@ -528,4 +528,5 @@ def render_html(report: dict, lang: str = "en") -> str:
     return _environment().get_template("report.html").render(
         report=report, lang=lang, t=t, verdict_color=color, title=title, status_class=status_class, chart=_svg,
         file_uri=_file_uri, gx_rows=gx_rows, errored=[r for r in rules if r["status"] == "error_in_rule"],
-        note=lambda n: localize_note(n, lang))
+        note=lambda n: localize_note(n, lang),
+        column=lambda c: BREAKDOWN_WORDS[c].get(lang, c) if c in BREAKDOWN_WORDS else (c or ""))

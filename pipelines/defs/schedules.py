@@ -311,3 +311,42 @@ def punctuality_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"freshness-{key}", tags={
         "hemistat/rule": "T2", **run_tags.run_tags("monitor", channel="sensor", submitted_by="punctuality_sensor")})],
                            asset_events=events, cursor=key)
+
+
+# --------------------------------------------------------------------------------------------------
+# expected deliveries: one schedule per source with a declared cadence
+# --------------------------------------------------------------------------------------------------
+# how often a source's deliveries are checked, from its cadence: a monthly source every day, a quarterly one every
+# Monday, an annual one on the first of each month (UTC, 06:00)
+EXPECT_CRON = {"monthly": "0 6 * * *", "quarterly": "0 6 * * 1", "annual": "0 6 1 * *"}
+
+
+def _expected_schedule(source_id: str, cadence: str, country: str | None) -> dg.ScheduleDefinition:
+    @dg.schedule(name=f"expect_{source_id}", cron_schedule=EXPECT_CRON[cadence], job=freshness_job,
+                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
+                 description=f"Expected deliveries of {source_id} ({cadence}): is its next period overdue (rule T2), "
+                             "and which periods already due were never received ('ARG 2024 not received')? "
+                             "Refreshes source_freshness; the tick names what is missing.")
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        from pipelines.monitor.punctuality import expected_missing
+
+        settings = get_settings()
+        try:
+            missing = expected_missing(settings, source_id)
+        except KeyError:
+            return dg.SkipReason(f"source {source_id!r} has no spec in {settings.reference_dir} any more")
+        if not missing:
+            return dg.SkipReason(f"{source_id}: every period due so far has been received")
+        t = context.scheduled_execution_time
+        return dg.RunRequest(run_key=f"expect-{source_id}-{t:%Y%m%d}" if t else None,
+                             tags={"hemistat/expected_missing": "; ".join(m["message"] for m in missing)[:1000],
+                                   **run_tags.run_tags("monitor", source=source_id, country=country,
+                                                       channel="schedule", submitted_by=f"schedule expect_{source_id}")})
+
+    return _schedule
+
+
+def expected_delivery_schedules(reference_dir: Path | None = None) -> list[dg.ScheduleDefinition]:
+    """One ``expect_<source>`` schedule per spec whose cadence is monthly, quarterly or annual."""
+    return [_expected_schedule(sid, spec.cadence, spec.country_iso3)
+            for sid, spec in sorted(_specs(_reference_dir(reference_dir)).items()) if spec.cadence in EXPECT_CRON]

@@ -54,3 +54,26 @@ def test_expected_and_missing_per_source_and_period(data_env, tmp_path):
     assert {r["country_iso3"] for r in rows} == {"ARG"}
     # a source without a cadence to expect from (irregular) expects nothing
     assert expected_missing(data_env, "owid_homicide") == []
+
+
+def test_expected_delivery_schedule_per_source(data_env, tmp_path):
+    """Every source with a monthly, quarterly or annual cadence has an expect_<source> schedule (from its
+    declared cadence); its tick asks for a source_freshness refresh naming what is expected and missing, tagged
+    with the source, its country and who started it."""
+    from pipelines.definitions import defs
+    from pipelines.defs import tags as run_tags
+
+    names = {s.name: s for s in defs.schedules}
+    assert {"expect_ar_snic", "expect_mx_sesnsp", "expect_br_sinesp"} <= set(names)
+    assert "expect_owid_homicide" not in names and "expect_cr_oij" not in names   # irregular: nothing expected
+    assert names["expect_mx_sesnsp"].cron_schedule == "0 6 * * *"                  # monthly: checked daily
+    sched = names["expect_ar_snic"]
+    ctx = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 1, 6, tzinfo=timezone.utc))
+    assert isinstance(sched.evaluate_tick(ctx).skip_message, str)    # nothing received yet: nothing to expect
+    man, _ = pipeline.submit(data_env, _small_pais(tmp_path), "ar_snic")
+    pipeline.ingest(data_env, man.submission_id)
+    pipeline.validate(data_env, man.submission_id)
+    [req] = sched.evaluate_tick(ctx).run_requests
+    assert "ARG 2024 not received" in req.tags["hemistat/expected_missing"]
+    assert req.tags[run_tags.SOURCE] == "ar_snic" and req.tags[run_tags.COUNTRY] == "ARG"
+    assert req.tags[run_tags.SUBMITTED_BY] == "schedule expect_ar_snic" and req.tags[run_tags.CHANNEL] == "schedule"

@@ -458,7 +458,7 @@ def _where(f: dict, report: dict, t: dict) -> str:
         f"{t['value']} {f['value']}" if f.get("value") not in (None, "") else None) if x)
 
 
-def _svg(series: dict, width=640, height=220) -> Markup:
+def _svg(series: dict, width=640, height=220, lang: str = "en") -> Markup:
     """A line chart of one series, drawn here: only numbers go into it (the label is the template's
     figcaption, escaped there), so it is inserted into the page as markup."""
     pts = series.get("points") or []
@@ -482,19 +482,41 @@ def _svg(series: dict, width=640, height=220) -> Markup:
         d = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(p))
         return f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2"/>'
 
+    def _n(v) -> str:
+        from pipelines.i18n import format_number
+
+        return escape(format_number(round(float(v)), lang))
+
     flagged = set(series.get("flagged") or [])
     dots = "".join(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="{6 if x in flagged else 3}" '
-                   f'fill="{"#c0392b" if x in flagged else "#2c3e50"}"><title>{escape(str(x))}: {float(y):,.0f}</title></circle>'
+                   f'fill="{"#c0392b" if x in flagged else "#2c3e50"}"><title>{escape(str(x))}: {_n(y)}</title></circle>'
                    for x, y in pts)
     axis = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
             f'<text x="{pad}" y="{height - 12}" font-size="11">{x0:.0f}</text>'
             f'<text x="{width - pad - 24}" y="{height - 12}" font-size="11">{x1:.0f}</text>'
-            f'<text x="4" y="{pad - 8}" font-size="11">{y1 / 1.1:,.0f}</text>')
+            f'<text x="4" y="{pad - 8}" font-size="11">{_n(y1 / 1.1)}</text>')
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{int(width)}" height="{int(height)}" role="img">'
                   f'{axis}{path(pts2, "#e67e22") if pts2 else ""}{path(pts, "#2c3e50")}{dots}</svg>')
 
 
-chart_svg = _svg   # the same chart on the portal's submission page
+def chart_svg(series: dict, lang: str = "en") -> Markup:
+    """The same chart on the portal's submission page, its numbers in the page's language."""
+    return _svg(series, lang=lang)
+
+
+SERIES_WORDS = {"offences": {"en": "offences", "es": "delitos", "pt": "crimes", "fr": "infractions"},
+                "victims": {"en": "victims", "es": "víctimas", "pt": "vítimas", "fr": "victimes"}}
+
+
+def series_label(label: str, lang: str) -> str:
+    """A chart's label ("ARG 30 (offences, _T)") with the measure and the breakdown in words."""
+    import re
+
+    m = re.fullmatch(r"(?P<head>.*) \((?P<measure>offences|victims), (?P<code>_T|F|M|_U)\)", label or "")
+    if not m:
+        return label
+    return (f"{m['head']} ({SERIES_WORDS[m['measure']].get(lang, m['measure'])}, "
+            f"{CODE_WORDS[m['code']].get(lang, m['code'])})")
 
 
 @lru_cache(maxsize=1)
@@ -526,7 +548,8 @@ def render_html(report: dict, lang: str = "en") -> str:
         return {"fail": "fail", "not_applicable": "na", "error_in_rule": "error_in_rule"}.get(status, "")
 
     return _environment().get_template("report.html").render(
-        report=report, lang=lang, t=t, verdict_color=color, title=title, status_class=status_class, chart=_svg,
+        report=report, lang=lang, t=t, verdict_color=color, title=title, status_class=status_class,
+        chart=lambda s: _svg(s, lang=lang), series_label=lambda x: series_label(x, lang),
         file_uri=_file_uri, gx_rows=gx_rows, errored=[r for r in rules if r["status"] == "error_in_rule"],
         note=lambda n: localize_note(n, lang),
         column=lambda c: BREAKDOWN_WORDS[c].get(lang, c) if c in BREAKDOWN_WORDS else (c or ""))

@@ -50,12 +50,13 @@ def submission_page(request: Request, web: WebDep, sid: str, u: SignedIn):
     info = portal.submission(u, sid)
     pending = portal.pending_warnings(sid) if info["report"] else []
     pub = request.query_params.get("pub")
-    from pipelines.quality.report import chart_svg, change_key, localize_note, worst_failures
+    from pipelines.quality.report import chart_svg, change_key, localize_note, series_label, worst_failures
 
     lang = web.lang_of(request, u)
 
     return web.render(request, "submission.html", user=u, sid=sid, info=info, man=info["manifest"],
-                      change_key=change_key, worst_failures=worst_failures, chart=chart_svg,
+                      change_key=change_key, worst_failures=worst_failures, chart=lambda s: chart_svg(s, lang),
+                      series_label=lambda x: series_label(x, lang),
                       note=lambda n: localize_note(n, lang),
                       st=info["status"], report=info["report"], failing=failing_rules(info["report"]),
                       pending=pending, new=request.query_params.get("new"),

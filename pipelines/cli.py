@@ -387,6 +387,16 @@ def status(source: str = typer.Option(None, "--source", help="only this source")
     for s, c in keys:
         parts = ", ".join(f"{st} {n}" for (s2, c2, st), n in sorted(counts.items()) if (s2, c2) == (s, c))
         typer.echo(f"  {s:<16} {c:<4} {parts}")
+    # what each source should have delivered by now from its declared cadence, and has not
+    from pipelines.monitor.punctuality import expected_missing_all
+
+    missing = [m for m in expected_missing_all(_settings()) if (not source or m["source_id"] == source)
+               and (not country or m["country_iso3"] == country)]
+    if missing:
+        typer.echo("")
+        typer.echo(f"expected and not received ({len(missing)}):")
+        for m in missing:
+            typer.echo(f"  {m['source_id']:<16} {m['message']}")
 
 
 @app.command()

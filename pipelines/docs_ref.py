@@ -18,6 +18,7 @@ PROBLEM_SECTION: dict[str, str] = {
     "sheet_not_found": "example-xlsx", "in_sheet": "example-xlsx", "no_header": "reader",
     "no_header_found": "example-xlsx", "no_header_found_containing": "example-xlsx", "header_no_data": "reader",
     "duplicate_columns": "families", "row_field_count": "reader", "encoding_not_declared": "reader",
+    "example_row": "example-rows",
     "dedupe_header_not_for_xlsx": "families", "national_rows_unknown_column": "families",
     # limits on one file, checked before parsing (adapters/guards.py; the limits are settings, docs/SECURITY.md)
     "file_too_large": "reader", "too_many_columns": "reader", "too_many_cells": "reader", "cell_too_long": "reader",

@@ -59,6 +59,9 @@ SDMX_COLUMNS = ["DATAFLOW", "REF_AREA", "TIME_PERIOD", "ICCS", "MEASURE", "SEX",
 DATAFLOW = "OAS:DF_HEMISTAT_CRIME(1.0)"
 RATIONALE = "template is filled in ICCS terms"
 EXAMPLE_NOTE = "EXAMPLE - fictitious figures, not official statistics"
+# every example row's comment starts with this: the specs refuse such rows (example_rows), so the template
+# sent back unchanged is an error naming each example row, never an accepted submission
+EXAMPLE_MARK = "EXAMPLE - fictitious figures"
 ICCS_PATTERN = r"^(0[1-9]|1[01])([0-9]{2}([0-9]([0-9])?)?)?$"
 
 # --------------------------------------------------------------------------------------------------
@@ -194,6 +197,11 @@ expected_lag_days: 180
 """
 
 
+def _refuse(column: str) -> str:
+    return ("    # the template's fictitious example rows, sent back unchanged, are refused (an error per row)\n"
+            f"    example_rows: [{{column: {column}, starts_with: {_q(EXAMPLE_MARK)}}}]\n")
+
+
 def spec_yaml(iccs: pd.DataFrame) -> str:
     columns = f"""\
     columns: &template_columns
@@ -214,7 +222,7 @@ def spec_yaml(iccs: pd.DataFrame) -> str:
       defaults: {{unit: count}}
     missing_values: [""]
     missing_note: "empty value: not available (not zero)"
-"""
+{_refuse("comment")}"""
     return (_HEAD + "source_id: iccs_template\n"
             + 'title: "hemistat template — crime statistics reported by a member state directly in ICCS codes '
               '(CSV or XLSX)"\n'
@@ -230,17 +238,20 @@ def spec_yaml(iccs: pd.DataFrame) -> str:
             + '    reader: {format: csv, encoding: utf-8-sig, delimiter: ";", decimal: "."}\n'
             + "    columns: *template_columns\n    values: *template_values\n"
             + '    missing_values: [""]\n    missing_note: "empty value: not available (not zero)"\n'
+            + _refuse("comment")
             + "  # the same, saved as 'CSV (separado por comas)' by Excel on Windows: cp1252, semicolon\n"
             + "  - name: csv_excel_windows\n"
             + '    reader: {format: csv, encoding: cp1252, delimiter: ";", decimal: "."}\n'
             + "    columns: *template_columns\n    values: *template_values\n"
             + '    missing_values: [""]\n    missing_note: "empty value: not available (not zero)"\n'
+            + _refuse("comment")
             + "  # the workbook reference/templates/hemistat_template.xlsx (sheet 'data', header in row 1)\n"
             + "  - name: xlsx\n"
             + "    # (encoding does not apply to a workbook; declared so that rule S2 sees every layout declared)\n"
             + '    reader: {format: xlsx, encoding: utf-8, sheet: data, header_row: 1}\n'
             + "    columns: *template_columns\n    values: *template_values\n"
             + '    missing_values: [""]\n    missing_note: "empty value: not available (not zero)"\n'
+            + _refuse("comment")
             + _children_yaml(iccs))
 
 
@@ -269,6 +280,7 @@ def spec_sdmx_yaml(iccs: pd.DataFrame) -> str:
             + "      column: OBS_VALUE\n"
             + '    missing_values: [""]\n'
             + '    missing_note: "empty value: not available (not zero)"\n'
+            + _refuse("COMMENT")
             + _children_yaml(iccs))
 
 
@@ -343,40 +355,137 @@ def template_sdmx_schema() -> dict:
 # --------------------------------------------------------------------------------------------------
 # workbook
 # --------------------------------------------------------------------------------------------------
-README_SHEET = [
-    ("hemistat member-state template / plantilla de los Estados miembros", True),
-    ("", False),
-    ("EN  Fill the sheet 'data': one row per value (country x subdivision x year x month x ICCS code x measure x "
-     "sex x age). The rows already there are a fictitious EXAMPLE for Paraguay: replace them with your figures.", False),
-    ("ES  Complete la hoja 'data': una fila por valor (país x subdivisión x año x mes x código ICCS x medida x sexo "
-     "x edad). Las filas incluidas son un EJEMPLO ficticio para Paraguay: reemplácelas con sus cifras.", False),
-    ("", False),
-    ("Columns / columnas", True),
-    ("country_iso3      ISO 3166-1 alpha-3 (PRY, PER, CRI ...) / código ISO alfa-3 del país", False),
-    ("subdivision_code  empty = national total; ISO 3166-2 code of the subdivision / vacío = total nacional", False),
-    ("subdivision_name  name of the subdivision / nombre de la subdivisión", False),
-    ("year              reference year / año de referencia", False),
-    ("month             1-12, empty = annual value / 1-12, vacío = valor anual", False),
-    ("iccs_code         ICCS code as TEXT with the leading zero: 0101, 020111 (sheet 'codes') / código ICCS "
-     "como TEXTO con el cero inicial", False),
-    ("iccs_label        informative / informativo", False),
-    ("measure           offences | victims  /  delitos (offences) | víctimas (victims)", False),
-    ("sex               _T total | F | M | _U unknown / no especificado", False),
-    ("age               _T (default) | Y_LT18 | Y_GE18 | _U", False),
-    ("value             the count; EMPTY when not available (not 0) / la cifra; VACÍO si no está disponible "
-     "(no 0)", False),
-    ("obs_status        A normal (default) | P provisional | E estimated | B break | M missing", False),
-    ("comment           free text / texto libre", False),
-    ("", False),
-    ("Check before sending / verificar antes de enviar:  hemistat validate FILE --source iccs_template --lang es",
-     False),
-    ("Full guide / guía completa: reference/templates/README.md", False),
-]
+# the README sheet, in each language of the Network: how a data office fills the template and sends it through
+# the upload portal (no command line: offices have the portal, not hemistat)
+README_TEXT = {
+    "en": ["hemistat member-state template",
+           "",
+           "1. Fill the sheet 'data': one row per value (country x subdivision x year x month x ICCS code x measure x "
+           "sex x age). Keep row 1 (the column names).",
+           "2. The rows already there are a fictitious EXAMPLE for Paraguay (their comment says EXAMPLE): DELETE them "
+           "and write your own figures. A file that still contains an example row is refused.",
+           "3. Leave 'value' EMPTY when a figure is not available and set obs_status to M; 0 means that nothing "
+           "was recorded.",
+           "4. Save the workbook (.xlsx), or save the sheet 'data' as CSV.",
+           "5. Send it through the upload portal: sign in, open 'Upload', choose the source 'iccs_template', choose "
+           "your file and press 'Upload and check'. The verdict appears at once: what the file adds or changes, then every "
+           "rule it does not meet, with the spreadsheet row and column. Correct the rows listed and upload the file "
+           "again; a reviewer approves its publication.",
+           "", "Columns"],
+    "es": ["Plantilla de hemistat para los Estados miembros",
+           "",
+           "1. Complete la hoja 'data': una fila por valor (país x subdivisión x año x mes x código ICCS x medida x "
+           "sexo x edad). Conserve la fila 1 (los nombres de las columnas).",
+           "2. Las filas incluidas son un EJEMPLO ficticio para Paraguay (su comentario dice EXAMPLE): BÓRRELAS y "
+           "escriba sus propias cifras. Un archivo que aún contenga una fila de ejemplo es rechazado.",
+           "3. Deje 'value' VACÍO cuando una cifra no esté disponible y ponga obs_status en M; 0 significa que no se "
+           "registró nada.",
+           "4. Guarde el libro (.xlsx), o guarde la hoja 'data' como CSV.",
+           "5. Envíelo por el portal de carga: inicie sesión, abra 'Cargar', elija la fuente "
+           "'iccs_template', elija su archivo y pulse 'Cargar y verificar'. El dictamen aparece enseguida: lo que el archivo "
+           "agrega o cambia y cada regla que no cumple, con la fila y la columna de la hoja. Corrija las filas "
+           "indicadas y vuelva a enviar el archivo; un revisor aprueba su publicación.",
+           "", "Columnas"],
+    "pt": ["Modelo do hemistat para os Estados membros",
+           "",
+           "1. Preencha a planilha 'data': uma linha por valor (país x subdivisão x ano x mês x código ICCS x medida "
+           "x sexo x idade). Mantenha a linha 1 (os nomes das colunas).",
+           "2. As linhas incluídas são um EXEMPLO fictício para o Paraguai (o comentário diz EXAMPLE): APAGUE-AS e "
+           "escreva seus próprios números. Um arquivo que ainda contenha uma linha de exemplo é rejeitado.",
+           "3. Deixe 'value' VAZIO quando um número não estiver disponível e coloque obs_status em M; 0 significa que "
+           "nada foi registrado.",
+           "4. Salve a pasta de trabalho (.xlsx), ou salve a planilha 'data' como CSV.",
+           "5. Envie-o pelo portal de envio: entre, abra 'Enviar', escolha a fonte 'iccs_template', "
+           "escolha o seu arquivo e clique em 'Enviar e verificar'. O parecer aparece na hora: o que o arquivo acrescenta ou "
+           "altera e cada regra que não cumpre, com a linha e a coluna da planilha. Corrija as linhas indicadas e "
+           "envie o arquivo novamente; um revisor aprova a publicação.",
+           "", "Colunas"],
+    "fr": ["Modèle hemistat pour les États membres",
+           "",
+           "1. Remplissez la feuille 'data' : une ligne par valeur (pays x subdivision x année x mois x code ICCS x "
+           "mesure x sexe x âge). Gardez la ligne 1 (les noms des colonnes).",
+           "2. Les lignes présentes sont un EXEMPLE fictif pour le Paraguay (leur commentaire indique EXAMPLE) : "
+           "SUPPRIMEZ-LES et saisissez vos propres chiffres. Un fichier qui contient encore une ligne d'exemple est "
+           "refusé.",
+           "3. Laissez 'value' VIDE lorsqu'un chiffre n'est pas disponible et mettez obs_status à M ; 0 signifie que "
+           "rien n'a été enregistré.",
+           "4. Enregistrez le classeur (.xlsx), ou enregistrez la feuille 'data' en CSV.",
+           "5. Envoyez-le par le portail de dépôt : connectez-vous, ouvrez « Déposer », choisissez la "
+           "source 'iccs_template', choisissez votre fichier et cliquez sur « Déposer et contrôler ». Le verdict s'affiche aussitôt :"
+           " ce que le fichier ajoute ou modifie, puis chaque règle non respectée, avec la ligne et la colonne de la "
+           "feuille. Corrigez les lignes indiquées et déposez de nouveau le fichier ; un réviseur approuve sa "
+           "publication.",
+           "", "Colonnes"],
+}
+COLUMN_HELP = {
+    "en": {"country_iso3": "ISO 3166-1 alpha-3 code of the country (PRY, PER, CRI ...), sheet 'codes'",
+           "subdivision_code": "empty = national total; code of the first-level subdivision (ISO 3166-2)",
+           "subdivision_name": "name of the subdivision", "year": "reference year",
+           "month": "1-12; empty = annual value",
+           "iccs_code": "ICCS code as TEXT with its leading zero: 0101, 020111 (sheet 'codes')",
+           "iccs_label": "informative only", "measure": "offences | victims",
+           "sex": "_T total | F female | M male | _U unknown", "age": "_T all ages (default) | Y_LT18 | Y_GE18 | _U",
+           "value": "the count; EMPTY when not available (not 0)",
+           "obs_status": "A normal (default) | P provisional | E estimated | B break in series | M missing",
+           "comment": "free text"},
+    "es": {"country_iso3": "código ISO 3166-1 alfa-3 del país (PRY, PER, CRI ...), hoja 'codes'",
+           "subdivision_code": "vacío = total nacional; código de la subdivisión de primer nivel (ISO 3166-2)",
+           "subdivision_name": "nombre de la subdivisión", "year": "año de referencia",
+           "month": "1-12; vacío = valor anual",
+           "iccs_code": "código ICCS como TEXTO con el cero inicial: 0101, 020111 (hoja 'codes')",
+           "iccs_label": "solo informativo", "measure": "offences (delitos) | victims (víctimas)",
+           "sex": "_T total | F mujer | M hombre | _U no especificado",
+           "age": "_T todas las edades (por defecto) | Y_LT18 | Y_GE18 | _U",
+           "value": "la cifra; VACÍO si no está disponible (no 0)",
+           "obs_status": "A normal (por defecto) | P provisional | E estimado | B quiebre de serie | M faltante",
+           "comment": "texto libre"},
+    "pt": {"country_iso3": "código ISO 3166-1 alfa-3 do país (PRY, PER, CRI ...), planilha 'codes'",
+           "subdivision_code": "vazio = total nacional; código da subdivisão de primeiro nível (ISO 3166-2)",
+           "subdivision_name": "nome da subdivisão", "year": "ano de referência",
+           "month": "1-12; vazio = valor anual",
+           "iccs_code": "código ICCS como TEXTO com o zero inicial: 0101, 020111 (planilha 'codes')",
+           "iccs_label": "apenas informativo", "measure": "offences (crimes) | victims (vítimas)",
+           "sex": "_T total | F feminino | M masculino | _U não especificado",
+           "age": "_T todas as idades (padrão) | Y_LT18 | Y_GE18 | _U",
+           "value": "o número; VAZIO quando não disponível (não 0)",
+           "obs_status": "A normal (padrão) | P provisório | E estimado | B quebra de série | M ausente",
+           "comment": "texto livre"},
+    "fr": {"country_iso3": "code ISO 3166-1 alpha-3 du pays (PRY, PER, CRI ...), feuille 'codes'",
+           "subdivision_code": "vide = total national ; code de la subdivision de premier niveau (ISO 3166-2)",
+           "subdivision_name": "nom de la subdivision", "year": "année de référence",
+           "month": "1-12 ; vide = valeur annuelle",
+           "iccs_code": "code ICCS en TEXTE avec le zéro initial : 0101, 020111 (feuille 'codes')",
+           "iccs_label": "à titre indicatif", "measure": "offences (infractions) | victims (victimes)",
+           "sex": "_T total | F femmes | M hommes | _U inconnu",
+           "age": "_T tous âges (par défaut) | Y_LT18 | Y_GE18 | _U",
+           "value": "le nombre ; VIDE s'il n'est pas disponible (pas 0)",
+           "obs_status": "A normal (par défaut) | P provisoire | E estimé | B rupture de série | M manquant",
+           "comment": "texte libre"},
+}
+WORKBOOK_LANGS = tuple(README_TEXT)   # hemistat_template_<lang>.xlsx, downloadable from the portal's upload page
 
 
-def build_workbook(path: Path, iccs: pd.DataFrame, countries: pd.DataFrame) -> Path:
-    """The template as an .xlsx workbook: sheets README, data (the example) and codes (code lists),
-    with drop-down lists on the data sheet. Written via a temp file and renamed."""
+def readme_sheet(lang: str | None = None) -> list[tuple[str, bool]]:
+    """The README sheet's lines (text, bold): one language, or English and Spanish (``None``: the bilingual
+    ``hemistat_template.xlsx``)."""
+    langs = [lang] if lang else ["en", "es"]
+    out: list[tuple[str, bool]] = []
+    for i, lg in enumerate(langs):
+        head, *body = README_TEXT[lg]
+        if i:
+            out.append(("", False))
+        out.append((head, True))
+        out += [(x, x == body[-1]) for x in body]
+        out += [(f"{c:<17} {COLUMN_HELP[lg][c]}", False) for c in CSV_COLUMNS]
+    return out
+
+
+README_SHEET = readme_sheet()
+
+
+def build_workbook(path: Path, iccs: pd.DataFrame, countries: pd.DataFrame, lang: str | None = None) -> Path:
+    """The template as an .xlsx workbook: sheets README (in ``lang``, or English and Spanish), data (the example)
+    and codes (code lists), with drop-down lists on the data sheet. Written via a temp file and renamed."""
     import os
     import tempfile
 
@@ -388,7 +497,7 @@ def build_workbook(path: Path, iccs: pd.DataFrame, countries: pd.DataFrame) -> P
     wb = openpyxl.Workbook()
     readme = wb.active
     readme.title = "README"
-    for i, (text, bold) in enumerate(README_SHEET, start=1):
+    for i, (text, bold) in enumerate(readme_sheet(lang), start=1):
         c = readme.cell(row=i, column=1, value=text or None)
         if bold:
             c.font = Font(bold=True, size=12)
@@ -496,6 +605,9 @@ def write_all(reference_dir: Path | None = None) -> list[Path]:
         atomic_write_bytes(p, text.encode("utf-8"))
         out.append(p)
     out.append(build_workbook(ref / "templates" / "hemistat_template.xlsx", _iccs(ref), _countries(ref)))
+    for lang in WORKBOOK_LANGS:
+        out.append(build_workbook(ref / "templates" / f"hemistat_template_{lang}.xlsx", _iccs(ref), _countries(ref),
+                                  lang))
     return out
 
 

@@ -433,6 +433,18 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
         if "in" in rule:
             drop.append(f"{c} IN ({', '.join(_lit(str(v)) for v in rule['in'])})")
     sel.append(f"({' OR '.join(drop) if drop else 'false'}) AS __drop")
+    # example_rows (tabular.refuse_example_rows): one condition per rule, its column kept for the problem
+    for k, rule in enumerate(layout.get("example_rows", [])):
+        c = f"coalesce({_strip(colref(rule['column']))}, '')"
+        conds = []
+        if "equals" in rule:
+            conds.append(f"{c} = {_lit(str(rule['equals']))}")
+        if "in" in rule:
+            conds.append(f"{c} IN ({', '.join(_lit(str(v)) for v in rule['in'])})")
+        if rule.get("starts_with"):
+            conds.append(f"starts_with(lower({c}), {_lit(str(rule['starts_with']).lower())})")
+        sel.append(f"({' OR '.join(conds) or 'false'}) AS __example{k}")
+        sel.append(f"{c} AS __example_value{k}")
     try:
         con.execute(f"CREATE TABLE wide AS SELECT {', '.join(sel)} FROM "
                     f"(SELECT __line, {raw_cols} FROM read_csv({_lit(str(data))}, {csv_opts})) "
@@ -444,6 +456,16 @@ def _run(con, data, header, header_line, pos, colref, layout, reader, values, ro
     if not file_rows:
         raise SubmissionError([Problem(file_name, header_line, None, "S1", key="header_no_data")])
     stats = {"file_rows": int(file_rows), "dropped_rows": int(file_rows - kept_rows), "out_of_scope_rows": 0}
+    refused: list[Problem] = []
+    for k, rule in enumerate(layout.get("example_rows", [])):
+        n = con.execute(f"SELECT count(*) FROM wide WHERE NOT __drop AND __example{k}").fetchone()[0]
+        for line, v in con.execute(f"SELECT __line, __example_value{k} FROM wide WHERE NOT __drop AND __example{k} "
+                                   f"ORDER BY __line LIMIT {MAX_PROBLEMS - len(refused)}").fetchall():
+            refused.append(Problem(file_name, int(line), rule["column"], "S1", value=_pd_str(v),
+                                   key="example_row",
+                                   params={"column": rule["column"], "rows": int(n)}))
+    if refused:
+        raise SubmissionError(refused)
 
     # maps: unknown codes (C3), up to 20 per role, in file order --------------------------------------------
     problems: list[Problem] = []

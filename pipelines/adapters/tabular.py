@@ -186,6 +186,8 @@ def required_columns(layout: dict) -> list[str]:
         cols.extend(c for c, v in values["columns"].items() if not (isinstance(v, dict) and v.get("optional")))
     for d in layout.get("drop_rows", []):
         cols.append(d["column"])
+    for d in layout.get("example_rows", []):
+        cols.append(d["column"])
     seen, out = set(), []
     for c in cols:
         if c not in seen:
@@ -324,6 +326,26 @@ def drop_rows(df: pd.DataFrame, layout: dict, stats: dict) -> pd.DataFrame:
     return df
 
 
+def refuse_example_rows(df: pd.DataFrame, layout: dict, file_name: str) -> list[Problem]:
+    """One blocking problem (S1) per row a layout refuses (``example_rows``: a template's fictitious EXAMPLE
+    rows left in the file), naming file, line and column; at most MAX_PROBLEMS."""
+    out: list[Problem] = []
+    for rule in layout.get("example_rows", []):
+        col = df[rule["column"]].fillna("").str.strip()
+        mask = pd.Series(False, index=df.index)
+        if "equals" in rule:
+            mask |= col == str(rule["equals"])
+        if "in" in rule:
+            mask |= col.isin([str(v) for v in rule["in"]])
+        if rule.get("starts_with"):
+            mask |= col.str.lower().str.startswith(str(rule["starts_with"]).lower())
+        n = int(mask.sum())
+        for idx in df.index[mask][:MAX_PROBLEMS - len(out)]:
+            out.append(Problem(file_name, int(df.at[idx, "__line"]), rule["column"], "S1", value=str(col.at[idx]),
+                               key="example_row", params={"column": rule["column"], "rows": n}))
+    return out
+
+
 def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: str, file_name: str,
                   allowed_countries: set[str] | None = None) -> tuple[pd.DataFrame, dict]:
     """Read one national file with one layout into the standard long table.
@@ -357,6 +379,9 @@ def adapt_tabular(path: Path, layout: dict, *, source_id: str, submission_id: st
     stats = {"file_rows": len(df), "dropped_rows": 0, "out_of_scope_rows": 0}
 
     df = drop_rows(df, layout, stats)
+    refused = refuse_example_rows(df, layout, file_name)
+    if refused:
+        raise SubmissionError(refused)
 
     roles: dict[str, pd.Series] = {}
     prepare_date_columns(df, records, layout)

@@ -57,6 +57,25 @@ def raw_table(context: dg.AssetExecutionContext, hemistat: HemistatSettings) -> 
                                                                           if hasattr(df, "to_markdown") else str(df))})
 
 
+def review_state(settings, sid: str) -> dict:
+    """The submission's review state as asset metadata: its status, who acts next and what they do
+    (``pipeline.status``), so a green run never hides a submission held for a statistician or a reviewer."""
+    from pipelines.pipeline.review import HOLD_DETAIL
+    from pipelines.pipeline.status import REVIEWER, STATISTICIAN, WAITING_FOR
+    from pipelines.storage import submissions as subs
+
+    st = subs.read_status(settings.landing_dir, sid)
+    status, events = st.get("status", "received"), st.get("events") or []
+    detail = events[-1].get("detail", "") if events else ""
+    action = WAITING_FOR.get(status, "pipeline")
+    if status == "awaiting_review":
+        action = REVIEWER if detail.endswith(HOLD_DETAIL) else STATISTICIAN
+    held = status in ("awaiting_review", "rejected")
+    return {"review_state": status, "waiting_for": action.split(":")[0], "next_action": action,
+            "held": held, "status_detail": detail,
+            "review": ("HELD — " if held else "") + f"{status}: {action}"}
+
+
 @dg.asset(partitions_def=submissions_partitions, group_name="ingest", deps=[raw_table], kinds={"parquet"},
           check_specs=check_specs("validated_table", ("raw", "validated")),
           description="Raw table checked against its contract and every raw/validated-layer quality rule. "
@@ -74,12 +93,15 @@ def validated_table(context: dg.AssetExecutionContext, hemistat: HemistatSetting
             raise _failure(exc, sid) from exc
         context.log.error(f"submission {sid} rejected: {exc.problems[0] if exc.problems else ''}")
         return dg.MaterializeResult(metadata={"verdict": "rejected", "quarantined": True,
-                                              "problems": len(exc.problems)},
+                                              "problems": len(exc.problems), **review_state(settings, sid)},
                                     check_results=check_results(results, "validated_table"))
     results = res.stats.pop("results")
+    review = review_state(settings, sid)
+    if review["held"]:
+        context.log.warning(f"submission {sid} is held: {review['review']}")
     return dg.MaterializeResult(metadata={"rows": res.rows, "path": str(res.path), "verdict": res.stats["verdict"],
                                           "missing_values": res.stats.get("missing_values"),
-                                          "seconds": round(res.seconds, 2)},
+                                          "seconds": round(res.seconds, 2), **review},
                                 check_results=check_results(results, "validated_table"))
 
 
@@ -102,6 +124,13 @@ def published_warehouse(context: dg.AssetExecutionContext, hemistat: HemistatSet
     settings = hemistat.get()
     with pipeline_lock(settings):
         out = pipeline.publish_all(settings)
+    # the review state of each submission this release changed (published, superseded …), on its partition of
+    # validated_table: the asset shows where a submission stands, not only the run that checked it
+    for sid in sorted(out.get("statuses") or {}):
+        if context.instance.has_dynamic_partition(submissions_partitions.name, sid):
+            context.log_event(dg.AssetObservation(asset_key="validated_table", partition=sid,
+                                                  metadata={**review_state(settings, sid),
+                                                            "release_id": out["release_id"]}))
     md = {"release_id": out["release_id"], "duckdb": out["duckdb"], "seconds": out["seconds"],
           "unchanged": bool(out.get("unchanged"))}   # nothing changed: the current release stays, none written
     md.update({f"rows_{k}": v for k, v in out["rows"].items()})

@@ -32,7 +32,7 @@ from pipelines.defs import tags as run_tags
 from pipelines.defs.resources import HemistatSettings
 from pipelines.monitor.harvest import (HarvestError, check_url, harvest, harvest_config, read_attempts, read_state,
                                        retry_settings)
-from pipelines.monitor.punctuality import lateness_all
+from pipelines.monitor.punctuality import expected_missing_all, lateness_all
 from pipelines.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -226,6 +226,14 @@ def _md_table(rows: list[dict]) -> str:
         f"{r.get('harvest_last_check') or ''} | {r['message']} |" for r in rows)
 
 
+def _missing_table(rows: list[dict]) -> str:
+    """Expected and not received, per source and period ("ARG 2024 not received")."""
+    if not rows:
+        return "every period due so far has been received"
+    return "| source | country | period | due by | days overdue |\n|---|---|---|---|---|\n" + "\n".join(
+        f"| {r['source_id']} | {r['country_iso3']} | {r['period']} | {r['due']} | {r['days_overdue']} |" for r in rows)
+
+
 def punctuality_rows(settings, now: datetime | None = None) -> list[dict]:
     """lateness() of every source plus its last harvest check (pipelines.monitor.harvest)."""
     rows = lateness_all(settings, now or datetime.now(timezone.utc))
@@ -257,15 +265,19 @@ def source_freshness(context: dg.AssetExecutionContext, hemistat: HemistatSettin
     settings = hemistat.get()
     now = datetime.now(timezone.utc)
     rows = punctuality_rows(settings, now)
+    missing = expected_missing_all(settings, now)
     path = settings.data_dir / "harvest" / "freshness.json"
-    atomic_write_json(path, {"checked_at": now.isoformat(timespec="seconds"), "sources": rows})
+    atomic_write_json(path, {"checked_at": now.isoformat(timespec="seconds"), "sources": rows,
+                             "expected_missing": missing})
     late = [r["source_id"] for r in rows if r["late"]]
     for r in rows:
         if r["late"]:
             context.log.warning(f"[T2 punctuality] {r['source_id']}: {r['message']}")
     return dg.MaterializeResult(metadata={
         "path": str(path), "sources": len(rows), "late_sources": len(late), "late": ", ".join(late) or "none",
-        "summary": _late_text(rows), "table": dg.MetadataValue.md(_md_table(rows))})
+        "summary": _late_text(rows), "table": dg.MetadataValue.md(_md_table(rows)),
+        "expected_missing_count": len(missing),
+        "expected_missing": dg.MetadataValue.md(_missing_table(missing))})
 
 
 freshness_job = dg.define_asset_job("check_source_freshness", selection=dg.AssetSelection.assets(source_freshness),
@@ -299,3 +311,42 @@ def punctuality_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"freshness-{key}", tags={
         "hemistat/rule": "T2", **run_tags.run_tags("monitor", channel="sensor", submitted_by="punctuality_sensor")})],
                            asset_events=events, cursor=key)
+
+
+# --------------------------------------------------------------------------------------------------
+# expected deliveries: one schedule per source with a declared cadence
+# --------------------------------------------------------------------------------------------------
+# how often a source's deliveries are checked, from its cadence: a monthly source every day, a quarterly one every
+# Monday, an annual one on the first of each month (UTC, 06:00)
+EXPECT_CRON = {"monthly": "0 6 * * *", "quarterly": "0 6 * * 1", "annual": "0 6 1 * *"}
+
+
+def _expected_schedule(source_id: str, cadence: str, country: str | None) -> dg.ScheduleDefinition:
+    @dg.schedule(name=f"expect_{source_id}", cron_schedule=EXPECT_CRON[cadence], job=freshness_job,
+                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
+                 description=f"Expected deliveries of {source_id} ({cadence}): is its next period overdue (rule T2), "
+                             "and which periods already due were never received ('ARG 2024 not received')? "
+                             "Refreshes source_freshness; the tick names what is missing.")
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        from pipelines.monitor.punctuality import expected_missing
+
+        settings = get_settings()
+        try:
+            missing = expected_missing(settings, source_id)
+        except KeyError:
+            return dg.SkipReason(f"source {source_id!r} has no spec in {settings.reference_dir} any more")
+        if not missing:
+            return dg.SkipReason(f"{source_id}: every period due so far has been received")
+        t = context.scheduled_execution_time
+        return dg.RunRequest(run_key=f"expect-{source_id}-{t:%Y%m%d}" if t else None,
+                             tags={"hemistat/expected_missing": "; ".join(m["message"] for m in missing)[:1000],
+                                   **run_tags.run_tags("monitor", source=source_id, country=country,
+                                                       channel="schedule", submitted_by=f"schedule expect_{source_id}")})
+
+    return _schedule
+
+
+def expected_delivery_schedules(reference_dir: Path | None = None) -> list[dg.ScheduleDefinition]:
+    """One ``expect_<source>`` schedule per spec whose cadence is monthly, quarterly or annual."""
+    return [_expected_schedule(sid, spec.cadence, spec.country_iso3)
+            for sid, spec in sorted(_specs(_reference_dir(reference_dir)).items()) if spec.cadence in EXPECT_CRON]

@@ -31,6 +31,7 @@ from pipelines.i18n.catalogues import (
 )
 from pipelines.i18n.formatting import (
     format_date,
+    format_datetime,
     format_decimal,
     format_number,
     format_percent,
@@ -40,6 +41,7 @@ from pipelines.i18n.negotiation import negotiate, parse_accept_language
 
 __all__ = [
     "DEFAULT_LANGUAGE", "LANGUAGES", "LANG_COOKIE", "LOCALES", "Translator", "check_catalogues", "format_date",
+    "format_datetime",
     "format_decimal", "format_number", "format_percent", "load_catalogues", "load_problem_catalogue",
     "negotiate", "parse_accept_language", "placeholders", "register_jinja_filters",
 ]

@@ -90,6 +90,24 @@ def format_date(value, lang: str | None = DEFAULT_LANGUAGE, format: str = "mediu
     return dates.format_date(d, format=format, locale=_locale(lang))
 
 
+def format_datetime(value, lang: str | None = DEFAULT_LANGUAGE) -> str:
+    """A moment (or an ISO 8601 text, ``T`` or a space between date and time) as date and time in the language's
+    words, in UTC: es "30 nov 2026, 12:24", en "Nov 30, 2026, 12:24 PM"; a date alone is ``format_date``."""
+    from babel import dates
+
+    if value is None or value == "":
+        return ""
+    d = _date(value.replace(" ", "T", 1) if isinstance(value, str) and len(value) > 10 else value)
+    if d is None:
+        return str(value)
+    if not isinstance(d, dt.datetime):
+        return format_date(d, lang)
+    if d.tzinfo is not None:
+        d = d.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    loc = _locale(lang)
+    return f"{dates.format_date(d, format='medium', locale=loc)}, {dates.format_time(d, format='short', locale=loc)}"
+
+
 def register_jinja_filters(env) -> None:
     """``{{ n|number }}``, ``{{ x|decimal(2) }}``, ``{{ s|percent }}``, ``{{ d|date }}`` in the language of
     the page (the template's ``lang`` variable, else English)."""
@@ -102,3 +120,4 @@ def register_jinja_filters(env) -> None:
     env.filters["decimal"] = pass_context(lambda ctx, v, digits=1: format_decimal(v, _lang(ctx), digits))
     env.filters["percent"] = pass_context(lambda ctx, v, digits=0: format_percent(v, _lang(ctx), digits))
     env.filters["date"] = pass_context(lambda ctx, v, format="medium": format_date(v, _lang(ctx), format))
+    env.filters["datetime"] = pass_context(lambda ctx, v: format_datetime(v, _lang(ctx)))

@@ -88,3 +88,66 @@ def lateness(settings: Settings, source_id: str, now: datetime | None = None) ->
 
 def lateness_all(settings: Settings, now: datetime | None = None) -> list[dict]:
     return [lateness(settings, sid, now) for sid in sorted(load_all_specs(settings.reference_dir, strict=False))]
+
+
+def _received_periods(paths: list[str]) -> pd.DataFrame:
+    """(country_iso3, year, month) with at least one value in the given validated tables, read by DuckDB."""
+    import duckdb
+
+    if not paths:
+        return pd.DataFrame(columns=["country_iso3", "year", "month"])
+    con = duckdb.connect()
+    try:
+        return con.execute("select country_iso3, cast(year as bigint) as year, cast(month as bigint) as month "
+                           "from read_parquet(?, union_by_name = true) where value is not null group by all",
+                           [paths]).df()
+    finally:
+        con.close()
+
+
+def expected_missing(settings: Settings, source_id: str, now: datetime | None = None,
+                     max_per_country: int = 24) -> list[dict]:
+    """What a source should have delivered by now and has not: for each country it reports, every period of its
+    cadence from the first one received to the last one already due (``timeliness.due_date``: period end +
+    expected_lag_days + T2's grace) for which no submission that passed validation has a value —
+    ``{source_id, country_iso3, period, due, days_overdue, message}`` ("ARG 2024 not received: due by 2025-07-30").
+    Irregular or undeclared cadences expect nothing. A monthly source whose files hold only annual rows is
+    expected year by year."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    spec = load_spec(source_id, settings.reference_dir)
+    cadence = spec.cadence
+    if cadence not in CADENCE_MONTHS:
+        return []
+    acc = pipeline.accepted_submissions(settings, statuses=pipeline.PUBLISHABLE + ("awaiting_review",))
+    if acc.empty:
+        return []
+    acc = acc[acc["source_id"] == source_id]
+    got = _received_periods([str(p) for p in acc["validated_path"]])
+    if got.empty:
+        return []
+    grace = t2_grace_days(settings, source_id)
+    out = []
+    for country, g in got.groupby("country_iso3"):
+        monthly = cadence in ("monthly", "quarterly") and g["month"].notna().any()
+        eff = cadence if monthly else "annual"
+        have = {due_date(int(y), int(m) if monthly and pd.notna(m) else None, cadence=cadence, spec=spec,
+                         grace_days=grace).period for y, m in zip(g["year"], g["month"])
+                if not monthly or pd.notna(m)}
+        first = g.sort_values(["year", "month"], na_position="first").iloc[0]
+        y, m = int(first["year"]), (int(first["month"]) if monthly and pd.notna(first["month"]) else (1 if monthly else None))
+        missing = []
+        for _ in range(2000):   # a bound: 2,000 periods
+            d = due_date(y, m, cadence=cadence, spec=spec, grace_days=grace)
+            if d.date > now.date():
+                break
+            if d.period not in have:
+                missing.append({"source_id": source_id, "country_iso3": country, "period": d.period,
+                                "due": d.date.isoformat(), "days_overdue": (now.date() - d.date).days,
+                                "message": f"{country} {d.period} not received (due by {d.date.isoformat()})"})
+            y, m = next_period(y, m, eff)
+        out += missing[-max_per_country:]
+    return out
+
+
+def expected_missing_all(settings: Settings, now: datetime | None = None) -> list[dict]:
+    return [r for sid in sorted(load_all_specs(settings.reference_dir, strict=False)) for r in expected_missing(settings, sid, now)]

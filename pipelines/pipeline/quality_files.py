@@ -45,11 +45,14 @@ def _failure_frame(frames: list[pd.DataFrame], empty_columns: list[str]) -> pd.D
 
 
 def _country_years(table: pd.DataFrame | str | Path | None) -> pd.DataFrame:
-    """The distinct (country_iso3, year) of the table; a Parquet file is read by DuckDB, never loaded."""
+    """The distinct (country_iso3, year) of the table that have at least one value (a year the file lists with
+    empty cells only is not covered: published.quality_summary scores only country-years with data); a Parquet
+    file is read by DuckDB, never loaded."""
     if table is None:
         return pd.DataFrame(columns=["country_iso3", "year"])
     if isinstance(table, pd.DataFrame):
-        return table[["country_iso3", "year"]].drop_duplicates() if len(table) else \
+        with_value = table[table["value"].notna()] if "value" in table.columns else table
+        return with_value[["country_iso3", "year"]].drop_duplicates() if len(with_value) else \
             pd.DataFrame(columns=["country_iso3", "year"])
     import duckdb
 
@@ -57,8 +60,8 @@ def _country_years(table: pd.DataFrame | str | Path | None) -> pd.DataFrame:
     try:
         # first appearance order, as drop_duplicates keeps it
         return con.execute("select country_iso3, year from (select country_iso3, year, min(file_row_number) as r "
-                           "from read_parquet(?, file_row_number = true) group by all) order by r",
-                           [str(table)]).df()
+                           "from read_parquet(?, file_row_number = true) where value is not null group by all) "
+                           "order by r", [str(table)]).df()
     finally:
         con.close()
 

@@ -61,7 +61,8 @@ def validate(settings: Settings, sid: str) -> StepResult:
 
     results, v, report = run_quality(settings, spec, raw, file_name=man.original_name, sid=sid,
                                      received_at=datetime.fromisoformat(man.received_at), layout=st.get("layout"),
-                                     problems=problems, acknowledged=acknowledged, sha256=man.sha256)
+                                     problems=problems, acknowledged=acknowledged, sha256=man.sha256,
+                                     release_date=subs.release_date(man.as_dict(), st)[0])
     qrows, fails, cy = _quality_tables(sid, man.source_id, results, raw)
     qd = quality_dir(settings)
     write_parquet_atomic(qrows, qd / f"{sid}.parquet")

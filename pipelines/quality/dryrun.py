@@ -57,5 +57,5 @@ def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: s
                 pass  # C1/C2 already report unmapped or invalid codes
             v = verdict(results)
             report = build_report(results, verdict=v, submission_id=None, source_id=source_id, file_name=name,
-                                  stats=report["stats"], gx=report["gx"])
+                                  stats=report["stats"], gx=report["gx"], impact=report.get("impact"))
     return report

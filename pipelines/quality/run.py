@@ -32,9 +32,33 @@ def table_stats(table: pd.DataFrame | str | Path | None) -> dict:
     return {"rows": int(n), "missing_values": int(miss)}
 
 
+def import_summary(settings: Settings, spec, table: pd.DataFrame | str | Path | None, *, sid: str | None,
+                   received_at=None, release_date: str | None = None) -> dict | None:
+    """What the file does to the warehouse (values new, changed, unchanged, withdrawn) against the submissions of
+    its source currently published (``harmonise.impact``); None when there is no table or it cannot be computed
+    (the verdict never depends on it)."""
+    import logging
+    from datetime import datetime, timezone
+
+    from pipelines.harmonise.impact import submission_impact
+    from pipelines.storage.catalog import accepted_submissions
+
+    if table is None:
+        return None
+    try:
+        published = accepted_submissions(settings, statuses=("published",))
+        received = (received_at or datetime.now(timezone.utc)).isoformat()
+        return submission_impact(table, submission_id=sid or "dry-run", spec=spec, received_at=received,
+                                 release_date=release_date, published=published)
+    except Exception as exc:  # noqa: BLE001 — a summary that cannot be computed never blocks a verdict
+        logging.getLogger(__name__).warning("import summary of %s not computed: %s", sid, exc)
+        return None
+
+
 def run_quality(settings: Settings, spec, table: pd.DataFrame | str | Path | None, *, file_name: str, sid: str | None,
                 received_at=None, layout: str | None = None, problems: list[Problem] | None = None,
-                acknowledged: set[str] | None = None, with_gx: bool = True, sha256: str | None = None):
+                acknowledged: set[str] | None = None, with_gx: bool = True, sha256: str | None = None,
+                release_date: str | None = None):
     """All raw- and validated-layer rules (+ the GX suite) on one submission's table: a DataFrame, or the path
     of its Parquet file (read in place by DuckDB, in bounded memory).
 
@@ -53,6 +77,7 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | str | Path | Non
                                          docs=gx_suite.docs_dir(settings.data_dir, sid, file_name, spec.source_id))
     v = verdict(results, acknowledged)
     stats = table_stats(table)
+    impact = import_summary(settings, spec, table, sid=sid, received_at=received_at, release_date=release_date)
     report = build_report(results, verdict=v, submission_id=sid, source_id=spec.source_id, file_name=file_name,
-                          sha256=sha256, stats=stats, gx=gx)
+                          sha256=sha256, stats=stats, gx=gx, impact=impact)
     return results, v, report

@@ -4,6 +4,7 @@ where it comes from, the JSON form of a submission. Shared by the routers."""
 from __future__ import annotations
 
 from pipelines.i18n import Translator
+from pipelines.service.texts import event_text, source_title  # noqa: F401 (re-exported)
 from pipelines.service.web import Web
 
 FAILURE_COLUMNS = ["rule_id", "severity", "file_name", "line", "column_name", "value", "message"]
@@ -42,8 +43,16 @@ def release(info: dict) -> dict:
             else "file", "how": how.strip()}
 
 
+RELEASE_HOW = ("xlsx_modified", "xlsx_created", "name")   # landing.release_date_from_file: "file: <how>"
+
+
+def release_how(t: Translator, how: str | None) -> str:
+    """Where in the file a release date was read, in ``t``'s language."""
+    return t("release_how_" + how) if how in RELEASE_HOW else (how or "?")
+
+
 def release_text(t: Translator, rel: dict) -> str:
-    return t("release_from_" + rel["kind"], how=rel["how"] or "?")
+    return t("release_from_" + rel["kind"], how=release_how(t, rel["how"]))
 
 
 def publish_text(t: Translator, out: dict) -> str | None:
@@ -58,6 +67,7 @@ def api_submission(web: Web, info: dict, lang: str) -> dict:
             "original_name": man["original_name"], "received_at": man["received_at"],
             "uploaded_by": man["uploaded_by"], "status": st.get("status"),
             "verdict": (rep or {}).get("verdict"),
+            "impact": (rep or {}).get("impact"),   # what the file does to the warehouse (harmonise.impact)
             "released_on": man.get("released_on"), "release_date": rel["date"], "release_date_from": rel["from"],
             "release_date_text": release_text(t, rel),
             "withdrawn": ({**st["withdrawn"], "text": t("withdrawn_reason", reason=st["withdrawn"].get("reason"))}
@@ -65,3 +75,4 @@ def api_submission(web: Web, info: dict, lang: str) -> dict:
             "failures": [dict(zip(FAILURE_COLUMNS, r)) for r in failures(rep, lang)[1]][:500],
             "report_url": f"/api/submissions/{man['submission_id']}/report",
             "events": st.get("events", [])}
+

@@ -22,6 +22,7 @@ from pipelines.service import auth
 from pipelines.service.config import PortalConfig
 from pipelines.service.db import Database
 from pipelines.service.portal import Denied, Portal
+from pipelines.service.texts import event_text, source_title
 from pipelines.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -106,7 +107,8 @@ class Web:
         t = self.tr(request, user)
         html = self.env.get_template(name).render(
             t=t, lang=t.lang, langs=LANGS, user=user, csrf=self.csrf_for(request, user), path=request.url.path,
-            statuses=STATUSES, status_label=lambda s: t(f"status_{s}") if s else "", **ctx)
+            statuses=STATUSES, status_label=lambda s: t(f"status_{s}") if s else "",
+            event_text=lambda d: event_text(t, d), source_title=lambda sid, fb=None: source_title(t, sid, fb), **ctx)
         resp = HTMLResponse(html, status_code=status)
         q = request.query_params.get("lang")
         if q in LANGS:

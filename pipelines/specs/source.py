@@ -144,6 +144,24 @@ class DropRow(_Model):
     reason: str | None = None
 
 
+class ExampleRow(_Model):
+    """Rows marked as fictitious examples (a template's EXAMPLE rows): each one left in a file is a blocking S1
+    problem naming file, line and column (``example_row`` in quality_rules/messages/problems.yaml), so a template
+    sent back unchanged is refused, never accepted."""
+    column: str = Field(description="the column whose value marks an example row")
+    equals: Any = None
+    in_: list[Any] | None = Field(None, alias="in")
+    starts_with: str | None = Field(None, min_length=1, description="the value (stripped) starts with this text, "
+                                                                    "ignoring case")
+
+    @model_validator(mode="after")
+    def _one_test(self):
+        given = [k for k in ("equals", "in_", "starts_with") if getattr(self, k) is not None]
+        if not given:
+            raise ValueError("give one of equals, in, starts_with")
+        return self
+
+
 class Layout(_Model):
     """One file shape of the source."""
     name: str
@@ -154,6 +172,8 @@ class Layout(_Model):
     missing_values: list[str] | None = None
     missing_note: str | None = None
     drop_rows: list[DropRow] | None = None
+    example_rows: list[ExampleRow] | None = Field(None, description="rows marked as fictitious examples (a "
+                                                  "template's): each one left in the file is a blocking problem")
     family: str | None = Field(None, pattern="^[a-z_]+$",
                                description="a Python format family for genuinely new shapes "
                                            "(pipelines/adapters/<family>.py); default: tabular")
@@ -354,7 +374,7 @@ def scope_by(spec: SourceSpec | None) -> list[str]:
 
 
 # ---- loading ----------------------------------------------------------------------------------------
-MODELS = (SourceSpec, Layout, ColumnRole, ConstRole, JoinRole, Reader, Values, DropRow, Hierarchy, Harvest,
+MODELS = (SourceSpec, Layout, ColumnRole, ConstRole, JoinRole, Reader, Values, DropRow, ExampleRow, Hierarchy, Harvest,
           Break, Population, Scope, ReleaseDate)
 KNOWN_FIELDS = sorted({f.alias or n for m in MODELS for n, f in m.model_fields.items()}
                       | set(ColumnRoleName.__args__))

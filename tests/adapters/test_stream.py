@@ -218,9 +218,21 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "reference" / "templates"
 @pytest.mark.parametrize("source,name", [("iccs_template", "hemistat_template.csv"),
                                          ("iccs_template_sdmx", "hemistat_template_sdmx.csv")])
 def test_templates_streamed_are_the_python_table(source, name, tmp_path):
-    df, st, streamed, _, st2 = _both(TEMPLATES / name, source, tmp_path, SOME)
+    from tools.templates import EXAMPLE_MARK
+
+    filled = tmp_path / name   # as an office fills it: the example rows without their EXAMPLE marker
+    filled.write_text((TEMPLATES / name).read_text("utf-8").replace(EXAMPLE_MARK, "filled"), "utf-8")
+    df, st, streamed, _, st2 = _both(filled, source, tmp_path, SOME)
     assert st2["streamed"] is True, st2.get("stream_fallback")
     _same(df, streamed)
+    # the template sent back unchanged: both paths refuse the same example rows
+    probs = []
+    for stream in (False, True):
+        with pytest.raises(SubmissionError) as ei:
+            adapt_to_parquet(TEMPLATES / name, load_spec(source, REF), tmp_path / "r.parquet", submission_id="t",
+                             file_name=name, allowed_countries=SOME, stream=stream)
+        probs.append([(p.line, p.column, p.value, p.message) for p in ei.value.problems])
+    assert probs[0] == probs[1] and len(probs[0]) == 30
 
 
 def test_synthetic_sample_streamed_is_the_python_table(tmp_path):

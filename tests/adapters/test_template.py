@@ -18,9 +18,35 @@ from tests.conftest import REPO
 
 REF = REPO / "reference"
 TPL = REF / "templates"
-FILES = {"csv": ("iccs_template", TPL / "hemistat_template.csv"),
-         "xlsx": ("iccs_template", TPL / "hemistat_template.xlsx"),
-         "sdmx": ("iccs_template_sdmx", TPL / "hemistat_template_sdmx.csv")}
+SHIPPED = {"csv": ("iccs_template", TPL / "hemistat_template.csv"),
+           "xlsx": ("iccs_template", TPL / "hemistat_template.xlsx"),
+           "sdmx": ("iccs_template_sdmx", TPL / "hemistat_template_sdmx.csv")}
+_FILLED_DIR = Path(__import__("tempfile").mkdtemp(prefix="hemistat-template-test-"))
+
+
+def filled(src: Path) -> Path:
+    """The shipped example as an office fills it: the same rows, without the EXAMPLE marker in their comment
+    (the template's example rows sent back unchanged are refused: see test_unchanged_template_is_refused)."""
+    out = _FILLED_DIR / src.name
+    if out.exists():
+        return out
+    if src.suffix == ".xlsx":
+        import openpyxl
+
+        wb = openpyxl.load_workbook(src)
+        ws = wb["data"]
+        j = templates.CSV_COLUMNS.index("comment") + 1
+        for row in range(2, ws.max_row + 1):
+            c = ws.cell(row=row, column=j)
+            if isinstance(c.value, str):
+                c.value = c.value.replace(templates.EXAMPLE_MARK, "filled test figures")
+        wb.save(out)
+    else:
+        out.write_text(src.read_text("utf-8").replace(templates.EXAMPLE_MARK, "filled test figures"), "utf-8")
+    return out
+
+
+FILES = {k: (sid, filled(p)) for k, (sid, p) in SHIPPED.items()}
 KEY = ["country_iso3", "subdivision_code", "year", "month", "national_code", "measure", "sex", "age", "relationship"]
 SAME = KEY + ["unit", "value", "obs_status", "obs_note", "source_note", "line"]
 
@@ -80,7 +106,7 @@ def test_three_forms_give_the_same_table():
 
 
 def test_spreadsheet_saved_csv_variants_adapt_the_same(tmp_path):
-    text = (TPL / "hemistat_template.csv").read_text("utf-8")
+    text = FILES["csv"][1].read_text("utf-8")
     rows = list(csv.reader(io.StringIO(text)))
     for name, enc in (("semicolon_utf8.csv", "utf-8-sig"), ("excel_windows.csv", "cp1252")):
         buf = io.StringIO()
@@ -104,8 +130,8 @@ def _copy_with(tmp_path: Path, src: Path, line: int, column: str, value: str) ->
     return p
 
 
-@pytest.mark.parametrize("source_id,src,column", [("iccs_template", TPL / "hemistat_template.csv", "sex"),
-                                                  ("iccs_template_sdmx", TPL / "hemistat_template_sdmx.csv", "SEX")])
+@pytest.mark.parametrize("source_id,src,column", [("iccs_template", FILES["csv"][1], "sex"),
+                                                  ("iccs_template_sdmx", FILES["sdmx"][1], "SEX")])
 def test_wrong_sex_code_is_refused_with_line_and_column(tmp_path, source_id, src, column):
     p = _copy_with(tmp_path, src, 9, column, "Mujer")
     with pytest.raises(SubmissionError) as ei:
@@ -119,7 +145,7 @@ def test_wrong_sex_code_in_the_workbook_is_refused(tmp_path):
     import openpyxl
 
     p = tmp_path / "filled.xlsx"
-    shutil.copyfile(TPL / "hemistat_template.xlsx", p)
+    shutil.copyfile(FILES["xlsx"][1], p)
     wb = openpyxl.load_workbook(p)
     wb["data"].cell(row=12, column=templates.CSV_COLUMNS.index("sex") + 1, value="mujer")
     wb.save(p)
@@ -128,8 +154,8 @@ def test_wrong_sex_code_in_the_workbook_is_refused(tmp_path):
     assert [(x.line, x.column, x.value) for x in ei.value.problems] == [(12, "sex", "mujer")]
 
 
-@pytest.mark.parametrize("source_id,src,column", [("iccs_template", TPL / "hemistat_template.csv", "iccs_code"),
-                                                  ("iccs_template_sdmx", TPL / "hemistat_template_sdmx.csv", "ICCS")])
+@pytest.mark.parametrize("source_id,src,column", [("iccs_template", FILES["csv"][1], "iccs_code"),
+                                                  ("iccs_template_sdmx", FILES["sdmx"][1], "ICCS")])
 def test_wrong_iccs_code_is_refused_with_line_and_column(tmp_path, data_env, monkeypatch, source_id, src, column):
     """A code that is not in ICCS has no row in the identity crosswalk: rule C1 (error) rejects the file,
     naming the line and the column (the national-code role, read from the ICCS column)."""
@@ -186,3 +212,50 @@ def test_template_harmonises_with_parent_residual(tmp_path):
     val = dict(zip(nat["iccs_code"], nat["value"]))
     assert val["0502"] == 13000 and val["05021"] == 2300 and val["05"] == 13000
     assert val["0101"] == 210 and val["01"] == 210 + 130
+
+
+@pytest.mark.parametrize("kind", list(SHIPPED))
+def test_unchanged_template_is_refused(kind):
+    """Issue 13 item 5: the template sent back unchanged — its rows marked as fictitious EXAMPLE — is an error
+    naming the file, every example row and the column that marks it, in the reader's language (the specs'
+    ``example_rows``)."""
+    source_id, path = SHIPPED[kind]
+    with pytest.raises(SubmissionError) as ei:
+        _adapt(source_id, path)
+    probs = ei.value.problems
+    col = "COMMENT" if kind == "sdmx" else "comment"
+    assert len(probs) == 30 and {p.rule for p in probs} == {"S1"} and {p.column for p in probs} == {col}
+    assert [p.line for p in probs] == list(range(2, 32)) and {p.file for p in probs} == {path.name}
+    assert "EXAMPLE" in probs[0].message and "delete the example rows" in probs[0].message
+    assert "borre las filas de ejemplo" in probs[0].render("es")
+
+
+def test_unchanged_template_is_rejected_by_validate(data_env):
+    from pipelines.quality.dryrun import dry_run
+
+    report = dry_run(data_env, TPL / "hemistat_template.csv", "iccs_template")
+    assert report["verdict"] == "rejected"
+    assert {p["rule"] for p in report["problems"]} == {"S1"} and report["problems"][0]["line"] == 2
+
+
+def test_example_rows_streamed_the_same(tmp_path):
+    """A large template is read by the streaming path: it refuses the example rows the same way."""
+    from pipelines.adapters import adapt_to_parquet
+
+    text = (TPL / "hemistat_template.csv").read_text("utf-8")
+    head, *rows = text.splitlines()
+    big = tmp_path / "hemistat_template_big.csv"
+    filler = [r.replace(templates.EXAMPLE_MARK, "real").replace("2023", str(1990 + i % 30))
+              for i, r in enumerate(rows * 40)]
+    big.write_text("\n".join([head] + filler + rows) + "\n", "utf-8")
+    spec = load_spec("iccs_template", REF)
+    import os
+
+    os.environ["HEMISTAT_STREAM_MIN_BYTES"] = "1"
+    try:
+        with pytest.raises(SubmissionError) as ei:
+            adapt_to_parquet(big, spec, tmp_path / "o.parquet", submission_id="t", file_name=big.name)
+    finally:
+        del os.environ["HEMISTAT_STREAM_MIN_BYTES"]
+    lines = [p.line for p in ei.value.problems]
+    assert lines == list(range(len(filler) + 2, len(filler) + 32)), lines[:5]

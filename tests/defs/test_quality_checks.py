@@ -111,3 +111,52 @@ def test_acknowledging_needs_a_reason_and_a_real_warning(data_env, tmp_path):
         pipeline.acknowledge(data_env, man.submission_id, ["C1"], by="x", reason="because")  # C1 is not a failing warn
     with pytest.raises(ValueError):
         pipeline.acknowledge(data_env, man.submission_id, [], by="x", reason=" ")
+
+
+def test_quality_summary_informs(data_env, tmp_path):
+    """Issue 13 item 8: only country-years with data (a file whose cells for 1999 are all empty gives 1999 no
+    score); per source as well as per country; dimensions that can vary — comparability (exact ICCS equivalents)
+    and completeness (cells with a value) are measured on the cells, blocking rules (always passed by published
+    data) are left out — each with what it measures beside it."""
+    import duckdb
+
+    from pipelines.defs import runner
+
+    def with_empty_year(lines):
+        # a copy of the 2000 rows as 1999 with every count empty: a year the file lists without data
+        extra = []
+        for ln in lines[1:]:
+            if ln.startswith(b"2000;"):
+                f = ln.split(b";")
+                f[0] = b"1999"
+                f[3:] = [b""] * (len(f) - 3)
+                extra.append(b";".join(f))
+        return lines[:1] + extra + lines[1:]
+
+    man, _ = pipeline.submit(data_env, _small_pais(tmp_path, mutate=with_empty_year), "ar_snic")
+    sid = man.submission_id
+    with dg.instance_for_test() as inst:
+        runner.ingest(data_env, [sid], inst, progress=lambda m: None)
+        warns = pipeline.failing_warnings(data_env, sid)
+        if warns:
+            pipeline.acknowledge(data_env, sid, warns, by="t", reason="test of the quality summary")
+        assert runner.publish(inst)
+    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    try:
+        years = {r[0] for r in con.execute("select distinct year from published.quality_summary "
+                                           "where country_iso3 = 'ARG'").fetchall()}
+        assert years == {2000, 2001}, years                    # 1999 has no value: no score
+        summ = con.execute("select dimension, score, measures, basis from published.quality_summary "
+                           "where country_iso3 = 'ARG' and year = 2000").df()
+        dims = set(summ["dimension"])
+        assert {"comparability", "completeness", "accuracy"} <= dims and "accessibility" not in dims
+        assert summ["measures"].str.len().min() > 40          # what each dimension measures, beside it
+        comp = dict(zip(summ["dimension"], summ["score"]))
+        assert 0 < comp["comparability"] < 100                 # SNIC has narrower/broader/partial categories
+        assert 0 < comp["completeness"] <= 100
+        by_src = con.execute("select distinct source_id, country_iso3, year from "
+                             "published.quality_summary_by_source").fetchall()
+        assert set(by_src) == {("ar_snic", "ARG", 2000), ("ar_snic", "ARG", 2001)}
+        assert con.execute("select count(*) from published.quality_dimensions").fetchone()[0] == 6
+    finally:
+        con.close()

@@ -45,7 +45,8 @@ def test_hostile_values_are_escaped_and_charts_are_markup(pais_clean):
         assert HOSTILE not in page and "<script" not in page
         assert ESCAPED in page
         assert "<svg" in page and "<circle" in page           # the generated chart is markup
-        assert f"ARG {ESCAPED} (offences, _T)" in page        # its caption is escaped
+        words = {"en": "offences, total", "es": "delitos, total", "pt": "crimes, total", "fr": "infractions, total"}
+        assert f"ARG {ESCAPED} ({words[lang]})" in page       # its caption is escaped, in the page's language
 
 
 def test_validate_html_escapes_a_hostile_cell(tmp_path):

@@ -276,6 +276,22 @@ def test_X3_national_vs_subdivisions(tmp_path, pais_lines, pais_clean):
     assert i + 1 in lines_of(res)
 
 
+def test_X3_counts_once_whatever_the_number_of_vintages(pais_clean):
+    """Issue 13: X3's rows were repeated once per vintage of the source (268, then 536, then 804): every older
+    vintage's national rows and subdivisions were added in. Now one vintage per cell (the latest) is used, and
+    a finding always involves this submission's rows."""
+    from tests.conftest import real
+
+    provinces = adapt(real("ar_snic/snic-provincias.csv"), "ar_snic")
+    one = run("X3", pais_clean, "ar_snic", related=provinces.assign(submission_id="ar_snic__20240101__11111111"))
+    vintages = pd.concat([provinces.assign(submission_id=f"ar_snic__2024010{i}__1111111{i}") for i in (1, 2, 3)]
+                         + [pais_clean.assign(submission_id="ar_snic__20230101__00000000")])
+    three = run("X3", pais_clean, "ar_snic", related=vintages)
+    assert one.status == "fail" and one.failing_rows > 0
+    assert three.failing_rows == one.failing_rows
+    assert lines_of(three) == lines_of(one)
+
+
 # ---- completeness / coverage -------------------------------------------------------------------------
 def test_K1_completeness(tmp_path, pais_clean):
     ind = indicators(pais_clean, tmp_path)

@@ -91,7 +91,7 @@ def test_office_uploads_reviewer_approves_in_chromium(server_factory, tmp_path):
 
         verdict = upload(good, released_on="2024-03-01")
         assert verdict.get_attribute("data-verdict") == "review"
-        assert d.find_element(By.ID, "release-date").text == "2024-03-01 — declarada al subir el archivo"
+        assert d.find_element(By.ID, "release-date").text == "1 mar 2024 — declarada al subir el archivo"
         assert "Dictamen: REQUIERE REVISIÓN" in verdict.text
         assert "advertencias por reconocer" in verdict.text
         assert "Archivo guardado" in d.find_element(By.ID, "stored").text

@@ -129,7 +129,7 @@ def test_reviewer_withdraws_and_reprocesses_through_the_api(app_factory, tmp_pat
     assert f"retirado de la publicación: {reason}" in page and "st-withdrawn" in page
     assert 'id="withdraw"' not in page and 'id="reprocess"' not in page          # no actions for an office
     page = web.c.get(f"/submissions/{sa}").text
-    assert "2024-03-01 — declarada al subir el archivo" in page
+    assert "1 mar 2024 — declarada al subir el archivo" in page
     web.close()
 
     # once withdrawn: not withdrawn again, not read again
@@ -207,7 +207,7 @@ def test_reviewer_pages_and_release_date_at_upload(app_factory, tmp_path):
     assert r.status_code == 200, r.text[:500]
     (sid,) = stored()
     assert json.loads((landing / sid / "manifest.json").read_text())["released_on"] == "2023-11-30"
-    assert "2023-11-30 — declarada al subir el archivo" in r.text
+    assert "30 nov 2023 — declarada al subir el archivo" in r.text
     web.close()
 
     # the reviewer's page: both actions with CSRF; reprocess shows the verdict again; withdraw needs a reason
@@ -215,7 +215,7 @@ def test_reviewer_pages_and_release_date_at_upload(app_factory, tmp_path):
     assert rev.login("rd.rev").status_code == 200
     page = rev.c.get(f"/submissions/{sid}").text
     assert "Read again with the current spec" in page and "Withdraw from publication" in page
-    assert "2023-11-30 — declared at upload" in page
+    assert "Nov 30, 2023 — declared at upload" in page
     r = rev.c.post(f"/submissions/{sid}/withdraw", data={"reason": "no csrf"})
     assert r.status_code == 403
     r = rev.post_form(f"/submissions/{sid}/reprocess", f"/submissions/{sid}")

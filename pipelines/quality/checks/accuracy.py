@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+
+import pandas as pd
 
 from pipelines.quality.checks._common import (_NAT, _columns, _fetch, _fetch_failures, _na, _register,
                                               _result, facts)
@@ -11,28 +14,58 @@ from pipelines.quality.registry import check
 log = logging.getLogger(__name__)
 
 
+_CELL = "country_iso3, subdivision_code, year, month, national_code, measure, unit, sex, age, relationship"
+_SAME_CELL = " and ".join(f"t.{c} is not distinct from r.{c}" for c in _CELL.split(", "))
+
+
+def _vintage_order(related) -> pd.DataFrame:
+    """submission_id -> its rank among the other accepted submissions (``ctx.related`` is in vintage order,
+    oldest first; a validated Parquet file is named after its submission)."""
+    if isinstance(related, pd.DataFrame):
+        ids = list(dict.fromkeys(related["submission_id"])) if "submission_id" in related else []
+    else:
+        ids = [Path(p).stem for p in ([related] if isinstance(related, (str, Path)) else related)]
+    return pd.DataFrame({"submission_id": pd.Series(ids, dtype="str"),
+                         "vintage": pd.Series(range(len(ids)), dtype="int64")})
+
+
 @check("national_equals_subdivisions")
 def check_national_equals_subdivisions(rule, table, ctx, con):
-    if _register(con, "rel", ctx.related, sorted(_columns(con))):
-        con.execute("create or replace temp view u as select * from t union all by name "
-                    "select * from rel where submission_id not in (select distinct submission_id from t)")
+    cols = sorted(_columns(con))
+    if "submission_id" in cols and _register(con, "rel", ctx.related, cols):
+        # the other submissions of the source, one vintage per cell: for a cell this file does not have, the
+        # latest accepted vintage only (every older vintage of the same cell added in would count the
+        # subdivisions once per vintage and repeat each national row once per vintage)
+        con.register("__rel_order", _vintage_order(ctx.related))
+        con.execute(f"""
+            create or replace temp view u as
+            select *, true as __own from t
+            union all by name
+            select * exclude (vintage), false as __own from (
+                select r.*, coalesce(o.vintage, -1) as vintage from rel r
+                left join __rel_order o using (submission_id)
+                where r.submission_id not in (select distinct submission_id from t)
+                  and not exists (select 1 from t where {_SAME_CELL}))
+            qualify rank() over (partition by {_CELL} order by vintage desc, submission_id desc) = 1""")
     else:
         f = facts(con)
         if not (f.get("has_national") and f.get("has_subdivision_code")):
             return _na(rule, "national and subdivision rows are not both available")
-        con.execute("create or replace temp view u as select * from t")
+        con.execute("create or replace temp view u as select *, true as __own from t")
     tol = float(rule.params.get("tolerance_rel", 0.005))
+    # a finding of this submission: its national row, or a sum that includes at least one of its subdivision
+    # rows — never a comparison made only of other submissions' rows
     df, n_bad = _fetch_failures(con, """
         with n as (select * from u where subdivision_code is null and unit = 'count' and value is not null),
              s as (select country_iso3, year, month, national_code, measure, sex, age, relationship,
-                          sum(value) as subs, count(*) as n_subs
+                          sum(value) as subs, count(*) as n_subs, bool_or(__own) as own
                    from u where subdivision_code is not null and unit = 'count' group by all)
         select n.file_name, n.line, n.column_name, n.country_iso3, n.year, n.month, n.national_code,
                n.value as national, s.subs, s.n_subs
         from n join s on s.country_iso3 = n.country_iso3 and s.year = n.year and s.month is not distinct from n.month
           and s.national_code = n.national_code and s.measure = n.measure and s.sex = n.sex and s.age = n.age
           and s.relationship = n.relationship
-        where abs(n.value - s.subs) > ? * n.value
+        where abs(n.value - s.subs) > ? * n.value and (n.__own or s.own)
         order by n.line
     """, [tol])
     has_both = con.execute("select count(*) filter (where subdivision_code is null) > 0 and "

@@ -143,10 +143,11 @@ def check_share_range(rule, table, ctx, con):
         return _na(rule, "no breakdown by sex for these offences")
     bad = df[(df["share"] < float(p.get("min", 0))) | (df["share"] > float(p.get("max", 1)))
              | (df["unknown_share"].fillna(0) > float(p.get("unknown_max", 1)))]
-    return _result(rule, bad.assign(observed=bad["share"].round(3).astype(str) + " (unknown "
-                                    + bad["unknown_share"].round(3).astype(str) + ")",
+    # the share of unknown sex beside it (a column of its own: the report words it in each language)
+    return _result(rule, bad.assign(observed=bad["share"].round(3).astype(str),
+                                    unknown_share=bad["unknown_share"].round(3),
                                     expected=f"{p.get('min')}–{p.get('max')}", column_name="sex",
-                                    value=str(p.get("part", "F"))))
+                                    value=str(p.get("part", "F"))), extra=("unknown_share",))
 
 
 @check("rate_range")

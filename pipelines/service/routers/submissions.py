@@ -16,7 +16,7 @@ from pipelines.service.deps import (ApiReviewer, ApiUser, CsrfForm, PortalDep, R
 from pipelines.service.portal import Denied
 from pipelines.service.schemas import AcknowledgeBody, DecisionBody, WithdrawBody
 from pipelines.service.uploads import to_csv_bytes, to_xlsx_bytes
-from pipelines.service.views import api_submission, failing_rules, failures, publish_text, release
+from pipelines.service.views import api_submission, failing_rules, failures, publish_text, release, release_text
 from pipelines.service.web import PUBLISH_OUTCOMES, STATUSES, Web, attachment, client_ip
 
 # strict_content_type=False: a JSON body sent without a content-type header is still read as JSON
@@ -50,13 +50,21 @@ def submission_page(request: Request, web: WebDep, sid: str, u: SignedIn):
     info = portal.submission(u, sid)
     pending = portal.pending_warnings(sid) if info["report"] else []
     pub = request.query_params.get("pub")
+    from pipelines.quality.report import chart_svg, change_key, localize_note, series_label, worst_failures
+
+    lang = web.lang_of(request, u)
+
     return web.render(request, "submission.html", user=u, sid=sid, info=info, man=info["manifest"],
+                      change_key=change_key, worst_failures=worst_failures, chart=lambda s: chart_svg(s, lang),
+                      series_label=lambda x: series_label(x, lang),
+                      note=lambda n: localize_note(n, lang),
                       st=info["status"], report=info["report"], failing=failing_rules(info["report"]),
                       pending=pending, new=request.query_params.get("new"),
                       can_review=u.role == "reviewer" and info["status"].get("status") in ("awaiting_review",
                                                                                            "validated"),
                       can_correct=u.role == "reviewer" and info["status"].get("status") != "withdrawn",
-                      release=release(info), flash=request.query_params.get("msg"),
+                      release=release(info), release_text=release_text(web.tr(request, u), release(info)),
+                      flash=request.query_params.get("msg"),
                       pub=pub if pub in PUBLISH_OUTCOMES else None)
 
 

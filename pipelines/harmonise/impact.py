@@ -1,0 +1,101 @@
+"""What a submission does to the warehouse — DHIS2's *import summary* — computed with the harmonisation's own
+vintage logic (``sql/01_src`` .. ``04_latest``: vintage units by release date and scope, the latest release per
+unit), in DuckDB.
+
+Against the submissions of the same source currently published, each cell of the submission is
+
+* ``new``        — no published value for it in the previous vintage of its scope;
+* ``changed``    — the previous vintage had another value (the largest changes are listed: key, old, new,
+                   difference);
+* ``unchanged``  — the same value;
+* ``withdrawn``  — (a cell of the previous vintage) a unit this submission now gives no longer has it;
+* ``not_applied``— a newer release of the same scope is already published: this file changes nothing there.
+
+The scope is the source's vintage unit (country x national/subdivision level x the spec's ``scope.by``), so
+"same source and country" holds by construction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.harmonise.engine import _code_roots, _fetch, _sql, connect
+from pipelines.specs import SourceSpec
+
+KINDS = ("new", "changed", "unchanged", "withdrawn", "not_applied")
+KEY = ["country_iso3", "subdivision_code", "year", "month", "national_code", "national_label", "measure", "sex",
+       "age", "relationship"]
+
+
+def submission_impact(table: pd.DataFrame | str | Path, *, submission_id: str, spec: SourceSpec,
+                      received_at: str, release_date: str | None, published: pd.DataFrame | None,
+                      top: int = 10) -> dict:
+    """``table``: the submission's standard table (its Parquet file, or a DataFrame). ``published``: the
+    published submissions (``submission_id, source_id, received_at, release_date, validated_path``); only those of
+    ``spec``'s source are read. Returns ``{"counts": {kind: n}, "largest_changes": [...], "against": [ids],
+    "by_year": [...]}``."""
+    import tempfile
+
+    con = connect()
+    with tempfile.TemporaryDirectory(prefix="hemistat-impact-") as tmp:
+        if isinstance(table, pd.DataFrame):
+            path = Path(tmp) / "submission.parquet"
+            table.assign(submission_id=submission_id).to_parquet(path)
+        else:
+            path = Path(table)
+        pub = published if published is not None else pd.DataFrame()
+        rows = [{"submission_id": submission_id, "source_id": spec.source_id, "received_at": str(received_at),
+                 "release_date": release_date, "validated_path": str(path)}]
+        if not pub.empty:
+            pub = pub[(pub["source_id"] == spec.source_id) & (pub["submission_id"] != submission_id)]
+            if "country_iso3" in pub.columns and len(pub):
+                # a vintage unit is within one country: only the published submissions of this file's countries
+                # (or of several countries) are read
+                mine = {r[0] for r in con.execute("select distinct country_iso3 from read_parquet(?)",
+                                                  [str(path)]).fetchall()}
+                pub = pub[pub["country_iso3"].isna() | pub["country_iso3"].isin(mine)]
+            for r in pub.to_dict("records"):
+                if Path(str(r["validated_path"])).exists():
+                    rows.append({k: r.get(k) for k in ("submission_id", "source_id", "received_at", "release_date",
+                                                       "validated_path")})
+        subs = pd.DataFrame(rows)
+        subs["received_at"] = subs["received_at"].astype(str)
+        subs["release_date"] = subs["release_date"].where(subs["release_date"].notna(),
+                                                          subs["received_at"].str[:10]).astype(str)
+        try:
+            con.register("subs", subs)
+            con.register("scopes", pd.DataFrame([(spec.source_id, "year" in spec.scope_by,
+                                                  "subdivision_code" in spec.scope_by,
+                                                  "national_code" in spec.scope_by, spec.scope_kind)],
+                                                columns=["source_id", "by_year", "by_sub", "by_code", "scope_kind"]))
+            con.execute(_sql("01_src"), [list(subs["validated_path"])])
+            con.register("code_roots", _code_roots({spec.source_id: spec},
+                                                   _fetch(con, "select distinct source_id, national_code from src")))
+            con.execute(_sql("02_src_code_families"))
+            con.execute(_sql("03_unit_rank"))
+            con.execute(_sql("04_latest"))
+            con.execute(_sql("impact_cells"), {"sid": submission_id})
+            counts = dict(con.execute("select kind, count(*) from impact_cells group by kind").fetchall())
+            largest = _fetch(con, "select *, new_value - old_value as difference from impact_cells "
+                                  "where kind = 'changed' order by abs(coalesce(new_value, 0) - coalesce(old_value, 0)) "
+                                  "desc, year, national_code, line limit ?", [int(top)])
+            by_year = _fetch(con, "select year, kind, count(*) as n from impact_cells group by all order by 1, 2")
+            against = [r[0] for r in con.execute(
+                "select distinct old_submission_id from impact_cells where old_submission_id is not null "
+                "order by 1").fetchall()]
+        finally:
+            con.close()
+    return {"counts": {k: int(counts.get(k, 0)) for k in KINDS},
+            "largest_changes": [{k: _plain(v) for k, v in r.items() if k in KEY + [
+                "old_value", "new_value", "difference", "line", "column_name"]}
+                                for r in largest.to_dict("records")],
+            "by_year": [{k: _plain(v) for k, v in r.items()} for r in by_year.to_dict("records")],
+            "against": against}
+
+
+def _plain(v):
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+        return None
+    return v.item() if hasattr(v, "item") else v

@@ -1,0 +1,61 @@
+"""The import summary (harmonise/impact.py): what a submission does to the warehouse against the published vintage
+of its scope — values new, changed, unchanged, withdrawn, not applied — on the member-state template (fast)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.adapters import adapt_file, load_spec
+from pipelines.harmonise.impact import submission_impact
+from tests.conftest import REPO
+
+REF = REPO / "reference"
+
+
+def _template(tmp_path: Path) -> pd.DataFrame:
+    from tools.templates import EXAMPLE_MARK
+
+    src = REF / "templates" / "hemistat_template.csv"
+    p = tmp_path / "hemistat_template.csv"
+    p.write_text(src.read_text("utf-8").replace(EXAMPLE_MARK, "filled"), "utf-8")
+    return adapt_file(p, load_spec("iccs_template", REF), submission_id="x", file_name=p.name,
+                      allowed_countries={"PRY"})[0]
+
+
+def test_new_changed_unchanged_withdrawn_not_applied(tmp_path):
+    spec = load_spec("iccs_template", REF)
+    base = _template(tmp_path)
+    old = tmp_path / "old.parquet"
+    base.assign(submission_id="iccs_template__20240101__00000000").to_parquet(old)
+    published = pd.DataFrame([{"submission_id": "iccs_template__20240101__00000000", "source_id": "iccs_template",
+                               "country_iso3": "PRY", "received_at": "2024-01-01T00:00:00",
+                               "release_date": "2024-01-01", "validated_path": str(old)}])
+    n_values = int(base["value"].notna().sum())
+
+    first = submission_impact(base, submission_id="iccs_template__20240101__11111111", spec=spec,
+                              received_at="2024-01-01T00:00:00", release_date="2024-01-01", published=None)
+    assert first["counts"] == {"new": n_values, "changed": 0, "unchanged": 0, "withdrawn": 0, "not_applied": 0}
+
+    new = base.copy()
+    hom = new.index[(new.national_code == "0101") & new.subdivision_code.isna() & (new.measure == "offences")][0]
+    new.loc[hom, "value"] = new.loc[hom, "value"] + 5
+    robbery = new.index[(new.national_code == "0401") & (new.subdivision_code == "PY-11")][0]
+    new = new.drop(index=robbery)
+    res = submission_impact(new, submission_id="iccs_template__20250101__22222222", spec=spec,
+                            received_at="2025-01-01T00:00:00", release_date="2025-01-01", published=published)
+    assert res["counts"] == {"new": 0, "changed": 1, "unchanged": n_values - 2, "withdrawn": 1, "not_applied": 0}
+    [ch] = res["largest_changes"]
+    assert (ch["national_code"], ch["subdivision_code"], ch["old_value"], ch["difference"]) == ("0101", None,
+                                                                                              210.0, 5.0)
+    assert res["against"] == ["iccs_template__20240101__00000000"]
+
+    # an older release of the same scope than the published one changes nothing
+    late = submission_impact(new, submission_id="iccs_template__20230101__33333333", spec=spec,
+                             received_at="2025-01-01T00:00:00", release_date="2023-01-01", published=published)
+    assert late["counts"]["not_applied"] == n_values - 1 and late["counts"]["changed"] == 0
+
+    # another country's published submissions are not read
+    other = published.assign(country_iso3="PER")
+    assert submission_impact(new, submission_id="iccs_template__20250101__22222222", spec=spec,
+                             received_at="2025-01-01T00:00:00", release_date="2025-01-01",
+                             published=other)["counts"]["new"] == n_values - 1

@@ -122,7 +122,9 @@ def _validation_message(errors: list[dict]) -> str:
     for e in errors[:5]:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
         parts.append(f"{loc}: {e.get('msg')}")
-    return "The request body does not have the expected shape (" + "; ".join(parts) + ")."
+    what = ("The request body" if all((e.get("loc") or ("body",))[0] == "body" for e in errors)
+            else "The request")   # a path or query parameter (a token id "1e23", user_id=abc)
+    return f"{what} does not have the expected shape (" + "; ".join(parts) + ")."
 
 
 def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAPI:

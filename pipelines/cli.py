@@ -58,7 +58,19 @@ def _dagster_root_cause(text: str) -> str:
     return f"{kind.rsplit('.', 1)[-1]}: {msg}"[:400]
 
 
+def _raised_in(exc: BaseException, part: str) -> bool:
+    """Whether a frame of the exception's traceback is in a file whose path contains ``part``."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if part in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _os_fault(kind: str, no: int | None, filename, strerror: str | None) -> str:
+    if no is None:   # raised with a message of its own (e.g. "reference table missing: …")
+        return strerror or kind
     what = _ERRNO_WORDS.get(no, strerror or kind)
     where = str(filename) if filename else f"the data folder {_where('data_dir')}"
     if no in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
@@ -83,7 +95,7 @@ def fault_line(exc: BaseException) -> str | None:
     if isinstance(exc, SettingsError):
         return str(exc)
     if isinstance(exc, OSError):
-        return _os_fault(type(exc).__name__, exc.errno, exc.filename, exc.strerror)
+        return _os_fault(type(exc).__name__, exc.errno, exc.filename, exc.strerror or str(exc))
     mod = type(exc).__module__ or ""
     text = str(exc)
     if mod.startswith("duckdb") or mod.startswith("_duckdb"):
@@ -91,8 +103,12 @@ def fault_line(exc: BaseException) -> str | None:
         return (f"the warehouse database {_where('duckdb_path')} cannot be read ({first}); `hemistat publish` "
                 "builds it again from the release files")
     if mod.startswith("sqlalchemy"):
-        first = (getattr(exc, "orig", None) or text).__str__().strip().splitlines()[0][:300]
-        return f"the portal database cannot be used ({first}); see HEMISTAT_DB_URL (default <data>/portal/)"
+        first = str(getattr(exc, "orig", None) or text).strip().splitlines()[0][:300]
+        if _raised_in(exc, "/dagster/"):
+            return (f"the Dagster instance's database in {_where('dagster_home')} cannot be used ({first}); move "
+                    "that folder aside and run the command again (Dagster starts a new history)")
+        return (f"the portal database cannot be used ({first}); see HEMISTAT_DB_URL (default "
+                f"{_where('data_dir')}/portal/portal.sqlite3)")
     if mod.startswith("pyarrow") and ("Parquet" in text or "parquet" in text):
         return f"a Parquet file of the data folder {_where('data_dir')} cannot be read ({text.strip()[:300]})"
     if isinstance(exc, RuntimeError) and ("Stack Trace:" in text or "dagster" in text):
@@ -102,6 +118,12 @@ def fault_line(exc: BaseException) -> str | None:
         m = re.match(r"^(\w*Error): \[Errno (\d+)\] ([^:]+)(?:: '(.*)')?", cause)
         if m:
             return _os_fault(m.group(1), int(m.group(2)), m.group(4), m.group(3))
+        m = re.search(r'"([^"]+)": No space left on device', cause)
+        if m or "No space left on device" in cause:
+            return _os_fault("OSError", errno.ENOSPC, m.group(1) if m else None, None)
+        m = re.match(r"^(FileNotFoundError|OSError|PermissionError): (.+)$", cause)
+        if m:
+            return m.group(2)
         return f"the pipeline run failed: {cause}"
     return None
 
@@ -152,11 +174,22 @@ EXAMPLE_QUERY = ("select country_iso3, year, value, round(rate_per_100k, 2) as r
                  "and age = '_T' and relationship = '_T' order by country_iso3, source_id")
 
 
-def _settings():
+def _settings(writes: bool = False):
+    """The settings, with the data folder's layer folders made. ``writes``: the command writes in the data folder,
+    so a read-only or full one is named at once (one line, exit 3) rather than half-way through a step."""
     from pipelines.settings import get_settings
 
     s = get_settings()
     s.ensure_dirs()
+    if writes:
+        import tempfile
+
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=s.data_dir)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(s.data_dir)) from None
     return s
 
 
@@ -221,7 +254,7 @@ def run(acknowledge_warnings: bool = typer.Option(
     from pipelines.storage import submissions as subs
 
     t0 = time.perf_counter()
-    settings = _settings()
+    settings = _settings(writes=True)
     kind, inputs = discover(settings)
     if not inputs:
         typer.echo("no input files found", err=True)
@@ -326,7 +359,7 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
     from pipelines.defs import runner
     from pipelines.storage import submissions as subs
 
-    settings = _settings()
+    settings = _settings(writes=True)
     try:
         man, created = pipeline.submit(settings, file, source, uploaded_by=os.environ.get("USER", "cli"),
                                     country_iso3=country, released_on=released_on)
@@ -383,7 +416,7 @@ def reprocess(submissions: list[str] = typer.Argument(None, help="submission ids
     from pipelines.defs import runner
     from pipelines.storage import submissions as subs
 
-    settings = _settings()
+    settings = _settings(writes=True)
     sids = list(submissions or [])
     if source:
         sids += [s["submission_id"] for s in subs.list_submissions(settings.landing_dir)
@@ -421,7 +454,7 @@ def withdraw(submission: str = typer.Argument(...),
     from pipelines.defs import runner
     from pipelines.storage import submissions as subs
 
-    settings = _settings()
+    settings = _settings(writes=True)
     try:
         subs.read_manifest(settings.landing_dir, submission)
         pipeline.withdraw(settings, submission, reason=reason, by=by or os.environ.get("USER", "cli"))
@@ -445,7 +478,7 @@ def publish():
     from pipelines.defs import runner
     from pipelines.pipeline.status import overview
 
-    settings = _settings()
+    settings = _settings(writes=True)
     if pipeline.accepted_submissions(settings).empty:
         typer.echo("nothing to publish: no accepted submission (see `hemistat status`)", err=True)
         raise typer.Exit(1)
@@ -547,7 +580,7 @@ def acknowledge(submission: str = typer.Argument(...), rules: list[str] = typer.
     """Acknowledge failing warn rules of a submission (recorded with who, when and why)."""
     from pipelines import pipeline
 
-    settings = _settings()
+    settings = _settings(writes=True)
     try:
         st = pipeline.acknowledge(settings, submission, rules, by=by, reason=reason)
     except (ValueError, FileNotFoundError) as exc:

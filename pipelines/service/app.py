@@ -159,13 +159,19 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
         msg = web.tr(request, u)(exc.key, **exc.params)
         if is_api(request):
             headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
-            return JSONResponse({"error": exc.key, "message": msg}, status_code=exc.status, headers=headers)
+            body = {"error": exc.key, "message": msg}
+            if getattr(exc, "file_name", None):
+                body["file"] = exc.file_name
+            return JSONResponse(body, status_code=exc.status, headers=headers)
         return web.render(request, "error.html", status=exc.status, user=u, message=msg)
 
     @app.exception_handler(UploadRefused)
     async def _refused(request: Request, exc: UploadRefused):
         t = web.tr(request, None if is_api(request) else web.current_user(request))
-        return JSONResponse({"error": exc.key, "message": t(exc.key, **exc.params)}, status_code=exc.status)
+        body = {"error": exc.key, "message": t(exc.key, **exc.params)}
+        if getattr(exc, "file_name", None):
+            body["file"] = exc.file_name   # which file was refused
+        return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

@@ -225,6 +225,7 @@ class Portal:
                                         country_iso3=country, channel="web", original_name=name,
                                         released_on=released_on)
         except (UploadRefused, Denied) as exc:
+            exc.file_name = (file_name or "")[:120] or None   # the answer names the file it refuses
             self.db.audit("upload_refused", actor=user.username, role=user.role, source_id=source_id, ip=ip,
                           country_iso3=country, reason=exc.key, file_name=name)
             raise

@@ -68,10 +68,11 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
     import zipfile
 
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException   # a name openpyxl refuses (.csv)
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, InvalidFileException) as exc:
         raise SubmissionError([Problem(file_name, None, None, "S1", key="not_xlsx",
                                        params={"error": str(exc)})]) from exc
     try:

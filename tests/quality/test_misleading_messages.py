@@ -62,3 +62,34 @@ def test_long_file_name_message_in_every_language():
     for lang in LANGUAGES:
         msg = cats[lang]["err_file_name_too_long"].format(n=300, max=255)
         assert "300" in msg and "255" in msg, (lang, msg)
+
+
+# environment faults: one line naming what is wrong and where (pipelines/cli.py) ---------------------------------
+DAGSTER_TEXT = '''dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op "published_warehouse":
+
+Stack Trace:
+  File "/x/dagster/_core/execution/plan/utils.py", line 57, in op_execution_error_boundary
+    yield
+
+The above exception was caused by the following exception:
+_duckdb.TransactionException: TransactionContext Error: Failed to commit: Could not write file "/data/.hemistat.duckdb.1.tmp.wal": No space left on device
+
+Stack Trace:
+  File "/x/pipelines/storage/release.py", line 10, in build
+'''
+
+
+def test_fault_lines_name_what_and_where():
+    import errno
+
+    from pipelines.cli import fault_line
+    from pipelines.settings import SettingsError
+
+    assert "no space left" in fault_line(OSError(errno.ENOSPC, "No space left on device", "/d/raw/x.parquet"))
+    assert "/d/raw/x.parquet" in fault_line(OSError(errno.ENOSPC, "No space left on device", "/d/raw/x.parquet"))
+    assert "read-only" in fault_line(OSError(errno.EROFS, "Read-only file system", "/d/landing"))
+    assert fault_line(SettingsError("invalid setting(s): HEMISTAT_MAX_UPLOAD_MB: not a number")).startswith(
+        "invalid setting(s): HEMISTAT_MAX_UPLOAD_MB")
+    line = fault_line(RuntimeError(DAGSTER_TEXT))
+    assert "no space left" in line and "/data/.hemistat.duckdb.1.tmp.wal" in line and "\n" not in line, line
+    assert fault_line(ZeroDivisionError("x")) is None

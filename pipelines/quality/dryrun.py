@@ -6,6 +6,8 @@ Data Docs go to a temporary folder (``reports_dir`` keeps the Data Docs), so it 
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +18,7 @@ from pipelines.adapters import SubmissionError, adapt_to_parquet, load_all_specs
 from pipelines.contracts.tables import ContractError, RawSchema, read_table, validate_parquet
 from pipelines.harmonise import reference as ref
 from pipelines.settings import Settings
+from pipelines.storage.submissions import stored_name
 
 
 def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: str | None = None,
@@ -33,8 +36,14 @@ def dry_run(settings: Settings, file: Path, source_id: str, *, lang_file_name: s
     countries = set(ref.countries(settings.reference_dir)["iso3"])
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "dry.parquet"
+        # read under the name landing would store it as (original.<ext>), as the submission's ingest does
+        stored = Path(tmp) / stored_name(name)
         try:
-            _, _, stats = adapt_to_parquet(Path(file), spec, p, submission_id="dry-run", file_name=name,
+            os.link(file, stored)
+        except OSError:
+            shutil.copyfile(file, stored)
+        try:
+            _, _, stats = adapt_to_parquet(stored, spec, p, submission_id="dry-run", file_name=name,
                                            allowed_countries=countries)
         except SubmissionError as exc:
             _, _, report = run_quality(settings, spec, None, file_name=name, sid=None, problems=exc.problems,

@@ -75,7 +75,7 @@ def _os_fault(kind: str, no: int | None, filename, strerror: str | None) -> str:
     where = str(filename) if filename else f"the data folder {_where('data_dir')}"
     if no in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return (f"{what} while writing {where}: free space there (or point HEMISTAT_DATA_DIR at a folder with "
-                "room) and run the command again; nothing half-written is published")
+                "room) and run the command again")
     if no in (errno.EROFS, errno.EACCES, errno.EPERM):
         return (f"cannot write {where}: {what}; this command needs a writable data folder (HEMISTAT_DATA_DIR="
                 f"{_where('data_dir')})")

@@ -46,7 +46,10 @@ class Reader(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            s = killer.sample(self.db)
+            try:
+                s = killer.sample(self.db)
+            except Exception as exc:  # noqa: BLE001 - a reader that fails is a finding, not the end of reading
+                s = {"error": f"{type(exc).__name__}: {exc}"[:300]}
             s["trial"] = self.trial
             self.samples.append(s)
             time.sleep(0.05)

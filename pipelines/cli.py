@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -12,8 +14,158 @@ import time
 from pathlib import Path
 
 import typer
+import typer.core
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# faults of the environment (a full disk, a read-only folder, a missing reference table, a bad setting, a damaged
+# database) end a command with one line naming what is wrong and where, and this exit status — never a traceback.
+# HEMISTAT_DEBUG=1 shows the traceback (and Dagster's own log of a failed run) for a developer.
+FAULT_EXIT = 3
+DEBUG_ENV = "HEMISTAT_DEBUG"
+_ERRNO_WORDS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                errno.EROFS: "the folder is read-only", errno.EACCES: "permission denied",
+                errno.EPERM: "operation not permitted", errno.ENOENT: "no such file or folder",
+                errno.EFBIG: "file too large", errno.EIO: "input/output error"}
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+
+
+def _where(settings_attr: str) -> str:
+    try:
+        from pipelines.settings import get_settings
+
+        return str(getattr(get_settings(), settings_attr))
+    except Exception:  # noqa: BLE001 - the settings themselves may be what is wrong
+        return "?"
+
+
+def _dagster_root_cause(text: str) -> str:
+    """The innermost 'Type: message' of a Dagster error text (a failed step's error with its causes and stack
+    traces), in one line."""
+    import re
+
+    blocks = [b.strip() for b in re.split(r"\n\s*Stack Trace:\n", text) if b.strip()]
+    heads = []
+    for b in blocks:
+        for ln in b.splitlines():
+            m = re.match(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit)): (.+)$", ln)
+            if m and not ln.startswith("  File "):
+                heads.append((m.group(1), m.group(2)))
+    if not heads:
+        return text.strip().splitlines()[0][:300] if text.strip() else "the run failed"
+    kind, msg = heads[-1]
+    return f"{kind.rsplit('.', 1)[-1]}: {msg}"[:400]
+
+
+def _raised_in(exc: BaseException, part: str) -> bool:
+    """Whether a frame of the exception's traceback is in a file whose path contains ``part``."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if part in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _os_fault(kind: str, no: int | None, filename, strerror: str | None) -> str:
+    if no is None:   # raised with a message of its own (e.g. "reference table missing: …")
+        return strerror or kind
+    what = _ERRNO_WORDS.get(no, strerror or kind)
+    where = str(filename) if filename else f"the data folder {_where('data_dir')}"
+    if no in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return (f"{what} while writing {where}: free space there (or point HEMISTAT_DATA_DIR at a folder with "
+                "room) and run the command again")
+    if no in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"cannot write {where}: {what}; this command needs a writable data folder (HEMISTAT_DATA_DIR="
+                f"{_where('data_dir')})")
+    if no == errno.ENOENT:
+        ref = _where("reference_dir")
+        if filename and ref != "?" and str(filename).startswith(ref):
+            return (f"reference table missing: {filename} (HEMISTAT_REFERENCE_DIR={ref}); restore it from the "
+                    "repository, then `hemistat doctor` checks every reference table")
+        return f"{what}: {where}"
+    return f"{what}: {where}"
+
+
+def fault_line(exc: BaseException) -> str | None:
+    """One line naming what is wrong and where for a fault of the environment; None for anything else."""
+    from pipelines.settings import SettingsError
+
+    if isinstance(exc, SettingsError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return _os_fault(type(exc).__name__, exc.errno, exc.filename, exc.strerror or str(exc))
+    mod = type(exc).__module__ or ""
+    text = str(exc)
+    if mod.startswith("duckdb") or mod.startswith("_duckdb"):
+        first = text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
+        return (f"the warehouse database {_where('duckdb_path')} cannot be read ({first}); `hemistat publish` "
+                "builds it again from the release files")
+    if mod.startswith("sqlalchemy"):
+        first = str(getattr(exc, "orig", None) or text).strip().splitlines()[0][:300]
+        if _raised_in(exc, "/dagster/"):
+            return (f"the Dagster instance's database in {_where('dagster_home')} cannot be used ({first}); move "
+                    "that folder aside and run the command again (Dagster starts a new history)")
+        return (f"the portal database cannot be used ({first}); see HEMISTAT_DB_URL (default "
+                f"{_where('data_dir')}/portal/portal.sqlite3)")
+    if mod.startswith("pyarrow") and ("Parquet" in text or "parquet" in text):
+        return f"a Parquet file of the data folder {_where('data_dir')} cannot be read ({text.strip()[:300]})"
+    if isinstance(exc, RuntimeError) and ("Stack Trace:" in text or "dagster" in text):
+        cause = _dagster_root_cause(text)
+        import re
+
+        m = re.match(r"^(\w*Error): \[Errno (\d+)\] ([^:]+)(?:: '(.*)')?", cause)
+        if m:
+            return _os_fault(m.group(1), int(m.group(2)), m.group(4), m.group(3))
+        m = re.search(r'"([^"]+)": No space left on device', cause)
+        if m or "No space left on device" in cause:
+            return _os_fault("OSError", errno.ENOSPC, m.group(1) if m else None, None)
+        m = re.match(r"^(FileNotFoundError|OSError|PermissionError): (.+)$", cause)
+        if m:
+            return m.group(2)
+        return f"the pipeline run failed: {cause}"
+    return None
+
+
+class _Commands(typer.core.TyperGroup):
+    """Every command's faults of the environment become one line on stderr and exit status 3 (FAULT_EXIT); an
+    unexpected error one line too, naming its type (HEMISTAT_DEBUG=1: the traceback)."""
+
+    def invoke(self, ctx):
+        import click
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130)
+        except Exception as exc:  # noqa: BLE001 - turned into one readable line
+            if _debug():
+                raise
+            line = fault_line(exc)
+            if line is None:
+                line = (f"unexpected failure ({type(exc).__name__}: {str(exc).strip()[:300]}); "
+                        f"{DEBUG_ENV}=1 shows the traceback")
+            typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(FAULT_EXIT)
+
+
+@contextlib.contextmanager
+def _dagster_quiet():
+    """Dagster's console logger prints every failed step with its stack trace on stderr (it looks sys.stderr
+    up per message); the command prints its own verdict instead. The run's events stay in the Dagster
+    instance (the UI shows them); HEMISTAT_DEBUG=1 lets them through."""
+    if _debug():
+        yield
+        return
+    with contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_Commands,
                   help="hemistat: national crime statistics -> quality rules -> ICCS -> warehouse.")
 
 EXAMPLE_QUERY = ("select country_iso3, year, value, round(rate_per_100k, 2) as rate_per_100k, source_id "
@@ -22,11 +174,22 @@ EXAMPLE_QUERY = ("select country_iso3, year, value, round(rate_per_100k, 2) as r
                  "and age = '_T' and relationship = '_T' order by country_iso3, source_id")
 
 
-def _settings():
+def _settings(writes: bool = False):
+    """The settings, with the data folder's layer folders made. ``writes``: the command writes in the data folder,
+    so a read-only or full one is named at once (one line, exit 3) rather than half-way through a step."""
     from pipelines.settings import get_settings
 
     s = get_settings()
     s.ensure_dirs()
+    if writes:
+        import tempfile
+
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=s.data_dir)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(s.data_dir)) from None
     return s
 
 
@@ -48,9 +211,28 @@ def _status_or_error(settings, sid) -> dict:
         return {"status": "unreadable", "events": [{"detail": str(exc)}]}
 
 
-def _print_problems(problems, limit=50):
+def _problem_text(p, file_name: str = "") -> str:
+    """One problem of a report as one line: file, line, column, [rule] message (value). A report holds two
+    shapes — an adapter's problem (``file``, ``column``, ``message`` text) and a quality rule's failing row
+    (``file_name``, ``column_name``, ``message`` by language) — and a Problem object prints itself."""
+    if not isinstance(p, dict):
+        return str(p)
+    where = str(p.get("file") or p.get("file_name") or file_name or "?")
+    if p.get("line") is not None:
+        where += f", line {p['line']}"
+    col = p.get("column") or p.get("column_name")
+    if col:
+        where += f", column '{col}'"
+    msg = p.get("message")
+    if isinstance(msg, dict):
+        msg = msg.get("en") or next(iter(msg.values()), "")
+    val = f" (value {str(p['value'])!r})" if p.get("value") not in (None, "") else ""
+    return f"{where}: [{p.get('rule') or '?'}] {msg or ''}{val}"
+
+
+def _print_problems(problems, limit=50, file_name: str = ""):
     for p in problems[:limit]:
-        typer.echo(f"  - {p}", err=True)
+        typer.echo(f"  - {_problem_text(p, file_name)}", err=True)
     if len(problems) > limit:
         typer.echo(f"  … and {len(problems) - limit} more (see the report)", err=True)
 
@@ -90,7 +272,7 @@ def run(acknowledge_warnings: bool = typer.Option(
     from pipelines.storage import submissions as subs
 
     t0 = time.perf_counter()
-    settings = _settings()
+    settings = _settings(writes=True)
     kind, inputs = discover(settings)
     if not inputs:
         typer.echo("no input files found", err=True)
@@ -109,7 +291,8 @@ def run(acknowledge_warnings: bool = typer.Option(
     pending = [s for s in sids if subs.status_of(settings.landing_dir, s) == "received"]
     instance = runner.instance_for(settings)
     if pending:
-        runner.ingest(settings, pending, instance, progress=typer.echo)
+        with _dagster_quiet():
+            runner.ingest(settings, pending, instance, progress=typer.echo)
     waiting = [s for s in sids if subs.status_of(settings.landing_dir, s) == "awaiting_review"]
     acknowledged = {}
     if waiting and acknowledge_warnings:
@@ -125,16 +308,15 @@ def run(acknowledge_warnings: bool = typer.Option(
         typer.echo("nothing to publish: no submission is accepted yet")
     else:
         typer.echo("publishing …")
-        runner.publish(instance)
+        with _dagster_quiet():
+            runner.publish(instance)
     _summary(settings, kind, sids, acknowledged, reason, time.perf_counter() - t0)
 
 
 def _summary(settings, kind, sids, acknowledged, reason, seconds):
-    import duckdb
     import pyarrow.parquet as pq
 
     from pipelines import pipeline
-    from pipelines.storage import submissions as subs
 
     typer.echo("")
     typer.echo(f"done in {seconds:.1f} s  (inputs: {kind})")
@@ -199,7 +381,7 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
     from pipelines.pipeline.status import in_current_release, missing_from_release
     from pipelines.storage import submissions as subs
 
-    settings = _settings()
+    settings = _settings(writes=True)
     try:
         man, created = pipeline.submit(settings, file, source, uploaded_by=os.environ.get("USER", "cli"),
                                     country_iso3=country, released_on=released_on)
@@ -222,22 +404,22 @@ def submit(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
     status = subs.read_status(settings.landing_dir, sid).get("status")
     if status == "received":
         instance = runner.instance_for(settings)
-        status = runner.ingest(settings, [sid], instance, progress=lambda m: None)[sid]
-        if status == "validated" and publish:
-            runner.publish(instance)
+        with _dagster_quiet():
+            status = runner.ingest(settings, [sid], instance, progress=lambda m: None)[sid]
+            if status == "validated" and publish:
+                runner.publish(instance)
     elif publish and sid in missing_from_release(settings):
         # accepted earlier, but the release that should hold it was never made (a crash): publish now
         typer.echo(f"  {sid} is {status} but not in the current release: publishing it")
-        runner.publish(runner.instance_for(settings))
+        with _dagster_quiet():
+            runner.publish(runner.instance_for(settings))
     report_path = subs.submission_dir(settings.landing_dir, sid) / "report.json"
     report = json.loads(report_path.read_text("utf-8")) if report_path.exists() else {}
     if report.get("verdict") == "rejected" or subs.read_status(settings.landing_dir, sid)["status"] == "rejected":
-        from pipelines.adapters.errors import Problem
-
-        probs = [Problem(**p) for p in report.get("problems", [])]
+        probs = report.get("problems", [])
         typer.echo(f"REJECTED: {file.name} ({len(probs)} problem(s)); the published warehouse is unchanged.",
                    err=True)
-        _print_problems(probs)
+        _print_problems(probs, file_name=file.name)
         if report.get("rules"):
             from pipelines.quality.report import render_text
 
@@ -273,7 +455,7 @@ def reprocess(submissions: list[str] = typer.Argument(None, help="submission ids
     from pipelines.defs import runner
     from pipelines.storage import submissions as subs
 
-    settings = _settings()
+    settings = _settings(writes=True)
     sids = list(submissions or [])
     if source:
         sids += [s["submission_id"] for s in subs.list_submissions(settings.landing_dir)
@@ -293,7 +475,8 @@ def reprocess(submissions: list[str] = typer.Argument(None, help="submission ids
         typer.echo(f"{sid}: {st}")
     if publish and not pipeline.accepted_submissions(settings).empty:
         typer.echo("publishing …")
-        runner.publish(runner.instance_for(settings))
+        with _dagster_quiet():
+            runner.publish(runner.instance_for(settings))
         from pipelines.storage import release as rel
 
         typer.echo(f"published release {rel.current_release(settings.published_dir)}")
@@ -310,7 +493,7 @@ def withdraw(submission: str = typer.Argument(...),
     from pipelines.defs import runner
     from pipelines.storage import submissions as subs
 
-    settings = _settings()
+    settings = _settings(writes=True)
     try:
         subs.read_manifest(settings.landing_dir, submission)
         pipeline.withdraw(settings, submission, reason=reason, by=by or os.environ.get("USER", "cli"))
@@ -320,7 +503,8 @@ def withdraw(submission: str = typer.Argument(...),
     typer.echo(f"{submission}: withdrawn ({reason})")
     if publish:
         typer.echo("publishing …")
-        runner.publish(runner.instance_for(settings))
+        with _dagster_quiet():
+            runner.publish(runner.instance_for(settings))
         from pipelines.storage import release as rel
 
         typer.echo(f"published release {rel.current_release(settings.published_dir)}")
@@ -333,11 +517,12 @@ def publish():
     from pipelines.defs import runner
     from pipelines.pipeline.status import overview
 
-    settings = _settings()
+    settings = _settings(writes=True)
     if pipeline.accepted_submissions(settings).empty:
         typer.echo("nothing to publish: no accepted submission (see `hemistat status`)", err=True)
         raise typer.Exit(1)
-    runner.publish(runner.instance_for(settings))
+    with _dagster_quiet():
+        runner.publish(runner.instance_for(settings))
     typer.echo(f"published: {settings.duckdb_path}")
     left = [r for r in overview(settings) if r["status"] in ("received", "awaiting_review", "rejected")]
     if left:
@@ -403,28 +588,35 @@ def status(source: str = typer.Option(None, "--source", help="only this source")
 def validate(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
              source: str = typer.Option(..., "--source", "-s"),
              lang: str = typer.Option("en", "--lang", help="en | es | pt | fr"),
-             html_out: Path = typer.Option(None, "--html", help="where to write the HTML report"),
+             html_out: Path = typer.Option(None, "--html", help="where to write the HTML report (default: the "
+                                                               "system's temporary folder)"),
              max_rows: int = typer.Option(10, help="failing rows shown per rule"),
              details: bool = typer.Option(False, "--details", help="also list the rows of warn/info rules")):
-    """Dry run: adapter + every quality rule, nothing stored or published. Exit 1 if an error rule fails."""
+    """Dry run: adapter + layer contract + every quality rule, nothing stored or published, nothing written in
+    the data folder. Exit 1 if an error rule fails."""
+    import re
+    import tempfile
+
     from pipelines.quality.dryrun import dry_run
     from pipelines.quality.report import render_html, render_text
 
     from pipelines.i18n import LANGUAGES
+    from pipelines.settings import get_settings
 
     if lang not in LANGUAGES:
         typer.echo(f"--lang must be one of {', '.join(LANGUAGES)}", err=True)
         raise typer.Exit(2)
-    settings = _settings()
+    settings = get_settings()   # read only: a dry run creates nothing in the data folder (it may be read-only)
+    stem = re.sub(r"[^\w.-]+", "_", file.stem)[:80] or "file"
+    out = html_out or Path(tempfile.gettempdir()) / "hemistat-reports" / f"{stem}.{source}.{lang}.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        report = dry_run(settings, file, source)
+        report = dry_run(settings, file, source, reports_dir=out.parent)
     except KeyError as exc:
         typer.echo(f"error: {exc.args[0]}", err=True)
         raise typer.Exit(2)
     typer.echo(render_text(report, lang, max_rows=max_rows,
                            details=("error", "warn", "info") if details else ("error",)))
-    out = html_out or settings.data_dir / "reports" / f"{file.stem}.{source}.{lang}.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(report, lang), encoding="utf-8")
     typer.echo(f"HTML report: {out}")
     raise typer.Exit(1 if report["verdict"] == "rejected" else 0)
@@ -437,7 +629,7 @@ def acknowledge(submission: str = typer.Argument(...), rules: list[str] = typer.
     """Acknowledge failing warn rules of a submission (recorded with who, when and why)."""
     from pipelines import pipeline
 
-    settings = _settings()
+    settings = _settings(writes=True)
     try:
         st = pipeline.acknowledge(settings, submission, rules, by=by, reason=reason)
     except (ValueError, FileNotFoundError) as exc:

@@ -26,7 +26,8 @@ PROBLEM_SECTION: dict[str, str] = {
     "zip_too_many_entries": "reader", "zip_ratio": "reader", "zip_unreadable": "reader", "xml_dtd_refused": "reader",
     # layouts
     "missing_columns": "column-roles", "no_layout_matches": "layouts", "layout_unreadable": "layouts",
-    "layout_lacks_columns": "layouts", "spec_missing_role": "column-roles", "no_year_column": "values",
+    "layout_lacks_columns": "layouts", "layout_repeats_columns": "layouts", "spec_missing_role": "column-roles",
+    "no_year_column": "values",
     # record-level files
     "no_variant_matches": "example-record-level", "variant_needs_columns": "example-record-level",
     "variant_expects_no_columns": "example-record-level", "variant_expects_file_name": "example-record-level",

@@ -96,6 +96,8 @@ def wh(real_warehouse):
 # deploy   tests/deploy: deployment profiles against a private PostgreSQL, the multiprocess executor, a local
 #          S3-compatible server (moto); starts servers and subprocesses, so not in the fast tier
 # browser  drives headless Chromium (installed by .ci/run)
+# reliability  tests/reliability: hostile and broken files through the CLI and the portal, kill -9 trials
+#          (issue 14); minutes, not seconds, so not in the fast tier
 # fast     everything else: synthetic or hand-made inputs only; `make test-fast` runs it on every change
 # `make test` runs every tier. Marks are given here, from what a test uses, so no test file has to repeat them.
 _REAL_HINTS = re.compile(r"\breal\(|\breal_warehouse\b|\bSHARED\b|/shared/data/real|\bgood_file\(|\b_real\(")
@@ -201,7 +203,9 @@ def _mark_tiers(items):
             item.add_marker(pytest.mark.e2e)
         if "tests/deploy/" in item.nodeid.replace("\\", "/"):
             item.add_marker(pytest.mark.deploy)
+        if "tests/reliability/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.reliability)
         if _uses_real_files(item):
             item.add_marker(pytest.mark.real)
-        if not any(item.get_closest_marker(m) for m in ("real", "browser", "e2e", "deploy")):
+        if not any(item.get_closest_marker(m) for m in ("real", "browser", "e2e", "deploy", "reliability")):
             item.add_marker(pytest.mark.fast)

@@ -6,6 +6,7 @@ their own families; everything source-specific lives in ``reference/sources/<sou
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -76,9 +77,17 @@ def choose_layout(path: Path, spec: SourceSpec, file_name: str, *, stream: bool 
             if exc.problems[0].rule == "S2":
                 decode_errors.append(exc)
             continue
-        missing = [c for c in required_columns(layout) if c not in header]
+        names = Counter(header)
+        missing = [c for c in required_columns(layout) if c not in names]
         if not missing:
             return layout
+        # a column renamed to another's name: say so, not only that a column is missing
+        repeated = [c for c in required_columns(layout) if names.get(c, 0) > 1]
+        if repeated:
+            tried.append({"key": "layout_repeats_columns",
+                          "params": {"layout": repr(layout["name"]), "repeated": ", ".join(repeated),
+                                     "columns": ", ".join(missing)}})
+            continue
         tried.append({"key": "layout_lacks_columns",
                       "params": {"layout": repr(layout["name"]), "columns": ", ".join(missing)}})
     if decode_errors and len(decode_errors) == len(tried):

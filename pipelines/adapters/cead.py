@@ -80,10 +80,11 @@ def _text(v) -> str:
 
 def _read_sheet(path: Path, sheet, file_name: str) -> list[tuple[int, tuple]]:
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException   # a name openpyxl refuses (.csv)
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, InvalidFileException) as exc:
         raise SubmissionError([Problem(file_name, None, None, "S1", key="not_xlsx",
                                        params={"error": str(exc)})]) from exc
     try:

@@ -69,6 +69,7 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
     import zipfile
 
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException   # a name openpyxl refuses (.csv)
 
     from xml.etree.ElementTree import ParseError
 
@@ -79,7 +80,7 @@ def read_xlsx_records(path: Path, reader: dict, file_name: str):
     # refused (DefusedXmlException, a ValueError); a workbook with a DTD is refused before (adapters/guards.py)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, ParseError) as exc:
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, ParseError, InvalidFileException) as exc:
         raise SubmissionError([Problem(file_name, None, None, "S1", key="not_xlsx",
                                        params={"error": str(exc)})]) from exc
     try:

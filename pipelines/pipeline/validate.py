@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
-
 from pipelines.adapters import Problem, SubmissionError, load_spec
 from pipelines.contracts.tables import ContractError, RawSchema, validate_parquet
 from pipelines.pipeline.ingest import StepResult
 from pipelines.pipeline.quality_files import _quality_tables, quality_dir
 from pipelines.pipeline.review import HOLD_DETAIL, needs_approval, pipeline_may_set
-from pipelines.quality.run import run_quality
+from pipelines.quality.run import contract_problems, run_quality  # noqa: F401 - contract_problems re-exported
 from pipelines.settings import Settings
 from pipelines.storage import submissions as subs
 from pipelines.storage.files import copy_file_atomic, write_parquet_atomic
-
-
-def contract_problems(df: pd.DataFrame | None, exc: ContractError, file_name: str) -> list[Problem]:
-    """Turn pandera failure cases into problems that name file, line, column and rule. The failing row's line
-    and column come from the failure cases (``validate_parquet``'s ``row_line``/``row_column_name``) or,
-    for a contract checked on a DataFrame, from ``df``."""
-    out = []
-    fc = exc.failures
-    for _, f in fc.head(200).iterrows():
-        idx = f.get("index")
-        line = None
-        col = f.get("column")
-        if "row_line" in fc.columns:
-            if pd.notna(f.get("row_line")):
-                line = int(f["row_line"])
-                col = f.get("row_column_name") if col == "value" else col
-        elif df is not None and idx is not None and pd.notna(idx) and int(idx) in df.index:
-            line = int(df.at[int(idx), "line"])
-            col = df.at[int(idx), "column_name"] if col == "value" else col
-        out.append(Problem(file_name, line, None if pd.isna(col) else str(col), "S1",
-                           value=None if pd.isna(f.get("failure_case")) else str(f.get("failure_case")),
-                           key="breaks_contract", params={"layer": exc.layer, "check": str(f.get("check"))}))
-    return out
 
 
 def validate(settings: Settings, sid: str) -> StepResult:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.adapters import Problem
+from pipelines.contracts.tables import ContractError
 from pipelines.quality import gx_suite
 from pipelines.quality.context import build_context
 from pipelines.quality.engine import evaluate, verdict
@@ -55,12 +56,38 @@ def import_summary(settings: Settings, spec, table: pd.DataFrame | str | Path | 
         return None
 
 
+def contract_problems(df: pd.DataFrame | None, exc: ContractError, file_name: str) -> list[Problem]:
+    """Turn pandera failure cases into problems that name file, line, column and rule. The failing row's line
+    and column come from the failure cases (``validate_parquet``'s ``row_line``/``row_column_name``) or,
+    for a contract checked on a DataFrame, from ``df``."""
+    out = []
+    fc = exc.failures
+    for _, f in fc.head(200).iterrows():
+        idx = f.get("index")
+        line = None
+        col = f.get("column")
+        if "row_line" in fc.columns:
+            if pd.notna(f.get("row_line")):
+                line = int(f["row_line"])
+                col = f.get("row_column_name") if col == "value" else col
+        elif df is not None and idx is not None and pd.notna(idx) and int(idx) in df.index:
+            line = int(df.at[int(idx), "line"])
+            col = df.at[int(idx), "column_name"] if col == "value" else col
+        out.append(Problem(file_name, line, None if pd.isna(col) else str(col), "S1",
+                           value=None if pd.isna(f.get("failure_case")) else str(f.get("failure_case")),
+                           key="breaks_contract", params={"layer": exc.layer, "check": str(f.get("check"))}))
+    return out
+
+
 def run_quality(settings: Settings, spec, table: pd.DataFrame | str | Path | None, *, file_name: str, sid: str | None,
                 received_at=None, layout: str | None = None, problems: list[Problem] | None = None,
                 acknowledged: set[str] | None = None, with_gx: bool = True, sha256: str | None = None,
-                release_date: str | None = None):
+                release_date: str | None = None, docs_root: Path | None = None):
     """All raw- and validated-layer rules (+ the GX suite) on one submission's table: a DataFrame, or the path
     of its Parquet file (read in place by DuckDB, in bounded memory).
+
+    ``docs_root``: the folder whose ``reports/gx_docs/`` receives a dry run's Data Docs (default: the data
+    folder); a dry run passes a temporary folder so that it writes nothing in the data folder.
 
     Returns (results, verdict, report)."""
     rules = load_rules(settings.rules_dir, spec.source_id, reference_dir=settings.reference_dir)
@@ -74,7 +101,8 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | str | Path | Non
     gx = None
     if with_gx and table is not None:  # GX beside the engine: scorecard columns gx_*, Data Docs (gx_suite)
         gx = gx_suite.run_for_submission(results, table, rules, ctx.countries or set(), name=spec.source_id,
-                                         docs=gx_suite.docs_dir(settings.data_dir, sid, file_name, spec.source_id))
+                                         docs=gx_suite.docs_dir(docs_root or settings.data_dir, sid, file_name,
+                                                                spec.source_id))
     v = verdict(results, acknowledged)
     stats = table_stats(table)
     impact = import_summary(settings, spec, table, sid=sid, received_at=received_at, release_date=release_date)

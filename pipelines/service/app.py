@@ -122,7 +122,9 @@ def _validation_message(errors: list[dict]) -> str:
     for e in errors[:5]:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
         parts.append(f"{loc}: {e.get('msg')}")
-    return "The request body does not have the expected shape (" + "; ".join(parts) + ")."
+    what = ("The request body" if all((e.get("loc") or ("body",))[0] == "body" for e in errors)
+            else "The request")   # a path or query parameter (a token id "1e23", user_id=abc)
+    return f"{what} does not have the expected shape (" + "; ".join(parts) + ")."
 
 
 def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAPI:
@@ -158,13 +160,19 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
         msg = web.tr(request, u)(exc.key, **exc.params)
         if is_api(request):
             headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
-            return JSONResponse({"error": exc.key, "message": msg}, status_code=exc.status, headers=headers)
+            body = {"error": exc.key, "message": msg}
+            if getattr(exc, "file_name", None):
+                body["file"] = exc.file_name
+            return JSONResponse(body, status_code=exc.status, headers=headers)
         return web.render(request, "error.html", status=exc.status, user=u, message=msg)
 
     @app.exception_handler(UploadRefused)
     async def _refused(request: Request, exc: UploadRefused):
         t = web.tr(request, None if is_api(request) else web.current_user(request))
-        return JSONResponse({"error": exc.key, "message": exc.text(t)}, status_code=exc.status)
+        body = {"error": exc.key, "message": exc.text(t)}
+        if getattr(exc, "file_name", None):
+            body["file"] = exc.file_name   # which file was refused
+        return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

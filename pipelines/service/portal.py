@@ -232,6 +232,7 @@ class Portal:
             except FileRefused as exc:
                 raise UploadRefused("err_file_refused", status=413, detail=exc.problems[0]) from None
         except (UploadRefused, Denied) as exc:
+            exc.file_name = (file_name or "")[:120] or None   # the answer names the file it refuses
             self.db.audit("upload_refused", actor=user.username, role=user.role, source_id=source_id, ip=ip,
                           country_iso3=country, reason=exc.key, file_name=name)
             raise

@@ -12,7 +12,15 @@ withdrawal's ``reason`` — default to empty, so that leaving them out gets the 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+# a database row id (users, API tokens): a whole number the id columns (SQL INTEGER, 32 bits on PostgreSQL) can
+# hold. "1e23", "abc", -1 or 10**23 is answered 422 naming the field, never handed to the database (SQLite raised
+# OverflowError, PostgreSQL a DataError: 500)
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 
 class Body(BaseModel):
@@ -62,4 +70,4 @@ class UserAdminForm(Body):
     role: str = ""
     country_iso3: str = ""
     lang: str = ""
-    user_id: int = 0
+    user_id: RowId = 0

@@ -43,12 +43,15 @@ class UploadRefused(ValueError):
                               for k, v in self.params.items()})
 
 
+MAX_NAME = 255   # characters of an uploaded file's name (most file systems' limit)
+
+
 def check_file_name(name: str | None) -> str:
     """The file name is kept as text in the manifest only; one that tries to be a path is refused."""
     if not name or not name.strip():
         raise UploadRefused("err_no_file")
-    if len(name) > 255:
-        raise UploadRefused("err_file_name")
+    if len(name) > MAX_NAME:
+        raise UploadRefused("err_file_name_too_long", n=len(name), max=MAX_NAME)
     if "/" in name or "\\" in name or name.strip(" .") == "" or re.match(r"^[A-Za-z]:", name):
         raise UploadRefused("err_file_name_path")
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):

@@ -69,6 +69,12 @@ def _ext(name: str) -> str:
     return ext if ext in ALLOWED_EXT else ".bin"
 
 
+def stored_name(original_name: str) -> str:
+    """The name a file received as ``original_name`` is stored under in landing (``original.<ext>``): what the
+    adapter reads, so a dry run reads the same (``hemistat validate`` and ``submit`` agree on a ``.xlsm``)."""
+    return "original" + _ext(original_name)
+
+
 def check_submission_id(sid: str) -> str:
     if not SID_RE.match(sid or ""):
         raise ValueError(f"not a submission id: {sid!r}")

@@ -29,8 +29,10 @@ def _problem_rows(problems) -> pd.DataFrame:
 
 @check("file_parses", problems=True)
 def check_file_parses(rule, table, ctx, problems=None):
-    """The adapter's problems (S1/V1/C3)."""
-    probs = [p for p in (problems or []) if p.rule in ("S1", "V1", "C3")]
+    """The adapter's problems (S1/V1/C3); an encoding that does not fit (S2) too when it stopped the file from
+    being read (no table): it is then why the file is rejected, an error, not only S2's warning."""
+    rules = ("S1", "V1", "C3") + (("S2",) if table is None else ())
+    probs = [p for p in (problems or []) if p.rule in rules]
     if not probs:
         return RuleResult(rule, "pass")
     return _result(rule, _problem_rows(probs), extra=PROBLEM_COLUMNS)

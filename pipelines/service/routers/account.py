@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -13,7 +13,7 @@ from pipelines.i18n import LANG_COOKIE, LANGUAGES as LANGS
 from pipelines.service import auth
 from pipelines.service.deps import CsrfForm, DbDep, LoginForm, OptionalUser, SignedIn, WebDep
 from pipelines.service.portal import Denied
-from pipelines.service.schemas import AccountForm, TokenForm
+from pipelines.service.schemas import MAX_ID, AccountForm, TokenForm
 from pipelines.service.web import PRE_COOKIE, SESSION_COOKIE, client_ip, safe_next
 
 router = APIRouter(tags=["account"])
@@ -88,7 +88,8 @@ async def token_create(request: Request, web: WebDep, u: SignedIn, form: CsrfFor
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def token_revoke(request: Request, db: DbDep, token_id: int, u: SignedIn, form: CsrfForm):
+async def token_revoke(request: Request, db: DbDep, token_id: Annotated[int, Path(ge=1, le=MAX_ID)], u: SignedIn,
+                       form: CsrfForm):
     owner = None if u.role == "admin" else u.id
     if not auth.revoke_token(db, token_id, owner_id=owner):
         raise Denied("err_not_found", status=404)

@@ -80,6 +80,9 @@ class Portal:
         self.db = db
         self._sources: dict | None = None
         self._dagster = None
+        from pipelines.service.fair import FairTurns
+
+        self.turns = FairTurns()   # uploads are checked one at a time, in turn by office country
         (cfg.work_dir / "tmp").mkdir(parents=True, exist_ok=True)
 
     def warm_up(self) -> None:
@@ -244,8 +247,9 @@ class Portal:
                       country_iso3=man.country_iso3, ip=ip, sha256=man.sha256, size_bytes=man.size_bytes,
                       file_name=name, kind=kind, created=created, released_on=released_on,
                       stored_released_on=man.released_on)
-        res = self.process(sid, user, office_country=country if (user.role == "office"
-                                                                  and self.is_template(source_id)) else None)
+        with self.turns.turn(man.country_iso3 or country):   # one office never starves the others
+            res = self.process(sid, user, office_country=country if (user.role == "office"
+                                                                      and self.is_template(source_id)) else None)
         res.created = created
         self.db.audit("verdict", actor=user.username, role=user.role, submission_id=sid, source_id=source_id,
                       country_iso3=man.country_iso3, ip=ip, verdict=res.verdict, status=res.status,

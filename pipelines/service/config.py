@@ -26,7 +26,7 @@ from pipelines.settings import Settings, SettingsError, env_errors, private_dir
 ENV_VARS = {"db_url": "HEMISTAT_DB_URL", "secret_key": "HEMISTAT_SECRET_KEY", "max_upload_mb": "HEMISTAT_MAX_UPLOAD_MB",
             "cookie_secure": "HEMISTAT_COOKIE_SECURE", "session_hours": "HEMISTAT_SESSION_HOURS",
             "login_max_failures": "HEMISTAT_LOGIN_MAX_FAILURES", "login_window_minutes": "HEMISTAT_LOGIN_WINDOW_MIN",
-            "publish_on_approval": "HEMISTAT_PUBLISH_ON_APPROVAL"}
+            "publish_on_approval": "HEMISTAT_PUBLISH_ON_APPROVAL", "verdict_wait_seconds": "HEMISTAT_VERDICT_WAIT_S"}
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -43,6 +43,9 @@ class _PortalEnv(BaseModel):
     session_hours: float = Field(8, gt=0)
     login_max_failures: int = Field(5, ge=1)
     login_window_minutes: int = Field(15, ge=1)
+    # how long an upload's answer waits for its verdict; the checks go on in the background after that and
+    # the submission page follows them (0: answer at once)
+    verdict_wait_seconds: float = Field(300, ge=0)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -62,6 +65,7 @@ class PortalConfig(BaseModel):
     login_window_minutes: int = Field(ge=1)
     publish_on_approval: bool
     work_dir: Path
+    verdict_wait_seconds: float = 300.0
 
     @property
     def max_uncompressed_bytes(self) -> int:
@@ -94,6 +98,7 @@ class PortalConfig(BaseModel):
             login_window_minutes=typed.login_window_minutes,
             publish_on_approval=_flag(env.get("HEMISTAT_PUBLISH_ON_APPROVAL"), True),
             work_dir=work,
+            verdict_wait_seconds=typed.verdict_wait_seconds,
         )
         cfg.update(overrides)
         return cls(**cfg)

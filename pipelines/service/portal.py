@@ -71,6 +71,7 @@ class UploadResult:
     sha256: str
     report: dict | None
     error: str | None = None
+    checking: bool = False     # the checks were still queued or running when the answer was sent
 
 
 class Portal:
@@ -80,9 +81,13 @@ class Portal:
         self.db = db
         self._sources: dict | None = None
         self._dagster = None
+        from concurrent.futures import ThreadPoolExecutor
+
         from pipelines.service.fair import FairTurns
 
         self.turns = FairTurns()   # uploads are checked one at a time, in turn by office country
+        # the checks run off the request's thread: the answer waits at most cfg.verdict_wait_seconds for them
+        self._checks = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hemistat-check")
         (cfg.work_dir / "tmp").mkdir(parents=True, exist_ok=True)
 
     def warm_up(self) -> None:
@@ -247,13 +252,25 @@ class Portal:
                       country_iso3=man.country_iso3, ip=ip, sha256=man.sha256, size_bytes=man.size_bytes,
                       file_name=name, kind=kind, created=created, released_on=released_on,
                       stored_released_on=man.released_on)
-        with self.turns.turn(man.country_iso3 or country):   # one office never starves the others
-            res = self.process(sid, user, office_country=country if (user.role == "office"
-                                                                      and self.is_template(source_id)) else None)
+        office_country = country if (user.role == "office" and self.is_template(source_id)) else None
+
+        def check() -> UploadResult:
+            with self.turns.turn(man.country_iso3 or country):   # one office never starves the others
+                r = self.process(sid, user, office_country=office_country)
+            self.db.audit("verdict", actor=user.username, role=user.role, submission_id=sid, source_id=source_id,
+                          country_iso3=man.country_iso3, ip=ip, verdict=r.verdict, status=r.status,
+                          sha256=man.sha256, error=r.error)
+            return r
+
+        from concurrent.futures import TimeoutError as _Timeout
+
+        job = self._checks.submit(check)
+        try:
+            res = job.result(timeout=self.cfg.verdict_wait_seconds)
+        except _Timeout:   # still queued or being checked: the answer says so, the page follows it
+            res = UploadResult(sid, created, "received", None, man.sha256, None, None)
+            res.checking = True
         res.created = created
-        self.db.audit("verdict", actor=user.username, role=user.role, submission_id=sid, source_id=source_id,
-                      country_iso3=man.country_iso3, ip=ip, verdict=res.verdict, status=res.status,
-                      sha256=man.sha256, error=res.error)
         return res
 
     def process(self, sid: str, user: Principal | None = None, office_country: str | None = None) -> UploadResult:

@@ -57,3 +57,28 @@ def test_a_failing_check_frees_the_turn():
     t.start()
     t.join(2)
     assert done == [1]
+
+
+def test_the_answer_does_not_wait_when_the_checks_take_longer(app_factory, tmp_path):
+    """Validation off the request path: with HEMISTAT_VERDICT_WAIT_S=0 the upload is answered at once ("received",
+    checking) and the checks finish in the background; the submission then reads its verdict."""
+    from tests.conftest import REPO
+
+    srv = app_factory(HEMISTAT_VERDICT_WAIT_S="0")
+    srv.user("ofi.ury", "office", "URY")
+    token = srv.token("ofi.ury")
+    head = (REPO / "reference" / "templates" / "hemistat_template.csv").read_text(encoding="utf-8").splitlines()[0]
+    f = tmp_path / "plantilla_ury.csv"
+    f.write_text(head + "\n" + "\n".join(f"URY,,,{y},,0101,Homicidio intencional,offences,_T,_T,{200 + y % 7},A,"
+                                         for y in (2021, 2022, 2023)) + "\n", encoding="utf-8")
+    code, body = srv.upload(token, f, source="iccs_template")
+    assert code == 201 and body["checking"] is True and body["status"] == "received", body
+    sid = body["submission_id"]
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        code, info = srv.api(token, "GET", f"/api/submissions/{sid}")
+        if info.get("status") != "received":
+            break
+        time.sleep(0.5)
+    assert info["status"] == "awaiting_review", info      # passed every rule; a web upload waits for approval
+    assert info.get("verdict") in ("accepted", "review"), info

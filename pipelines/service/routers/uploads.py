@@ -71,5 +71,5 @@ async def api_upload(request: Request, web: WebDep, portal: PortalDep, u: ApiUse
                                   form_released_on(form))
     info = portal.submission(u, res.submission_id)
     body = api_submission(web, info, web.lang_of(request, u))
-    body.update(created=res.created, error=res.error)
+    body.update(created=res.created, error=res.error, checking=res.checking)   # checking: verdict still to come
     return JSONResponse(body, status_code=201 if res.created else 200)

@@ -663,16 +663,22 @@ def query(sql: str = typer.Argument(..., help="SQL over published.* and referenc
     if not settings.duckdb_path.exists():
         typer.echo(f"no warehouse at {settings.duckdb_path}: run `hemistat run` first", err=True)
         raise typer.Exit(1)
-    from pipelines.storage.readonly import ReadOnlyQueryError, run_query
+    from pipelines.storage.readonly import ReadOnlyQueryError, check_read_only, connect_readonly
 
     try:    # read-only: queries only, no file outside the published folder, no extension (storage/readonly.py)
-        df = run_query(settings.duckdb_path, settings.published_dir, sql, settings.duckdb_memory)
+        check_read_only(sql)
     except ReadOnlyQueryError as exc:
         typer.echo(f"query {exc}", err=True)
         raise typer.Exit(1)
+    # a warehouse that cannot be opened is an environment fault (one line, exit 3: main's handler), not a query error
+    con = connect_readonly(settings.duckdb_path, settings.published_dir, settings.duckdb_memory)
+    try:
+        df = con.execute(sql).df()
     except duckdb.Error as exc:
         typer.echo(f"query error: {exc}", err=True)
         raise typer.Exit(1)
+    finally:
+        con.close()
     typer.echo(_format(df, format))
 
 

@@ -8,6 +8,7 @@ from pipelines import pipeline
 from pipelines.definitions import defs
 from pipelines.quality import load_rules
 from pipelines.settings import REPO_ROOT
+from pipelines.storage.release import connect as release_connect
 from tests.conftest import real
 from pipelines.storage.release import connect as release_connect
 
@@ -141,7 +142,7 @@ def test_quality_summary_informs(data_env, tmp_path):
         if warns:
             pipeline.acknowledge(data_env, sid, warns, by="t", reason="test of the quality summary")
         assert runner.publish(inst)
-    con = duckdb.connect(str(data_env.duckdb_path), read_only=True)
+    con = release_connect(data_env.duckdb_path)   # the views name files relative to the data folder
     try:
         years = {r[0] for r in con.execute("select distinct year from published.quality_summary "
                                            "where country_iso3 = 'ARG'").fetchall()}

@@ -2,9 +2,9 @@
 a reader queries the views throughout. At every sample every view must agree on one release; after the trials
 the next runs recover with no manual step, and no landing file is lost.
 
-The history views (published.releases, published.indicator_history, indicators_as_of) are checked apart: their
-publish atomicity is issue 14 item 1, fixed on another branch; until it lands, a mixed sample there is an
-expected failure (xfail, not strict), reported with the count of mixed samples."""
+The history views (published.releases, published.indicator_history, indicators_as_of) are checked apart: they
+name only committed releases (issue 14 item 1, published/COMMITTED.json), so a mixed sample there is a failure,
+reported with the count of mixed samples."""
 
 from __future__ import annotations
 
@@ -188,9 +188,6 @@ def test_current_views_agree_at_every_sample(trials):
     assert not bad, bad[:5]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 14 item 1 (publish atomicity of published.releases / "
-                                        "indicator_history, fixed on another branch): the history views may show "
-                                        "a release the database does not serve yet, or an orphan after a kill")
 def test_history_views_agree_at_every_sample(trials):
     bad = [s for s in trials["samples"] if not killer.history_ok(s)]
     FIGURES["mixed_history"] = len(bad)

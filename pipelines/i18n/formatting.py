@@ -35,7 +35,17 @@ def format_number(value, lang: str | None = DEFAULT_LANGUAGE) -> str:
     if value is None or value == "":
         return ""
     n = _num(value)
-    return str(value) if n is None else numbers.format_decimal(n, locale=_locale(lang))
+    if n is None:
+        return str(value)
+    try:
+        return numbers.format_decimal(n, locale=_locale(lang))
+    except ArithmeticError:   # beyond Babel's decimal precision (a count of 1e30 in a hostile file), NaN, inf
+        return _too_big(n)
+
+
+def _too_big(n) -> str:
+    """A number Babel cannot format: scientific notation, the same in every language (1e+30, inf, nan)."""
+    return f"{float(n):.6g}"
 
 
 def format_decimal(value, lang: str | None = DEFAULT_LANGUAGE, digits: int = 1) -> str:
@@ -48,7 +58,10 @@ def format_decimal(value, lang: str | None = DEFAULT_LANGUAGE, digits: int = 1) 
     if n is None:
         return str(value)
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return numbers.format_decimal(n, format=pattern, locale=_locale(lang), decimal_quantization=True)
+    try:
+        return numbers.format_decimal(n, format=pattern, locale=_locale(lang), decimal_quantization=True)
+    except ArithmeticError:
+        return _too_big(n)
 
 
 def format_percent(value, lang: str | None = DEFAULT_LANGUAGE, digits: int = 0) -> str:
@@ -61,7 +74,10 @@ def format_percent(value, lang: str | None = DEFAULT_LANGUAGE, digits: int = 0) 
     n = _num(value)
     if n is None:
         return str(value)
-    return numbers.format_percent(round(float(n), digits + 2), locale=_locale(lang), decimal_quantization=False)
+    try:
+        return numbers.format_percent(round(float(n), digits + 2), locale=_locale(lang), decimal_quantization=False)
+    except (ArithmeticError, ValueError, OverflowError):
+        return _too_big(n)
 
 
 def _date(value):

@@ -59,3 +59,15 @@ def test_jinja_filters_follow_the_page_language():
     assert out["es"] == "1.284.936 | 3,2 | 50\u00a0% | 5 mar 2024 | 5 de marzo de 2024"
     assert out["en"] == "1,284,936 | 3.2 | 50% | Mar 5, 2024 | March 5, 2024"
     assert tpl.render(n=1284936, x=1, s=1, d="2024-03-05").startswith("1,284,936 | ")   # no lang: English
+
+
+def test_numbers_beyond_babels_precision_never_raise():
+    """A hostile file's count of 10^30 (and inf, NaN) is written, not a crash of the verdict (issue 14)."""
+    from pipelines.i18n.formatting import format_decimal, format_number, format_percent
+
+    for lang in ("en", "es", "pt", "fr"):
+        assert format_number(1e30, lang) == "1e+30"
+        assert format_decimal(2.68716190128958e27, lang, 1) == "2.68716e+27"
+        assert format_number(float("inf"), lang) in ("inf", "∞")
+        assert "NaN" in format_percent(float("nan"), lang) or format_percent(float("nan"), lang) == "nan"
+    assert format_number(1284936, "es") == "1.284.936"

@@ -45,8 +45,10 @@ def sample(db_path: str) -> dict:
     import duckdb
 
     out: dict = {"error": None}
-    try:
-        con = duckdb.connect(db_path, read_only=True)
+    from pipelines.storage.release import connect
+
+    try:   # as every reader does: the views' relative file names resolve in the data folder
+        con = connect(db_path, read_only=True)
     except duckdb.Error as exc:
         out["error"] = f"connect: {exc}"[:300]
         return out

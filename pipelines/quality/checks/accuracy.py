@@ -16,6 +16,18 @@ log = logging.getLogger(__name__)
 
 _CELL = "country_iso3, subdivision_code, year, month, national_code, measure, unit, sex, age, relationship"
 _SAME_CELL = " and ".join(f"t.{c} is not distinct from r.{c}" for c in _CELL.split(", "))
+# this file's rows, and the other submissions' latest vintage of each cell this file does not have: fixed SQL
+# text, built once from the standard columns above (no value ever enters it)
+_UNION_LATEST_OTHERS = """
+            create or replace temp view u as
+            select *, true as __own from t
+            union all by name
+            select * exclude (vintage), false as __own from (
+                select r.*, coalesce(o.vintage, -1) as vintage from rel r
+                left join __rel_order o using (submission_id)
+                where r.submission_id not in (select distinct submission_id from t)
+                  and not exists (select 1 from t where """ + _SAME_CELL + """))
+            qualify rank() over (partition by """ + _CELL + """ order by vintage desc, submission_id desc) = 1"""
 
 
 def _vintage_order(related) -> pd.DataFrame:
@@ -37,16 +49,7 @@ def check_national_equals_subdivisions(rule, table, ctx, con):
         # latest accepted vintage only (every older vintage of the same cell added in would count the
         # subdivisions once per vintage and repeat each national row once per vintage)
         con.register("__rel_order", _vintage_order(ctx.related))
-        con.execute(f"""
-            create or replace temp view u as
-            select *, true as __own from t
-            union all by name
-            select * exclude (vintage), false as __own from (
-                select r.*, coalesce(o.vintage, -1) as vintage from rel r
-                left join __rel_order o using (submission_id)
-                where r.submission_id not in (select distinct submission_id from t)
-                  and not exists (select 1 from t where {_SAME_CELL}))
-            qualify rank() over (partition by {_CELL} order by vintage desc, submission_id desc) = 1""")
+        con.execute(_UNION_LATEST_OTHERS)
     else:
         f = facts(con)
         if not (f.get("has_national") and f.get("has_subdivision_code")):

@@ -44,15 +44,33 @@ def check_catalogues(cats: dict[str, dict[str, str]], where: str) -> None:
                                  f"!= en {sorted(placeholders(en[key]))}")
 
 
-@functools.cache
-def _load_catalogues(folder: Path) -> dict[str, dict[str, str]]:
+def _read_area(folder: Path) -> dict[str, dict[str, str]]:
     cats = {lang: json.loads((folder / f"{lang}.json").read_text("utf-8")) for lang in LANGUAGES}
     check_catalogues(cats, str(folder))
     return cats
 
 
+@functools.cache
+def _load_catalogues(folder: Path) -> dict[str, dict[str, str]]:
+    """``folder/{lang}.json`` plus one sub-folder per area of the product (``folder/<area>/{lang}.json``: the
+    public site, practices, the Network …), merged into one catalogue per language. Each area is checked on
+    its own (same keys in every language, same placeholders); a key defined by two areas is an error."""
+    cats = _read_area(folder)
+    owner = {key: folder.name for key in cats["en"]}
+    for area in sorted(p for p in folder.iterdir() if p.is_dir() and (p / "en.json").exists()):
+        extra = _read_area(area)
+        clash = sorted(set(extra["en"]) & set(owner))
+        if clash:
+            raise ValueError(f"{area}: keys already defined in {owner[clash[0]]}: {clash[:5]}")
+        owner.update({key: area.name for key in extra["en"]})
+        for lang in LANGUAGES:
+            cats[lang].update(extra[lang])
+    return cats
+
+
 def load_catalogues(reference_dir: Path) -> dict[str, dict[str, str]]:
-    """The portal's catalogues ``<reference_dir>/i18n/{lang}.json``: lang -> key -> text (read once)."""
+    """The portal's catalogues ``<reference_dir>/i18n/{lang}.json`` and ``<reference_dir>/i18n/<area>/{lang}.json``:
+    lang -> key -> text (read once)."""
     return _load_catalogues(Path(reference_dir).resolve() / "i18n")
 
 

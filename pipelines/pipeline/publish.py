@@ -9,6 +9,7 @@ import pandas as pd
 from pipelines.harmonise import reference as ref
 from pipelines.pipeline.quality_files import quality_dir
 from pipelines.quality.results import scorecard_frame
+from pipelines.pipeline.extra_tables import extra_tables
 from pipelines.settings import Settings
 from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
@@ -111,6 +112,7 @@ def publish_all(settings: Settings) -> dict:
     tables["submissions"] = submissions_table(settings, plan)
     tables["changelog"] = changelog(settings, plan, used)
     tables.update(quality_tables(settings, list(tables["submissions"]["submission_id"])))
+    tables.update(extra_tables(settings, tables))   # comparable values, practices, catalogue, fund …
     reference_tables = {"countries": ref.countries(settings.reference_dir),
                         "iccs": ref.iccs(settings.reference_dir),
                         "population_national": ref.population_national(settings.reference_dir),

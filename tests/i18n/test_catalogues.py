@@ -17,7 +17,28 @@ SERVICE = REPO / "pipelines" / "service"
 
 
 def _cats():
-    return {lang: json.loads((CAT / f"{lang}.json").read_text("utf-8")) for lang in LANGS}
+    """Every catalogue: the root files and each area's sub-folder, merged as the portal loads them."""
+    merged = load_catalogues(REPO / "reference")
+    return {lang: dict(merged[lang]) for lang in LANGS}
+
+
+def _write_area(folder: Path, texts: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for lang in LANGS:
+        (folder / f"{lang}.json").write_text(json.dumps(texts), "utf-8")
+
+
+def test_areas_merge_and_a_key_defined_twice_is_refused(tmp_path):
+    root = tmp_path / "reference" / "i18n"
+    _write_area(root, {"a.one": "One {n}"})
+    _write_area(root / "site", {"site.two": "Two"})
+    cats = load_catalogues(tmp_path / "reference")
+    assert cats["fr"]["a.one"] == "One {n}" and cats["pt"]["site.two"] == "Two"
+    bad = tmp_path / "other" / "reference" / "i18n"
+    _write_area(bad, {"a.one": "One"})
+    _write_area(bad / "site", {"a.one": "Again"})
+    with pytest.raises(ValueError, match="already defined"):
+        load_catalogues(tmp_path / "other" / "reference")
 
 
 def test_every_key_in_all_four_languages():

@@ -197,7 +197,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def _mark_tiers(items):
     for item in items:
-        if "test_portal_browser" in item.nodeid or "test_spanish_browser" in item.nodeid:
+        if re.search(r"/test_[a-z0-9_]*browser\.py::", item.nodeid.replace("\\", "/")):   # test_*browser.py
             item.add_marker(pytest.mark.browser)
         if "tests/e2e/" in item.nodeid.replace("\\", "/"):
             item.add_marker(pytest.mark.e2e)

@@ -29,11 +29,19 @@ ALLOWED = {
     "samples": {"settings", "storage", "adapters", "specs"},
     "onboarding": {"settings", "adapters", "harmonise", "docs_ref", "specs", "i18n"},
     "doctor": {"settings", "contracts", "adapters", "harmonise", "onboarding", "quality", "docs_ref", "specs", "i18n"},
+    "publication": {"settings", "contracts", "storage", "harmonise", "quality", "pipeline", "specs", "i18n"},
+    "knowledge": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "specs", "i18n"},
+    "site": {"settings", "contracts", "storage", "harmonise", "quality", "pipeline", "publication", "knowledge",
+             "specs", "i18n"},
+    "network": {"settings", "contracts", "storage", "harmonise", "knowledge", "specs", "i18n"},
+    "warehouse": {"settings", "storage", "publication"},   # the analysts' entry point: from pipelines import warehouse
     "defs": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "specs", "i18n"},
     "definitions": {"defs"},
-    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs", "specs", "i18n"},
+    "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs", "specs", "i18n",
+                "publication", "knowledge", "network", "site"},
     "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
-            "service", "samples", "doctor", "onboarding", "specs", "i18n"},
+            "service", "samples", "doctor", "onboarding", "specs", "i18n", "publication", "knowledge", "network",
+            "site", "warehouse"},
 }
 
 

@@ -1,0 +1,2 @@
+"""Knowledge resources: good practices, the training and technical-assistance catalogue, the demand survey
+and the Voluntary Fund (issue 16)."""

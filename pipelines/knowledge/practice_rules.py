@@ -160,9 +160,13 @@ def practice_schema(rule: Rule, table, ctx: QualityContext, con) -> RuleResult:
                 path = f"{path}.{missing}".lstrip(".")
                 failures.append(_fail(file, path, "missing", "required"))
             elif err.validator == "additionalProperties":
-                failures.append(_fail(file, path or "(record)", err.message, "known fields only"))
+                extra = sorted(set(err.instance) - set(err.schema.get("properties", {}))) if isinstance(err.instance, dict) else []
+                failures.append(_fail(file, ".".join([path, extra[0]]).lstrip(".") if extra else path or "(record)",
+                                      err.message, "additionalProperties"))
             else:
-                failures.append(_fail(file, path or "(record)", err.message, str(err.validator)))
+                rule_value = err.schema.get(err.validator) if isinstance(err.schema, dict) else None
+                shown = f"{err.validator} {rule_value}" if isinstance(rule_value, (str, int)) else str(err.validator)
+                failures.append(_fail(file, path or "(record)", err.message, shown[:120]))
     return _result(rule, failures)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-LANGS = ("en", "es", "pt", "fr")
+from pipelines.i18n.languages import LANGUAGES as LANGS
 
 
 @dataclass(frozen=True)

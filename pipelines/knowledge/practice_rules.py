@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from pipelines.knowledge.practice_reference import PracticeReference, load_reference
-from pipelines.quality.registry import CHECKS, check
+from pipelines.quality.registry import RECORD_CHECKS, check
 from pipelines.quality.results import FAILURE_COLUMNS, QualityContext, RuleResult
 from pipelines.quality.rules import Rule
 
@@ -148,7 +148,7 @@ def _is_empty(v) -> bool:
 
 
 # ---- the checks -----------------------------------------------------------------------------------------------
-@check("practice_schema")
+@check("practice_schema", records=True)
 def practice_schema(rule: Rule, table, ctx: QualityContext, con) -> RuleResult:
     validator = jsonschema.Draft202012Validator(_ref(ctx).schema)
     failures = []
@@ -170,7 +170,7 @@ def practice_schema(rule: Rule, table, ctx: QualityContext, con) -> RuleResult:
     return _result(rule, failures)
 
 
-@check("practice_codes_exist")
+@check("practice_codes_exist", records=True)
 def practice_codes_exist(rule: Rule, table, ctx: QualityContext, con) -> RuleResult:
     ref = _ref(ctx)
     failures = []
@@ -245,7 +245,7 @@ def _known_path(ref: PracticeReference, path: str) -> bool:
     return sub in nested.get(top, {})
 
 
-@check("practice_rating_consistent")
+@check("practice_rating_consistent", records=True)
 def practice_rating_consistent(rule: Rule, table, ctx: QualityContext, con) -> RuleResult:
     ref = _ref(ctx)
     designs = ref.scale["designs"]
@@ -294,7 +294,7 @@ def practice_rating_consistent(rule: Rule, table, ctx: QualityContext, con) -> R
     return _result(rule, failures)
 
 
-@check("practice_dates_in_order")
+@check("practice_dates_in_order", records=True)
 def practice_dates_in_order(rule: Rule, table, ctx: QualityContext, con) -> RuleResult:
     this_year = date.today().year
     failures = []
@@ -354,7 +354,7 @@ def _resolve(rec: dict, path: str):
     return True, v
 
 
-@check("practice_citation")
+@check("practice_citation", records=True)
 def practice_citation(rule: Rule, table, ctx: QualityContext, con) -> RuleResult:
     failures = []
     for file, rec in _rows(table):
@@ -388,4 +388,4 @@ def practice_citation(rule: Rule, table, ctx: QualityContext, con) -> RuleResult
 
 
 def registered() -> bool:
-    return all(name in CHECKS for name in CHECK_NAMES)
+    return all(name in RECORD_CHECKS for name in CHECK_NAMES)

@@ -25,6 +25,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from pipelines.i18n import LANGUAGES
 from pipelines.knowledge.practice_rules import PracticeRecordError, Problem, check_records
 from pipelines.knowledge.practices import read_record_file, record_files, write_portal_record
 from pipelines.service.auth import Principal
@@ -68,7 +69,7 @@ def record_from_form(form: dict, *, country: str | None, practice_id: str, by: s
         return [str(x).strip() for x in (v if isinstance(v, list) else [v]) if str(x).strip()]
 
     def langs(prefix):
-        return {lang: txt(f"{prefix}_{lang}") for lang in ("es", "en", "pt", "fr") if txt(f"{prefix}_{lang}")}
+        return {lang: txt(f"{prefix}_{lang}") for lang in LANGUAGES if txt(f"{prefix}_{lang}")}
 
     codes = [c for c in re.split(r"[\s,;]+", txt("iccs_codes") or "") if c]
     authors = [a.strip() for a in (txt("study_authors") or "").split(";") if a.strip()]

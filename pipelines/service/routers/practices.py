@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from pipelines.i18n import LANGUAGES
 from pipelines.service.deps import CsrfForm, OptionalUser, SignedIn, WebDep
 from pipelines.service.portal import Denied
 from pipelines.service.web import Web, client_ip
@@ -62,7 +63,7 @@ def _clean_filters(request: Request) -> dict:
         if re.fullmatch(r"[a-z_]{1,40}", v):
             out[name] = v
     lf = (q.get("lang_filter") or "").strip()
-    if lf in ("en", "es", "pt", "fr"):
+    if lf in LANGUAGES:
         out["lang"] = lf
     return out
 

@@ -257,10 +257,13 @@ class PracticeDesk:
 
     def _history(self, sub_id: int) -> list[dict]:
         """The review history of one submission, from the audit log (oldest first)."""
+        from pipelines.service.db import AuditEvent
+
+        with self.db.Session() as s:
+            events = list(s.scalars(select(AuditEvent).where(AuditEvent.action.like("practice\\_%", escape="\\"))
+                                    .order_by(AuditEvent.id)))
         out = []
-        for e in reversed(self.db.audit_events(limit=2000)):
-            if not e.action.startswith("practice_"):
-                continue
+        for e in events:
             d = json.loads(e.detail or "{}")
             if d.get("practice_submission") != sub_id:
                 continue

@@ -17,10 +17,14 @@ PUBLIC_COLUMNS = {  # the columns the public site (issue 15) and the Network (is
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory):
+def wh_env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("practices_wh")
-    env = build_warehouse(tmp / "data", tmp / "sample")
-    with environ(env):
+    return build_warehouse(tmp / "data", tmp / "sample")
+
+
+@pytest.fixture(scope="module")
+def wh(wh_env):
+    with environ(wh_env):
         from pipelines.settings import get_settings
         from pipelines.storage.release import connect
 
@@ -66,3 +70,28 @@ def test_ratings_kept_as_given_and_mapped(wh):
     studies = wh.execute("select count(*), count(*) filter (where doi is null and url is null) "
                          "from published.practice_studies").fetchone()
     assert studies[0] >= 30 and studies[1] == 0
+
+
+def test_a_practice_page_reads_the_latest_indicators_of_its_country(wh_env, wh):
+    """The practice page's indicator block: the latest national value per ICCS code and measure, read with bound
+    parameters from published.indicators (no published.comparable in this warehouse)."""
+    from types import SimpleNamespace
+
+    from pipelines.service.routers.practices import latest_indicators
+    from pipelines.settings import get_settings
+
+    with environ(wh_env):
+        web = SimpleNamespace(settings=get_settings())
+        rows, view = latest_indicators(web, "ARG", ["0101", "0401"])
+        none, _ = latest_indicators(web, "BRA", ["0101"])
+    assert view == "published.indicators" and rows and none == []
+    expect = wh.execute(
+        "select iccs_code, measure, max(year) from published.indicators where country_iso3 = 'ARG' "
+        "and iccs_code in ('0101', '0401') and subdivision_code is null and month is null and sex = '_T' "
+        "group by 1, 2 order by 1, 2").fetchall()
+    assert [(r["iccs_code"], r["measure"], r["year"]) for r in rows] == expect
+    r0 = rows[0]
+    value = wh.execute("select value from published.indicators where country_iso3 = 'ARG' and iccs_code = ? and "
+                       "measure = ? and year = ? and subdivision_code is null and month is null and sex = '_T'",
+                       [r0["iccs_code"], r0["measure"], r0["year"]]).fetchall()
+    assert [(r0["value"],)] == value

@@ -41,7 +41,9 @@ def test_reader_office_and_reviewer_in_chromium(server_factory, tmp_path):
         box.send_keys(words)
         if country:
             Select(d.find_element(By.ID, "country")).select_by_value(country)
+        before = d.find_element(By.ID, "result-count")
         d.find_element(By.ID, "search").click()
+        wait.until(EC.staleness_of(before))                 # the answer page, not the form we came from
         wait.until(EC.presence_of_element_located((By.ID, "result-count")))
         return [li.get_attribute("data-practice") for li in d.find_elements(By.CSS_SELECTOR, "#practice-results li")]
 

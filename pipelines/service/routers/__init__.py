@@ -7,10 +7,12 @@
 * ``downloads``   – published indicators (CSV/XLSX)
 * ``admin``       – audit log, users
 * ``health``      – ``/healthz``
+* ``practices``   – good practices: search (anonymous too), a practice, submission and review (issue 16)
 """
 
-from pipelines.service.routers import account, admin, downloads, health, submissions, uploads
+from pipelines.service.routers import account, admin, downloads, health, practices, submissions, uploads
 
-ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router]
+ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router,
+           practices.router]
 
 __all__ = ["ROUTERS"]

@@ -39,9 +39,13 @@ def neutralise(value):
 
 
 def cell(v):
-    """A value as a spreadsheet cell: None for NULL and NaN, text neutralised."""
+    """A value as a spreadsheet cell: None for NULL and NaN, a list joined with '; ', text neutralised."""
     if v is None:
         return None
+    if isinstance(v, (list, tuple)):
+        return neutralise("; ".join("" if x is None else str(x) for x in v))
+    if isinstance(v, dict):
+        return neutralise(str(v))
     if isinstance(v, float) and v != v:   # NaN
         return None
     return neutralise(v)
@@ -51,18 +55,29 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def neutralised_columns(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list) -> str:
-    """A select list over ``relation_sql``'s columns where every text column is neutralised (SQL); the column
-    names come from DuckDB's own description of the relation, never from a user."""
+def select_list(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list, *, neutralised: bool = True,
+                flat: bool = True) -> str:
+    """A select list over ``relation_sql``'s columns: text neutralised (``neutralised``), lists joined with
+    '; ' and other nested values as text (``flat``: for CSV and spreadsheets). The column names come from
+    DuckDB's description of the relation, never from a user."""
     desc = con.execute(f"select * from ({relation_sql}) limit 0", params).description
     out = []
     for name, typ, *_ in desc:
         q = quote_ident(name)
-        if str(typ).upper() in ("VARCHAR", "STRING"):
-            out.append(f"case when regexp_matches({q}, '{_FORMULA_RE}') then '''' || {q} else {q} end as {q}")
-        else:
-            out.append(q)
+        t = str(typ).upper()
+        expr = q
+        if flat and t.endswith("[]"):
+            expr, t = f"array_to_string({q}, '; ')", "VARCHAR"
+        elif flat and t.startswith(("STRUCT", "MAP", "UNION")):
+            expr, t = f"cast({q} as varchar)", "VARCHAR"
+        if neutralised and t in ("VARCHAR", "STRING"):
+            expr = f"case when regexp_matches({expr}, '{_FORMULA_RE}') then '''' || {expr} else {expr} end"
+        out.append(expr if expr == q else f"{expr} as {q}")
     return ", ".join(out)
+
+
+def neutralised_columns(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list) -> str:
+    return select_list(con, relation_sql, params)
 
 
 def copy_csv(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list, path: Path) -> int:

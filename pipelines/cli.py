@@ -810,6 +810,15 @@ def _add_account_commands() -> None:
 _add_account_commands()
 
 
+def _add_export_commands() -> None:
+    from pipelines.cli_export import export_cmd
+
+    app.command("export")(export_cmd)
+
+
+_add_export_commands()
+
+
 def main():
     from pipelines.settings import use_private_umask
 

@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 
 from pipelines.publication import notes, tabular
-from pipelines.publication.exports import KEYS, SOURCE_COLUMNS, Selection, write_sources_csv
 
 _TYPES = {"VARCHAR": "string", "BIGINT": "integer", "INTEGER": "integer", "HUGEINT": "integer", "SMALLINT": "integer",
           "DOUBLE": "number", "FLOAT": "number", "DECIMAL": "number", "BOOLEAN": "boolean", "DATE": "date",
@@ -31,7 +30,10 @@ def _type(duck: str) -> str:
     return _TYPES.get(t, "string")
 
 
-def export(settings, con, sel: Selection, out: Path) -> list[Path]:
+def export(settings, con, sel, out: Path, *, keys: dict, source_columns: list[str], write_sources) -> list[Path]:
+    """``sel``: an ``exports.Selection``; ``keys``: table -> key columns; ``write_sources(sel, path)`` writes
+    sources.csv with ``source_columns`` (passed by ``exports`` so that this module does not import it back)."""
+    KEYS, SOURCE_COLUMNS, write_sources_csv = keys, source_columns, write_sources
     files, resources = [], []
     for t in sel.tables:
         key_cols = [c for c in KEYS.get(t.name, []) if c in t.columns]

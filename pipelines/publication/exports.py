@@ -355,6 +355,7 @@ def export(settings: Settings, fmt: str, out_dir, *, country=None, iccs=None, ye
             return sdmx_io.export(settings, con, sel, out, fmt) + [write_sources_csv(sel, out / "sources.csv")]
         from pipelines.publication import datapackage
 
-        return datapackage.export(settings, con, sel, out)
+        return datapackage.export(settings, con, sel, out, keys=KEYS, source_columns=SOURCE_COLUMNS,
+                                  write_sources=write_sources_csv)
     finally:
         con.close()

@@ -211,17 +211,65 @@ def observation_rows(df: pd.DataFrame, release_id: str) -> list[dict]:
     return out
 
 
-def _dataset(obs_rows: list[dict], dsd, dataflow):
-    from sdmx.model import common, v21
+class SdmxCodeError(ValueError):
+    """A value of the warehouse that the DSD's code list does not have (regenerate reference/sdmx)."""
 
-    attrs = {a.id: a for a in dsd.attributes}
-    measure = dsd.measures[0]
-    obs = []
-    for o in obs_rows:
-        key = dsd.make_key(common.Key, {d.id: o[d.id] for d in dsd.dimensions})
-        aa = {k: common.AttributeValue(value_for=attrs[k], value=o[k]) for k in attrs if k in o}
-        obs.append(v21.Observation(dimension=key, value=o["OBS_VALUE"], attached_attribute=aa, value_for=measure))
-    return v21.StructureSpecificDataSet(structured_by=dsd, described_by=dataflow, obs=obs)
+
+class _Builder:
+    """Observations of one DSD, fast: each KeyValue and AttributeValue is made once per (component, value) and
+    shared (``dsd.make_key`` builds them for every observation, which is most of the time of a large export),
+    and a coded value missing from its code list is an error naming it (``make_key`` would pass it through)."""
+
+    def __init__(self, dsd, dataflow):
+        from sdmx.model import common, v21
+
+        self.dsd, self.dataflow, self.common, self.v21 = dsd, dataflow, common, v21
+        self.dims = list(dsd.dimensions)
+        self.attrs = {a.id: a for a in dsd.attributes}
+        self.measure = dsd.measures[0]
+        self._kv: dict = {}
+        self._av: dict = {}
+
+    def _coded(self, comp, v):
+        rep = comp.local_representation
+        cl = rep.enumerated if rep is not None else None
+        if cl is None:
+            return v
+        if v not in cl:
+            raise SdmxCodeError(f"value {v!r} of {comp.id} is not in code list {cl.id} of reference/sdmx/"
+                                f"{STRUCTURE_FILE} (regenerate it: python -m pipelines.publication.sdmx_io)")
+        return cl[v]
+
+    def key(self, o: dict):
+        kvs = []
+        for d in self.dims:
+            v = o[d.id]
+            kv = self._kv.get((d.id, v))
+            if kv is None:
+                kv = self._kv[(d.id, v)] = self.common.KeyValue(id=d.id, value=self._coded(d, v), value_for=d)
+            kvs.append(kv)
+        return self.common.Key(kvs, described_by=self.dsd.dimensions)
+
+    def attributes(self, o: dict) -> dict:
+        out = {}
+        for k, a in self.attrs.items():
+            if k not in o:
+                continue
+            av = self._av.get((k, o[k]))
+            if av is None:
+                value = self._coded(a, o[k])
+                av = self._av[(k, o[k])] = self.common.AttributeValue(value_for=a, value=value)
+            out[k] = av
+        return out
+
+    def dataset(self, obs_rows: list[dict]):
+        obs = [self.v21.Observation(dimension=self.key(o), value=o["OBS_VALUE"], attached_attribute=self.attributes(o),
+                                    value_for=self.measure) for o in obs_rows]
+        return self.v21.StructureSpecificDataSet(structured_by=self.dsd, described_by=self.dataflow, obs=obs)
+
+
+def _dataset(obs_rows: list[dict], dsd, dataflow):
+    return _Builder(dsd, dataflow).dataset(obs_rows)
 
 
 def _chunks(con, table, size: int = CHUNK):
@@ -236,12 +284,13 @@ def write_sdmx_csv(con, table, path: Path, dsd, dataflow, release_id: str) -> in
 
     n, first = 0, True
     tmp = path.with_name(path.name + ".part")
+    b = _Builder(dsd, dataflow)
     with open(path, "w", encoding="utf-8", newline="") as out:
         for df in _chunks(con, table):
             rows = observation_rows(df, release_id)
             if not rows:
                 continue
-            sdmx.to_csv(_dataset(rows, dsd, dataflow), path=tmp, attributes="o")
+            sdmx.to_csv(b.dataset(rows), path=tmp, attributes="o")
             text = tmp.read_text("utf-8")
             if not first:
                 text = text.split("\n", 1)[1] if "\n" in text else ""
@@ -271,6 +320,7 @@ def write_sdmx_ml(con, table, path: Path, dsd, dataflow, release_id: str) -> int
     root = etree.fromstring(sdmx.to_xml(empty))
     ds_el = root[-1]
     n = 0
+    b = _Builder(dsd, dataflow)
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
         with xf.element(root.tag, nsmap=root.nsmap, attrib=dict(root.attrib)):
@@ -278,8 +328,7 @@ def write_sdmx_ml(con, table, path: Path, dsd, dataflow, release_id: str) -> int
             with xf.element(ds_el.tag, attrib=dict(ds_el.attrib)):
                 for df in _chunks(con, table):
                     rows = observation_rows(df, release_id)
-                    ds = _dataset(rows, dsd, dataflow)
-                    for o in ds.obs:
+                    for o in b.dataset(rows).obs:
                         xf.write(xml_writer.recurse(o, struct_spec=True))
                     n += len(rows)
     return n

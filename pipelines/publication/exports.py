@@ -352,7 +352,10 @@ def export(settings: Settings, fmt: str, out_dir, *, country=None, iccs=None, ye
         if fmt in ("sdmx-csv", "sdmx-ml"):
             from pipelines.publication import sdmx_io
 
-            return sdmx_io.export(settings, con, sel, out, fmt) + [write_sources_csv(sel, out / "sources.csv")]
+            try:
+                return sdmx_io.export(settings, con, sel, out, fmt) + [write_sources_csv(sel, out / "sources.csv")]
+            except sdmx_io.SdmxCodeError as exc:
+                raise ExportError(str(exc)) from None
         from pipelines.publication import datapackage
 
         return datapackage.export(settings, con, sel, out, keys=KEYS, source_columns=SOURCE_COLUMNS,

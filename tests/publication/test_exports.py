@@ -214,3 +214,16 @@ def test_datapackage_passes_frictionless_validate(warehouse, tmp_path):
     from frictionless import validate
 
     assert not validate(str(tmp_path / "datapackage.json")).valid
+
+
+def test_a_value_missing_from_a_code_list_is_named():
+    """A warehouse value the DSD's code list lacks is an error naming the value, the dimension and the code
+    list (sdmx1's make_key would pass it through unchecked)."""
+    st = sdmx_io.load_structures(REPO / "reference")
+    b = sdmx_io._Builder(st.structure[sdmx_io.DSD_ID], st.dataflow["DF_INDICATORS"])
+    row = {"FREQ": "A", "REF_AREA": "ARG", "SUBDIVISION": "_T", "MEASURE": "victims", "ICCS": "0101", "SEX": "_T",
+           "AGE": "Y99", "RELATIONSHIP": "_T", "SOURCE": "ar_snic", "UNIT_MEASURE": "NUMBER", "TIME_PERIOD": "2020",
+           "OBS_VALUE": 1.0, "OBS_STATUS": "A", "RELEASE_ID": "r"}
+    with pytest.raises(sdmx_io.SdmxCodeError, match="value 'Y99' of AGE is not in code list CL_AGE"):
+        b.dataset([row])
+    assert len(b.dataset([{**row, "AGE": "_T"}]).obs) == 1

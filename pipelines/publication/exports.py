@@ -108,10 +108,17 @@ def connect(settings: Settings, out_dir: Path | None = None) -> duckdb.DuckDBPyC
 
 def releases(con: duckdb.DuckDBPyConnection) -> tuple[str, list[tuple[str, str]]]:
     """(the current release id, [(release id, published at)] of the history, oldest first)."""
-    cur = con.execute("select release_id, cast(published_at as varchar) from published.release").fetchone()
+    try:
+        cur = con.execute("select release_id, cast(published_at as varchar) from published.release").fetchone()
+    except duckdb.Error as exc:
+        raise ExportError(f"the warehouse does not say which release it serves (published.release: {exc}); "
+                          "publish again (hemistat run)") from None
+    if cur is None:
+        raise ExportError("the warehouse does not say which release it serves; publish again (hemistat run)")
+    views = _views(con)
     hist = [(r, str(t)) for r, t in con.execute(
         "select release_id, cast(published_at as varchar) from published.releases order by published_at, release_id"
-    ).fetchall()]
+    ).fetchall()] if "releases" in views else []
     if cur and cur[0] not in {r for r, _ in hist}:
         hist.append((cur[0], cur[1]))
     return cur[0], hist

@@ -57,7 +57,20 @@ _ICCS = re.compile(r"^\d{2}(\d{2}(\d(\d)?)?)?$")
 
 
 class ExportError(ValueError):
-    """An export that cannot be made: one line naming what is wrong and what is allowed."""
+    """An export that cannot be made: one line naming what is wrong and what is allowed. ``key`` and ``params``
+    are a message of ``reference/i18n/exports/`` (the portal shows it in the reader's language); ``str()`` is the
+    English text once ``export`` has rendered it (``render``)."""
+
+    def __init__(self, key: str, **params):
+        super().__init__(key)
+        self.key, self.params = key, params
+
+    def render(self, reference_dir: Path, lang: str = "en") -> str:
+        from pipelines.i18n import Translator, load_catalogues
+
+        text = Translator(load_catalogues(reference_dir), lang)(self.key, **self.params)
+        self.args = (text,)
+        return text
 
 
 @dataclass
@@ -91,7 +104,7 @@ def connect(settings: Settings, out_dir: Path | None = None) -> duckdb.DuckDBPyC
 
     db = settings.duckdb_path
     if not db.exists():
-        raise ExportError(f"no published warehouse at {db}: publish first (hemistat run)")
+        raise ExportError("exports.err_no_warehouse", path=str(db))
     con = release_connect(db, read_only=True)
     try:
         try:
@@ -111,10 +124,9 @@ def releases(con: duckdb.DuckDBPyConnection) -> tuple[str, list[tuple[str, str]]
     try:
         cur = con.execute("select release_id, cast(published_at as varchar) from published.release").fetchone()
     except duckdb.Error as exc:
-        raise ExportError(f"the warehouse does not say which release it serves (published.release: {exc}); "
-                          "publish again (hemistat run)") from None
+        raise ExportError("exports.err_no_release") from None
     if cur is None:
-        raise ExportError("the warehouse does not say which release it serves; publish again (hemistat run)")
+        raise ExportError("exports.err_no_release")
     views = _views(con)
     hist = [(r, str(t)) for r, t in con.execute(
         "select release_id, cast(published_at as varchar) from published.releases order by published_at, release_id"
@@ -168,19 +180,17 @@ def _check_filters(settings: Settings, country, iccs, year_from, year_to) -> tup
     known = set(reference.countries(settings.reference_dir)["iso3"])
     for c in countries:
         if not _ISO3.match(c) or c not in known:
-            raise ExportError(f"unknown country {c!r}: give the ISO 3166-1 alpha-3 code of an OAS member state "
-                              "(e.g. ARG, MEX, USA)")
+            raise ExportError("exports.err_country", country=c[:20])
     codes = _as_list(iccs)
     iccs_known = set(reference.iccs(settings.reference_dir)["code"])
     for c in codes:
         if not _ICCS.match(c) or c not in iccs_known:
-            raise ExportError(f"unknown ICCS code {c!r}: give a code of reference/iccs/iccs.csv (e.g. 0101 "
-                              "intentional homicide; its sub-codes are included)")
+            raise ExportError("exports.err_iccs", code=c[:20])
     for name, y in (("--from", year_from), ("--to", year_to)):
         if y is not None and not (1900 <= int(y) <= 2100):
-            raise ExportError(f"{name} {y}: a year between 1900 and 2100")
+            raise ExportError("exports.err_year", name=name, year=y)
     if year_from is not None and year_to is not None and int(year_from) > int(year_to):
-        raise ExportError(f"--from {year_from} is after --to {year_to}")
+        raise ExportError("exports.err_years_order", year_from=year_from, year_to=year_to)
     return countries, codes
 
 
@@ -193,13 +203,13 @@ def select(settings: Settings, con: duckdb.DuckDBPyConnection, *, country=None, 
     wanted = list(TABLES) if not tables else _as_list(tables)
     for t in wanted:
         if t not in TABLES:
-            raise ExportError(f"unknown table {t!r}: the tables exported are {', '.join(TABLES)}")
+            raise ExportError("exports.err_table", table=t[:40], tables=", ".join(TABLES))
     current, hist = releases(con)
     known = dict(hist)
     rid = release or current
     if rid not in known:
         shown = ", ".join(r for r, _ in hist[-10:])
-        raise ExportError(f"unknown release {release!r}: the warehouse has {shown} (the current one is {current})")
+        raise ExportError("exports.err_release", release=str(release)[:60], known=shown, current=current)
     is_current = rid == current
     views = _views(con)
     out: list[Table] = []
@@ -220,7 +230,8 @@ def select(settings: Settings, con: duckdb.DuckDBPyConnection, *, country=None, 
             cols = _describe(con, f"select * from {base}", bparams)
         except duckdb.Error as exc:
             if name == "indicators":
-                raise ExportError(f"release {rid}: published.indicators cannot be read: {exc}") from None
+                raise ExportError("exports.err_unreadable", release=rid, detail=str(exc).splitlines()[0][:200]) \
+                    from None
             continue   # an optional table whose view names a file this release lacks
         names = [c for c, _ in cols if c != "release_id"]
         where, wparams = _filters(set(names), countries, codes, year_from, year_to)
@@ -331,8 +342,7 @@ def _xlsx(con, sel: Selection, out: Path) -> list[Path]:
     try:
         tabular.write_xlsx(p, sheets, notes=notes_rows(sel, planned), sheet_rows=per)
     except tabular.TooLargeForXlsx as exc:
-        raise ExportError(f"{exc.rows} rows are more than an Excel export holds ({exc.limit}): use csv or parquet, "
-                          "or filter (--country, --iccs, --from, --to)") from None
+        raise ExportError("exports.err_xlsx_too_large", rows=exc.rows, limit=exc.limit) from None
     return [p]
 
 
@@ -341,8 +351,18 @@ def export(settings: Settings, fmt: str, out_dir, *, country=None, iccs=None, ye
     """Write the export of the published warehouse in ``fmt`` into ``out_dir`` (created if missing) and return
     the files written. Raises ``ExportError`` (one line) for an unknown format, release, table, country or ICCS
     code, or when there is no warehouse."""
+    try:
+        return _export(settings, fmt, out_dir, country=country, iccs=iccs, year_from=year_from, year_to=year_to,
+                       release=release, tables=tables)
+    except ExportError as exc:
+        exc.render(settings.reference_dir)
+        raise
+
+
+def _export(settings: Settings, fmt: str, out_dir, *, country, iccs, year_from, year_to, release,
+            tables) -> list[Path]:
     if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise ExportError("exports.err_format", format=str(fmt)[:40], formats=", ".join(FORMATS))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
@@ -362,7 +382,7 @@ def export(settings: Settings, fmt: str, out_dir, *, country=None, iccs=None, ye
             try:
                 return sdmx_io.export(settings, con, sel, out, fmt) + [write_sources_csv(sel, out / "sources.csv")]
             except sdmx_io.SdmxCodeError as exc:
-                raise ExportError(str(exc)) from None
+                raise ExportError("exports.err_sdmx_code", detail=str(exc)) from None
         from pipelines.publication import datapackage
 
         return datapackage.export(settings, con, sel, out, keys=KEYS, source_columns=SOURCE_COLUMNS,

@@ -54,7 +54,16 @@ def test_formats_are_allow_listed_and_bad_filters_refused(published, path, statu
     r = portal.client().get(path)
     assert r.status_code == status
     if status == 400:
-        assert "export cannot be made" in r.text
+        assert any(w in r.text for w in ("unknown release", "unknown country", "export cannot be made"))
+
+
+def test_a_refusal_is_in_the_readers_language(published):
+    portal, _ = published
+    r = portal.client(headers={"accept-language": "es"}).get("/public/downloads/csv?country=ZZZ")
+    assert r.status_code == 400
+    assert "país desconocido &#39;ZZZ&#39;" in r.text or "país desconocido 'ZZZ'" in r.text
+    r = portal.client(headers={"accept-language": "fr"}).get("/public/downloads/csv?iccs=77")
+    assert r.status_code == 400 and "code ICCS inconnu" in r.text
 
 
 def test_an_office_gets_its_own_country_in_every_format(published):

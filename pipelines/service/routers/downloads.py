@@ -94,7 +94,7 @@ def _export_zip(request: Request, web, fmt: str, country) -> tuple:
                 z.write(f, arcname=f.name)
     except ExportError as exc:
         shutil.rmtree(work, ignore_errors=True)
-        raise Denied("exports.err_request", status=400, detail=str(exc)[:300])
+        raise Denied(exc.key, status=400, **exc.params)   # in the reader's language
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -28,12 +28,13 @@ def test_real_warehouse_exports_snic_2019_homicides(real_warehouse, tmp_path):
         src = {r["source_id"]: r for r in csv.DictReader(f)}
     assert "Ministerio de Seguridad de la Nación" in src["ar_snic"]["citation"]
 
-    export(s, "sdmx-csv", tmp_path / "sdmx", country="ARG", iccs="0101", year_from=2019, year_to=2019)
-    back = sdmx_io.read_back(tmp_path / "sdmx" / "indicators.sdmx.csv", sdmx_io.load_structures(s.reference_dir))
-    b = back[(back.SOURCE == "ar_snic") & (back.SUBDIVISION == "_T") & (back.ICCS == "0101") & (back.FREQ == "A")
-             & (back.UNIT_MEASURE == "NUMBER") & (back.AGE == "_T") & (back.RELATIONSHIP == "_T")]
-    vals = {(r.MEASURE, r.SEX): r.OBS_VALUE for r in b.itertuples()}
-    assert vals[("offences", "_T")] == 2240 and vals[("victims", "F")] == 408
+    for fmt, name in (("sdmx-csv", "indicators.sdmx.csv"), ("sdmx-ml", "indicators.sdmx.xml")):
+        export(s, fmt, tmp_path / fmt, country="ARG", iccs="0101", year_from=2019, year_to=2019)
+        back = sdmx_io.read_back(tmp_path / fmt / name, sdmx_io.load_structures(s.reference_dir))
+        b = back[(back.SOURCE == "ar_snic") & (back.SUBDIVISION == "_T") & (back.ICCS == "0101") & (back.FREQ == "A")
+                 & (back.UNIT_MEASURE == "NUMBER") & (back.AGE == "_T") & (back.RELATIONSHIP == "_T")]
+        vals = {(r.MEASURE, r.SEX): r.OBS_VALUE for r in b.itertuples()}
+        assert vals[("offences", "_T")] == 2240 and vals[("victims", "F")] == 408, fmt
 
     files = export(s, "datapackage", tmp_path / "dp", country="ARG", year_from=2018)
     from frictionless import validate

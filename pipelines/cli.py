@@ -819,6 +819,15 @@ def _add_practices_commands() -> None:
 _add_practices_commands()
 
 
+def _add_export_commands() -> None:
+    from pipelines.cli_export import export_cmd
+
+    app.command("export")(export_cmd)
+
+
+_add_export_commands()
+
+
 def main():
     from pipelines.settings import use_private_umask
 

@@ -6,8 +6,10 @@
   total the XLSX is refused with a pointer to CSV or Parquet.
 * Parquet is written by DuckDB (the fastest and smallest whole copy).
 
-Text cells that a spreadsheet would read as a formula are neutralised in CSV and XLSX (``uploads.neutralise``).
-The SQL is fixed; the only user input, the country, is a bound parameter.
+Text cells that a spreadsheet would read as a formula are neutralised in CSV and XLSX. The neutralisation, the
+batches and the continued sheets are ``pipelines.publication.tabular`` (shared with ``hemistat export`` and the
+portal's other formats, ``pipelines.publication.exports``). The SQL is fixed; the only user input, the country,
+is a bound parameter.
 """
 
 from __future__ import annotations
@@ -21,22 +23,17 @@ from typing import Iterator
 
 import duckdb
 
-from pipelines.service.uploads import neutralise
+from pipelines.publication import tabular
+from pipelines.publication.tabular import TooLargeForXlsx, neutralise  # noqa: F401 - the portal's names
 
 COLUMNS = ["country_iso3", "subdivision_code", "subdivision_name", "year", "month", "iccs_code", "measure", "sex",
            "age", "value", "rate_per_100k", "obs_status", "source_id", "submission_id"]
 SQL = ("select " + ", ".join(COLUMNS) + " from published.indicators where (? is null or country_iso3 = ?) "
        "order by country_iso3, source_id, year, iccs_code, subdivision_code nulls first, month nulls first, measure, "
        "sex, age")
-XLSX_SHEET_ROWS = 1_048_575          # a sheet's 1,048,576 rows, less the header
-XLSX_MAX_ROWS = 5_000_000            # beyond this an XLSX is refused: use CSV or Parquet
-BATCH_ROWS = 50_000
-
-
-class TooLargeForXlsx(ValueError):
-    def __init__(self, rows: int, limit: int):
-        super().__init__(f"{rows} rows: more than {limit} for XLSX")
-        self.rows, self.limit = rows, limit
+XLSX_SHEET_ROWS = tabular.XLSX_SHEET_ROWS     # read at call time: a test may lower them
+XLSX_MAX_ROWS = tabular.XLSX_MAX_ROWS
+BATCH_ROWS = tabular.BATCH_ROWS
 
 
 def _connect(duckdb_path: Path) -> duckdb.DuckDBPyConnection:
@@ -64,20 +61,12 @@ def count_rows(duckdb_path: Path, country: str | None) -> int:
 def _batches(duckdb_path: Path, country: str | None) -> Iterator[list[tuple]]:
     con = _connect(duckdb_path)
     try:
-        reader = con.sql(SQL, params=_params(country)).to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
-            cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            yield list(zip(*cols))
+        yield from tabular.arrow_batches(con, SQL, _params(country), BATCH_ROWS)
     finally:
         con.close()
 
 
-def _cell(v):
-    if v is None:
-        return None
-    if isinstance(v, float) and v != v:   # NaN
-        return None
-    return neutralise(v)
+_cell = tabular.cell
 
 
 def csv_stream(duckdb_path: Path, country: str | None) -> Iterator[bytes]:
@@ -98,33 +87,16 @@ def xlsx_file(duckdb_path: Path, country: str | None, sheet: str = "indicators",
               sheet_rows: int | None = None, max_rows: int | None = None) -> tuple[Path, int, int]:
     """The XLSX in a temporary file: (path, rows, sheets). Rows continue on further sheets past a sheet's
     limit; more than ``max_rows`` raises TooLargeForXlsx before anything is written."""
-    from openpyxl import Workbook
-
-    sheet_rows = sheet_rows or XLSX_SHEET_ROWS
-    max_rows = max_rows or XLSX_MAX_ROWS
     total = count_rows(duckdb_path, country)
-    if total > max_rows:
-        raise TooLargeForXlsx(total, max_rows)
-    wb = Workbook(write_only=True)
-    ws, n_sheets, in_sheet, written = None, 0, sheet_rows, 0
-    for rows in _batches(duckdb_path, country):
-        for r in rows:
-            if in_sheet >= sheet_rows:
-                n_sheets += 1
-                ws = wb.create_sheet(sheet if n_sheets == 1 else f"{sheet}_{n_sheets}")
-                ws.append([neutralise(c) for c in COLUMNS])
-                in_sheet = 0
-            ws.append(list(map(_cell, r)))
-            in_sheet += 1
-            written += 1
-    if ws is None:
-        ws = wb.create_sheet(sheet)
-        ws.append([neutralise(c) for c in COLUMNS])
-        n_sheets = 1
     fd, name = tempfile.mkstemp(prefix="hemistat-export-", suffix=".xlsx")
     os.close(fd)
-    wb.save(name)
-    return Path(name), written, n_sheets
+    try:
+        written = tabular.write_xlsx(Path(name), [tabular.Sheet(sheet, COLUMNS, _batches(duckdb_path, country), total)],
+                                     sheet_rows=sheet_rows or XLSX_SHEET_ROWS, max_rows=max_rows or XLSX_MAX_ROWS)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name), sum(written.values()), len(written)
 
 
 def parquet_file(duckdb_path: Path, country: str | None) -> tuple[Path, int]:

@@ -15,7 +15,7 @@ TEXT_EXT = {".csv", ".txt"}
 XLSX_EXT = {".xlsx"}
 MAX_ZIP_ENTRIES = 2000
 MAX_RATIO = 200          # uncompressed / compressed, per entry larger than 1 MiB
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+from pipelines.publication.tabular import FORMULA_START, neutralise  # noqa: F401 - one definition, shared
 
 # magic numbers of things that are certainly not CSV or XLSX
 _BINARY_MAGIC = {
@@ -160,14 +160,6 @@ def check_xlsx(path: Path, max_uncompressed: int) -> None:
 
 
 # writing tables back ---------------------------------------------------------------------------------------
-def neutralise(value):
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV
-    injection). Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _rows(columns: list[str], rows) -> tuple[list[str], list[list]]:
     return [neutralise(str(c)) for c in columns], [[neutralise(v) for v in r] for r in rows]
 

@@ -39,7 +39,8 @@ ALLOWED = {
     "definitions": {"defs"},
     "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs", "specs", "i18n",
                 "publication", "knowledge", "network", "site"},
-    "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
+    "cli_export": {"settings", "publication"},   # hemistat export (issue 15 item 2)
+    "cli": {"cli_export", "settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
             "service", "samples", "doctor", "onboarding", "specs", "i18n", "publication", "knowledge", "network",
             "site", "warehouse", "cli_practices"},
     "cli_practices": {"settings", "knowledge", "i18n"},     # `hemistat practices …` (issue 16)

@@ -4,7 +4,7 @@
 * ``uploads``     – the upload form and ``POST /api/submissions``
 * ``submissions`` – lists, a submission's page, report, original, failing rows; review actions
   (acknowledge, decision, reprocess, withdraw) in pages and API; the review queue
-* ``downloads``   – published indicators (CSV/XLSX)
+* ``downloads``   – published indicators (CSV/XLSX/Parquet) and every export format (signed in and public)
 * ``admin``       – audit log, users
 * ``health``      – ``/healthz``
 * ``practices``   – good practices: search (anonymous too), a practice, submission and review (issue 16)

@@ -155,7 +155,7 @@ def existing_offers(courses: pd.DataFrame, survey: pd.DataFrame | None) -> pd.Da
     ``existing_course`` answers. Columns ``country_iso3, topic, what, origin`` (origin: catalogue | survey)."""
     rows = []
     for r in courses.to_dict("records"):
-        if r.get("country_iso3"):
+        if isinstance(r.get("country_iso3"), str) and r["country_iso3"]:
             for t in r["topics"]:
                 rows.append({"country_iso3": r["country_iso3"], "topic": t, "what": r["course_id"], "origin": "catalogue"})
     if survey is not None and len(survey):

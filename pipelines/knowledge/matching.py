@@ -11,8 +11,9 @@ only; language 1 when d's language is one of c's; audience 1 when d's audience i
 d's country may take c). Hard filters: a mandatory language c lacks, or a country c excludes, sets ``excluded_by``
 and the score to 0.
 
-A demand is **covered** when an offer with its own topic scores at least the threshold (0.5); **partly** when only an
-offer of the same pillar does; **unmet** otherwise. The gap report (``course_gaps``) has one row per country and
+A (country, topic) demand is **covered** when an offer with its own topic scores at least the threshold (0.5);
+**partly** when only an offer of the same MISPA pillar does; **unmet** otherwise (an offer on another pillar never
+covers a demand, whatever its language, audience or dates). The gap report (``course_gaps``) has one row per country and
 topic demanded: demands, people, highest priority, best score and offer, status, and where a course on that
 topic already exists in *another* country (catalogue offers with a host country, and the survey's
 ``existing_course`` answers) — "courses that exist in one country and are demanded by another".
@@ -134,14 +135,14 @@ def gaps(settings, demands: pd.DataFrame, courses: pd.DataFrame, matches: pd.Dat
         m = matches[matches["response_id"].isin(g["response_id"]) & matches["excluded_by"].isna()]
         best = m.sort_values(["score", "course_id"], ascending=[False, True]).head(1)
         same = m[m["topic_part"] == 1.0].sort_values(["score", "course_id"], ascending=[False, True]).head(1)
+        pillar = m[m["topic_part"] > 0].sort_values(["score", "course_id"], ascending=[False, True]).head(1)
         best_score = float(best["score"].iloc[0]) if len(best) else 0.0
         same_score = float(same["score"].iloc[0]) if len(same) else 0.0
-        if same_score >= threshold:
+        pillar_score = float(pillar["score"].iloc[0]) if len(pillar) else 0.0
+        if same_score >= threshold or (best_score >= threshold and not must):
             status = "covered"
-        elif best_score >= threshold and not must:
-            status = "covered"
-        elif best_score >= threshold:
-            status = "partly"
+        elif pillar_score >= threshold:
+            status = "partly"      # only an offer of the same MISPA pillar reaches the threshold
         else:
             status = "unmet"
         elsewhere = exist[(exist["topic"] == topic) & (exist["country_iso3"] != country)]

@@ -215,10 +215,10 @@ def import_file(settings, path: Path, lang: str = "en", *, entered_by: str | Non
     df["entered_by"] = entered_by
     df["channel"] = channel
     df["sample"] = False
-    check(settings, df, lang, others=recorded(settings))
     target = private_dir(answers_dir(settings)) / f"{channel}__{digest[:12]}.csv"
     if target.exists():
         raise record_rules.RecordError([_tr(settings, lang)("catalogue.err.already_imported", file=name)])
+    check(settings, df, lang, others=recorded(settings))
     _write(df, target, settings)
     return {"file": name, "stored_as": target.name, "answers": len(df),
             "demands": int((df["kind"] == "demand").sum()), "existing_courses": int((df["kind"] == "existing_course").sum()),

@@ -194,7 +194,7 @@ def chart_svg(settings, gaps_df: pd.DataFrame, lang: str = "en") -> str:
     sample = bool(len(g) and g["sample"].all())
     note = t("catalogue.chart.source") + (" " + t("catalogue.chart.sample") if sample else "")
     if not len(g):
-        g = pd.DataFrame({"topic_label": [], "demands": [], "country_iso3": [], "status_label": []})
+        g = pd.DataFrame({"topic_label": [], "demands": [], "people": [], "country_iso3": [], "status_label": []})
     chart = (alt.Chart(g)
              .mark_bar()
              .encode(y=alt.Y("topic_label:N", sort="-x", title=t("catalogue.chart.topic")),
@@ -202,7 +202,7 @@ def chart_svg(settings, gaps_df: pd.DataFrame, lang: str = "en") -> str:
                      color=alt.Color("country_iso3:N", title=t("catalogue.chart.country")),
                      opacity=alt.Opacity("status_label:N", title=t("catalogue.chart.status"),
                                          scale=alt.Scale(range=[1.0, 0.55])),
-                     tooltip=["topic_label", "country_iso3", "status_label", "demands", "people"])
+                     tooltip=["topic_label:N", "country_iso3:N", "status_label:N", "demands:Q", "people:Q"])
              .properties(width=520, height=max(120, 28 * g["topic_label"].nunique()),
                          title=alt.TitleParams(t("catalogue.chart.title"), subtitle=[note], anchor="start")))
     return vlc.vegalite_to_svg(chart.to_json())

@@ -7,10 +7,12 @@
 * ``downloads``   – published indicators (CSV/XLSX)
 * ``admin``       – audit log, users
 * ``health``      – ``/healthz``
+* ``catalogue``   – the training catalogue, the gap report, the Voluntary Fund, the demand survey (issue 16)
 """
 
-from pipelines.service.routers import account, admin, downloads, health, submissions, uploads
+from pipelines.service.routers import account, admin, catalogue, downloads, health, submissions, uploads
 
-ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router]
+ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router,
+           catalogue.router]
 
 __all__ = ["ROUTERS"]

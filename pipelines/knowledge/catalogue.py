@@ -20,6 +20,7 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 
+from pipelines.i18n import LANGUAGES
 from pipelines.knowledge import codes, record_rules
 
 # the columns other parts of the product rely on (the public site, the Network's course suggestions) come first
@@ -72,8 +73,8 @@ def flatten(doc: dict, file: str | None = None) -> dict:
         "course_id": doc.get("course_id"), "kind": doc.get("kind"), "provider": prov.get("name"),
         "provider_name": prov.get("name"), "provider_type": prov.get("type"),
         "provider_country_iso3": prov.get("country_iso3"),
-        "title": next((title[k] for k in ("en", "es", "pt", "fr") if title.get(k)), None),
-        **{f"title_{k}": title.get(k) for k in ("en", "es", "pt", "fr")},
+        "title": next((title[k] for k in LANGUAGES if title.get(k)), None),
+        **{f"title_{k}": title.get(k) for k in LANGUAGES},
         "description_en": desc.get("en"), "description_es": desc.get("es"),
         "country_iso3": doc.get("country_iso3"), "city": doc.get("city"),
         "mispa_pillars": list(doc.get("mispa_pillars") or []), "topics": list(doc.get("topics") or []),
@@ -98,7 +99,7 @@ def schema_org(doc: dict) -> dict:
     """The record as schema.org ``Course`` JSON-LD (DOMAIN.md 4.2), its dates and mode as a ``CourseInstance``."""
     title = doc.get("title") or {}
     course = {"@context": "https://schema.org", "@type": "Course", "courseCode": doc["course_id"],
-              "name": next((title[k] for k in ("en", "es", "pt", "fr") if title.get(k)), None),
+              "name": next((title[k] for k in LANGUAGES if title.get(k)), None),
               "provider": {"@type": "Organization", "name": (doc.get("provider") or {}).get("name")},
               "availableLanguage": doc.get("languages"), "about": doc.get("topics"),
               "audience": [{"@type": "Audience", "audienceType": a} for a in doc.get("audience") or []]}

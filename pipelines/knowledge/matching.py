@@ -197,11 +197,12 @@ def chart_svg(settings, gaps_df: pd.DataFrame, lang: str = "en") -> str:
         g = pd.DataFrame({"topic_label": [], "demands": [], "people": [], "country_iso3": [], "status_label": []})
     chart = (alt.Chart(g)
              .mark_bar()
-             .encode(y=alt.Y("topic_label:N", sort="-x", title=t("catalogue.chart.topic")),
-                     x=alt.X("sum(demands):Q", title=t("catalogue.chart.demands"), axis=alt.Axis(tickMinStep=1)),
+             .encode(y=alt.Y("topic_label:N", sort="-x", title=t("catalogue.chart.topic"), axis=alt.Axis(labelLimit=320)),
+                     x=alt.X("sum(demands):Q", title=t("catalogue.chart.demands"),
+                             axis=alt.Axis(tickMinStep=1, format="d")),
                      color=alt.Color("country_iso3:N", title=t("catalogue.chart.country")),
                      opacity=alt.Opacity("status_label:N", title=t("catalogue.chart.status"),
-                                         scale=alt.Scale(range=[1.0, 0.55])),
+                                         scale=alt.Scale(range=[1.0, 0.55]), legend=alt.Legend(labelLimit=300)),
                      tooltip=["topic_label:N", "country_iso3:N", "status_label:N", "demands:Q", "people:Q"])
              .properties(width=520, height=max(120, 28 * g["topic_label"].nunique()),
                          title=alt.TitleParams(t("catalogue.chart.title"), subtitle=[note], anchor="start")))

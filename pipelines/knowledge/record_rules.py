@@ -297,9 +297,7 @@ def record_unique(rule, table, ctx, con):
             if key in first and i not in flagged:
                 flagged.add(i)
                 prev = recs[first[key]]
-                where = prev.get("__line")
-                observed = "" if _missing(where) else f" (row {int(where)})"
-                rows.append(_row(rec, "+".join(cols), " / ".join(key), observed=observed))
+                rows.append(_row(rec, "+".join(cols), " / ".join(key), expected=_line(prev.get("__line"))))
             first.setdefault(key, i)
     return _fail(rule, rows)
 

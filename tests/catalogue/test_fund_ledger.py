@@ -89,7 +89,11 @@ def test_duplicate_contribution_is_refused(cat_settings, tmp_path):
                             "Ministry of the Interior (Ministerio de Gobernación) of Guatemala / 2015-04-27 / 50000 / USD "
                             "is already recorded (row 2)") and m.endswith("[FUN3]") for m in msgs), msgs
     assert any(m.startswith("contributions.csv row 4: duplicate contribution: contribution_id VF-2015-001 is already "
-                            "recorded (row 2)") for m in msgs), msgs
+                            "recorded (row 2) [FUN3]") for m in msgs), msgs
+    with pytest.raises(RecordError) as e:
+        fund.load(cat_settings, "es", contributions_path=p)
+    assert ("contributions.csv fila 4: contribución duplicada: contribution_id VF-2015-001 ya está registrada (fila 2) "
+            "[FUN3]") in e.value.messages
 
 
 def test_rate_and_codes(cat_settings, tmp_path):

@@ -101,4 +101,4 @@ def test_unknown_column_and_duplicate_id(cat_settings, tmp_path):
                  encoding="utf-8")
     with pytest.raises(RecordError) as e:
         survey.import_file(cat_settings, p)
-    assert any("x.csv row 3: response_id R1 is used by another answer too [SUR6]" in m for m in e.value.messages)
+    assert any("x.csv row 3: response_id R1 is used by another answer too (row 2) [SUR6]" in m for m in e.value.messages)

@@ -80,6 +80,19 @@ def survey_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
                f"as {res['stored_as']}; published with the next release")
 
 
+@survey_app.command("template")
+def survey_template(out: Path = typer.Argument(..., dir_okay=False, help="the workbook to write (.xlsx)"),
+                    lang: str = LANG):
+    """Write an empty answer workbook: sheet 'answers' (the columns the import reads) and sheet 'questions' (each
+    question with its type, whether it is required, the allowed codes and its text in --lang)."""
+    from pipelines.knowledge import survey
+    from pipelines.settings import get_settings
+
+    lang = _lang(lang)
+    survey.template(get_settings(), out, lang)
+    typer.echo(f"template: {out}")
+
+
 def gaps(lang: str = LANG,
          svg: Path = typer.Option(None, "--svg", help="write the chart (SVG) here"),
          csv: Path = typer.Option(None, "--csv", help="write the gap table (CSV) here"),

@@ -249,6 +249,29 @@ def _write(df: pd.DataFrame, target: Path, settings) -> None:
     atomic_write_bytes(target, out.to_csv(index=False).encode("utf-8"))
 
 
+def template(settings, path: Path, lang: str = "en") -> Path:
+    """An empty answer workbook: sheet ``answers`` (the questions' ids as header, what the import reads) and sheet
+    ``questions`` (id, type, required, allowed codes, the question in ``lang``)."""
+    import openpyxl
+
+    qs = questionnaire(settings)["questions"]
+    lists = record_rules.codelists(settings)
+    named = {"countries": "countries", "topics": "topics", "audiences": "audiences"}
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "answers"
+    ws.append([q["id"] for q in qs])
+    qsheet = wb.create_sheet("questions")
+    qsheet.append(["id", "type", "required", "allowed", "question"])
+    for q in qs:
+        cl = q.get("codelist")
+        allowed = ", ".join(lists[named[cl]]) if isinstance(cl, str) else ", ".join(cl or [])
+        qsheet.append([q["id"], q["type"], "yes" if q.get("required") else "", allowed,
+                       q["label"].get(lang) or q["label"]["en"]])
+    wb.save(path)
+    return Path(path)
+
+
 def demands_table(df: pd.DataFrame, settings) -> pd.DataFrame:
     """The published ``course_demands``: every answer with its MISPA pillar (from the topic)."""
     pillar = codes.pillar_of(settings)

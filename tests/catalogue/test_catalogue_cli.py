@@ -60,3 +60,24 @@ def test_fund_report_and_a_refused_ledger(cat_settings, tmp_path):
                    encoding="utf-8")
     r = CliRunner().invoke(app, ["fund", "report", "--contributions", str(bad), "--lang", "es"])
     assert r.exit_code == 1 and "fila 3: amount = -5 no es una contribución" in r.output
+
+
+def test_template_round_trip(cat_settings, tmp_path):
+    """The template's header is what the import reads: fill one row and import it."""
+    import openpyxl
+
+    out = tmp_path / "plantilla.xlsx"
+    r = CliRunner().invoke(app, ["survey", "template", str(out), "--lang", "es"])
+    assert r.exit_code == 0, r.output
+    wb = openpyxl.load_workbook(out)
+    header = [c.value for c in wb["answers"][1]]
+    assert header[:3] == ["kind", "country_iso3", "institution"]
+    q = {row[0].value: row for row in wb["questions"].iter_rows(min_row=2)}
+    assert q["topic"][2].value == "yes" and "police.community" in q["topic"][3].value
+    assert q["priority"][4].value == "Prioridad (1 baja – 5 alta)"
+    values = {"kind": "demand", "country_iso3": "CHL", "institution": "Subsecretaría de Prevención del Delito",
+              "topic": "prevention.youth", "audience": "municipal_staff", "modality": "any", "language": "es"}
+    wb["answers"].append([values.get(h, "") for h in header])
+    wb.save(out)
+    r = CliRunner().invoke(app, ["survey", "import", str(out)])
+    assert r.exit_code == 0 and "1 answer(s) recorded" in r.output, r.output

@@ -139,3 +139,22 @@ def test_report_by_year_by_hand(cat_settings):
         0, 35000, 30500, 50000 - 30500)
     assert tuple(rep.loc[("with_sample", 2017), ["committed_usd", "spent_usd", "balance_usd", "uncommitted_usd"]]) == (
         15000, 6000, 50000 - 30500 - 6000, 0)
+
+
+def test_published_types_do_not_depend_on_the_values(tmp_path):
+    """A column empty in one release keeps its type (text, list of text, date): the views' types never change."""
+    import pandas as pd
+
+    df = catalogue_tables.stable_types(pd.DataFrame({"contact": [None, None], "exists_elsewhere": [[], []],
+                                                     "end_date": [None, None], "n": [1, 2]}))
+    views = tmp_path / "views"
+    views.mkdir()
+    (views / "t.sql").write_text("create or replace view published.t as select * from read_parquet('{{release_dir}}/t.parquet');")
+    pub = tmp_path / "published"
+    rel.publish(pub, pub / "h.duckdb", views, {"t": df}, {})
+    con = rel.connect(pub / "h.duckdb")
+    try:
+        types = dict((r[0], r[1]) for r in con.execute("describe published.t").fetchall())
+    finally:
+        con.close()
+    assert types == {"contact": "VARCHAR", "exists_elsewhere": "VARCHAR[]", "end_date": "DATE", "n": "BIGINT"}

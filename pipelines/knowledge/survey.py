@@ -33,6 +33,7 @@ from pipelines.storage.files import atomic_write_bytes
 SYSTEM_COLUMNS = ["response_id", "sample", "entered_by", "channel"]
 TRUE = {"true", "1", "yes", "y", "si", "sí", "sim", "oui", "x"}
 FALSE = {"false", "0", "no", "n", "não", "nao", "non"}
+FORMULA = ("=", "+", "@", "\t", "\r")     # a cell a spreadsheet would run as a formula is refused, never stored
 ID_RX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -95,6 +96,8 @@ def normalise(settings, raw: pd.DataFrame, lang: str = "en") -> tuple[pd.DataFra
                 vals.append(None)
                 continue
             parsed, key = _parse(q["type"], v)
+            if q["type"] == "text" and v[:1] in FORMULA:
+                key = "catalogue.err.formula"
             if key:
                 problems.append(t(key, file=name, line=line, column=q["id"], value=v))
             vals.append(parsed)
@@ -197,9 +200,19 @@ def import_file(settings, path: Path, lang: str = "en", *, entered_by: str | Non
     """Check a CSV/XLSX file of answers and, when every row passes, record it in the data folder (under a name
     made from its content). ``country``: the only member state the file may answer for (a country's user).
     Raises ``RecordError`` (messages in ``lang``) and records nothing when a row fails."""
+    from pipelines.adapters.guards import FileRefused, check_file
+
+    try:    # the same limits as every national file: size, columns, cells, zip bombs, DTDs (adapters/guards.py)
+        check_file(Path(path), Path(path).name, readers=[{"delimiter": ","}, {"delimiter": ";"}])
+    except FileRefused as exc:
+        raise record_rules.RecordError([p.render(lang) for p in exc.problems]) from exc
     data = Path(path).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    raw, name = read_table(Path(path))
+    try:
+        raw, name = read_table(Path(path))
+    except (UnicodeDecodeError, ValueError, KeyError, OSError) as exc:   # not UTF-8 text, not a workbook
+        raise record_rules.RecordError([_tr(settings, lang)("catalogue.err.unreadable", file=Path(path).name,
+                                                            reason=type(exc).__name__)]) from exc
     if not len(raw):
         raise record_rules.RecordError([_tr(settings, lang)("catalogue.err.empty_file", file=name)])
     df, problems = normalise(settings, raw, lang)

@@ -102,3 +102,19 @@ def test_unknown_column_and_duplicate_id(cat_settings, tmp_path):
     with pytest.raises(RecordError) as e:
         survey.import_file(cat_settings, p)
     assert any("x.csv row 3: response_id R1 is used by another answer too (row 2) [SUR6]" in m for m in e.value.messages)
+
+
+def test_formulas_binary_and_oversized_files_are_refused(cat_settings, tmp_path, monkeypatch):
+    p = _csv(tmp_path, ['demand,PER,=HYPERLINK("http://x"),x,police.community,police,1,1,online,es,no,,,no,,'], "f.csv")
+    with pytest.raises(RecordError) as e:
+        survey.import_file(cat_settings, p)
+    assert any(m.startswith("f.csv row 2: field institution = =HYPERLINK") and "spreadsheet formula" in m
+               for m in e.value.messages), e.value.messages
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\xff\xfe\x00kind\x00\n\x00\x81")
+    with pytest.raises(RecordError, match="cannot be read as UTF-8 CSV or as an XLSX workbook"):
+        survey.import_file(cat_settings, junk)
+    monkeypatch.setenv("HEMISTAT_MAX_FILE_MB", "0.0001")          # ~100 bytes: the national files' size limit
+    with pytest.raises(RecordError, match="HEMISTAT_MAX_FILE_MB"):
+        survey.import_file(cat_settings, _csv(tmp_path, GOOD, "big.csv"))
+    assert _stored(cat_settings) == []

@@ -1,12 +1,12 @@
 """Record rules: the statistical quality-rule machinery (``pipelines.quality``: ``Rule`` with its four-language
-messages, ``RuleResult``, the check registry, ``error_result`` and ``engine.verdict``; each rule isolated as in
-``engine.evaluate``) applied to the knowledge records — training
+messages, ``RuleResult``, ``error_result``; each rule isolated and blocking as in ``engine.evaluate``/``verdict``) applied to the knowledge records — training
 courses, demand-survey answers, Voluntary Fund contributions and activities.
 
 * Rules are data: ``quality_rules/knowledge/*.yaml`` (schema ``record_rule.schema.json``), each with its title
   and message in the four languages and the ``table`` it reads (``courses``, ``survey``, ``fund_contributions``,
   ``fund_activities``).
-* The checks below register in ``pipelines.quality.registry`` under ``record_*`` names. They read the records
+* The checks below register (``@check``) in ``RECORD_CHECKS``, the record checks' registry, beside the statistical
+  one (``pipelines.quality.registry``), under ``record_*`` names. They read the records
   as a DataFrame with two bookkeeping columns, ``__file`` (the file a record came from, as the reader knows it)
   and ``__line`` (its row in that file: the CSV line, the worksheet row, or empty for a one-record JSON file).
 * ``check_records(table, df, ctx)`` evaluates the rules of one table; ``findings(results, lang)`` turns
@@ -31,7 +31,6 @@ import yaml
 
 from pipelines.i18n import LANGUAGES
 from pipelines.knowledge import codes
-from pipelines.quality.registry import CHECKS, check
 from pipelines.quality.results import FAILURE_COLUMNS, QualityContext, RuleResult, error_result
 from pipelines.quality.rules import Rule
 
@@ -129,14 +128,14 @@ def check_records(settings, table: str, df: pd.DataFrame, *, related: pd.DataFra
 
 def evaluate(frame: pd.DataFrame, rules: list[Rule], ctx: RecordContext) -> list[RuleResult]:
     """The engine's loop for records: every enabled rule in its own ``try`` (one that raises is
-    ``error_in_rule``, blocking like in ``engine.evaluate``); the checks come from the same registry. Records are
+    ``error_in_rule``, blocking like in ``engine.evaluate``); the checks come from ``RECORD_CHECKS``. Records are
     read as Python values (lists stay lists), so no DuckDB view is made for them."""
     out = []
     for rule in rules:
         if not rule.enabled:
             continue
         try:
-            fn = CHECKS.get(rule.check)
+            fn = RECORD_CHECKS.get(rule.check)
             if fn is None:
                 raise NotImplementedError(f"rule {rule.id}: check {rule.check!r} has no implementation")
             res = fn(rule, frame, ctx, None)
@@ -173,6 +172,21 @@ def raise_for(results: list[RuleResult], lang: str = "en") -> None:
 
 
 # checks ---------------------------------------------------------------------------------------------------------
+RECORD_CHECKS: dict = {}
+
+
+def check(name: str):
+    """Register a record check under ``name`` (the rules' ``check:``), like ``pipelines.quality.registry.check``
+    does for the statistical checks; kept apart so the statistical registry stays exactly the checks its rule
+    files use (tests/quality/test_registry.py)."""
+    def register(fn):
+        if name in RECORD_CHECKS:
+            raise ValueError(f"record check {name!r} is registered twice")
+        RECORD_CHECKS[name] = fn
+        return fn
+    return register
+
+
 def _missing(v) -> bool:
     if v is None:
         return True

@@ -192,20 +192,24 @@ def chart_svg(settings, gaps_df: pd.DataFrame, lang: str = "en") -> str:
     g["topic_label"] = [codes.label(topics, "topic", x, lang) for x in g["topic"]]
     g["status_label"] = [t(f"catalogue.status.{s}") for s in g["status"]]
     sample = bool(len(g) and g["sample"].all())
-    note = t("catalogue.chart.source") + (" " + t("catalogue.chart.sample") if sample else "")
+    note = [t("catalogue.chart.source")] + ([t("catalogue.chart.sample")] if sample else [])
     if not len(g):
         g = pd.DataFrame({"topic_label": [], "demands": [], "people": [], "country_iso3": [], "status_label": []})
+    top = int(g.groupby("topic_label")["demands"].sum().max()) if len(g) else 1   # whole-number ticks 0..top
     chart = (alt.Chart(g)
              .mark_bar()
-             .encode(y=alt.Y("topic_label:N", sort="-x", title=t("catalogue.chart.topic"), axis=alt.Axis(labelLimit=320)),
+             .encode(y=alt.Y("topic_label:N", sort="-x", title=t("catalogue.chart.topic"), axis=alt.Axis(labelLimit=320, titlePadding=14)),
                      x=alt.X("sum(demands):Q", title=t("catalogue.chart.demands"),
-                             axis=alt.Axis(tickMinStep=1, format="d")),
+                             axis=alt.Axis(values=list(range(0, top + 1)), format="d")),
                      color=alt.Color("country_iso3:N", title=t("catalogue.chart.country")),
                      opacity=alt.Opacity("status_label:N", title=t("catalogue.chart.status"),
                                          scale=alt.Scale(range=[1.0, 0.55]), legend=alt.Legend(labelLimit=300)),
                      tooltip=["topic_label:N", "country_iso3:N", "status_label:N", "demands:Q", "people:Q"])
              .properties(width=520, height=max(120, 28 * g["topic_label"].nunique()),
-                         title=alt.TitleParams(t("catalogue.chart.title"), subtitle=[note], anchor="start")))
+                         title=alt.TitleParams(t("catalogue.chart.title"), subtitle=note, anchor="start"),
+                         padding={"left": 12, "right": 12, "top": 6, "bottom": 6})
+             # text measured and drawn with the same font (DejaVu Sans, common on servers and Linux desktops)
+             .configure(font="DejaVu Sans"))
     return vlc.vegalite_to_svg(chart.to_json())
 
 

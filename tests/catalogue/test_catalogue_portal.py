@@ -47,6 +47,10 @@ def test_office_user_answers_for_its_country_only(cat_portal):
     page = gtm.c.get("/catalogue/survey")
     assert page.status_code == 200 and '<option value="GTM" selected>GTM</option>' in page.text
     assert '<option value="HND"' not in page.text
+    # each question drawn by its type: codes as lists, yes/no, numbers, dates, text
+    assert '<input type="date" name="period_start"' in page.text and '<input type="number" name="priority"' in page.text
+    assert '<option value="true"' in page.text and '<input type="text" name="institution"' in page.text
+    assert '<option value="onsite"' in page.text and '<option value="police.community"' in page.text
     answer = dict(kind="demand", country_iso3="GTM", institution="Ministerio de Gobernación", topic="police.community",
                   audience="police", people="25", priority="4", modality="onsite", language="es",
                   language_mandatory="true", period_start="2027-02-01", period_end="2027-07-31")

@@ -32,9 +32,13 @@ def test_anyone_reads_catalogue_gaps_and_fund(cat_portal):
         ("GTM", "prevention.youth"), ("JAM", "police.investigation"), ("MEX", "prevention.situational"),
         ("TTO", "participation.community")}
     assert "Demanda de capacitação sem oferta" in r.text             # the chart's title in the page's language
+    topics = re.findall(r'<tr data-topic="([\w.]+)">', r.text)           # the table by topic (not covered)
+    assert sorted(topics) == ["participation.community", "police.investigation", "prevention.situational",
+                              "prevention.youth"]
     r = cat_portal.get("/catalogue/fund?lang=fr")
     assert r.status_code == 200 and "Fonds volontaire" in r.text and 'data-contribution="VF-2015-001"' in r.text
     assert "50 000,00" in r.text.replace("\u202f", " ").replace("\xa0", " ")
+    assert r.text.count('data-activity="SAMPLE-ACT-') == 3 and "course:sample-jam-youth-prevention" in r.text
     assert cat_portal.get("/catalogue/survey").status_code in (302, 303)   # the form needs a signed-in user
 
 

@@ -99,9 +99,11 @@ def fund_page(request: Request, web: WebDep, user: OptionalUser):
     try:
         con, act = fund.load(web.settings, lang)
     except RecordError as exc:
-        return _records_error(web, request, user, exc, "catalogue_fund.html", contributions=[], report=[])
+        return _records_error(web, request, user, exc, "catalogue_fund.html", contributions=[], activities=[],
+                              report=[])
     return web.render(request, "catalogue_fund.html", user=user, record_errors=None,
-                      contributions=con.to_dict("records"), report=fund.report(con, act).to_dict("records"))
+                      contributions=con.to_dict("records"), activities=act.to_dict("records"),
+                      report=fund.report(con, act).to_dict("records"))
 
 
 def _form_ctx(web, user, lang: str) -> dict:

@@ -810,6 +810,15 @@ def _add_account_commands() -> None:
 _add_account_commands()
 
 
+def _add_practices_commands() -> None:
+    from pipelines.cli_practices import cli as practices_cli
+
+    app.add_typer(practices_cli, name="practices", help="good practices: search, check, list")
+
+
+_add_practices_commands()
+
+
 def _add_catalogue_commands() -> None:
     from pipelines.cli_catalogue import register
 

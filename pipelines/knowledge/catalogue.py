@@ -7,7 +7,7 @@ the public source that documents it (``citation``; what the source does not conf
 or a sample made up for the demonstration (``sample: true``).
 
 ``load_courses`` reads and checks every record (the JSON Schema, then the record rules CAT* of
-``quality_rules/knowledge/catalogue.yaml`` through the quality engine) and returns the published table
+``quality_rules/records/catalogue.yaml`` through the quality engine) and returns the published table
 ``courses`` (one row per offer, the columns of ``COLUMNS``). ``schema_org`` gives one record as schema.org
 ``Course`` JSON-LD with its ``CourseInstance``.
 """

@@ -10,7 +10,7 @@ Data files in ``reference/fund/``:
   and the Network outputs it produced (``outputs``: ``kind:id`` separated by ``;``, kinds forum, course,
   practice).
 
-The Fund's own rules (FUN* in ``quality_rules/knowledge/catalogue.yaml``, run by the quality engine): required
+The Fund's own rules (FUN* in ``quality_rules/records/catalogue.yaml``, run by the quality engine): required
 fields, no negative, zero or duplicate contribution, USD = amount × rate, known codes, dates in order, an earmark
 that exists, spending never above what was received per earmark (commitments above it: a warning). A failing
 file stops everything with messages naming file, row and field in the reader's language.

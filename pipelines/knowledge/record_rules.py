@@ -1,12 +1,12 @@
 """Record rules: the statistical quality-rule machinery (``pipelines.quality``: ``Rule`` with its four-language
-messages, ``RuleResult``, ``error_result``; each rule isolated and blocking as in ``engine.evaluate``/``verdict``) applied to the knowledge records — training
+messages, the registry, ``engine.evaluate`` with each rule isolated, ``RuleResult``) applied to the knowledge records — training
 courses, demand-survey answers, Voluntary Fund contributions and activities.
 
-* Rules are data: ``quality_rules/knowledge/*.yaml`` (schema ``record_rule.schema.json``), each with its title
+* Rules are data: ``quality_rules/records/catalogue.yaml`` (schema ``catalogue_rule.schema.json``), each with its title
   and message in the four languages and the ``table`` it reads (``courses``, ``survey``, ``fund_contributions``,
   ``fund_activities``).
-* The checks below register (``@check``) in ``RECORD_CHECKS``, the record checks' registry, beside the statistical
-  one (``pipelines.quality.registry``), under ``record_*`` names. They read the records
+* The checks below register in ``pipelines.quality.registry`` as record checks (``@check(name, records=True)``,
+  ``RECORD_CHECKS``, beside the national-file checks), under ``record_*`` names. They read the records
   as a DataFrame with two bookkeeping columns, ``__file`` (the file a record came from, as the reader knows it)
   and ``__line`` (its row in that file: the CSV line, the worksheet row, or empty for a one-record JSON file).
 * ``check_records(table, df, ctx)`` evaluates the rules of one table; ``findings(results, lang)`` turns
@@ -31,7 +31,9 @@ import yaml
 
 from pipelines.i18n import LANGUAGES
 from pipelines.knowledge import codes
-from pipelines.quality.results import FAILURE_COLUMNS, QualityContext, RuleResult, error_result
+from pipelines.quality import engine
+from pipelines.quality.registry import RECORD_CHECKS, check
+from pipelines.quality.results import FAILURE_COLUMNS, QualityContext, RuleResult
 from pipelines.quality.rules import Rule
 
 TABLES = ("courses", "survey", "fund_contributions", "fund_activities")
@@ -55,13 +57,17 @@ class RecordContext(QualityContext):
     codelists: dict = field(default_factory=dict)
 
 
+RULES_FILE = "records/catalogue.yaml"               # beside the practice rules (records/practices.yaml)
+SCHEMA_FILE = "records/catalogue_rule.schema.json"
+
+
 def rules_dir(settings) -> Path:
-    return Path(settings.rules_dir) / "knowledge"
+    return Path(settings.rules_dir) / "records"
 
 
 @functools.lru_cache(maxsize=8)
 def _load(path: Path, mtime: int) -> tuple[tuple[str, Rule], ...]:
-    schema = json.loads((path.parent / "record_rule.schema.json").read_text("utf-8"))
+    schema = json.loads((path.parent / Path(SCHEMA_FILE).name).read_text("utf-8"))
     doc = yaml.safe_load(path.read_text("utf-8")) or {}
     out, seen = [], set()
     for raw in doc.get("rules", []):
@@ -82,12 +88,8 @@ def _load(path: Path, mtime: int) -> tuple[tuple[str, Rule], ...]:
 
 def load_record_rules(settings, table: str | None = None) -> list[Rule]:
     """The record rules (of ``table`` if given), validated against their schema; read again when the file changes."""
-    out = []
-    for p in sorted(rules_dir(settings).glob("*.yaml")):
-        for t, rule in _load(p.resolve(), p.stat().st_mtime_ns):
-            if table is None or t == table:
-                out.append(rule)
-    return out
+    p = Path(settings.rules_dir) / RULES_FILE
+    return [rule for t, rule in _load(p.resolve(), p.stat().st_mtime_ns) if table is None or t == table]
 
 
 def codelists(settings, contributions: pd.DataFrame | None = None) -> dict[str, list[str]]:
@@ -127,23 +129,28 @@ def check_records(settings, table: str, df: pd.DataFrame, *, related: pd.DataFra
 
 
 def evaluate(frame: pd.DataFrame, rules: list[Rule], ctx: RecordContext) -> list[RuleResult]:
-    """The engine's loop for records: every enabled rule in its own ``try`` (one that raises is
-    ``error_in_rule``, blocking like in ``engine.evaluate``); the checks come from ``RECORD_CHECKS``. Records are
-    read as Python values (lists stay lists), so no DuckDB view is made for them."""
-    out = []
-    for rule in rules:
-        if not rule.enabled:
-            continue
-        try:
-            fn = RECORD_CHECKS.get(rule.check)
-            if fn is None:
-                raise NotImplementedError(f"rule {rule.id}: check {rule.check!r} has no implementation")
-            res = fn(rule, frame, ctx, None)
-        except Exception as exc:  # noqa: BLE001 - isolation, as in the engine
-            res = error_result(rule, exc)
-        res.engine = "python"
-        out.append(res)
+    """``pipelines.quality.engine.evaluate`` over the records: one row per record (``file_name``, ``line``,
+    ``record_json``: the record as JSON, so lists and nested values travel intact), every rule isolated (one that
+    raises is ``error_in_rule`` and blocks)."""
+    table = pd.DataFrame({
+        "file_name": [None if _missing(v) else str(v) for v in frame["__file"]],
+        "line": pd.array([_line(v) for v in frame["__line"]], dtype="Int64"),
+        "record_json": [json.dumps({k: _plain(v) for k, v in rec.items() if k not in ("__file", "__line")},
+                                   ensure_ascii=False, default=str)
+                        for rec in frame.to_dict("records")]})
+    out = engine.evaluate(table, rules, ctx)
+    for r in out:
+        r.engine = "python"
     return out
+
+
+def _plain(v):
+    """A value as JSON can carry it: pandas' missing values become null."""
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return None if _missing(v) and not isinstance(v, str) else v
 
 
 def findings(results: list[RuleResult], lang: str = "en") -> list[dict]:
@@ -172,21 +179,6 @@ def raise_for(results: list[RuleResult], lang: str = "en") -> None:
 
 
 # checks ---------------------------------------------------------------------------------------------------------
-RECORD_CHECKS: dict = {}
-
-
-def check(name: str):
-    """Register a record check under ``name`` (the rules' ``check:``), like ``pipelines.quality.registry.check``
-    does for the statistical checks; kept apart so the statistical registry stays exactly the checks its rule
-    files use (tests/quality/test_registry.py)."""
-    def register(fn):
-        if name in RECORD_CHECKS:
-            raise ValueError(f"record check {name!r} is registered twice")
-        RECORD_CHECKS[name] = fn
-        return fn
-    return register
-
-
 def _missing(v) -> bool:
     if v is None:
         return True
@@ -220,10 +212,16 @@ def _row(rec: dict, column: str, value=None, expected=None, observed=None) -> di
 
 
 def _records(table: pd.DataFrame) -> list[dict]:
-    return table.to_dict("records")
+    """The records of the engine's table (``evaluate``), with ``__file`` and ``__line`` back."""
+    out = []
+    for f, line, js in zip(table["file_name"], table["line"], table["record_json"]):
+        rec = json.loads(js)
+        rec["__file"], rec["__line"] = f, None if pd.isna(line) else int(line)
+        out.append(rec)
+    return out
 
 
-@check("record_required")
+@check("record_required", records=True)
 def record_required(rule, table, ctx, con):
     when = rule.params.get("when") or {}
     rows = []
@@ -236,7 +234,7 @@ def record_required(rule, table, ctx, con):
     return _fail(rule, rows)
 
 
-@check("record_in_codelist")
+@check("record_in_codelist", records=True)
 def record_in_codelist(rule, table, ctx, con):
     rows = []
     for rec in _records(table):
@@ -253,7 +251,7 @@ def record_in_codelist(rule, table, ctx, con):
     return _fail(rule, rows)
 
 
-@check("record_dates_ordered")
+@check("record_dates_ordered", records=True)
 def record_dates_ordered(rule, table, ctx, con):
     s, e = rule.params["start"], rule.params["end"]
     rows = []
@@ -266,7 +264,7 @@ def record_dates_ordered(rule, table, ctx, con):
     return _fail(rule, rows)
 
 
-@check("record_range")
+@check("record_range", records=True)
 def record_range(rule, table, ctx, con):
     rows = []
     for rec in _records(table):
@@ -296,7 +294,7 @@ def _num(v) -> str:
         return str(v)
 
 
-@check("record_unique")
+@check("record_unique", records=True)
 def record_unique(rule, table, ctx, con):
     recs = _records(table)
     rows = []
@@ -324,7 +322,7 @@ def _norm(v) -> str:
     return str(v).strip()
 
 
-@check("record_product")
+@check("record_product", records=True)
 def record_product(rule, table, ctx, con):
     rows = []
     tol = float(rule.params.get("tolerance", 0.01))
@@ -341,7 +339,7 @@ def record_product(rule, table, ctx, con):
     return _fail(rule, rows)
 
 
-@check("record_ledger")
+@check("record_ledger", records=True)
 def record_ledger(rule, table, ctx, con):
     """Per group (earmark): the sum of ``column`` over the records must not exceed the sum of ``limit_column``
     over the related table (contributions). Reported on the record that crosses the limit."""

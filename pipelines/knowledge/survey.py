@@ -10,7 +10,7 @@ and on its priorities and demands (issue 16 item 4; DOMAIN.md 4.4).
 * ``reference/survey/sample_answers.csv`` holds sample answers (``sample = true``), made up to show the matching
   and the gap report; they are published only while no real answer has been recorded.
 
-Every answer is checked by the record rules SUR* (``quality_rules/knowledge/catalogue.yaml``) through the quality
+Every answer is checked by the record rules SUR* (``quality_rules/records/catalogue.yaml``) through the quality
 engine before anything is written; a bad file changes nothing and every message names file, row and field.
 """
 

@@ -30,7 +30,7 @@ import pandas as pd
 from pipelines.settings import get_settings
 from pipelines.quality import checks  # noqa: F401 (registers every check)
 from pipelines.quality.checks._common import _na
-from pipelines.quality.registry import CHECKS, PROBLEM_CHECKS
+from pipelines.quality.registry import CHECKS, PROBLEM_CHECKS, RECORD_CHECKS
 from pipelines.quality.results import ENGINES, QualityContext, RuleResult, error_result
 from pipelines.quality.rules import Rule
 
@@ -99,7 +99,7 @@ def _evaluate_one(rule: Rule, table, ctx: QualityContext, con, problems) -> Rule
         return PROBLEM_CHECKS[rule.check](rule, table, ctx, problems)
     if con is None:
         return _na(rule, "no table (the file did not parse)")
-    fn = CHECKS.get(rule.check)
+    fn = CHECKS.get(rule.check) or RECORD_CHECKS.get(rule.check)
     if fn is None:
         raise NotImplementedError(f"rule {rule.id}: check {rule.check!r} has no implementation")
     return fn(rule, table, ctx, con)

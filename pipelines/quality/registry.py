@@ -11,12 +11,13 @@ from typing import Callable
 
 CHECKS: dict[str, Callable] = {}
 PROBLEM_CHECKS: dict[str, Callable] = {}
+RECORD_CHECKS: dict[str, Callable] = {}
 
 
-def check(name: str, *, problems: bool = False) -> Callable[[Callable], Callable]:
+def check(name: str, *, problems: bool = False, records: bool = False) -> Callable[[Callable], Callable]:
     def register(fn: Callable) -> Callable:
-        table = PROBLEM_CHECKS if problems else CHECKS
-        if name in CHECKS or name in PROBLEM_CHECKS:
+        table = PROBLEM_CHECKS if problems else RECORD_CHECKS if records else CHECKS
+        if name in CHECKS or name in PROBLEM_CHECKS or name in RECORD_CHECKS:
             raise ValueError(f"check {name!r} is registered twice ({table[name].__module__} and {fn.__module__})")
         table[name] = fn
         return fn

@@ -86,6 +86,23 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
 
+class PracticeSubmission(Base):
+    """A good practice submitted in the portal by a data office (issue 16): the record as submitted (JSON, the
+    schema of reference/practices/schema.json), its review status (submitted -> under_review -> published or
+    returned), the reviewer and the reason. Every change is also in the audit log (practice_* actions)."""
+    __tablename__ = "practice_submissions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(String(80), index=True)
+    country_iso3: Mapped[str | None] = mapped_column(String(3), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    record_json: Mapped[str] = mapped_column(Text)
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reviewer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 def _private_sqlite_files(database: str | None) -> None:
     """The SQLite file and its ``-wal``/``-shm`` companions readable by the owner only (0600): they hold password
     hashes, token digests and the audit log. SQLite gives the WAL and shared-memory files the main file's

@@ -335,6 +335,26 @@ def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dic
     return release_id
 
 
+# Views an analyst opens first, computed once when the database is built instead of at every query (issue 12:
+# at 12 M rows quality_summary took 518 ms and national_annual 367 ms as views over the release's Parquet).
+# Each becomes a table ``materialised.<name>`` (sorted for DuckDB's zone maps) and ``published.<name>`` a view of
+# it, so every query and every view that names it reads the small table. They derive only from this release's
+# files, which never change, so they cannot go stale; the fingerprint already covers the views' SQL.
+MATERIALISED = {"national_annual": "iccs_code, country_iso3, year",
+                "quality_summary": "country_iso3, year, dimension",
+                "quality_summary_by_source": "source_id, country_iso3, year, dimension"}
+
+
+def materialise(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists materialised")
+    for name, order in MATERIALISED.items():
+        if not _TABLE.match(name):
+            raise ValueError(f"bad view name {name!r}")
+        con.execute("create table materialised." + name + " as select * from published." + name
+                    + " order by " + order)
+        con.execute("create or replace view published." + name + " as select * from materialised." + name)
+
+
 def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
                    reference_tables: dict[str, pd.DataFrame], history: list[str] | None = None) -> None:
     tmp_db = duckdb_path.with_name(f".{duckdb_path.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -355,6 +375,7 @@ def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
                     con.execute(sql)
                 except duckdb.Error as exc:
                     raise RuntimeError(f"warehouse/views/{fname}: {exc}") from exc
+            materialise(con)
             con.execute("checkpoint")
         finally:
             con.close()

@@ -41,7 +41,8 @@ ALLOWED = {
                 "publication", "knowledge", "network", "site"},
     "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
             "service", "samples", "doctor", "onboarding", "specs", "i18n", "publication", "knowledge", "network",
-            "site", "warehouse", "cli_catalogue"},
+            "site", "warehouse", "cli_practices", "cli_catalogue"},
+    "cli_practices": {"settings", "knowledge", "i18n"},     # `hemistat practices …` (issue 16)
     "cli_catalogue": {"settings", "i18n", "knowledge"},   # hemistat courses | survey | gaps | fund (issue 16)
 }
 

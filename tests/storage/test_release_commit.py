@@ -197,3 +197,30 @@ def test_a_copied_data_folder_reads_its_own_files(env, tmp_path):
             con.execute("select count(*) from published.indicators").fetchone()
     finally:
         con.close()
+
+
+def test_materialised_views_hold_what_their_definitions_compute(env):
+    """Issue 12 (views under 200 ms): national_annual and the quality summaries are tables computed when the
+    database is built; each must equal its view's definition over the release's files, for this release."""
+    s = env
+    con = rel.connect(s.duckdb_path)
+    try:
+        defs = {r[0]: r[1] for r in con.execute(
+            "select view_name, sql from duckdb_views() where schema_name = 'published'").fetchall()}
+        for name in rel.MATERIALISED:
+            assert "materialised." + name in defs[name], defs[name]
+        got = con.execute("select * from published.national_annual order by all").fetchall()
+        want = con.execute("select * from published.indicators where subdivision_code is null and month is null "
+                           "and age = '_T' and relationship = '_T' order by all").fetchall()
+        assert got and got == want
+        n_summary = con.execute("select count(*) from published.quality_summary").fetchone()[0]
+        assert n_summary > 0
+    finally:
+        con.close()
+    rid = _republish(s)      # a new release: the tables are rebuilt with it, never carried over
+    con = rel.connect(s.duckdb_path)
+    try:
+        assert con.execute("select release_id from published.release").fetchone()[0] == rid
+        assert con.execute("select count(*) from published.quality_summary").fetchone()[0] == n_summary
+    finally:
+        con.close()

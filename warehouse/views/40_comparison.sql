@@ -13,7 +13,6 @@ select i.country_iso3, c.name_en as country, c.name_es as pais, i.year, i.source
        case when coalesce(i.months_reported, 12) < 12 then round(i.rate_per_100k, 2) end
            as partial_period_rate_per_100k,
        i.obs_status, i.obs_note, i.derivation, i.rate_note
-from published.indicators i
+from published.national_annual i
 join reference.countries c on c.iso3 = i.country_iso3
-where i.iccs_code = '0101' and i.subdivision_code is null and i.month is null and i.sex = '_T'
-  and i.age = '_T' and i.relationship = '_T' and i.rate_per_100k is not null;
+where i.iccs_code = '0101' and i.sex = '_T' and i.rate_per_100k is not null;

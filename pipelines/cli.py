@@ -828,6 +828,15 @@ def _add_export_commands() -> None:
 _add_export_commands()
 
 
+def _add_catalogue_commands() -> None:
+    from pipelines.cli_catalogue import register
+
+    register(app)     # courses list, survey import, gaps, fund report (issue 16; docs/CATALOGUE.md)
+
+
+_add_catalogue_commands()
+
+
 def main():
     from pipelines.settings import use_private_umask
 

@@ -15,6 +15,7 @@ from pipelines.settings import Settings
 
 PROVIDERS: tuple[str, ...] = (
     "pipelines.knowledge.practices:publish_tables",
+    "pipelines.knowledge.catalogue_tables:published_tables",   # courses, demands, matches, gaps, fund (issue 16)
 )
 
 

@@ -8,11 +8,12 @@
 * ``admin``       – audit log, users
 * ``health``      – ``/healthz``
 * ``practices``   – good practices: search (anonymous too), a practice, submission and review (issue 16)
+* ``catalogue``   – the training catalogue, the gap report, the Voluntary Fund, the demand survey (issue 16)
 """
 
-from pipelines.service.routers import account, admin, downloads, health, practices, submissions, uploads
+from pipelines.service.routers import account, admin, catalogue, downloads, health, practices, submissions, uploads
 
 ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router,
-           practices.router]
+           practices.router, catalogue.router]
 
 __all__ = ["ROUTERS"]

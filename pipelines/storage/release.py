@@ -347,9 +347,13 @@ MATERIALISED = {"national_annual": "iccs_code, country_iso3, year",
 
 def materialise(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists materialised")
+    defined = {r[0] for r in con.execute("select view_name from duckdb_views() where schema_name = 'published'")
+               .fetchall()}
     for name, order in MATERIALISED.items():
         if not _TABLE.match(name):
             raise ValueError(f"bad view name {name!r}")
+        if name not in defined:      # a views folder without it (a test's, a partial warehouse): nothing to do
+            continue
         con.execute("create table materialised." + name + " as select * from published." + name
                     + " order by " + order)
         con.execute("create or replace view published." + name + " as select * from materialised." + name)

@@ -21,7 +21,6 @@ HEADER = ("contribution_id,contributor,contributor_type,country_iso3,date,amount
 
 
 def test_guatemala_contribution_is_in_the_warehouse(cat_settings, tmp_path, monkeypatch):
-    monkeypatch.setattr(rel, "MATERIALISED", {})     # a release of the catalogue's tables alone (no indicators)
     tables = catalogue_tables.published_tables(cat_settings, {})
     views = tmp_path / "views"
     views.mkdir()
@@ -146,7 +145,6 @@ def test_published_types_do_not_depend_on_the_values(tmp_path, monkeypatch):
     """A column empty in one release keeps its type (text, list of text, date): the views' types never change."""
     import pandas as pd
 
-    monkeypatch.setattr(rel, "MATERIALISED", {})
 
     df = catalogue_tables.stable_types(pd.DataFrame({"contact": [None, None], "exists_elsewhere": [[], []],
                                                      "end_date": [None, None], "n": [1, 2]}))

@@ -17,7 +17,10 @@ from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, cr
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-ROLES = ("office", "reviewer", "analyst", "admin")
+ROLES = ("office", "reviewer", "analyst", "admin", "network")
+# "network": a person who came to the portal through the Inter-American Network for the Prevention of Violence and
+# Crime (issue 17) only: no data-office right (no upload, no review, no submission); their Network roles are in
+# network_roles (pipelines/service/network_models.py).
 
 
 def utcnow() -> datetime:
@@ -158,3 +161,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# the Network's tables share Base (their models register on import; migration 0005_network creates them)
+from pipelines.service import network_models  # noqa: E402,F401

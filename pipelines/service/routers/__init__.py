@@ -7,10 +7,12 @@
 * ``downloads``   – published indicators (CSV/XLSX)
 * ``admin``       – audit log, users
 * ``health``      – ``/healthz``
+* ``network``     – the Inter-American Network for the Prevention of Violence and Crime (``/network``, issue 17)
 """
 
-from pipelines.service.routers import account, admin, downloads, health, submissions, uploads
+from pipelines.service.routers import account, admin, downloads, health, network, submissions, uploads
 
-ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router]
+ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router,
+           network.router]
 
 __all__ = ["ROUTERS"]

@@ -32,7 +32,9 @@ from pipelines.service.schemas import MAX_ID
 from pipelines.service.web import PRE_COOKIE, SESSION_COOKIE, attachment, client_ip
 
 router = APIRouter(tags=["network"])
-Id = Path(ge=0, le=MAX_ID)
+def Id():
+    """A row id in a path (a fresh parameter object per route)."""
+    return Path(ge=0, le=MAX_ID)
 MAX_FILES = 3
 
 
@@ -260,7 +262,7 @@ def _thread(web, request, thread_id, v):
 
 
 @router.get("/network/threads/{thread_id}", response_class=HTMLResponse)
-def thread_page(request: Request, web: WebDep, user: OptionalUser, thread_id: int = Id):
+def thread_page(request: Request, web: WebDep, user: OptionalUser, thread_id: int = Id()):
     v = store.viewer(web.db, user)
     t, sp = _thread(web, request, thread_id, v)
     return _render(request, web, "thread", user, v, thread=t, space=sp, posts=store.posts(web.db, t.id),
@@ -270,7 +272,7 @@ def thread_page(request: Request, web: WebDep, user: OptionalUser, thread_id: in
 
 
 @router.post("/network/threads/{thread_id}/reply")
-async def thread_reply(request: Request, web: WebDep, user: SignedIn, thread_id: int = Id):
+async def thread_reply(request: Request, web: WebDep, user: SignedIn, thread_id: int = Id()):
     v = store.viewer(web.db, user)
     _thread(web, request, thread_id, v)
     form = await _form(request, web, user, files=True)
@@ -284,7 +286,7 @@ async def thread_reply(request: Request, web: WebDep, user: SignedIn, thread_id:
 
 
 @router.post("/network/threads/{thread_id}/lock")
-async def thread_lock(request: Request, web: WebDep, user: SignedIn, thread_id: int = Id):
+async def thread_lock(request: Request, web: WebDep, user: SignedIn, thread_id: int = Id()):
     v = store.viewer(web.db, user)
     _thread(web, request, thread_id, v)
     form = await _form(request, web, user)
@@ -296,7 +298,7 @@ async def thread_lock(request: Request, web: WebDep, user: SignedIn, thread_id: 
 
 
 @router.post("/network/threads/{thread_id}/propose")
-async def thread_propose(request: Request, web: WebDep, user: SignedIn, thread_id: int = Id):
+async def thread_propose(request: Request, web: WebDep, user: SignedIn, thread_id: int = Id()):
     v = store.viewer(web.db, user)
     _thread(web, request, thread_id, v)
     form = await _form(request, web, user)
@@ -309,7 +311,7 @@ async def thread_propose(request: Request, web: WebDep, user: SignedIn, thread_i
 
 
 @router.post("/network/posts/{post_id}/{what}")
-async def post_moderate(request: Request, web: WebDep, user: SignedIn, what: str, post_id: int = Id):
+async def post_moderate(request: Request, web: WebDep, user: SignedIn, what: str, post_id: int = Id()):
     v = store.viewer(web.db, user)
     form = await _form(request, web, user)
     try:
@@ -325,7 +327,7 @@ async def post_moderate(request: Request, web: WebDep, user: SignedIn, what: str
 
 
 @router.get("/network/attachments/{attachment_id}")
-def attachment_get(request: Request, web: WebDep, user: OptionalUser, attachment_id: int = Id):
+def attachment_get(request: Request, web: WebDep, user: OptionalUser, attachment_id: int = Id()):
     v = store.viewer(web.db, user)
     try:
         a = store.attachment(web.db, attachment_id, v, ip=client_ip(request))
@@ -400,7 +402,7 @@ def _event(web, event_id):
 
 
 @router.get("/network/events/{event_id}.ics")
-def event_ics(request: Request, web: WebDep, event_id: int = Id):
+def event_ics(request: Request, web: WebDep, event_id: int = Id()):
     ev = _event(web, event_id)
     e = ev["event"]
     if e.starts_at is None:
@@ -418,7 +420,7 @@ def event_ics(request: Request, web: WebDep, event_id: int = Id):
 
 
 @router.get("/network/events/{event_id}", response_class=HTMLResponse)
-def event_page(request: Request, web: WebDep, user: OptionalUser, event_id: int = Id):
+def event_page(request: Request, web: WebDep, user: OptionalUser, event_id: int = Id()):
     v = store.viewer(web.db, user)
     ev = _event(web, event_id)
     mine = any(r["reg"].user_id == v.user_id for r in ev["registrations"]) if user else False
@@ -427,7 +429,7 @@ def event_page(request: Request, web: WebDep, user: OptionalUser, event_id: int 
 
 
 @router.post("/network/events/{event_id}/{what}")
-async def event_post(request: Request, web: WebDep, user: SignedIn, what: str, event_id: int = Id):
+async def event_post(request: Request, web: WebDep, user: SignedIn, what: str, event_id: int = Id()):
     v = store.viewer(web.db, user)
     form = await _form(request, web, user)
     ip = client_ip(request)
@@ -482,7 +484,7 @@ def api_threads(request: Request, web: WebDep, u: ApiUser, slug: str):
 
 
 @router.get("/api/network/threads/{thread_id}")
-def api_thread(request: Request, web: WebDep, u: ApiUser, thread_id: int = Id):
+def api_thread(request: Request, web: WebDep, u: ApiUser, thread_id: int = Id()):
     v = store.viewer(web.db, u)
     try:
         t, sp = store.readable_thread(web.db, thread_id, v, audit_ip=client_ip(request))

@@ -27,7 +27,7 @@ def _weights(path: Path) -> dict:
         if not isinstance(spec, dict) or not isinstance(spec.get("weight"), (int, float)) \
                 or not isinstance(spec.get("cap", 1), int) or spec.get("cap", 1) < 1:
             raise ValueError(f"{path}: reason {name!r} needs a numeric weight and a whole cap >= 1")
-    missing = set(TOPICAL) | {"same_country", "same_subregion", "shared_language"} - set(reasons)
+    missing = (set(TOPICAL) | {"same_country", "same_subregion", "shared_language"}) - set(reasons)
     if missing:
         raise ValueError(f"{path}: reasons missing: {sorted(missing)}")
     return {"reasons": reasons, "min_score": float(data.get("min_score", 0)),

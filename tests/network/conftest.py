@@ -11,6 +11,7 @@ import duckdb
 from pipelines.network import rules
 from pipelines.service import auth
 from pipelines.service import network_store as store
+from tests.service.conftest import server_factory  # noqa: F401 - fixture: the portal served in a subprocess
 
 SAMPLE_PRACTICES = [
     # practice_id, title_en, title_es, country, iccs_codes, prevention_types, line_of_action, evidence_level

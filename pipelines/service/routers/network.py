@@ -174,8 +174,7 @@ def secretariat(request: Request, web: WebDep, user: SignedIn):
         raise Denied("network.err.forbidden")
     return _render(request, web, "secretariat", user, v, members=store.members(web.db),
                    spaces=store.spaces_for(web.db, v), reports=store.open_reports(web.db, v),
-                   proposals=store.proposals(web.db, v), roles=rules.NETWORK_ROLES, kinds=rules.SPACE_KINDS,
-                   statuses=rules.PROPOSAL_STATUSES, users=auth.list_users(web.db))
+                   proposals=store.proposals(web.db, v), roles=rules.NETWORK_ROLES, kinds=rules.SPACE_KINDS)
 
 
 @router.post("/network/secretariat")

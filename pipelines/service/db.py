@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event, select,
                         text)
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 ROLES = ("office", "reviewer", "analyst", "admin", "network")
 # "network": a person who came to the portal through the Inter-American Network for the Prevention of Violence and
@@ -23,13 +23,7 @@ ROLES = ("office", "reviewer", "analyst", "admin", "network")
 # network_roles (pipelines/service/network_models.py).
 
 
-def utcnow() -> datetime:
-    """Naive UTC (stored the same way on SQLite and PostgreSQL)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    pass
+from pipelines.service.base import Base, utcnow  # noqa: E402 - shared with the models beside this module
 
 
 class User(Base):

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipelines.service.db import Base, utcnow
+from pipelines.service.base import Base, utcnow
 
 
 class NetOrganisation(Base):

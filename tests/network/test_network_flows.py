@@ -1,0 +1,171 @@
+"""The Network's pages end to end in the portal (in process): the public directory shows only what each member
+chose; moderation (report, lock) is in the audit log; attachments are refused like uploads; a forum's capacity,
+attendance, minutes and outcomes linked to a practice; proposals from a thread and from an outcome, with their
+status; the Atom feed of a public space; the digest; every page in the four languages."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from pipelines.network.rules import Viewer
+from pipelines.service import network_store as store
+from tests.network.conftest import build_warehouse, person
+from tests.service.conftest import PASSWORD, App, WebClient
+
+SEC = Viewer(0, "secretariat", "admin")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    app = App(tmp_path_factory.mktemp("net") / "data")
+    build_warehouse(app.settings.duckdb_path)
+    db = app.db
+    person(db, "ana.chl", password=PASSWORD, display_name="Ana Visible", organisation="Uni Visible (sample)",
+           visible=["organisation", "name", "country", "sector", "topics"])
+    person(db, "hidden.one", password=PASSWORD, display_name="Hidden Person", organisation="Hidden Org (sample)",
+           visible=[])
+    person(db, "semi.one", password=PASSWORD, display_name="Semi Person", organisation="Semi Org (sample)",
+           visible=["organisation"], country_iso3="JAM", languages=["en"])
+    person(db, "pending.one", password=PASSWORD, status="applied", display_name="Pending Person",
+           organisation="Pending Org (sample)", visible=["organisation", "name"])
+    mod = person(db, "mod.one", password=PASSWORD, display_name="Mod", organisation="Mod Org (sample)")
+    store.grant(db, mod, "moderator", actor=None)
+    app.user("sec.one", "network")
+    from pipelines.service import auth
+
+    store.grant(db, auth.get_user(db, "sec.one").id, "secretariat", actor=None)
+    store.create_space(db, "plaza", "Plaza pública", "public", "", actor=SEC)
+    yield app
+    app.stop()
+
+
+def _client(app, who, lang="en"):
+    c = WebClient(app, lang=lang)
+    c.login(who)
+    return c
+
+
+def test_the_directory_shows_only_what_members_chose(world):
+    html = world.get("/network/directory").text
+    assert "Uni Visible (sample)" in html and "Ana Visible" in html
+    row = re.search(r"<tr><td>Semi Org \(sample\)</td>(.*?)</tr>", html, re.S).group(1)
+    assert "JAM" not in row and "Semi Person" not in row                    # organisation only
+    assert "Hidden Org" not in html and "Hidden Person" not in html         # unlisted
+    assert "Pending Org" not in html                                        # not approved
+
+
+def test_posting_reporting_locking_and_the_feed(world):
+    ana = _client(world, "ana.chl", "es")
+    tok = ana.csrf("/network/spaces/plaza")
+    r = ana.c.post("/network/spaces/plaza/threads", data={"csrf": tok, "title": "Alumbrado & <escuelas>", "lang": "es",
+                                                           "body": "Primer mensaje <b>sin</b> HTML"})
+    tid = int(re.search(r"/network/threads/(\d+)", str(r.url)).group(1))
+    assert "&lt;b&gt;sin&lt;/b&gt;" in r.text and "<b>sin</b>" not in r.text      # escaped on the page
+    # attachments refused like uploads: a path for a name, an executable, a name that lies about the content
+    for name, data, key in (("../../x.txt", b"hola", "no folders"), ("tool.exe", b"MZ\x90\x00", "only PDF"),
+                            ("foto.png", b"%PDF-1.4", "only PDF")):
+        r = ana.c.post(f"/network/threads/{tid}/reply", data={"csrf": tok, "body": "adjunto", "lang": "es"},
+                       files={"files": (name, data, "application/octet-stream")}, headers={"accept-language": "en"})
+        assert r.status_code in (400, 413), name
+    semi = _client(world, "semi.one")
+    tok2 = semi.csrf(f"/network/threads/{tid}")
+    post_id = int(re.findall(r'id="post-(\d+)"', semi.c.get(f"/network/threads/{tid}").text)[0])
+    r = semi.c.post(f"/network/posts/{post_id}/report", data={"csrf": tok2, "reason": "off topic"})
+    assert r.status_code == 200
+    r = semi.c.post(f"/network/posts/{post_id}/hide", data={"csrf": tok2, "reason": "I am no moderator"})
+    assert r.status_code == 403
+    sec0 = _client(world, "sec.one")
+    assert "off topic" in sec0.c.get("/network/secretariat").text          # the open report, for the secretariat
+    sec0.close()
+    mod = _client(world, "mod.one")
+    tok3 = mod.csrf(f"/network/threads/{tid}")
+    assert mod.c.post(f"/network/threads/{tid}/lock", data={"csrf": tok3, "locked": "1"}).status_code == 200
+    r = ana.c.post(f"/network/threads/{tid}/reply", data={"csrf": tok, "body": "¿sigue abierto?", "lang": "es"})
+    assert r.status_code == 409
+    acts = {e.action: json.loads(e.detail) for e in world.db.audit_events(200) if e.action.startswith("network_")}
+    assert acts["network_report"]["reason"] == "off topic" and acts["network_lock"]["thread_id"] == tid
+    # the Atom feed of the public space, read without a session
+    feed = world.get("/network/spaces/plaza/feed.atom")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/atom+xml")
+    root = ET.fromstring(feed.content)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = root.findall("a:entry", ns)
+    assert [e.find("a:title", ns).text for e in entries] == ["Alumbrado & <escuelas>"]
+    assert entries[0].find("a:content", ns).text == "Primer mensaje <b>sin</b> HTML"
+    assert entries[0].get("{http://www.w3.org/XML/1998/namespace}lang") == "es"
+    # a proposal from the thread, its status set by the secretariat
+    r = ana.c.post(f"/network/threads/{tid}/propose", data={"csrf": tok, "kind": "practice", "title": "Alumbrado escolar",
+                                                           "summary": "resumen"})
+    assert r.status_code == 200 and "Alumbrado escolar" in r.text
+    pid = int(re.search(r'<tr data-status="proposed"><td>(\d+)</td>', r.text).group(1))
+    sec = _client(world, "sec.one")
+    r = sec.c.post("/network/secretariat", data={"csrf": sec.csrf("/network/secretariat"), "action": "proposal",
+                                                 "proposal_id": pid, "status": "forwarded"})
+    assert r.status_code == 200
+    assert 'data-status="forwarded"' in ana.c.get("/network/proposals").text
+    # the digest of another member lists the new thread
+    assert "Alumbrado &amp; &lt;escuelas&gt;" in semi.c.get("/network/digest").text
+    for c in (ana, semi, mod, sec):
+        c.close()
+
+
+def test_a_forum_capacity_attendance_minutes_outcomes_and_proposal(world):
+    sec = _client(world, "sec.one")
+    tok = sec.csrf("/network/events")
+    r = sec.c.post("/network/events", data={"csrf": tok, "slug": "foro-2027", "title": "Forum 2027", "kind": "hybrid",
+                                            "starts_at": "2027-03-01T15:00", "ends_at": "2027-03-01T13:00"})
+    assert r.status_code == 400                                                       # ends before it starts
+    r = sec.c.post("/network/events", data={"csrf": tok, "slug": "foro-2027", "title": "Forum 2027", "kind": "hybrid",
+                                            "starts_at": "2027-03-01T15:00", "capacity": "1", "location": "Washington, D.C."})
+    eid = int(str(r.url).rsplit("/", 1)[1])
+    ana, semi = _client(world, "ana.chl"), _client(world, "semi.one")
+    pending = _client(world, "pending.one")
+    assert ana.c.post(f"/network/events/{eid}/register", data={"csrf": ana.csrf(f"/network/events/{eid}")}).status_code == 200
+    r = semi.c.post(f"/network/events/{eid}/register", data={"csrf": semi.csrf(f"/network/events/{eid}")})
+    assert r.status_code == 409 and "full" in r.text                                  # capacity 1
+    r = pending.c.post(f"/network/events/{eid}/register", data={"csrf": pending.csrf("/network")})
+    assert r.status_code == 403                                                       # not yet a member
+    reg_id = store.event(world.db, eid)["registrations"][0]["reg"].id
+    tok = sec.csrf(f"/network/events/{eid}")
+    sec.c.post(f"/network/events/{eid}/record", data={"csrf": tok, "attendance": "1", "attended": str(reg_id),
+                                                      "minutes": "Acta: se presentaron dos experiencias.", "status": "held"})
+    sec.c.post(f"/network/events/{eid}/record", data={"csrf": tok, "outcome": "Adapt the school programme",
+                                                      "link_kind": "practice", "link_ref": "sample-pr-1"})
+    ev = store.event(world.db, eid)
+    assert ev["event"].status == "held" and ev["registrations"][0]["reg"].attended
+    assert [(o.link_kind, o.link_ref) for o in ev["outcomes"]] == [("practice", "sample-pr-1")]
+    page = ana.c.get(f"/network/events/{eid}").text
+    assert "Acta: se presentaron dos experiencias." in page and "sample-pr-1" in page
+    r = ana.c.post(f"/network/events/{eid}/propose", data={"csrf": ana.csrf(f"/network/events/{eid}"), "kind": "course",
+                                                          "outcome_id": ev["outcomes"][0].id, "title": "Course on it"})
+    assert r.status_code == 200 and "Course on it" in r.text
+    assert world.get(f"/network/events/{eid}.ics").headers["content-type"].startswith("text/calendar")
+    # the seeded first forum has a window, no date: no calendar file, shown as unverified with its source
+    forum = [e for e in store.events(world.db) if e.slug == "first-virtual-forum-2016"][0]
+    assert world.get(f"/network/events/{forum.id}.ics").status_code == 404
+    page = world.get(f"/network/events/{forum.id}", headers={"accept-language": "es"}).text
+    assert "Primer foro virtual" in page and "sin verificar" in page and "MISPA-V" in page
+    for c in (ana, semi, pending, sec):
+        c.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "pt", "fr"])
+def test_every_page_in_four_languages(world, lang):
+    c = _client(world, "sec.one", lang)
+    pages = ["/network", "/network/apply", "/network/directory", "/network/events", "/network/digest",
+             "/network/proposals", "/network/secretariat", "/network/spaces/plaza"]
+    for p in pages:
+        r = c.c.get(p)
+        assert r.status_code == 200, (p, r.status_code)
+        raw = re.findall(r"network\.[a-z_]+\.[a-z_.]+", re.sub(r"<[^>]+>", " ", r.text))
+        assert not raw, (lang, p, raw[:5])                                     # no untranslated key
+        assert f'<html lang="{lang}">' in r.text
+    c.close()
+    a = _client(world, "ana.chl", lang)
+    r = a.c.get("/network/suggestions")
+    assert r.status_code == 200 and 'data-ref="sample-pr-1"' in r.text
+    a.close()

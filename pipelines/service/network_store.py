@@ -66,6 +66,14 @@ def apply(db: Database, user_id: int, app: rules.Application, *, actor: Viewer, 
         return m
 
 
+def applications_from(db: Database, ip: str, minutes: int = 60) -> int:
+    """Applications sent from one address in the last ``minutes`` (the apply form makes accounts: rate-limited)."""
+    since = utcnow() - timedelta(minutes=minutes)
+    with db.Session() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "network_apply", AuditEvent.ip == ip, AuditEvent.at >= since))
+
+
 def decide(db: Database, member_id: int, decision: str, note: str, *, actor: Viewer, ip: str | None = None) -> None:
     """The technical secretariat approves or rejects an application (or suspends a member)."""
     if not actor.secretariat:

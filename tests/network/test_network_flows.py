@@ -169,3 +169,32 @@ def test_every_page_in_four_languages(world, lang):
     r = a.c.get("/network/suggestions")
     assert r.status_code == 200 and 'data-ref="sample-pr-1"' in r.text
     a.close()
+
+
+def test_the_apply_form_makes_accounts_at_a_limited_rate(tmp_path):
+    from pipelines.service.routers.network import MAX_APPLICATIONS_PER_HOUR
+
+    app = App(tmp_path / "data")
+    try:
+        c = WebClient(app, lang="es")
+        codes = []
+        for i in range(MAX_APPLICATIONS_PER_HOUR + 1):
+            c.c.cookies.clear()
+            tok = c.csrf("/network/apply")
+            r = c.c.post("/network/apply", data={"csrf": tok, "username": f"spam{i}", "password": PASSWORD,
+                                                 "display_name": f"Spam {i}", "organisation": "Spam Org",
+                                                 "sector": "civil_society", "country_iso3": "CHL", "iccs": "02",
+                                                 "languages": "es"})
+            codes.append(r.status_code)
+        assert codes == [200] * MAX_APPLICATIONS_PER_HOUR + [429]
+        assert "Demasiadas solicitudes" in r.text
+        from pipelines.service import auth
+
+        assert auth.get_user(app.db, f"spam{MAX_APPLICATIONS_PER_HOUR}") is None
+        # a form without its CSRF token (bound to the pre-session cookie) makes nothing
+        c.c.cookies.clear()
+        r = c.c.post("/network/apply", data={"username": "nocsrf", "password": PASSWORD})
+        assert r.status_code == 403 and auth.get_user(app.db, "nocsrf") is None
+        c.close()
+    finally:
+        app.stop()

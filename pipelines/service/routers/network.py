@@ -36,6 +36,7 @@ def Id():
     """A row id in a path (a fresh parameter object per route)."""
     return Path(ge=0, le=MAX_ID)
 MAX_FILES = 3
+MAX_APPLICATIONS_PER_HOUR = 5     # new accounts made by the apply form, per address
 
 
 def _denied(exc: NetworkError) -> Denied:
@@ -141,6 +142,8 @@ async def apply_post(request: Request, web: WebDep, user: OptionalUser):
                                       lines_of_action=set(_vocab(web)["lines_of_action"]))
         new_session = None
         if user is None:                      # a new person: a portal account with no data-office right
+            if store.applications_from(web.db, client_ip(request)) >= MAX_APPLICATIONS_PER_HOUR:
+                raise NetworkError("network.err.rate_limited", status=429)
             username = str(form.get("username") or "")[:64]
             p = auth.create_user(web.db, username, str(form.get("password") or "")[:1024], "network",
                                  country_iso3=app.country_iso3, lang=t.lang)
@@ -152,7 +155,7 @@ async def apply_post(request: Request, web: WebDep, user: OptionalUser):
             user_id, actor = user.id, v
         store.apply(web.db, user_id, app, actor=actor, ip=client_ip(request))
     except NetworkError as exc:
-        return _apply_page(request, web, user, v, 400, t(exc.key, **exc.params), raw)
+        return _apply_page(request, web, user, v, exc.status, t(exc.key, **exc.params), raw)
     except auth.AuthError as exc:
         return _apply_page(request, web, user, v, 400, t(exc.key, **exc.params), raw)
     resp = _go("/network?applied=1")

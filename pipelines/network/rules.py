@@ -15,11 +15,13 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.i18n import LANGUAGES
+
 NETWORK_ROLES = ("member", "focal_point", "moderator", "secretariat")
 MEMBER_STATUSES = ("applied", "approved", "rejected", "suspended")
 SPACE_KINDS = ("public", "members", "closed")
 VISIBLE_FIELDS = ("name", "organisation", "country", "sector", "topics", "languages")
-POST_LANGS = ("en", "es", "pt", "fr")
+POST_LANGS = LANGUAGES              # a post is tagged with one of the portal's languages
 EVENT_KINDS = ("virtual", "onsite", "hybrid")
 PROPOSAL_KINDS = ("practice", "course")
 PROPOSAL_STATUSES = ("proposed", "forwarded", "accepted", "declined")

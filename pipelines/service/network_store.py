@@ -9,7 +9,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from pipelines.network import attachments as att
 from pipelines.network import rules
@@ -506,11 +506,13 @@ def register(db: Database, event_id: int, v: Viewer, *, cancel: bool = False, ip
     if not (v.approved or v.secretariat):
         raise NetworkError("network.err.forbidden", status=403)
     with db.Session.begin() as s:
+        # capacity: one registration decision at a time per event. A no-op write as the transaction's first
+        # statement takes the write lock before anything is counted (SQLite: the database's write lock, waited for
+        # with busy_timeout; PostgreSQL: the event's row lock)
+        s.execute(update(NetEvent).where(NetEvent.id == event_id).values(capacity=NetEvent.capacity))
         e = s.get(NetEvent, event_id)
         if e is None:
             raise NetworkError("network.err.not_found", status=404)
-        if s.bind.dialect.name == "postgresql":    # capacity: one registration decision at a time per event
-            s.execute(select(NetEvent.id).where(NetEvent.id == e.id).with_for_update())
         r = s.scalar(select(NetRegistration).where(NetRegistration.event_id == e.id, NetRegistration.user_id == v.user_id))
         if cancel:
             if r is not None and r.cancelled_at is None:

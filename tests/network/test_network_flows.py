@@ -88,6 +88,11 @@ def test_posting_reporting_locking_and_the_feed(world):
     assert r.status_code == 409
     acts = {e.action: json.loads(e.detail) for e in world.db.audit_events(200) if e.action.startswith("network_")}
     assert acts["network_report"]["reason"] == "off topic" and acts["network_lock"]["thread_id"] == tid
+    world.user("adm.audit", "admin")
+    adm = _client(world, "adm.audit")
+    audit = adm.c.get("/audit").text                                          # the portal's own audit page
+    assert "network_lock" in audit and "network_report" in audit and "off topic" in audit
+    adm.close()
     # the Atom feed of the public space, read without a session
     feed = world.get("/network/spaces/plaza/feed.atom")
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/atom+xml")

@@ -229,3 +229,21 @@ def test_a_focal_point_is_led_to_the_demand_survey_when_the_catalogue_has_one(tm
         m.close()
     finally:
         app.stop()
+
+
+def test_malformed_ids_in_forms_are_refused_not_errors(world):
+    sec = _client(world, "sec.one")
+    tok = sec.csrf("/network/secretariat")
+    for data in ({"action": "decide", "member_id": "1e23", "decision": "approve"},
+                 {"action": "decide", "member_id": str(10**30), "decision": "approve"},
+                 {"action": "proposal", "proposal_id": "abc", "status": "accepted"},
+                 {"action": "decide", "member_id": "999999", "decision": "approve"},
+                 {"action": "nonsense"}):
+        r = sec.c.post("/network/secretariat", data={"csrf": tok, **data})
+        assert r.status_code in (400, 404), (data, r.status_code)
+    ev = [e for e in store.events(world.db) if e.slug == "first-virtual-forum-2016"][0]
+    r = sec.c.post(f"/network/events/{ev.id}/propose", data={"csrf": tok, "kind": "course", "outcome_id": "-1",
+                                                             "title": "x y"})
+    assert r.status_code == 404
+    assert sec.c.get("/network/threads/99999999999").status_code == 422            # over the id range: 422, not 500
+    sec.close()

@@ -39,6 +39,14 @@ MAX_FILES = 3
 MAX_APPLICATIONS_PER_HOUR = 5     # new accounts made by the apply form, per address
 
 
+def _row_id(value) -> int:
+    """A row id from a form field: a whole number the id columns hold, else 404 (never a 500 from the database)."""
+    v = str(value or "").strip()
+    if not v.isdigit() or int(v) > MAX_ID:
+        raise NetworkError("network.err.not_found", status=404)
+    return int(v)
+
+
 def _denied(exc: NetworkError) -> Denied:
     return Denied(exc.key, status=exc.status, **exc.params)
 
@@ -188,7 +196,7 @@ async def secretariat_post(request: Request, web: WebDep, user: SignedIn):
     action = str(form.get("action") or "")
     try:
         if action == "decide":
-            store.decide(web.db, int(form.get("member_id") or 0), str(form.get("decision") or ""),
+            store.decide(web.db, _row_id(form.get("member_id")), str(form.get("decision") or ""),
                          str(form.get("note") or ""), actor=v, ip=ip)
         elif action in ("grant", "revoke"):
             u = auth.get_user(web.db, str(form.get("username") or "")[:64])
@@ -202,7 +210,7 @@ async def secretariat_post(request: Request, web: WebDep, user: SignedIn):
         elif action == "group":
             store.add_to_group(web.db, str(form.get("slug") or ""), str(form.get("username") or "")[:64], actor=v, ip=ip)
         elif action == "proposal":
-            store.decide_proposal(web.db, int(form.get("proposal_id") or 0), str(form.get("status") or ""), v, ip=ip)
+            store.decide_proposal(web.db, _row_id(form.get("proposal_id")), str(form.get("status") or ""), v, ip=ip)
         else:
             raise NetworkError("network.err.decision")
     except (ValueError, TypeError) as exc:
@@ -439,13 +447,13 @@ async def event_post(request: Request, web: WebDep, user: SignedIn, what: str, e
         if what == "register":
             store.register(web.db, event_id, v, cancel=form.get("cancel") == "1", ip=ip)
         elif what == "record":
-            attended = [int(x) for x in form.getlist("attended") if str(x).isdigit()] if form.get("attendance") else None
+            attended = [_row_id(x) for x in form.getlist("attended")] if form.get("attendance") else None
             store.record(web.db, event_id, v, attended=attended,
                          minutes=str(form.get("minutes")) if form.get("minutes") is not None else None,
                          outcome=str(form.get("outcome") or "") or None, link_kind=str(form.get("link_kind") or "") or None,
                          link_ref=str(form.get("link_ref") or ""), status=str(form.get("status") or "") or None, ip=ip)
         elif what == "propose":
-            store.propose(web.db, str(form.get("kind") or ""), "outcome", int(form.get("outcome_id") or 0),
+            store.propose(web.db, str(form.get("kind") or ""), "outcome", _row_id(form.get("outcome_id")),
                           str(form.get("title") or ""), str(form.get("summary") or ""), v, ip=ip)
             return _go("/network/proposals")
         else:

@@ -53,7 +53,8 @@ def practices(duckdb_path: Path, lang: str = "en") -> list[Profile]:
             return []
         cols = _columns(con, "practices")
         want = [c for c in ("practice_id", "title_en", "title_es", "title_pt", "title_fr", "country_iso3",
-                            "iccs_codes", "prevention_types", "line_of_action", "mispa_pillars", "evidence_level")
+                            "iccs_codes", "prevention_types", "line_of_action", "mispa_pillars", "evidence_level",
+                            "languages")
                 if c in cols]
         if "practice_id" not in want:
             return []
@@ -64,7 +65,7 @@ def practices(duckdb_path: Path, lang: str = "en") -> list[Profile]:
             out.append(Profile("practice", str(row["practice_id"]), _title(row, lang, str(row["practice_id"])),
                                row.get("country_iso3"), iccs=_list(row.get("iccs_codes")),
                                prevention=_list(row.get("prevention_types")), lines=_list(row.get("line_of_action")),
-                               pillars=_list(row.get("mispa_pillars")),
+                               pillars=_list(row.get("mispa_pillars")), languages=_list(row.get("languages")),
                                extra={"evidence_level": row.get("evidence_level")}))
         return out
     finally:

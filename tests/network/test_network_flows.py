@@ -247,3 +247,14 @@ def test_malformed_ids_in_forms_are_refused_not_errors(world):
     assert r.status_code == 404
     assert sec.c.get("/network/threads/99999999999").status_code == 422            # over the id range: 422, not 500
     sec.close()
+
+
+def test_a_suggested_practice_links_to_the_practices_page_when_there_is_one(world):
+    from fastapi.responses import PlainTextResponse
+
+    a = _client(world, "ana.chl")
+    assert 'href="/practices/p/sample-pr-1"' not in a.c.get("/network/suggestions").text     # no practices pages yet
+    world.app.add_api_route("/practices/p/{practice_id}", lambda practice_id: PlainTextResponse(practice_id),
+                            methods=["GET"])
+    assert 'href="/practices/p/sample-pr-1"' in a.c.get("/network/suggestions").text
+    a.close()

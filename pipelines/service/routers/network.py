@@ -231,7 +231,18 @@ def suggestions(request: Request, web: WebDep, user: SignedIn):
         raise _denied(exc)
     from pipelines.network.scoring import load_weights
 
+    _link_practices(request, web, sug)
     return _render(request, web, "suggestions", user, v, sug=sug, weights=load_weights(web.settings.reference_dir))
+
+
+def _link_practices(request: Request, web, sug: dict) -> None:
+    """A suggested practice links to the practices work's page of it, when the portal has that route (hooks.yaml)."""
+    from urllib.parse import quote
+
+    h = _hooks(web)
+    if h.get("practice_route") and any(getattr(r, "path", "") == h["practice_route"] for r in request.app.routes):
+        for s in sug.get("practice", []):
+            s.link = h["practice_link"].format(id=quote(s.ref, safe=""))
 
 
 # spaces and threads -----------------------------------------------------------------------------------------------------------

@@ -837,6 +837,15 @@ def _add_catalogue_commands() -> None:
 _add_catalogue_commands()
 
 
+def _add_network_commands() -> None:
+    from pipelines.cli_network import cli as network_cli
+
+    app.add_typer(network_cli, name="network", help="the Inter-American Network: grant, space, group, members, forum")
+
+
+_add_network_commands()
+
+
 def main():
     from pipelines.settings import use_private_umask
 

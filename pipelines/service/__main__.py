@@ -54,7 +54,7 @@ def _db():
 
 
 @cli.command("add-user")
-def add_user(username: str, role: str = typer.Option(..., help="office | reviewer | analyst | admin"),
+def add_user(username: str, role: str = typer.Option(..., help="office | reviewer | analyst | admin | network"),
              country: str = typer.Option(None, help="ISO3 of a data office"),
              lang: str = typer.Option(None, help="en | es | pt | fr")):
     from pipelines.service.auth import AuthError, create_user

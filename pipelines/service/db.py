@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event, select,
                         text)
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-ROLES = ("office", "reviewer", "analyst", "admin")
-
-
-def utcnow() -> datetime:
-    """Naive UTC (stored the same way on SQLite and PostgreSQL)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+ROLES = ("office", "reviewer", "analyst", "admin", "network")
+# "network": a person who came to the portal through the Inter-American Network for the Prevention of Violence and
+# Crime (issue 17) only: no data-office right (no upload, no review, no submission); their Network roles are in
+# network_roles (pipelines/service/network_models.py).
 
 
-class Base(DeclarativeBase):
-    pass
+from pipelines.service.base import Base, utcnow  # noqa: E402 - shared with the models beside this module
 
 
 class User(Base):
@@ -175,3 +172,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# the Network's tables share Base (their models register on import; migration 0005_network creates them)
+from pipelines.service import network_models  # noqa: E402,F401

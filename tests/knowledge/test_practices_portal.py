@@ -122,7 +122,9 @@ def test_migration_0003_keeps_users_tokens_and_audit(tmp_path):
     with engine.connect() as con:
         before = {t: con.execute(text(f"select count(*) from {t}")).scalar() for t in ("users", "api_tokens", "audit_log")}
     out = upgrade(engine)
-    assert out["after"] == "0003_practices"
+    from pipelines.service.migrate import head
+
+    assert out["after"] == head() and out["before"] == "0002_revoke_inactive_tokens"
     assert "practice_submissions" in inspect(engine).get_table_names()
     with engine.connect() as con:
         after = {t: con.execute(text(f"select count(*) from {t}")).scalar() for t in ("users", "api_tokens", "audit_log")}

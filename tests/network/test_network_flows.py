@@ -205,27 +205,29 @@ def test_the_apply_form_makes_accounts_at_a_limited_rate(tmp_path):
         app.stop()
 
 
-def test_a_focal_point_is_led_to_the_demand_survey_when_the_catalogue_has_one(tmp_path):
-    """The hook for the catalogue work's demand survey: once a route answers at `demand_survey_path`
-    (reference/network/hooks.yaml), the Network's home page links a national focal point to it; a member who is not
-    a focal point gets no link; without the route nobody does (no dead link)."""
+def test_a_focal_point_is_led_to_the_demand_survey_and_may_answer_it(tmp_path):
+    """The hook between the Network and the catalogue's demand survey (reference/network/hooks.yaml
+    `demand_survey_path`): the Network's home page links a national focal point to the survey, which lets her answer
+    for her own country only; a member who is not a focal point gets no link and no survey."""
     import yaml
-    from fastapi.responses import PlainTextResponse
 
     app = App(tmp_path / "data")
     try:
         path = yaml.safe_load((app.settings.reference_dir / "network" / "hooks.yaml").read_text())["demand_survey_path"]
+        assert path == "/catalogue/survey"
         fp = person(app.db, "fp.jam", password=PASSWORD, display_name="Focal JAM", country_iso3="JAM", languages=["en"])
         store.grant(app.db, fp, "focal_point", actor=None, country_iso3="JAM")
         person(app.db, "plain.member", password=PASSWORD, display_name="Plain")
         c = _client(app, "fp.jam")
-        assert 'id="demand-survey"' not in c.c.get("/network").text          # no catalogue yet: no link
-        app.app.add_api_route(path, lambda: PlainTextResponse("survey"), methods=["GET"])   # the catalogue's page
         page = c.c.get("/network").text
         assert f'<a href="{path}">' in page and 'id="demand-survey"' in page
+        survey = c.c.get(path)
+        assert survey.status_code == 200
+        assert 'value="JAM"' in survey.text and 'value="TTO"' not in survey.text   # her country only
         c.close()
         m = _client(app, "plain.member")
         assert 'id="demand-survey"' not in m.c.get("/network").text
+        assert m.c.get(path).status_code == 403
         m.close()
     finally:
         app.stop()

@@ -26,15 +26,20 @@ from pipelines.service.web import client_ip
 router = APIRouter(tags=["catalogue"])
 
 
-def may_answer_for(user: auth.Principal | None, country_iso3: str | None) -> bool:
-    """The one permission check of the demand survey: who may enter answers for ``country_iso3``. Until the
-    Network's national focal points exist (issue 17), a country's ``office`` user for its own country, or an
-    ``admin`` for any."""
+def may_answer_for(user: auth.Principal | None, country_iso3: str | None, db=None) -> bool:
+    """The one permission check of the demand survey: who may enter answers for ``country_iso3``: an ``admin``
+    for any country; a country's data office (portal role ``office``) or the Network's approved national focal
+    point of that country (issue 17: ``pipelines.network.rules.can_answer_demand_survey``; needs ``db``)."""
     if user is None or not country_iso3:
         return False
     if user.role == "admin":
         return True
-    return user.role == "office" and user.country_iso3 == country_iso3
+    if db is None:
+        return user.role == "office" and user.country_iso3 == country_iso3
+    from pipelines.network.rules import can_answer_demand_survey
+    from pipelines.service.network_store import viewer
+
+    return can_answer_demand_survey(viewer(db, user), country_iso3)
 
 
 def _labels(settings, lang: str) -> dict:
@@ -113,7 +118,7 @@ def _form_ctx(web, user, lang: str) -> dict:
     s = web.settings
     qs = survey.questionnaire(s)["questions"]
     cty = countries(s.reference_dir)
-    allowed = [c for c in cty["iso3"] if may_answer_for(user, c)]
+    allowed = [c for c in cty["iso3"] if may_answer_for(user, c, web.db)]
     mine = survey.recorded(s)
     mine = mine[mine["country_iso3"].isin(allowed)] if len(mine) else mine
     from pipelines.knowledge import codes
@@ -143,7 +148,7 @@ async def survey_post(request: Request, web: WebDep, user: SignedIn, form: CsrfF
     values = {q["id"]: str(form.get(q["id"]) or "")[:2000] for q in qs}
     country = values["country_iso3"].strip().upper()[:3]
     ctx = _form_ctx(web, user, lang)
-    if not may_answer_for(user, country):
+    if not may_answer_for(user, country, web.db):
         web.db.audit("survey_answer_refused", actor=user.username, role=user.role, country_iso3=country or None,
                      ip=client_ip(request), reason="not allowed for this country")
         return web.render(request, "catalogue_survey.html", status=403, user=user, values=values,

@@ -108,12 +108,25 @@ def _go(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _route_paths(routes) -> set[str]:
+    """Every path the application answers, routers included through ``include_router`` too (FastAPI keeps them
+    as nested routers, whose routes are not in ``app.routes`` themselves)."""
+    out: set[str] = set()
+    for r in routes:
+        if getattr(r, "path", ""):
+            out.add(r.path)
+        inner = getattr(getattr(r, "original_router", None), "routes", None) or getattr(r, "routes", None)
+        if inner and inner is not routes:
+            out |= _route_paths(inner)
+    return out
+
+
 # home, application, directory ---------------------------------------------------------------------------------------------
 @router.get("/network", response_class=HTMLResponse)
 def home(request: Request, web: WebDep, user: OptionalUser):
     v = store.viewer(web.db, user)
     survey = _hooks(web).get("demand_survey_path")
-    has_survey = bool(survey) and any(getattr(r, "path", "") == survey for r in request.app.routes)
+    has_survey = bool(survey) and survey in _route_paths(request.app.routes)
     focal = sorted(v.focal_countries)
     return _render(request, web, "home", user, v, spaces=store.spaces_for(web.db, v), events=store.events(web.db),
                    member=store.member_of(web.db, user.id) if user else None,

@@ -14,6 +14,7 @@ import importlib
 from pipelines.settings import Settings
 
 PROVIDERS: tuple[str, ...] = (
+    "pipelines.publication.comparable:tables",
 )
 
 

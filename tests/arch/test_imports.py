@@ -41,7 +41,8 @@ ALLOWED = {
                 "publication", "knowledge", "network", "site"},
     "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
             "service", "samples", "doctor", "onboarding", "specs", "i18n", "publication", "knowledge", "network",
-            "site", "warehouse"},
+            "site", "warehouse", "cli_releases"},
+    "cli_releases": {"settings", "publication"},   # `hemistat releases` (issue 15)
 }
 
 

@@ -128,7 +128,7 @@ def _con(settings, data_dir, con):
 def _run(sql: str, params: list, settings=None, data_dir=None, con=None, arrow: bool = False):
     with _con(settings, data_dir, con) as c:
         rel = c.execute(sql, params)
-        return rel.fetch_arrow_table() if arrow else rel.df()
+        return rel.to_arrow_table() if arrow else rel.df()
 
 
 def query(sql: str, params: list | None = None, *, settings: Settings | None = None, data_dir=None, con=None,

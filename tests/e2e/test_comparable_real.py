@@ -133,7 +133,7 @@ def test_costa_rica_oij_partial_2023_never_wins_over_a_complete_year(con):
 
 def test_never_a_partial_or_provisional_value_where_another_source_is_complete(con):
     bad = con.execute("""select country_iso3, year, iccs_code, measure, source_id from published.comparable
-                         where provisional and len(list_filter(alternatives, a -> a.months_reported >= 12
+                         where provisional and len(list_filter(alternatives, lambda a: a.months_reported >= 12
                                                               and coalesce(a.obs_status, 'A') <> 'P')) > 0""").df()
     assert bad.empty, bad.head()
     # and the rule did bite on the real files

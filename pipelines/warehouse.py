@@ -127,8 +127,9 @@ def _con(settings, data_dir, con):
 
 def _run(sql: str, params: list, settings=None, data_dir=None, con=None, arrow: bool = False):
     with _con(settings, data_dir, con) as c:
-        rel = c.execute(sql, params)
-        return rel.to_arrow_table() if arrow else rel.df()
+        if arrow:
+            return c.sql(sql, params=params).to_arrow_table()
+        return c.execute(sql, params).df()
 
 
 def query(sql: str, params: list | None = None, *, settings: Settings | None = None, data_dir=None, con=None,

@@ -94,3 +94,23 @@ def test_the_connection_is_read_only_and_locked(s):
     finally:
         loose.close()
     assert warehouse.releases(s)[-1]["current"] is True
+
+
+def test_a_broken_precedence_file_stops_the_publish_naming_file_and_line(s, tmp_path):
+    import shutil
+
+    from pipelines.publication.comparable import PrecedenceError
+
+    ref = tmp_path / "reference"
+    shutil.copytree(s.reference_dir, ref)
+    p = ref / "precedence.yaml"
+    text = p.read_text("utf-8").replace("sources: [owid_homicide]", "sources: [owid_homicide, owid_homicides]")
+    p.write_text(text, "utf-8")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "owid_homicides" in ln)
+    before = (warehouse.releases(s), (s.published_dir / "COMMITTED.json").read_bytes(), s.duckdb_path.read_bytes())
+    broken = s.model_copy(update={"reference_dir": ref})
+    with pytest.raises(PrecedenceError, match=rf"{p}, line {line}: unknown source 'owid_homicides'"):
+        pipeline.publish_all(broken)
+    # nothing published changed
+    assert (warehouse.releases(s), (s.published_dir / "COMMITTED.json").read_bytes(),
+            s.duckdb_path.read_bytes()) == before

@@ -54,13 +54,23 @@ def connect(settings: Settings | None = None, *, data_dir: str | Path | None = N
     s = _settings(settings, data_dir)
     if not s.duckdb_path.exists():
         raise FileNotFoundError(f"no warehouse at {s.duckdb_path}: run `hemistat run` (or `make run`) first")
-    if locked:
-        from pipelines.storage.readonly import connect_readonly
+    import time
 
-        return connect_readonly(s.duckdb_path, s.published_dir, s.duckdb_memory)
+    from pipelines.storage.readonly import connect_readonly
     from pipelines.storage.release import connect as release_connect
 
-    return release_connect(s.duckdb_path, read_only=True)
+    # in one process DuckDB shares a database among its connections and refuses a second configuration: a publish
+    # running in this same process holds the file a moment with its own (pipelines/storage/release.py); wait for it
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if locked:
+                return connect_readonly(s.duckdb_path, s.published_dir, s.duckdb_memory)
+            return release_connect(s.duckdb_path, read_only=True)
+        except duckdb.ConnectionException as exc:
+            if "different configuration" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _as_list(v, name: str) -> list | None:

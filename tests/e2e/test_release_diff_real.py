@@ -7,8 +7,11 @@ release at a time."""
 from __future__ import annotations
 
 import io
-import threading
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 from typer.testing import CliRunner
@@ -34,30 +37,48 @@ def _publish(settings, path):
     return man
 
 
-class Reader(threading.Thread):
-    """Opens a connection with pipelines.warehouse.connect() again and again, and queries it."""
+READER = r"""
+import json, sys, time
+from pathlib import Path
+from pipelines import warehouse
+from pipelines.settings import get_settings
+stop, out = Path(sys.argv[1]), open(sys.argv[2], "a", buffering=1)
+s = get_settings()
+Q = %r
+while not stop.exists():
+    try:
+        con = warehouse.connect(s)
+        try:
+            rid, subs = con.execute("select release_id, submissions from published.release").fetchone()
+            row = con.execute(Q).fetchone()
+            n = con.execute("select count(*) from published.regional").fetchone()[0]
+        finally:
+            con.close()
+        out.write(json.dumps({"release": rid, "submissions": list(subs), "value": row[0] if row else None,
+                              "submission_id": row[1] if row else None, "regional": n}) + "\n")
+    except FileNotFoundError:
+        pass   # nothing published yet
+    except Exception as exc:   # a failed read is the finding
+        out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
+    time.sleep(0.01)
+""" % ARG_2000
 
-    def __init__(self, settings):
-        super().__init__(daemon=True)
-        self.settings, self.samples, self.errors, self.stop = settings, [], [], threading.Event()
 
-    def run(self):
-        while not self.stop.is_set():
-            try:
-                con = warehouse.connect(self.settings)
-                try:
-                    rid, subs = con.execute("select release_id, submissions from published.release").fetchone()
-                    row = con.execute(ARG_2000).fetchone()
-                    n = con.execute("select count(*) from published.regional").fetchone()[0]
-                finally:
-                    con.close()
-                self.samples.append({"release": rid, "submissions": list(subs), "value": row[0] if row else None,
-                                     "submission_id": row[1] if row else None, "regional": n})
-            except FileNotFoundError:
-                pass            # nothing published yet
-            except Exception as exc:  # noqa: BLE001 - a failed read is the finding
-                self.errors.append(f"{type(exc).__name__}: {exc}")
-            time.sleep(0.01)
+class Reader:
+    """Another process (an analyst's session) that opens pipelines.warehouse.connect() again and again and
+    queries it, one JSON line per sample."""
+
+    def __init__(self, tmp_path):
+        self.stop_file, self.out = tmp_path / "stop", tmp_path / "samples.jsonl"
+        self.proc = subprocess.Popen([sys.executable, "-c", READER, str(self.stop_file), str(self.out)],
+                                     cwd=Path(__file__).resolve().parents[2])
+
+    def finish(self):
+        self.stop_file.touch()
+        self.proc.wait(timeout=60)
+        lines = [json.loads(x) for x in self.out.read_text().splitlines()] if self.out.exists() else []
+        self.errors = [x["error"] for x in lines if "error" in x]
+        self.samples = [x for x in lines if "error" not in x]
 
 
 def test_diff_between_two_vintages_of_the_real_snic_file_and_a_reader_throughout(data_env, tmp_path):
@@ -71,8 +92,8 @@ def test_diff_between_two_vintages_of_the_real_snic_file_and_a_reader_throughout
     v2 = tmp_path / "snic-pais-rev.csv"
     v2.write_bytes(b"\r\n".join(lines) + b"\r\n")
 
-    reader = Reader(data_env)
-    reader.start()
+    reader = Reader(tmp_path)
+    time.sleep(2)                               # the reader's interpreter is up before the first publish
     try:
         m1 = _publish(data_env, v1)
         time.sleep(1.1)                         # release ids have one-second resolution
@@ -83,11 +104,16 @@ def test_diff_between_two_vintages_of_the_real_snic_file_and_a_reader_throughout
         pipeline.publish_all(data_env)
         time.sleep(0.3)
     finally:
-        reader.stop.set()
-        reader.join()
+        reader.finish()
 
     rels = R.list_releases(data_env)
     assert [r["number"] for r in rels] == [1, 2, 3] and rels[2]["current"]
+    con = warehouse.connect(data_env)
+    try:   # the history view numbers them too
+        assert con.execute("select release_id, release_number from published.releases order by 2").fetchall() == \
+            [(r["release_id"], r["number"]) for r in rels]
+    finally:
+        con.close()
     assert all(r["sources"] == ["ar_snic"] for r in rels)
 
     # the changelog of the new vintage: the revised value with its reason, and what was built from it

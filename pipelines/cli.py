@@ -846,6 +846,15 @@ def _add_network_commands() -> None:
 _add_network_commands()
 
 
+def _add_releases_commands() -> None:
+    from pipelines.cli_releases import app as releases_cli
+
+    app.add_typer(releases_cli, name="releases", help="numbered releases; `releases diff A B`: what changed and why")
+
+
+_add_releases_commands()
+
+
 def main():
     from pipelines.settings import use_private_umask
 

@@ -14,7 +14,8 @@ import importlib
 from pipelines.settings import Settings
 
 PROVIDERS: tuple[str, ...] = (
-    "pipelines.knowledge.practices:publish_tables",
+    "pipelines.publication.comparable:tables",                 # comparable, coverage, regional (issue 15)
+    "pipelines.knowledge.practices:publish_tables",            # practices, studies, ratings (issue 16)
     "pipelines.knowledge.catalogue_tables:published_tables",   # courses, demands, matches, gaps, fund (issue 16)
 )
 

@@ -130,7 +130,8 @@ def publish_all(settings: Settings) -> dict:
                 "seconds": round(time.perf_counter() - t0, 2), "statuses": {}}
     rid = rel.publish(settings.published_dir, settings.duckdb_path, settings.views_dir, tables,
                       reference_tables, metadata={"submissions": sorted(used), "fingerprint": fp,
-                                                  "changelog": tables["changelog"].to_dict("records")})
+                                                  "changelog": tables["changelog"].to_dict("records")},
+                      manifest=manifest_inputs(settings, used))
     apply_statuses(settings, plan, rid)
     return {"release_id": rid, "unchanged": False, "rows": {k: rel.table_rows(v) for k, v in tables.items()},
             "duckdb": str(settings.duckdb_path), "seconds": round(time.perf_counter() - t0, 2),
@@ -166,3 +167,59 @@ def changelog(settings: Settings, plan: list[dict], used: set[str]) -> pd.DataFr
             rows.append({"kind": f"cells_{kind}", "submission_id": new, "source_id": src,
                          "detail": f"{len(g)} cell(s) {kind.replace('_', ' ')} (published.revisions)"})
     return pd.DataFrame(rows, columns=["kind", "submission_id", "source_id", "detail"])
+
+
+def _digest(paths: list, root) -> str:
+    """sha256 over the files' names (relative to ``root``) and bytes, in name order: one version of a folder."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def manifest_inputs(settings: Settings, used: set[str]) -> dict:
+    """What a release was built from, for its manifest.json (``pipelines/publication/releases.py`` reads it to say
+    why a value changed between two releases): the submissions used per source (vintage: release date, receipt,
+    sha256 of the file, sha256 of its validated layer — a reprocess changes that, not the file), the version of
+    the quality rules (one hash of quality_rules/), of each crosswalk, source spec and reference table."""
+    import hashlib
+
+    import yaml
+
+    man = {s["submission_id"]: s for s in subs.list_submissions(settings.landing_dir)}
+    sources: dict[str, list] = {}
+    for sid in sorted(used):
+        m = man.get(sid, {})
+        v = settings.validated_dir / f"{sid}.parquet"
+        sources.setdefault(m.get("source_id") or sid.split("__")[0], []).append({
+            "submission_id": sid, "release_date": str(m.get("release_date")) if m.get("release_date") else None,
+            "received_at": m.get("received_at"), "sha256": m.get("sha256"), "original_name": m.get("original_name"),
+            "validated_sha256": hashlib.sha256(v.read_bytes()).hexdigest() if v.exists() else None})
+    rules = settings.rules_dir
+    specs = {}
+    for p in sorted(settings.sources_dir.glob("*.yaml")):
+        try:
+            doc = yaml.safe_load(p.read_text("utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            doc = {}
+        specs[p.stem] = {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                         "crosswalk": doc.get("crosswalk") if isinstance(doc, dict) else None}
+    ref = settings.reference_dir
+    reference = {}
+    for name in ("precedence.yaml", "countries", "iccs", "population", "regions"):
+        p = ref / name
+        if p.is_file():
+            reference[name] = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif p.is_dir():
+            reference[name] = _digest([f for f in p.rglob("*") if f.is_file()], p)
+    return {
+        "sources": {k: sources[k] for k in sorted(sources)},
+        "quality_rules": {"sha256": _digest([f for f in rules.rglob("*") if f.is_file()], rules),
+                          "files": len([f for f in rules.rglob("*") if f.is_file()])},
+        "crosswalks": {p.stem: hashlib.sha256(p.read_bytes()).hexdigest()
+                       for p in sorted(settings.crosswalks_dir.glob("*.csv"))},
+        "source_specs": specs,
+        "reference": reference,
+    }

@@ -296,15 +296,45 @@ def table_rows(v) -> int:
     return len(v)
 
 
+def release_number(published_dir: Path, release_id: str, position: int | None = None) -> int | None:
+    """The sequential number of a release (1, 2, 3 …): the ``release_number`` its release.json records; a release
+    written before numbers existed has its position among the committed releases (``position``, 1-based)."""
+    n = release_metadata(published_dir, release_id).get("release_number")
+    return n if isinstance(n, int) and not isinstance(n, bool) else position
+
+
+def next_release_number(published_dir: Path, committed: list[str]) -> int:
+    """One more than the highest number of a committed release (a release never committed — a crash before its
+    commit — leaves no gap: its number is given again)."""
+    numbers = [release_number(published_dir, r, i) or 0 for i, r in enumerate(committed, 1)]
+    return max(numbers, default=0) + 1
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dict[str, pd.DataFrame | Path],
-            reference_tables: dict[str, pd.DataFrame], metadata: dict | None = None) -> str:
+            reference_tables: dict[str, pd.DataFrame], metadata: dict | None = None,
+            manifest: dict | None = None) -> str:
     """Write a new release and switch the warehouse to it atomically. Returns the release id. A table is a
-    DataFrame (written here) or a Parquet file (linked or copied into the release, never loaded)."""
+    DataFrame (written here) or a Parquet file (linked or copied into the release, never loaded).
+
+    Every release gets the next sequential ``release_number`` (in release.json) and a ``manifest.json``: the
+    number, each table's rows, bytes and sha256 as written in the release folder, plus ``manifest`` (what the
+    pipeline adds: sources and their vintages, the rules' and crosswalks' versions)."""
     release_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     releases = published_dir / "releases"
     tmp = releases / f".{release_id}.tmp"
     final = releases / release_id
     committed = recover(published_dir, duckdb_path)
+    number = next_release_number(published_dir, committed)
     history, skipped = history_releases(published_dir, release_id)
     tmp.mkdir(parents=True)
     try:
@@ -315,11 +345,18 @@ def publish(published_dir: Path, duckdb_path: Path, views_dir: Path, tables: dic
                 _place(df, tmp / f"{name}.parquet")
             else:
                 write_parquet_atomic(df, tmp / f"{name}.parquet")
-        atomic_write_json(tmp / "release.json", {"release_id": release_id,
-                                                 "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        published_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        rows = {k: table_rows(v) for k, v in tables.items()}
+        atomic_write_json(tmp / "release.json", {"release_id": release_id, "release_number": number,
+                                                 "published_at": published_at,
                                                  **(metadata or {}),
                                                  **({"history_skipped": skipped} if skipped else {}),
-                                                 "tables": {k: table_rows(v) for k, v in tables.items()}})
+                                                 "tables": rows})
+        atomic_write_json(tmp / "manifest.json", {
+            "release_id": release_id, "release_number": number, "published_at": published_at,
+            "tables": {k: {"file": f"{k}.parquet", "rows": rows[k], "bytes": (tmp / f"{k}.parquet").stat().st_size,
+                           "sha256": _sha256(tmp / f"{k}.parquet")} for k in sorted(tables)},
+            **(manifest or {})})
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -389,11 +426,12 @@ def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
         Path(str(tmp_db) + ".wal").unlink(missing_ok=True)
 
 
-HISTORY_FILES = {"indicators.parquet", "release.json", "changelog.parquet"}
+HISTORY_FILES = {"indicators.parquet", "release.json", "changelog.parquet", "comparable.parquet",
+                 "manifest.json"}
 
 
 def _prune(releases: Path, keep: int, current: str) -> None:
-    """Old releases keep their indicators and release.json forever (what was published on a date stays
+    """Old releases keep their indicators, comparable values, release.json and manifest.json forever (what was published on a date stays
     queryable); their bulky cell-level and quality files are removed after ``keep`` releases."""
     done = sorted(d for d in releases.iterdir() if d.is_dir() and not d.name.startswith("."))
     for d in done[:-keep]:

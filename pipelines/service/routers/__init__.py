@@ -7,10 +7,12 @@
 * ``downloads``   – published indicators (CSV/XLSX)
 * ``admin``       – audit log, users
 * ``health``      – ``/healthz``
+* ``site``        – ``/data/``: the public data site for anonymous readers (static pages, ``pipelines.site``)
 """
 
-from pipelines.service.routers import account, admin, downloads, health, submissions, uploads
+from pipelines.service.routers import account, admin, downloads, health, site, submissions, uploads
 
-ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router]
+ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router,
+           site.router]
 
 __all__ = ["ROUTERS"]

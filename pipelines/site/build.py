@@ -109,7 +109,7 @@ class Model:
         self.break_notes = data.obs_notes()
         self.practices = data.practices()
         self.indicator_codes = self._indicator_codes()
-        self.country_codes = [c for c in self.countries.index if c in set(self.headline["country_iso3"])]
+        self.country_codes = list(self.countries.index)     # every member state has a page, with data or not
         # grouped once: the pages of four languages read these many times
         self.by_code = {k: g for k, g in self.headline.groupby("iccs_code")}
         self.by_country = {k: g for k, g in self.headline.groupby("country_iso3")}

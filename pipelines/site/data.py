@@ -195,12 +195,16 @@ class SiteData:
         df["is_break"] = df["obs_status"].isin(STATUS_BREAK) | df["comparability_flags"].map(
             lambda fl: any("break" in str(f) for f in fl))
         df["provisional"] = df["provisional"].fillna(False).astype(bool)
+        df["full_year"] = df["full_year"].fillna(True).astype(bool)
+        # a rate over fewer than 12 months is not an annual rate: never shown beside annual ones
+        df.loc[~df["full_year"], "rate_per_100k"] = None
         self._cache["comparable"] = df
         return df
 
     def headline(self) -> pd.DataFrame:
-        """One row of ``comparable()`` per country x year x ICCS code x sex: the lowest precedence rank, then
-        the measure the code is usually compared in (victims for intentional homicide, offences otherwise).
+        """One row of ``comparable()`` per country x year x ICCS code x sex: a complete, final year before a
+        provisional or partial one, then the lowest precedence rank, then the measure the code is usually compared in
+        (victims for intentional homicide, offences otherwise).
         The column ``measure`` says which one each row is."""
         if "headline" in self._cache:
             return self._cache["headline"]
@@ -208,8 +212,9 @@ class SiteData:
         prefer_victims = df["iccs_code"].str.startswith(VICTIM_CODES_PREFIX)
         df["_m"] = ((df["measure"] == "victims") != prefer_victims).astype(int)
         df["_r"] = df["precedence_rank"].fillna(99)
-        df = (df.sort_values(["country_iso3", "year", "iccs_code", "sex", "_r", "_m", "source_id"])
-                .drop_duplicates(["country_iso3", "year", "iccs_code", "sex"]).drop(columns=["_m", "_r"]))
+        df["_p"] = (df["provisional"] | ~df["full_year"]).astype(int)   # a complete year first, whatever the measure
+        df = (df.sort_values(["country_iso3", "year", "iccs_code", "sex", "_p", "_r", "_m", "source_id"])
+                .drop_duplicates(["country_iso3", "year", "iccs_code", "sex"]).drop(columns=["_m", "_r", "_p"]))
         self._cache["headline"] = df.reset_index(drop=True)
         return self._cache["headline"]
 

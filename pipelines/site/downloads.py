@@ -90,7 +90,8 @@ def _frame(data, release: str | None) -> pd.DataFrame:
     df = data.comparable().copy()
     df.insert(0, "release_id", release)
     df["alternatives"] = [json.dumps([{k: (None if v is None or (isinstance(v, float) and v != v) else v)
-                                       for k, v in dict(a).items()} for a in alts], ensure_ascii=False)
+                                       for k, v in dict(a).items()} for a in alts], ensure_ascii=False,
+                                      default=_jsonable)
                           for alts in df["alternatives"]]
     df["comparability_flags"] = [";".join(map(str, f)) for f in df["comparability_flags"]]
     df = df.drop(columns=[c for c in ("is_break",) if c in df.columns])
@@ -132,6 +133,13 @@ def _own_downloads(settings: Settings, out_dir: Path, site_root: Path, data, icc
     finally:
         con.close()
     return d
+
+
+def _jsonable(v):
+    """Numbers DuckDB returns as Decimal are written as numbers; anything else JSON lacks as text."""
+    from decimal import Decimal
+
+    return float(v) if isinstance(v, Decimal) else str(v)
 
 
 def _safe(code: str) -> None:

@@ -50,8 +50,9 @@ class SiteKeeper:
         return d if d.is_dir() and d.parent == (self.root / "builds").resolve() else None
 
     def built_release(self) -> str | None:
+        """The release the served build was made for (the committed one when its build started)."""
         p = self._pointer()
-        return p.get("release_id") if p else None
+        return (p.get("for_release") or p.get("release_id")) if p else None
 
     def published_release(self) -> str | None:
         from pipelines.storage.release import current_release
@@ -88,7 +89,8 @@ class SiteKeeper:
             (self.root / "builds").mkdir(parents=True, exist_ok=True)
             rec = build_site(self.settings, out)
             atomic_write_json(self.root / "CURRENT.json", {"dir": name, "release_id": rec["release_id"],
-                                                           "built_at": rec["built_at"], "seconds": rec["seconds"]})
+                                                           "for_release": release, "built_at": rec["built_at"],
+                                                           "seconds": rec["seconds"]})
             self.last_build, self.last_error = rec, None
             log.info("public site of release %s built in %s s", rec["release_id"], rec["seconds"])
             self._prune(keep=name)

@@ -39,9 +39,10 @@ ALLOWED = {
     "definitions": {"defs"},
     "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs", "specs", "i18n",
                 "publication", "knowledge", "network", "site"},
+    "cli_site": {"settings", "site"},          # `hemistat site` (pipelines/cli_site.py, registered by cli.py)
     "cli": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
             "service", "samples", "doctor", "onboarding", "specs", "i18n", "publication", "knowledge", "network",
-            "site", "warehouse"},
+            "site", "warehouse", "cli_site"},
 }
 
 

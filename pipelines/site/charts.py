@@ -96,12 +96,12 @@ def lines_by_year(rows: pd.DataFrame, *, lang: str, chart_id: str, title: str, n
     years = sorted(df["year"].unique().tolist())
     axis = alt.Axis(format="d", values=years) if len(years) <= 12 else alt.Axis(format="d", tickMinStep=1)
     x = alt.X("year:Q", title=x_title, axis=axis, scale=alt.Scale(zero=False, nice=False))
-    series = alt.Color("series:N", title=series_title)
+    series = alt.Color("series:N", title=series_title, legend=alt.Legend(orient="right", labelLimit=260))
     line = alt.Chart(df).mark_line(strokeWidth=2).encode(
         x=x, y=alt.Y("value:Q", title=y_title), color=series, description=alt.Description("description:N"))
     points = alt.Chart(df).mark_point(filled=True, size=55).encode(
         x=x, y="value:Q", color=series, description=alt.Description("description:N"),
-        shape=alt.Shape("status_label:N", title=status_title,
+        shape=alt.Shape("status_label:N", title=status_title, legend=alt.Legend(orient="right"),
                         scale=alt.Scale(domain=[status_labels[s] for s in present],
                                         range=[shapes.get(s, "circle") for s in present])))
     chart = alt.layer(line, points).resolve_scale(color="shared").properties(
@@ -120,7 +120,8 @@ def small_multiples(rows: pd.DataFrame, *, lang: str, chart_id: str, title: str,
     df["status_label"] = df["status"].map(status_labels).fillna(df["status"])
     present = [s for s in status_labels if s in set(df["status"])]
     shapes = {"normal": "circle", "provisional": "triangle-up", "break": "diamond", "insufficient": "square"}
-    x = alt.X("year:Q", title=x_title, axis=alt.Axis(format="d", tickMinStep=1), scale=alt.Scale(zero=False))
+    x = alt.X("year:Q", title=x_title, axis=alt.Axis(format="d", tickMinStep=1, tickCount=4, labelOverlap=True),
+              scale=alt.Scale(zero=False))
     base = alt.Chart(df)
     line = base.mark_line(color=PALETTE["normal"]).encode(x=x, y=alt.Y("value:Q", title=y_title))
     points = base.mark_point(filled=True, size=30).encode(

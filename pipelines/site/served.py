@@ -7,13 +7,20 @@ being served (written atomically after a build completes). ``SiteKeeper.current(
 (``published/COMMITTED.json``) differs from the built one — at start, and whenever a request sees the warehouse
 has moved on (a publication by the portal, the command line or a Dagster sensor: all commit a release the same
 way). Readers keep the previous build until the new one is complete; the two newest builds are kept.
+
+The build runs as ``hemistat site`` in a child process at a lower priority (``nice``), so rendering the charts
+never holds the portal's interpreter lock or competes with uploads on equal terms; ``stop()`` ends a build still
+running when the portal stops. Its output is in ``<data>/site/build.log``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,14 +29,18 @@ from pipelines.settings import Settings
 
 log = logging.getLogger("hemistat.site")
 KEEP_BUILDS = 2
+NICE = 10
 
 
 class SiteKeeper:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, langs: tuple[str, ...] | None = None):
         self.settings = settings
+        self.langs = langs
         self.root = settings.data_dir / "site"
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._proc: subprocess.Popen | None = None
+        self._stopped = False
         self.last_error: str | None = None
         self.last_build: dict | None = None
 
@@ -71,15 +82,23 @@ class SiteKeeper:
     def ensure_fresh(self, wait: bool = False) -> None:
         """Start a rebuild if the published release is not the one built (and none is running)."""
         with self._lock:
-            if not self.building and self.stale():
+            if not self._stopped and not self.building and self.stale():
                 self._thread = threading.Thread(target=self._build, name="site-build", daemon=True)
                 self._thread.start()
             thread = self._thread
         if wait and thread is not None:
             thread.join()
 
+    def _command(self, out: Path) -> tuple[list[str], dict]:
+        cmd = [sys.executable, "-m", "pipelines.cli", "site", "--out", str(out), "--quiet"]
+        for lang in self.langs or ():
+            cmd += ["--lang", lang]
+        s = self.settings   # the child reads the same folders as this portal, whatever its own environment says
+        env = {**os.environ, "HEMISTAT_DATA_DIR": str(s.data_dir), "HEMISTAT_REFERENCE_DIR": str(s.reference_dir),
+               "HEMISTAT_RULES_DIR": str(s.rules_dir), "HEMISTAT_SHARED_DIR": str(s.shared_dir)}
+        return cmd, env
+
     def _build(self) -> None:
-        from pipelines.site.build import build_site
         from pipelines.storage.files import atomic_write_json
 
         release = self.published_release()
@@ -87,7 +106,17 @@ class SiteKeeper:
         out = self.root / "builds" / name
         try:
             (self.root / "builds").mkdir(parents=True, exist_ok=True)
-            rec = build_site(self.settings, out)
+            cmd, env = self._command(out)
+            with open(self.root / "build.log", "ab") as logf:
+                with self._lock:
+                    if self._stopped:
+                        return
+                    self._proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT,
+                                                  stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICE))
+                rc = self._proc.wait()
+            if rc != 0:
+                raise RuntimeError(f"hemistat site exited with status {rc} (see {self.root / 'build.log'})")
+            rec = json.loads((out / "BUILD.json").read_text("utf-8"))
             atomic_write_json(self.root / "CURRENT.json", {"dir": name, "release_id": rec["release_id"],
                                                            "for_release": release, "built_at": rec["built_at"],
                                                            "seconds": rec["seconds"]})
@@ -97,6 +126,19 @@ class SiteKeeper:
         except Exception as exc:  # noqa: BLE001 - the previous build stays served; the error is kept and logged
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("the public site could not be built for release %s", release)
+
+    def stop(self) -> None:
+        """End a build still running (the portal is stopping); no new build starts after this."""
+        with self._lock:
+            self._stopped = True
+            proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def _prune(self, keep: str) -> None:
         builds = sorted((p for p in (self.root / "builds").iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)

@@ -6,6 +6,7 @@ process)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -22,13 +23,12 @@ def portal(fallback_wh, monkeypatch):
     from pipelines.service import create_app
     from pipelines.settings import get_settings
 
+    from pipelines.site.served import SiteKeeper
+
     with environ(ENV):
         app = create_app(get_settings())
-    # a faster build for the test: two languages
-    import pipelines.site.build as build
-
-    real_build = build.build_site
-    monkeypatch.setattr(build, "build_site", lambda s, out, **kw: real_build(s, out, langs=("en", "es"), **kw))
+    app.state.site_keeper = SiteKeeper(fallback_wh, langs=("en", "es"))   # a faster build for the test
+    app.state.site_static = {}
     with TestClient(app, follow_redirects=False) as client:     # runs the lifespan: the build starts now
         yield app, client, fallback_wh
 
@@ -85,3 +85,19 @@ def test_nothing_published_yet_is_a_404_page(data_env):
     with TestClient(app, follow_redirects=False) as client:
         r = client.get("/data/", headers={"accept-language": "fr"})
         assert r.status_code == 404 and "Rien n'est encore publié" in r.text
+
+
+def test_a_build_still_running_is_ended_when_the_portal_stops(fallback_wh):
+    from pipelines.site.served import SiteKeeper
+
+    keeper = SiteKeeper(fallback_wh)
+    keeper.ensure_fresh()
+    deadline = time.monotonic() + 30
+    while keeper._proc is None and time.monotonic() < deadline:     # the child process has started
+        time.sleep(0.05)
+    keeper.stop()
+    keeper._thread.join(timeout=30)
+    assert keeper._proc.poll() is not None and not keeper.building
+    assert keeper.current() is None and keeper.last_error and "exited with status" in keeper.last_error
+    keeper.ensure_fresh()
+    assert not keeper.building                                      # stopped: no new build

@@ -6,6 +6,7 @@ until the first build is done ``/data/`` answers 503 with Retry-After. No sign-i
 from __future__ import annotations
 
 import contextlib
+import threading
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,11 +16,16 @@ from pipelines.i18n import LANG_COOKIE, Translator, load_catalogues, negotiate
 from pipelines.site.served import SiteKeeper
 
 
+_KEEPER_LOCK = threading.Lock()
+
+
 def _keeper(app) -> SiteKeeper:
-    keeper = getattr(app.state, "site_keeper", None)
-    if keeper is None:
-        keeper = app.state.site_keeper = SiteKeeper(app.state.web.settings)
-        app.state.site_static = {}
+    """The app's one SiteKeeper (made on first use: the lifespan, or a request when no lifespan ran)."""
+    with _KEEPER_LOCK:
+        keeper = getattr(app.state, "site_keeper", None)
+        if keeper is None:
+            app.state.site_static = {}
+            keeper = app.state.site_keeper = SiteKeeper(app.state.web.settings)
     return keeper
 
 
@@ -29,6 +35,9 @@ async def _lifespan(app):
     if getattr(app.state, "web", None) is not None:
         _keeper(app).ensure_fresh()
     yield
+    keeper = getattr(app.state, "site_keeper", None)
+    if keeper is not None:
+        keeper.stop()
 
 
 router = APIRouter(tags=["site"], lifespan=_lifespan)

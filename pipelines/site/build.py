@@ -478,7 +478,7 @@ class Pages:
                       for r in prec.to_dict("records")]
         sources = [s for s in m.sources.values() if s["crosswalk"]]
         return {"rules": rules, "precedence": precedence, "sources": sources, "flags": list(FLAGS),
-                "dimensions": list(DIMENSIONS)}
+                "dimensions": list(DIMENSIONS), "rule_dimensions": list(DIMENSIONS) + ["accessibility"]}
 
     def releases(self) -> dict:
         d = self.m.data

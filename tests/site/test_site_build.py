@@ -73,10 +73,20 @@ def page(path: Path) -> _Page:
     return p
 
 
-@pytest.fixture
-def fallback_site(fallback_wh, tmp_path):
-    rec = build_site(fallback_wh, tmp_path / "site", langs=("en", "es"))
-    return tmp_path / "site", rec
+@pytest.fixture(scope="module")
+def fallback_site(tmp_path_factory):
+    """One build (en, es) of the synthetic warehouse without the publication views, read by several tests."""
+    from pipelines.settings import get_settings
+    from tests.conftest import environ
+    from tests.site.synthetic import make_warehouse
+
+    tmp = tmp_path_factory.mktemp("site")
+    with environ({"HEMISTAT_DATA_DIR": str(tmp / "data")}):
+        settings = get_settings()
+        settings.ensure_dirs()
+        make_warehouse(settings.data_dir, settings.reference_dir)
+        rec = build_site(settings, tmp / "site", langs=("en", "es"))
+    return tmp / "site", rec
 
 
 def test_fallback_path_home_page_shows_the_precedence_choice(fallback_site):
@@ -239,3 +249,22 @@ def test_command_line(fallback_wh, tmp_path):
     assert "Homicídio intencional nas Américas" in (tmp_path / "s" / "pt" / "index.html").read_text("utf-8")
     res = CliRunner().invoke(app, ["site", "--out", str(tmp_path / "s"), "--lang", "xx"])
     assert res.exit_code == 2 and "unknown language" in res.output
+
+
+def test_methodology_and_releases_pages(fallback_site):
+    out, _ = fallback_site
+    m = page(out / "es" / "methodology.html")
+    rules = {r["attrs"]["id"]: r["cells"] for r in m.rows["table-rules"]}
+    assert len(rules) == 28                                    # every rule of quality_rules/
+    assert rules["rule-P1"][1] == "Tasa de homicidios en un rango plausible"
+    assert rules["rule-P1"][4] == "max=100, hard_max=150" and rules["rule-P1"][2] == "advertencia"
+    assert rules["rule-S1"][3] == "Accesibilidad" and rules["rule-S1"][2] == "bloqueante"
+    html = (out / "es" / "methodology.html").read_text("utf-8")
+    assert 'id="mapping-ar_snic"' in html and "Homicidios dolosos" in html      # reference/crosswalks/ar_snic.csv
+    prec = {r["attrs"]["data-rank"]: r["cells"] for r in page(out / "en" / "methodology.html").rows["table-precedence"]}
+    assert prec["1"][1] == "the country's own official source, complete year"
+    assert prec["3"][1].startswith("international comparison series") and prec["4"][1].startswith("only a provisional")
+    assert set(prec) == {"1", "3", "4"}                        # the synthetic warehouse has no UNODC value
+    rel = (out / "es" / "releases.html").read_text("utf-8")
+    assert RELEASE in rel and "20251201T000000-123456" in rel and "archivo añadido" in rel
+    assert "(la que muestra este sitio)" in rel

@@ -97,6 +97,7 @@ class Model:
     def __init__(self, data: SiteData, settings: Settings):
         self.data = data
         self.settings = settings
+        self.cats = load_catalogues(settings.reference_dir)
         self.release = data.release()
         self.countries = data.countries().set_index("iso3")
         self.iccs = data.iccs().set_index("code")
@@ -134,7 +135,10 @@ class Model:
 
     def label(self, code: str, lang: str) -> tuple[str, str]:
         """The ICCS label in the language (the reference has English and Spanish; others read the English
-        label, marked as English in the page) and the language it is in."""
+        label, marked as English in the page — except intentional homicide, whose name the site's catalogue has in
+        the four languages) and the language it is in."""
+        if code == HOMICIDE:
+            return self.cats[lang]["site.iccs.0101"], lang
         if code not in self.iccs.index:
             return code, lang
         col = f"label_{lang}"

@@ -246,7 +246,11 @@ def test_command_line(fallback_wh, tmp_path):
     assert res.exit_code == 0, res.output
     assert re.search(r"site of release 20260101T000000-abcdef \(fallback views\): \d+ pages", res.output)
     assert page(tmp_path / "s" / "pt" / "index.html").lang == "pt"
-    assert "Homicídio intencional nas Américas" in (tmp_path / "s" / "pt" / "index.html").read_text("utf-8")
+    pt = (tmp_path / "s" / "pt" / "index.html").read_text("utf-8")
+    assert "Homicídio intencional nas Américas" in pt
+    assert "Homicídio intencional por 100 mil habitantes, 2021" in pt            # the chart's title, all Portuguese
+    assert 'lang="en">Robbery' not in pt and 'lang="en">Assaults and threats</span>' in (
+        tmp_path / "s" / "pt" / "indicators.html").read_text("utf-8")       # ICCS labels not in pt: English, marked
     res = CliRunner().invoke(app, ["site", "--out", str(tmp_path / "s"), "--lang", "xx"])
     assert res.exit_code == 2 and "unknown language" in res.output
 

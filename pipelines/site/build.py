@@ -538,9 +538,11 @@ def build_site(settings: Settings, out_dir: Path, *, langs: tuple[str, ...] | No
             downloads = site_downloads(settings, tmp / "downloads", data=data, iccs_codes=model.indicator_codes,
                                        countries=model.country_codes, release=model.release["release_id"])
             downloads_s = time.perf_counter() - t0
-            say(f"downloads: {len(downloads.all_files())} files in {downloads_s:.1f} s")
+            say(f"downloads ({downloads.writer}): {len(downloads.all_files())} files in {downloads_s:.1f} s"
+                + (f", {len(downloads.errors)} selection(s) refused: {downloads.errors[0]}" if downloads.errors else ""))
             record = _render_all(model, data, tmp, langs, downloads, say)
-        record.update(downloads=len(downloads.all_files()), downloads_seconds=round(downloads_s, 2))
+        record.update(downloads=len(downloads.all_files()), downloads_seconds=round(downloads_s, 2),
+                      downloads_writer=downloads.writer, downloads_errors=downloads.errors)
         shutil.copyfile(HERE / "static" / "site.css", tmp / "site.css")
         record["seconds"] = round(time.perf_counter() - started, 2)
         _write(tmp / MARKER, json.dumps(record, indent=2, default=str))

@@ -29,6 +29,7 @@ class Downloads:
     site_root: Path
     writer: str
     groups: dict[str, list[Path]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
 
     def _items(self, key: str) -> list[dict]:
         out = []
@@ -72,16 +73,21 @@ def site_downloads(settings: Settings, out_dir: Path, *, data=None, iccs_codes=(
     export = _exporter()
     if export is not None:
         d = Downloads(site_root, "exports")
-        files: list[Path] = []
+
+        def run(key: str, fmt: str, folder: Path, **kw) -> None:
+            # one selection the exporter refuses (a country without values, say) leaves that selection without
+            # files — the page says so — and the rest of the site is built; the reason is kept in ``errors``
+            try:
+                d.groups.setdefault(key, []).extend(Path(p) for p in export(settings, fmt, folder, release=release, **kw))
+            except Exception as exc:  # noqa: BLE001 - named in Downloads.errors and in BUILD.json
+                d.errors.append(f"{key} {fmt}: {type(exc).__name__}: {str(exc)[:300]}")
+
         for fmt in EXPORT_FORMATS:
-            files += [Path(p) for p in export(settings, fmt, out_dir / "all" / fmt, release=release)]
-        d.groups["all"] = files
+            run("all", fmt, out_dir / "all" / fmt)
         for code in iccs_codes:
-            d.groups[f"iccs:{code}"] = [Path(p) for p in export(settings, "csv", out_dir / f"iccs-{code}", iccs=code,
-                                                                release=release)]
+            run(f"iccs:{code}", "csv", out_dir / f"iccs-{code}", iccs=code)
         for iso3 in countries:
-            d.groups[f"country:{iso3}"] = [Path(p) for p in export(settings, "csv", out_dir / f"country-{iso3}",
-                                                                   country=iso3, release=release)]
+            run(f"country:{iso3}", "csv", out_dir / f"country-{iso3}", country=iso3)
         return d
     return _own_downloads(settings, out_dir, site_root, data, iccs_codes, countries, release)
 

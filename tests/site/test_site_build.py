@@ -80,12 +80,19 @@ def fallback_site(tmp_path_factory):
     from tests.conftest import environ
     from tests.site.synthetic import make_warehouse
 
+    import pipelines.site.downloads as dl
+
     tmp = tmp_path_factory.mktemp("site")
-    with environ({"HEMISTAT_DATA_DIR": str(tmp / "data")}):
-        settings = get_settings()
-        settings.ensure_dirs()
-        make_warehouse(settings.data_dir, settings.reference_dir)
-        rec = build_site(settings, tmp / "site", langs=("en", "es"))
+    exporter = dl._exporter
+    dl._exporter = lambda: None        # the site's own downloads (the exporter has a test of its own below)
+    try:
+        with environ({"HEMISTAT_DATA_DIR": str(tmp / "data")}):
+            settings = get_settings()
+            settings.ensure_dirs()
+            make_warehouse(settings.data_dir, settings.reference_dir)
+            rec = build_site(settings, tmp / "site", langs=("en", "es"))
+    finally:
+        dl._exporter = exporter
     return tmp / "site", rec
 
 
@@ -272,3 +279,31 @@ def test_methodology_and_releases_pages(fallback_site):
     rel = (out / "es" / "releases.html").read_text("utf-8")
     assert RELEASE in rel and "20251201T000000-123456" in rel and "archivo añadido" in rel
     assert "(la que muestra este sitio)" in rel
+
+
+def test_downloads_through_the_exporter_when_it_exists(fallback_wh, tmp_path, monkeypatch):
+    """With pipelines.publication.exports.export present, site_downloads calls it: every format for the whole
+    publication, a CSV per indicator and per country; a selection it refuses leaves that selection empty."""
+    import pipelines.site.downloads as dl
+
+    calls = []
+
+    def fake_export(settings, fmt, out_dir, *, country=None, iccs=None, release=None, **kw):
+        calls.append((fmt, country, iccs, release))
+        if country == "CHL":
+            raise ValueError("no value for CHL")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        p = out_dir / f"export_{country or iccs or 'all'}.{'csv' if fmt.endswith('csv') else 'bin'}"
+        p.write_text("x")
+        return [p]
+
+    monkeypatch.setattr(dl, "_exporter", lambda: fake_export)
+    rec = build_site(fallback_wh, tmp_path / "site", langs=("en",))
+    assert rec["downloads_writer"] == "exports"
+    assert [c[0] for c in calls if c[1] is None and c[2] is None] == list(dl.EXPORT_FORMATS)
+    assert {c[3] for c in calls} == {RELEASE}
+    assert ("csv", None, "0101", RELEASE) in calls and ("csv", "ARG", None, RELEASE) in calls
+    assert rec["downloads_errors"] == ["country:CHL csv: ValueError: no value for CHL"]
+    arg = page(tmp_path / "site" / "en" / "country-ARG.html")
+    assert "../downloads/country-ARG/export_ARG.csv" in arg.links
+    assert "No file for this selection." in (tmp_path / "site" / "en" / "country-CHL.html").read_text("utf-8")

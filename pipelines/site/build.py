@@ -122,6 +122,8 @@ class Model:
         self.homicide_all = {k: g.to_dict("records") for k, g in hom.groupby("country_iso3")}
         q = data.quality()
         self.quality = {k: g for k, g in q.groupby("country_iso3")}
+        self.releases = data.releases()
+        self.changelog = data.changelog()
 
     def _indicator_codes(self) -> list[str]:
         h = self.headline
@@ -486,8 +488,8 @@ class Pages:
 
     def releases(self) -> dict:
         d = self.m.data
-        rel = d.releases().to_dict("records")
-        cl = d.changelog()
+        rel = self.m.releases.to_dict("records")
+        cl = self.m.changelog
         changelog = [(rid, g.to_dict("records")) for rid, g in cl.groupby("release_id", sort=False)]
         diff = None
         if len(rel) >= 2:
@@ -530,17 +532,19 @@ def build_site(settings: Settings, out_dir: Path, *, langs: tuple[str, ...] | No
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
+        # everything is read first and the warehouse closed before the downloads: the exporter opens it itself,
+        # and DuckDB shares one database instance per file within a process (its settings with it)
         with open_site_data(settings, duckdb_path) as data:
             model = Model(data, settings)
-            say(f"release {model.release['release_id']} ({data.mode} views): {len(model.indicator_codes)} indicators, "
-                f"{len(model.country_codes)} countries")
-            t0 = time.perf_counter()
-            downloads = site_downloads(settings, tmp / "downloads", data=data, iccs_codes=model.indicator_codes,
-                                       countries=model.country_codes, release=model.release["release_id"])
-            downloads_s = time.perf_counter() - t0
-            say(f"downloads ({downloads.writer}): {len(downloads.all_files())} files in {downloads_s:.1f} s"
-                + (f", {len(downloads.errors)} selection(s) refused: {downloads.errors[0]}" if downloads.errors else ""))
-            record = _render_all(model, data, tmp, langs, downloads, say)
+        say(f"release {model.release['release_id']} ({data.mode} views): {len(model.indicator_codes)} indicators, "
+            f"{len(model.country_codes)} countries")
+        t0 = time.perf_counter()
+        downloads = site_downloads(settings, tmp / "downloads", data=data, iccs_codes=model.indicator_codes,
+                                   countries=model.country_codes, release=model.release["release_id"])
+        downloads_s = time.perf_counter() - t0
+        say(f"downloads ({downloads.writer}): {len(downloads.all_files())} files in {downloads_s:.1f} s"
+            + (f", {len(downloads.errors)} selection(s) refused: {downloads.errors[0]}" if downloads.errors else ""))
+        record = _render_all(model, data, tmp, langs, downloads, say)
         record.update(downloads=len(downloads.all_files()), downloads_seconds=round(downloads_s, 2),
                       downloads_writer=downloads.writer, downloads_errors=downloads.errors)
         shutil.copyfile(HERE / "static" / "site.css", tmp / "site.css")

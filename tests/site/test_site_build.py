@@ -299,11 +299,20 @@ def test_downloads_through_the_exporter_when_it_exists(fallback_wh, tmp_path, mo
 
     monkeypatch.setattr(dl, "_exporter", lambda: fake_export)
     rec = build_site(fallback_wh, tmp_path / "site", langs=("en",))
+    assert [c[0] for c in calls] == list(dl.EXPORT_FORMATS)              # the whole publication, every format
+    arg = page(tmp_path / "site" / "en" / "country-ARG.html")
+    assert "../downloads/country-ARG/comparable_ARG.csv" in arg.links   # the slices: the site's own CSVs
+    assert "../downloads/all/csv/export_all.csv" in page(tmp_path / "site" / "en" / "downloads.html").links
+    # with per_selection_exporter the slices come from the exporter too
+    calls.clear()
+    from pipelines.site.data import open_site_data
+
+    with open_site_data(fallback_wh) as data:
+        data.comparable()
+    d = dl.site_downloads(fallback_wh, tmp_path / "dl" / "downloads", data=data, iccs_codes=["0101"],
+                          countries=["ARG", "CHL"], release=RELEASE, per_selection_exporter=True)
     assert rec["downloads_writer"] == "exports"
-    assert [c[0] for c in calls if c[1] is None and c[2] is None] == list(dl.EXPORT_FORMATS)
     assert {c[3] for c in calls} == {RELEASE}
     assert ("csv", None, "0101", RELEASE) in calls and ("csv", "ARG", None, RELEASE) in calls
-    assert rec["downloads_errors"] == ["country:CHL csv: ValueError: no value for CHL"]
-    arg = page(tmp_path / "site" / "en" / "country-ARG.html")
-    assert "../downloads/country-ARG/export_ARG.csv" in arg.links
-    assert "No file for this selection." in (tmp_path / "site" / "en" / "country-CHL.html").read_text("utf-8")
+    assert d.errors == ["country:CHL csv: ValueError: no value for CHL"]
+    assert [i["name"] for i in d.files_for_country("ARG")] == ["export_ARG.csv"] and d.files_for_country("CHL") == []

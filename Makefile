@@ -55,7 +55,7 @@ doctor: env
 
 # refresh docs/screenshots/ (the browser test takes them on every run, in a temporary folder otherwise)
 screenshots: env
-	HEMISTAT_REFRESH_SCREENSHOTS=1 $(BIN)/pytest -q tests/service/test_portal_browser.py
+	HEMISTAT_REFRESH_SCREENSHOTS=1 $(BIN)/pytest -q tests/service/test_portal_browser.py tests/site/test_site_browser.py
 
 clean:
 	rm -rf warehouse/data $(VENV)

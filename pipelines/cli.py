@@ -855,6 +855,15 @@ def _add_releases_commands() -> None:
 _add_releases_commands()
 
 
+def _add_site_commands() -> None:
+    from pipelines.cli_site import app as site_cli
+
+    app.add_typer(site_cli)   # `hemistat site --out DIR`
+
+
+_add_site_commands()
+
+
 def main():
     from pipelines.settings import use_private_umask
 

@@ -40,9 +40,10 @@ ALLOWED = {
     "service": {"settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "defs", "specs", "i18n",
                 "publication", "knowledge", "network", "site"},
     "cli_export": {"settings", "publication"},   # hemistat export (issue 15 item 2)
+    "cli_site": {"settings", "site"},          # `hemistat site` (pipelines/cli_site.py, registered by cli.py)
     "cli": {"cli_export", "settings", "contracts", "storage", "adapters", "harmonise", "quality", "pipeline", "monitor", "defs",
             "service", "samples", "doctor", "onboarding", "specs", "i18n", "publication", "knowledge", "network",
-            "site", "warehouse", "cli_practices", "cli_catalogue", "cli_network", "cli_releases"},
+            "site", "warehouse", "cli_practices", "cli_catalogue", "cli_network", "cli_releases", "cli_site"},
     "cli_practices": {"settings", "knowledge", "i18n"},     # `hemistat practices …` (issue 16)
     "cli_catalogue": {"settings", "i18n", "knowledge"},   # hemistat courses | survey | gaps | fund (issue 16)
     "cli_network": {"settings", "service", "network"},   # `hemistat network …` (issue 17)

@@ -10,12 +10,13 @@
 * ``practices``   – good practices: search (anonymous too), a practice, submission and review (issue 16)
 * ``catalogue``   – the training catalogue, the gap report, the Voluntary Fund, the demand survey (issue 16)
 * ``network``     – the Inter-American Network for the Prevention of Violence and Crime (``/network``, issue 17)
+* ``site``        – ``/data/``: the public data site for anonymous readers (static pages, ``pipelines.site``)
 """
 
-from pipelines.service.routers import (account, admin, catalogue, downloads, health, network, practices, submissions,
-                                       uploads)
+from pipelines.service.routers import (account, admin, catalogue, downloads, health, network, practices, site,
+                                       submissions, uploads)
 
 ROUTERS = [account.router, uploads.router, submissions.router, downloads.router, admin.router, health.router,
-           practices.router, catalogue.router, network.router]
+           practices.router, catalogue.router, network.router, site.router]
 
 __all__ = ["ROUTERS"]

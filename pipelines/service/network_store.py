@@ -611,6 +611,41 @@ def decide_proposal(db: Database, proposal_id: int, status: str, v: Viewer, *, i
         _audit(s, "network_proposal_status", v, ip, proposal_id=p.id, status=status)
 
 
+def forwarded_proposals(db: Database, kind: str) -> list[dict]:
+    """Proposals the secretariat forwarded to a review queue (``kind`` practice or course), oldest first: what the
+    practices review page lists for data offices to turn into a submission."""
+    with db.Session() as s:
+        q = (select(NetProposal, User.username).join(User, User.id == NetProposal.proposer_id)
+             .where(NetProposal.kind == kind, NetProposal.status == "forwarded").order_by(NetProposal.id))
+        return [{"proposal": p, "proposer": u} for p, u in s.execute(q)]
+
+
+def forwarded_proposal(db: Database, proposal_id, kind: str) -> NetProposal | None:
+    """The forwarded proposal ``proposal_id`` of ``kind``, or None (unknown, another kind, not forwarded, malformed)."""
+    try:
+        pid = int(str(proposal_id))
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pid < 2**31:
+        return None
+    with db.Session() as s:
+        p = s.get(NetProposal, pid)
+        return p if p is not None and p.kind == kind and p.status == "forwarded" else None
+
+
+def proposal_entered_review(db: Database, proposal_id: int, submission_ref: str, actor: str, role: str | None,
+                            ip: str | None = None) -> None:
+    """A forwarded proposal became a submission in the practices (or catalogue) review: status ``accepted`` (into
+    review), with the submission it became in the audit log."""
+    with db.Session.begin() as s:
+        p = s.get(NetProposal, proposal_id)
+        if p is None or p.status != "forwarded":
+            return
+        p.status, p.decided_at, p.decided_by = "accepted", utcnow(), actor
+        s.add(AuditEvent(at=utcnow(), actor=actor, role=role, action="network_proposal_in_review", ip=ip,
+                         detail=json.dumps({"proposal_id": p.id, "submission": submission_ref})))
+
+
 # points of common interest --------------------------------------------------------------------------------------------
 def _profile_of(r: dict):
     from pipelines.network.scoring import Profile

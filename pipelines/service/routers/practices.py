@@ -164,7 +164,19 @@ def _form_page(request: Request, web: Web, u, values: dict, problems=None, sub=N
 def submit_page(request: Request, web: WebDep, u: SignedIn):
     if u.role != "office":
         raise Denied("err_forbidden")
-    return _form_page(request, web, u, {"languages": ["es", "en"], "scope": "local"})
+    values: dict = {"languages": ["es", "en"], "scope": "local"}
+    prop = _proposal(web, request.query_params.get("proposal"))
+    if prop is not None:    # a Network thread or forum outcome the secretariat forwarded (issue 17 item 5)
+        lang = web.lang_of(request, u)
+        lang = lang if lang in ("es", "en", "pt", "fr") else "es"
+        values.update({f"title_{lang}": prop.title, f"summary_{lang}": prop.summary, "proposal_id": str(prop.id)})
+    return _form_page(request, web, u, values)
+
+
+def _proposal(web: Web, proposal_id):
+    from pipelines.service import network_store
+
+    return network_store.forwarded_proposal(web.db, proposal_id, "practice") if proposal_id else None
 
 
 @router.post("/practices/submit")
@@ -177,6 +189,12 @@ async def submit_post(request: Request, web: WebDep, u: SignedIn, form: CsrfForm
         row = await run_in_threadpool(_desk(web).submit, u, values, lang, client_ip(request))
     except Rejected as exc:
         return _form_page(request, web, u, values, exc.problems, status=400)
+    prop = _proposal(web, values.get("proposal_id"))
+    if prop is not None:
+        from pipelines.service import network_store
+
+        network_store.proposal_entered_review(web.db, prop.id, f"practice submission {row.id}", u.username, u.role,
+                                              client_ip(request))
     return RedirectResponse(f"/practices/submissions/{row.id}?msg=submitted", status_code=303)
 
 
@@ -186,8 +204,11 @@ def review_queue(request: Request, web: WebDep, u: SignedIn):
         raise Denied("err_forbidden")
     status = request.query_params.get("status")
     rows = _desk(web).list_for(u, status)
+    from pipelines.service import network_store
+
     return web.render(request, "practices_review.html", user=u, rows=rows, titles={
-        r.id: json.loads(r.record_json).get("title", {}) for r in rows}, plang=web.lang_of(request, u))
+        r.id: json.loads(r.record_json).get("title", {}) for r in rows}, plang=web.lang_of(request, u),
+        proposals=network_store.forwarded_proposals(web.db, "practice"))
 
 
 @router.get("/practices/submissions/{sub_id}", response_class=HTMLResponse)

@@ -167,8 +167,10 @@ def submit_page(request: Request, web: WebDep, u: SignedIn):
     values: dict = {"languages": ["es", "en"], "scope": "local"}
     prop = _proposal(web, request.query_params.get("proposal"))
     if prop is not None:    # a Network thread or forum outcome the secretariat forwarded (issue 17 item 5)
+        from pipelines.i18n import LANGUAGES
+
         lang = web.lang_of(request, u)
-        lang = lang if lang in ("es", "en", "pt", "fr") else "es"
+        lang = lang if lang in LANGUAGES else "es"
         values.update({f"title_{lang}": prop.title, f"summary_{lang}": prop.summary, "proposal_id": str(prop.id)})
     return _form_page(request, web, u, values)
 

@@ -32,7 +32,7 @@ import yaml
 from pipelines.i18n import LANGUAGES
 from pipelines.knowledge import codes
 from pipelines.quality import engine
-from pipelines.quality.registry import RECORD_CHECKS, check
+from pipelines.quality.registry import check
 from pipelines.quality.results import FAILURE_COLUMNS, QualityContext, RuleResult
 from pipelines.quality.rules import Rule
 

@@ -123,7 +123,7 @@ def releases(con: duckdb.DuckDBPyConnection) -> tuple[str, list[tuple[str, str]]
     """(the current release id, [(release id, published at)] of the history, oldest first)."""
     try:
         cur = con.execute("select release_id, cast(published_at as varchar) from published.release").fetchone()
-    except duckdb.Error as exc:
+    except duckdb.Error:
         raise ExportError("exports.err_no_release") from None
     if cur is None:
         raise ExportError("exports.err_no_release")

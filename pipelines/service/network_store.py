@@ -313,14 +313,25 @@ def _post_space(s, post_id: int):
     return p, t, s.get(NetSpace, t.space_id)
 
 
-def hide(db: Database, post_id: int, reason: str, v: Viewer, *, ip: str | None = None) -> int:
+def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise NetworkError("network.err.reason_required")
+    return reason
+
+
+def _readable_post(s, post_id: int, v: Viewer):
+    """The post, its thread and space, when ``v`` may read it (else 404: a closed space is not revealed)."""
+    p, t, sp = _post_space(s, post_id)
+    if p is None or not rules.can_read(sp.kind, sp.id, v):
+        raise NetworkError("network.err.not_found", status=404)
+    return p, t, sp
+
+
+def hide(db: Database, post_id: int, reason: str, v: Viewer, *, ip: str | None = None) -> int:
+    reason = _reason(reason)
     with db.Session.begin() as s:
-        p, t, sp = _post_space(s, post_id)
-        if p is None or not rules.can_read(sp.kind, sp.id, v):
-            raise NetworkError("network.err.not_found", status=404)
+        p, t, sp = _readable_post(s, post_id, v)
         if not rules.can_moderate(sp.kind, sp.id, v):
             raise NetworkError("network.err.forbidden", status=403)
         p.hidden_at, p.hidden_by, p.hidden_reason = utcnow(), v.username, reason[:2000]
@@ -331,13 +342,9 @@ def hide(db: Database, post_id: int, reason: str, v: Viewer, *, ip: str | None =
 
 
 def report(db: Database, post_id: int, reason: str, v: Viewer, *, ip: str | None = None) -> int:
-    reason = (reason or "").strip()
-    if not reason:
-        raise NetworkError("network.err.reason_required")
+    reason = _reason(reason)
     with db.Session.begin() as s:
-        p, t, sp = _post_space(s, post_id)
-        if p is None or not rules.can_read(sp.kind, sp.id, v):
-            raise NetworkError("network.err.not_found", status=404)
+        p, t, sp = _readable_post(s, post_id, v)
         if not rules.can_post(sp.kind, sp.id, v):
             raise NetworkError("network.err.forbidden", status=403)
         s.add(NetReport(post_id=p.id, reporter_id=v.user_id, reason=reason[:2000], at=utcnow()))

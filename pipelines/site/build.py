@@ -304,21 +304,28 @@ class Pages:
         if years:
             ind["series_years"] = years
             for iso3 in m.countries.index:
-                by_year = m.cells.get((iso3, code), {})
-                if not any(yv in by_year for yv in years):
+                cells = self.year_cells(m.cells.get((iso3, code), {}), years)
+                if cells is None:
                     continue
-                cells = []
-                for yv in years:
-                    r = by_year.get(yv)
-                    if r is None:
-                        cells.append(None)
-                        continue
-                    rr = self.row(r)
-                    rr["text"] = rr["rate_text"] if rr["rate"] is not None else (
-                        format_number(rr["value"], lang) if rr["value"] is not None else "—")
-                    cells.append(rr)
                 ind["series_rows"].append({"iso3": iso3, "country": m.country_name(iso3, lang), "cells": cells})
         return ind
+
+    def year_cells(self, by_year: dict, years: list) -> list | None:
+        """One table row of a series: each year's value (its rate, else its count, else a dash), None for a year
+        without one; None for the whole row when no year has a value."""
+        if not any(yv in by_year for yv in years):
+            return None
+        cells = []
+        for yv in years:
+            r = by_year.get(yv)
+            if r is None:
+                cells.append(None)
+                continue
+            rr = self.row(r)
+            rr["text"] = rr["rate_text"] if rr["rate"] is not None else (
+                format_number(rr["value"], self.lang) if rr["value"] is not None else "—")
+            cells.append(rr)
+        return cells
 
     @staticmethod
     def status_of(r: dict) -> str:
@@ -366,19 +373,9 @@ class Pages:
         c["series_years"] = years
         codes = [code for code in m.indicator_codes if code in set(h["iccs_code"])]
         for code in codes:
-            by_year = m.cells.get((iso3, code), {})
-            if not any(yv in by_year for yv in years):
+            cells = self.year_cells(m.cells.get((iso3, code), {}), years)
+            if cells is None:
                 continue
-            cells = []
-            for yv in years:
-                r = by_year.get(yv)
-                if r is None:
-                    cells.append(None)
-                    continue
-                rr = self.row(r)
-                rr["text"] = rr["rate_text"] if rr["rate"] is not None else (
-                    format_number(rr["value"], lang) if rr["value"] is not None else "—")
-                cells.append(rr)
             label, label_lang = m.label(code, lang)
             c["series_rows"].append({"code": code, "label": label, "label_lang": label_lang, "cells": cells})
         panel_codes = [code for code in codes if code != HOMICIDE and code in m.iccs.index
@@ -471,7 +468,7 @@ class Pages:
     def methodology(self) -> dict:
         from pipelines.quality.rules import load_rules
 
-        m, t = self.m, self.t
+        m = self.m
         rules = []
         for r in load_rules(m.settings.rules_dir, reference_dir=m.settings.reference_dir):
             rules.append({"id": r.id, "title": r.title.get(self.lang) or r.title.get("en"), "severity": r.severity,

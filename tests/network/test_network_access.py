@@ -11,7 +11,6 @@ import re
 import pytest
 
 from pipelines.network.rules import Viewer
-from pipelines.service import auth
 from pipelines.service import network_store as store
 from tests.network.conftest import person
 from tests.service.conftest import PASSWORD, App, WebClient

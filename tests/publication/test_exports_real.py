@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 
-import pytest
 
 from pipelines.publication import sdmx_io
 from pipelines.publication.exports import export

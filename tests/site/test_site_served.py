@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import environ
-from tests.site.synthetic import RELEASE, make_warehouse
+from tests.site.synthetic import RELEASE
 
 ENV = {"HEMISTAT_COOKIE_SECURE": "0", "HEMISTAT_SECRET_KEY": "test-secret-key-0123456789"}
 

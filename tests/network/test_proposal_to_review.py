@@ -72,3 +72,43 @@ def test_a_forwarded_thread_becomes_a_practice_submission(tmp_path):
             c.close()
     finally:
         app.stop()
+
+
+def test_a_forwarded_course_proposal_is_listed_for_catalogue_reviewers(tmp_path):
+    """Course records are reviewed as files (issue 16); a course the secretariat forwarded is listed on the
+    catalogue page for reviewers and admins — with its summary and the thread it comes from — and for nobody else."""
+    app = App(tmp_path / "data")
+    try:
+        db = app.db
+        person(db, "ana.chl", password=PASSWORD, display_name="Ana", organisation="Uni (sample)")
+        app.user("sec.one", "network")
+        from pipelines.service import auth
+
+        store.grant(db, auth.get_user(db, "sec.one").id, "secretariat", actor=None)
+        store.create_space(db, "plaza", "Plaza pública", "public", "", actor=SEC)
+        app.user("rev.one", "reviewer")
+        app.user("office.jam", "office", "JAM")
+        ana = _client(app, "ana.chl")
+        r = ana.c.post("/network/spaces/plaza/threads", data={"csrf": ana.csrf("/network/spaces/plaza"),
+                                                              "title": "Taller de análisis delictual", "lang": "es",
+                                                              "body": "¿Alguien lo ofrece?"})
+        tid = int(re.search(r"/network/threads/(\d+)", str(r.url)).group(1))
+        r = ana.c.post(f"/network/threads/{tid}/propose", data={"csrf": ana.csrf(f"/network/threads/{tid}"),
+                                                               "kind": "course", "title": "Taller de análisis delictual",
+                                                               "summary": "Dos semanas, en línea"})
+        pid = int(re.search(r'<tr data-status="proposed"><td>(\d+)</td>', r.text).group(1))
+        rev = _client(app, "rev.one")
+        assert f'data-proposal="{pid}"' not in rev.c.get("/catalogue").text           # not forwarded yet
+        sec = _client(app, "sec.one")
+        sec.c.post("/network/secretariat", data={"csrf": sec.csrf("/network/secretariat"), "action": "proposal",
+                                                 "proposal_id": pid, "status": "forwarded"})
+        page = rev.c.get("/catalogue").text
+        assert f'data-proposal="{pid}"' in page and "Dos semanas, en línea" in page
+        assert f'href="/network/threads/{tid}"' in page
+        office = _client(app, "office.jam")
+        assert f'data-proposal="{pid}"' not in office.c.get("/catalogue").text
+        assert f'data-proposal="{pid}"' not in app.get("/catalogue").text               # anonymous
+        for c in (ana, rev, sec, office):
+            c.close()
+    finally:
+        app.stop()

@@ -65,8 +65,15 @@ def catalogue_page(request: Request, web: WebDep, user: OptionalUser):
         df = catalogue.load_courses(web.settings, lang)
     except RecordError as exc:
         return _records_error(web, request, user, exc, courses=[], **_labels(web.settings, lang))
+    proposals = []
+    if user is not None and user.role in ("reviewer", "admin"):
+        from pipelines.service import network_store
+
+        # courses the Network's secretariat forwarded (issue 17 item 5): a reviewer writes the course record file
+        # from them (course records are reviewed as files, reference/courses/records/)
+        proposals = network_store.forwarded_proposals(web.db, "course")
     return web.render(request, "catalogue_list.html", user=user, courses=df.to_dict("records"), record_errors=None,
-                      **_labels(web.settings, lang))
+                      proposals=proposals, **_labels(web.settings, lang))
 
 
 def _gaps(settings, lang: str) -> dict:

@@ -767,12 +767,13 @@ def serve(port: int = typer.Option(8000, help="port of the upload portal"),
     uvicorn.run(create_app(_settings()), host=host, port=port, log_level="warning", proxy_headers=False)
 
 
-@app.command()
-def export(to: str = typer.Option(..., "--to", help="s3://bucket/prefix on S3-compatible object storage"),
+@app.command("export-s3")
+def export_s3(to: str = typer.Option(..., "--to", help="s3://bucket/prefix on S3-compatible object storage"),
            release: str = typer.Option(None, "--release", help="release id (default: the current one)"),
            endpoint: str = typer.Option(None, "--endpoint", help="S3-compatible server, e.g. http://minio:9000 "
                                                                  "(default: $HEMISTAT_S3_ENDPOINT, else AWS)")):
-    """Copy a published release (its Parquet files) to object storage, then point <prefix>/CURRENT at it."""
+    """Copy a published release (its Parquet files) to object storage, then point <prefix>/CURRENT at it.
+    (``hemistat export`` writes the formats the field exchanges: csv, parquet, xlsx, SDMX, a data package.)"""
     from pipelines.storage import objectstore
 
     settings = _settings()

@@ -1,6 +1,6 @@
 """The Parquet warehouse on S3-compatible object storage: a release published here is exported to a local
 S3-compatible server (moto's, started by the test on a port of its own) and read back into DuckDB through
-Arrow's S3 filesystem (pipelines/storage/objectstore.py); `hemistat export --to s3://…` does the same."""
+Arrow's S3 filesystem (pipelines/storage/objectstore.py); `hemistat export-s3 --to s3://…` does the same."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def test_hemistat_export_sends_the_current_release_to_s3(warehouse, s3):
 
     env = {"HEMISTAT_DATA_DIR": str(warehouse.data_dir), "HEMISTAT_S3_ENDPOINT": s3, **CREDS}
     with environ(env):
-        r = subprocess.run([sys.executable, "-m", "pipelines.cli", "export", "--to", "s3://hemistat/cli"],
+        r = subprocess.run([sys.executable, "-m", "pipelines.cli", "export-s3", "--to", "s3://hemistat/cli"],
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr[-3000:]
         rid = (warehouse.published_dir / "CURRENT").read_text()

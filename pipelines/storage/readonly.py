@@ -53,7 +53,13 @@ def lock_down(con: duckdb.DuckDBPyConnection, allowed_dirs: list[Path], memory_l
               relative_dirs: list[str] | None = None) -> None:
     """Restrict an open connection: files only under ``allowed_dirs`` (read by the views), no other file access,
     no extension install/load, and the configuration locked. Order matters: the allowed directories and the
-    memory limit must be set while the configuration can still change."""
+    memory limit must be set while the configuration can still change.
+
+    DuckDB shares one database instance between the connections of a process to the same file: when another
+    read-only connection of this process already locked that instance down (same restrictions, set by this
+    function), there is nothing left to set, and the connection is used as it is."""
+    if _already_locked_down(con):
+        return
     if memory_limit:
         con.execute("SET memory_limit = ?", [memory_limit])
     dirs = [str(Path(d).resolve()).rstrip("/") + "/" for d in allowed_dirs]
@@ -65,6 +71,12 @@ def lock_down(con: duckdb.DuckDBPyConnection, allowed_dirs: list[Path], memory_l
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET lock_configuration = true")
+
+
+def _already_locked_down(con: duckdb.DuckDBPyConnection) -> bool:
+    locked, external = con.execute("select current_setting('lock_configuration'), "
+                                   "current_setting('enable_external_access')").fetchone()
+    return str(locked).lower() == "true" and str(external).lower() == "false"
 
 
 def connect_readonly(duckdb_path: Path, published_dir: Path,

@@ -73,8 +73,8 @@ def test_ratings_kept_as_given_and_mapped(wh):
 
 
 def test_a_practice_page_reads_the_latest_indicators_of_its_country(wh_env, wh):
-    """The practice page's indicator block: the latest national value per ICCS code and measure, read with bound
-    parameters from published.indicators (no published.comparable in this warehouse)."""
+    """The practice page's indicator block: the latest national comparable value per ICCS code and measure, read
+    with bound parameters from published.comparable (one value per key, chosen by the source precedence)."""
     from types import SimpleNamespace
 
     from pipelines.service.routers.practices import latest_indicators
@@ -84,14 +84,13 @@ def test_a_practice_page_reads_the_latest_indicators_of_its_country(wh_env, wh):
         web = SimpleNamespace(settings=get_settings())
         rows, view = latest_indicators(web, "ARG", ["0101", "0401"])
         none, _ = latest_indicators(web, "BRA", ["0101"])
-    assert view == "published.indicators" and rows and none == []
+    assert view == "published.comparable" and rows and none == []
+    where = ("country_iso3 = 'ARG' and subdivision_code is null and sex = '_T' and age = '_T'")
     expect = wh.execute(
-        "select iccs_code, measure, max(year) from published.indicators where country_iso3 = 'ARG' "
-        "and iccs_code in ('0101', '0401') and subdivision_code is null and month is null and sex = '_T' "
-        "group by 1, 2 order by 1, 2").fetchall()
+        f"select iccs_code, measure, max(year) from published.comparable where {where} "
+        "and iccs_code in ('0101', '0401') group by 1, 2 order by 1, 2").fetchall()
     assert [(r["iccs_code"], r["measure"], r["year"]) for r in rows] == expect
     r0 = rows[0]
-    value = wh.execute("select value from published.indicators where country_iso3 = 'ARG' and iccs_code = ? and "
-                       "measure = ? and year = ? and subdivision_code is null and month is null and sex = '_T'",
-                       [r0["iccs_code"], r0["measure"], r0["year"]]).fetchall()
+    value = wh.execute(f"select value from published.comparable where {where} and iccs_code = ? and measure = ? "
+                       "and year = ?", [r0["iccs_code"], r0["measure"], r0["year"]]).fetchall()
     assert [(r0["value"],)] == value

@@ -123,7 +123,8 @@ def test_routes_are_routers_with_dependencies(app):
     routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) >= 35 and not [r for r in app.app.routes if isinstance(r, APIRoute)]   # nothing but routers
     assert {r.endpoint.__module__.rsplit(".", 1)[-1] for r in routes} == {
-        "account", "uploads", "submissions", "downloads", "admin", "health"}
+        "account", "uploads", "submissions", "downloads", "admin", "health", "practices", "catalogue", "network",
+        "site"}
     deps = {r.path + " " + ",".join(sorted(r.methods)):
             {d.call.__name__ for d in r.dependant.dependencies} for r in routes}
     assert "role_reviewer" in deps["/submissions/{sid}/decision POST"]

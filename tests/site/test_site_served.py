@@ -6,6 +6,7 @@ process)."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import pytest
@@ -91,6 +92,13 @@ def test_a_build_still_running_is_ended_when_the_portal_stops(fallback_wh):
     from pipelines.site.served import SiteKeeper
 
     keeper = SiteKeeper(fallback_wh)
+    real_command = keeper._command
+
+    def slow_command(out):    # a build that is surely still running when the portal stops (a small warehouse
+        cmd, env = real_command(out)          # builds in seconds, so a real build could finish first)
+        return [sys.executable, "-c", "import time; time.sleep(120)"], env
+
+    keeper._command = slow_command
     keeper.ensure_fresh()
     deadline = time.monotonic() + 30
     while keeper._proc is None and time.monotonic() < deadline:     # the child process has started

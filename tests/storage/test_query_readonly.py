@@ -111,3 +111,25 @@ def test_run_query_returns_a_frame(warehouse):
     df = run_query(warehouse / "hemistat.duckdb", warehouse / "published",
                    "describe select * from published.indicators")
     assert list(df["column_name"]) == ["country_iso3", "year", "value"]
+
+
+def test_a_second_locked_connection_in_the_same_process_shares_the_locked_instance(tmp_path):
+    """DuckDB shares one instance per file within a process: a second read-only connection (the exporter while a
+    page reader is open) finds the configuration already locked, keeps the same restrictions, and works."""
+    import duckdb
+
+    from pipelines.storage.readonly import lock_down
+
+    db = tmp_path / "w.duckdb"
+    c = duckdb.connect(str(db))
+    c.execute("create table t as select 1 as a")
+    c.close()
+    first = duckdb.connect(str(db), read_only=True)
+    lock_down(first, [tmp_path], "1GB")
+    second = duckdb.connect(str(db), read_only=True)
+    lock_down(second, [tmp_path], "1GB")            # raised "the configuration has been locked" before
+    assert second.execute("select a from t").fetchone() == (1,)
+    with pytest.raises(duckdb.Error):
+        second.execute("SET enable_external_access = true")
+    first.close()
+    second.close()

@@ -32,7 +32,7 @@ import yaml
 from pipelines.i18n import LANGUAGES
 from pipelines.knowledge import codes
 from pipelines.quality import engine
-from pipelines.quality.registry import check
+from pipelines.quality.registry import RECORD_CHECKS, check  # noqa: F401 - RECORD_CHECKS re-exported for the record tests
 from pipelines.quality.results import FAILURE_COLUMNS, QualityContext, RuleResult
 from pipelines.quality.rules import Rule
 

@@ -51,17 +51,11 @@ def practices(duckdb_path: Path, lang: str = "en") -> list[Profile]:
     try:
         if "practices" not in _views(con):
             return []
-        cols = _columns(con, "practices")
-        want = [c for c in ("practice_id", "title_en", "title_es", "title_pt", "title_fr", "country_iso3",
-                            "iccs_codes", "prevention_types", "line_of_action", "mispa_pillars", "evidence_level",
-                            "languages")
-                if c in cols]
-        if "practice_id" not in want:
-            return []
-        cur = con.execute(f"select {', '.join(want)} from published.practices order by practice_id")
+        rows = _rows(con, "practices", ("practice_id", "title_en", "title_es", "title_pt", "title_fr",
+                                        "country_iso3", "iccs_codes", "prevention_types", "line_of_action",
+                                        "mispa_pillars", "evidence_level", "languages"))
         out = []
-        for rec in cur.fetchall():
-            row = dict(zip(want, rec))
+        for row in rows:
             out.append(Profile("practice", str(row["practice_id"]), _title(row, lang, str(row["practice_id"])),
                                row.get("country_iso3"), iccs=_list(row.get("iccs_codes")),
                                prevention=_list(row.get("prevention_types")), lines=_list(row.get("line_of_action")),
@@ -72,6 +66,20 @@ def practices(duckdb_path: Path, lang: str = "en") -> list[Profile]:
         con.close()
 
 
+def _rows(con, view: str, wanted: tuple[str, ...]) -> list[dict]:
+    """The rows of ``published.<view>`` ordered by its key (the first wanted column), as dicts of the wanted
+    columns it has (an older warehouse may lack some); none without the key. Read through DuckDB's relational
+    API: the column names come from ``wanted`` and the view's own columns, never from a request."""
+    if view not in ("practices", "courses"):
+        raise ValueError(f"not a view the Network reads: {view!r}")
+    cols = _columns(con, view)
+    want = [c for c in wanted if c in cols]
+    if wanted[0] not in want:
+        return []
+    rel = con.table("published." + view).select(*want).order(wanted[0])
+    return [dict(zip(want, rec)) for rec in rel.fetchall()]
+
+
 def courses(duckdb_path: Path, lang: str = "en") -> list[Profile]:
     con = _connect(duckdb_path)
     if con is None:
@@ -79,15 +87,10 @@ def courses(duckdb_path: Path, lang: str = "en") -> list[Profile]:
     try:
         if "courses" not in _views(con):
             return []
-        cols = _columns(con, "courses")
-        want = [c for c in ("course_id", "kind", "provider", "title_en", "title_es", "title_pt", "title_fr",
-                            "country_iso3", "mispa_pillars", "iccs_areas", "languages") if c in cols]
-        if "course_id" not in want:
-            return []
-        cur = con.execute(f"select {', '.join(want)} from published.courses order by course_id")
+        rows = _rows(con, "courses", ("course_id", "kind", "provider", "title_en", "title_es", "title_pt",
+                                      "title_fr", "country_iso3", "mispa_pillars", "iccs_areas", "languages"))
         out = []
-        for rec in cur.fetchall():
-            row = dict(zip(want, rec))
+        for row in rows:
             out.append(Profile("course", str(row["course_id"]), _title(row, lang, str(row["course_id"])),
                                row.get("country_iso3"), iccs=_list(row.get("iccs_areas")),
                                pillars=_list(row.get("mispa_pillars")), languages=_list(row.get("languages")),

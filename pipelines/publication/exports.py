@@ -142,7 +142,9 @@ def _views(con) -> set[str]:
 
 
 def _describe(con, sql: str, params: list) -> list[tuple[str, str]]:
-    return [(d[0], str(d[1])) for d in con.execute(f"select * from ({sql}) limit 0", params).description]
+    """The columns and types of ``sql`` (a relation: bound, not run)."""
+    rel = con.sql(sql, params=params)
+    return list(zip(rel.columns, map(str, rel.types)))
 
 
 def _filters(columns: set[str], country, iccs, year_from, year_to) -> tuple[str, list]:

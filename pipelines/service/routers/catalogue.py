@@ -26,20 +26,27 @@ from pipelines.service.web import client_ip
 router = APIRouter(tags=["catalogue"])
 
 
-def may_answer_for(user: auth.Principal | None, country_iso3: str | None, db=None) -> bool:
+def may_answer_for(user: auth.Principal | None, country_iso3: str | None, viewer=None) -> bool:
     """The one permission check of the demand survey: who may enter answers for ``country_iso3``: an ``admin``
     for any country; a country's data office (portal role ``office``) or the Network's approved national focal
-    point of that country (issue 17: ``pipelines.network.rules.can_answer_demand_survey``; needs ``db``)."""
+    point of that country (issue 17: ``pipelines.network.rules.can_answer_demand_survey`` on ``viewer``, the
+    user as the Network sees them — ``survey_viewer``)."""
     if user is None or not country_iso3:
         return False
     if user.role == "admin":
         return True
-    if db is None:
+    if viewer is None:
         return user.role == "office" and user.country_iso3 == country_iso3
     from pipelines.network.rules import can_answer_demand_survey
+
+    return can_answer_demand_survey(viewer, country_iso3)
+
+
+def survey_viewer(web, user):
+    """The user as the Network sees them (roles, focal countries), read once per request."""
     from pipelines.service.network_store import viewer
 
-    return can_answer_demand_survey(viewer(db, user), country_iso3)
+    return viewer(web.db, user) if user is not None else None
 
 
 def _labels(settings, lang: str) -> dict:
@@ -125,7 +132,8 @@ def _form_ctx(web, user, lang: str) -> dict:
     s = web.settings
     qs = survey.questionnaire(s)["questions"]
     cty = countries(s.reference_dir)
-    allowed = [c for c in cty["iso3"] if may_answer_for(user, c, web.db)]
+    v = survey_viewer(web, user)
+    allowed = [c for c in cty["iso3"] if may_answer_for(user, c, v)]
     mine = survey.recorded(s)
     mine = mine[mine["country_iso3"].isin(allowed)] if len(mine) else mine
     from pipelines.knowledge import codes
@@ -155,7 +163,7 @@ async def survey_post(request: Request, web: WebDep, user: SignedIn, form: CsrfF
     values = {q["id"]: str(form.get(q["id"]) or "")[:2000] for q in qs}
     country = values["country_iso3"].strip().upper()[:3]
     ctx = _form_ctx(web, user, lang)
-    if not may_answer_for(user, country, web.db):
+    if not may_answer_for(user, country, survey_viewer(web, user)):
         web.db.audit("survey_answer_refused", actor=user.username, role=user.role, country_iso3=country or None,
                      ip=client_ip(request), reason="not allowed for this country")
         return web.render(request, "catalogue_survey.html", status=403, user=user, values=values,

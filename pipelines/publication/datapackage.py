@@ -38,12 +38,11 @@ def export(settings, con, sel, out: Path, *, keys: dict, source_columns: list[st
     for t in sel.tables:
         key_cols = [c for c in KEYS.get(t.name, []) if c in t.columns]
         p = out / f"{t.name}.csv"
-        cols = tabular.select_list(con, t.relation, t.params)
+        prefix = ""
         if key_cols:
             parts = " || '|' || ".join(f"coalesce(cast({tabular.quote_ident(c)} as varchar), '')" for c in key_cols)
-            cols = f"{parts} as row_key, " + cols
-        con.execute(f"copy (select {cols} from ({t.relation})) to '{tabular._path_literal(p)}' "
-                    "(format csv, header true)", t.params)
+            prefix = f"{parts} as row_key, "
+        tabular.copy_csv(con, t.relation, t.params, p, prefix=prefix)
         files.append(p)
         fields = ([{"name": "row_key", "type": "string", "description": "the key columns joined with '|' ("
                     + ", ".join(key_cols) + "; empty part: null)"}] if key_cols else [])

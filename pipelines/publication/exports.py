@@ -21,7 +21,9 @@ the portal's downloads (``service/routers/downloads.py``) and the public site ca
   ``comparability_flags`` where the table has them).
 
 The warehouse is opened read-only and locked down (``storage/readonly.py``): files only under the published
-folder and the output folder, no extension, configuration locked.
+folder, no extension, configuration locked. It writes nothing: the rows stream as Arrow batches to a private
+in-memory DuckDB that writes the export files (``tabular.copy_out``), so an export works beside any other
+reader of the warehouse in the same process (DuckDB shares one locked instance among them).
 """
 
 from __future__ import annotations
@@ -97,26 +99,14 @@ class Selection:
 
 # ---- the warehouse ------------------------------------------------------------------------------------------
 
-def connect(settings: Settings, out_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """The warehouse read-only and locked down; DuckDB may write only into ``out_dir``."""
-    from pipelines.storage.readonly import lock_down
-    from pipelines.storage.release import connect as release_connect
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The warehouse read-only and locked down (``storage/readonly.py``); it writes no file itself."""
+    from pipelines.storage.readonly import connect_readonly
 
     db = settings.duckdb_path
     if not db.exists():
         raise ExportError("exports.err_no_warehouse", path=str(db))
-    con = release_connect(db, read_only=True)
-    try:
-        try:
-            rel = [settings.published_dir.resolve().relative_to(db.resolve().parent).as_posix()]
-        except ValueError:
-            rel = []
-        lock_down(con, [settings.published_dir] + ([Path(out_dir)] if out_dir else []),
-                  settings.duckdb_memory, relative_dirs=rel)
-    except BaseException:
-        con.close()
-        raise
-    return con
+    return connect_readonly(db, settings.published_dir, settings.duckdb_memory)
 
 
 def releases(con: duckdb.DuckDBPyConnection) -> tuple[str, list[tuple[str, str]]]:
@@ -307,9 +297,7 @@ def _csv(con, sel: Selection, out: Path) -> list[Path]:
     files = []
     for t in sel.tables:
         p = out / f"{t.name}.csv"
-        cols = tabular.select_list(con, t.relation, t.params)
-        con.execute(f"copy (select {cols} from ({t.relation})) to '{tabular._path_literal(p)}' "
-                    "(format csv, header true)", t.params)
+        tabular.copy_csv(con, t.relation, t.params, p)
         files.append(p)
     files.append(write_sources_csv(sel, out / "sources.csv"))
     return files
@@ -368,7 +356,7 @@ def _export(settings: Settings, fmt: str, out_dir, *, country, iccs, year_from, 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
-    con = connect(settings, out)
+    con = connect(settings)
     try:
         sel = select(settings, con, country=country, iccs=iccs, year_from=year_from, year_to=year_to,
                      release=release, tables=tables)

@@ -80,25 +80,42 @@ def neutralised_columns(con: duckdb.DuckDBPyConnection, relation_sql: str, param
     return select_list(con, relation_sql, params)
 
 
-def copy_csv(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list, path: Path) -> int:
-    """DuckDB writes ``relation_sql`` (parameters bound) as CSV: UTF-8, header, text cells neutralised.
-    Returns the rows written."""
-    cols = neutralised_columns(con, relation_sql, params)
-    con.execute(f"copy (select {cols} from ({relation_sql})) to '{_path_literal(path)}' (format csv, header true)",
-                params)
-    return _count(con, relation_sql, params)
+def copy_csv(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list, path: Path,
+             *, prefix: str = "") -> int:
+    """``relation_sql`` (parameters bound) as CSV: UTF-8, header, text cells neutralised; ``prefix``: SQL select
+    items put before the columns (e.g. a row key). Returns the rows written."""
+    cols = prefix + neutralised_columns(con, relation_sql, params)
+    return copy_out(con, f"select {cols} from ({relation_sql})", params, path, "format csv, header true")
 
 
 def copy_parquet(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list, path: Path,
                  kv_metadata: dict[str, str] | None = None) -> int:
-    """DuckDB writes ``relation_sql`` (parameters bound) as Parquet (zstd), with key-value metadata in the
-    footer (the release id, the citations). Returns the rows written."""
+    """``relation_sql`` (parameters bound) as Parquet (zstd), with key-value metadata in the footer (the release
+    id, the citations). Returns the rows written."""
     opts = "format parquet, compression zstd"
     if kv_metadata:
         pairs = ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in kv_metadata.items())
         opts += f", kv_metadata {{{pairs}}}"
-    con.execute(f"copy ({relation_sql}) to '{_path_literal(path)}' ({opts})", params)
-    return _count(con, relation_sql, params)
+    return copy_out(con, relation_sql, params, path, opts)
+
+
+def copy_out(con: duckdb.DuckDBPyConnection, select_sql: str, params: list, path: Path, options: str) -> int:
+    """Write the rows of ``select_sql`` (read on ``con``, parameters bound) to ``path`` with DuckDB's ``COPY``
+    ``options``; returns the rows written.
+
+    The warehouse connection ``con`` is locked down and never writes a file: DuckDB shares one locked instance
+    among a process's connections to the warehouse, so the folder a connection may write to cannot be chosen per
+    export (the portal's reader may have locked it first). The rows stream as Arrow batches into a private
+    in-memory DuckDB that only this function uses, with hemistat's own SQL and a path hemistat built: memory
+    bounded by a batch, DuckDB's own CSV and Parquet writers."""
+    reader = con.sql(select_sql, params=params).to_arrow_reader(BATCH_ROWS)
+    writer = duckdb.connect(":memory:")
+    try:
+        writer.register("export_rows", reader)
+        return writer.execute(f"copy (select * from export_rows) to '{_path_literal(path)}' ({options})"
+                              ).fetchone()[0]   # COPY answers the rows it wrote
+    finally:
+        writer.close()
 
 
 def _count(con, relation_sql: str, params: list) -> int:

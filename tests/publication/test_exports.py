@@ -227,3 +227,30 @@ def test_a_value_missing_from_a_code_list_is_named():
     with pytest.raises(sdmx_io.SdmxCodeError, match="value 'Y99' of AGE is not in code list CL_AGE"):
         b.dataset([row])
     assert len(b.dataset([{**row, "AGE": "_T"}]).obs) == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "datapackage"])
+def test_exports_beside_an_open_locked_reader_of_the_warehouse(warehouse, tmp_path, fmt):
+    """The portal keeps a locked-down reader of the warehouse open while a reader asks for a download. DuckDB shares
+    one instance (and its locked configuration) among a process's connections to the file, so an exporter that let
+    DuckDB write into its own output folder failed here ("file system operations are disabled by configuration",
+    CI at 7694871). The export files are written by a private in-memory DuckDB instead; the reader stays locked."""
+    import duckdb
+
+    from pipelines.storage.readonly import connect_readonly
+
+    s, rel = warehouse
+    reader = connect_readonly(s.duckdb_path, s.published_dir)
+    try:
+        files = export(s, fmt, tmp_path / "out", country="MEX")
+        assert all(f.exists() and f.stat().st_size > 0 for f in files)
+        name = "indicators.parquet" if fmt == "parquet" else "indicators.csv"
+        n = duckdb.connect().execute("select count(*) from " + ("read_parquet(?)" if fmt == "parquet" else
+                                     "read_csv(?, header = true)"), [str(tmp_path / "out" / name)]).fetchone()[0]
+        assert n == reader.execute("select count(*) from published.indicators where country_iso3 = 'MEX'"
+                                   ).fetchone()[0] > 0
+        with pytest.raises(duckdb.Error, match="disabled by configuration|Permission"):   # still locked
+            reader.execute("copy (select 1) to ?", [str(tmp_path / "leak.csv")])
+        assert not (tmp_path / "leak.csv").exists()
+    finally:
+        reader.close()

@@ -157,6 +157,16 @@ class Settings(BaseModel):
                   self.quarantine_dir, self.harmonised_dir, self.published_dir, self.dagster_home):
             private_dir(d)
 
+    def duckdb_config(self) -> dict:
+        """Settings of a DuckDB connection hemistat opens for its own work (rules, contracts, GX): memory bounded by
+        ``duckdb_memory``, spilling beyond it to the system's temporary folder. A connection opened without them
+        may take 80 % of the machine's memory (DuckDB's default)."""
+        import tempfile
+
+        spill = Path(tempfile.gettempdir()) / "hemistat-duckdb"
+        spill.mkdir(parents=True, exist_ok=True)
+        return {"memory_limit": self.duckdb_memory, "temp_directory": str(spill)}
+
     def use_real_data(self) -> bool:
         if self.sample == "real":
             return True

@@ -162,7 +162,7 @@ def _with_rows(fc: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     return fc
 
 
-def validate_parquet(path, schema: pa.DataFrameSchema, batch_rows: int = 500_000) -> int:
+def validate_parquet(path, schema: pa.DataFrameSchema, batch_rows: int = 100_000) -> int:
     """Validate a Parquet file against a layer contract in bounded memory: the column checks batch by batch
     (pandera, lazily; failure indexes are rows of the file, and ``row_line``/``row_column_name`` give the
     failing row's ``line`` and ``column_name`` when the table has them), the table-wide unique key in DuckDB.
@@ -191,7 +191,11 @@ def validate_parquet(path, schema: pa.DataFrameSchema, batch_rows: int = 500_000
         offset += len(df)
     if schema.unique and offset:
         cols = list(schema.unique)
-        con = duckdb.connect()
+        from pipelines.settings import get_settings
+
+        # bounded like every other connection of the pipeline: the key's hash table over the harmonised indicators
+        # (millions of rows, eleven key columns) took gigabytes under DuckDB's default limit (80 % of the machine)
+        con = duckdb.connect(config=get_settings().duckdb_config())
         try:
             key = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
             dup = con.execute(f"select {key}, count(*) as n from read_parquet(?) group by all having count(*) > 1 "

@@ -57,13 +57,8 @@ def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
 
 
 def duckdb_config() -> dict:
-    """DuckDB settings of a rule evaluation (and of GX's connection): memory bounded by
-    ``HEMISTAT_DUCKDB_MEMORY`` (default 1GB), spilling beyond it to the system's temporary folder."""
-    import tempfile
-
-    spill = Path(tempfile.gettempdir()) / "hemistat-duckdb"
-    spill.mkdir(parents=True, exist_ok=True)
-    return {"memory_limit": get_settings().duckdb_memory, "temp_directory": str(spill)}
+    """DuckDB settings of a rule evaluation (and of GX's connection): ``Settings.duckdb_config``."""
+    return get_settings().duckdb_config()
 
 
 def _lit(v: str) -> str:

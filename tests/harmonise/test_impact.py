@@ -59,3 +59,25 @@ def test_new_changed_unchanged_withdrawn_not_applied(tmp_path):
     assert submission_impact(new, submission_id="iccs_template__20250101__22222222", spec=spec,
                              received_at="2025-01-01T00:00:00", release_date="2025-01-01",
                              published=other)["counts"]["new"] == n_values - 1
+
+
+def test_first_load_shortcut_gives_the_vintage_chain_answer(tmp_path):
+    """With nothing of its scope published, the summary is one query over the file (sql/impact_first.sql); it must
+    say exactly what the vintage chain says — here on a file with a repeated key (the first line wins), empty cells
+    (not counted), two years, and rows of another submission id in the file (not its own: not read)."""
+    spec = load_spec("iccs_template", REF)
+    base = _template(tmp_path)
+    sid = "iccs_template__20240101__11111111"
+    dup = base[base["value"].notna()].head(3).assign(value=999.0, line=base["line"].max() + 1)   # same keys, later
+    other_year = base.head(40).assign(year=base["year"] - 1)
+    emptied = base.tail(5).assign(value=None, year=base["year"] - 2)
+    t = pd.concat([base, dup, other_year, emptied], ignore_index=True).assign(submission_id=sid)
+    stranger = base.head(7).assign(submission_id="iccs_template__20240101__99999999", year=base["year"] - 3)
+    path = tmp_path / "t.parquet"
+    pd.concat([t, stranger], ignore_index=True).to_parquet(path)
+    kw = dict(submission_id=sid, spec=spec, received_at="2024-01-01T00:00:00", release_date="2024-01-01",
+              published=None)
+    fast, full = submission_impact(path, **kw), submission_impact(path, **kw, _force_full=True)
+    assert fast == full
+    n_years = t.loc[t["value"].notna(), "year"].nunique()
+    assert len(fast["by_year"]) == n_years >= 2 and fast["counts"]["new"] > 0 and fast["against"] == []

@@ -233,7 +233,7 @@ def quality_scores(settings: Settings, tables: dict) -> tuple[pd.DataFrame, pd.D
                     shutil.copyfile(v, tmp / f"{name}.parquet")
             else:
                 v.to_parquet(tmp / f"{name}.parquet", index=False)
-        con = duckdb.connect()
+        con = duckdb.connect(config=_bounded())
         try:
             con.execute("create schema published")
             for name in ("quality_rules", "quality_failures", "submissions", "cells"):
@@ -411,12 +411,19 @@ def _choice_reason(row) -> str:
     return text
 
 
+def _bounded() -> dict:
+    """DuckDB's settings for this module's work: memory bounded like the rest of the pipeline."""
+    from pipelines.settings import get_settings
+
+    return get_settings().duckdb_config()
+
+
 def build_comparable(indicators, prec: Precedence, source_comparability: dict[str, str],
                      country_quality: pd.DataFrame | None = None,
                      source_quality: pd.DataFrame | None = None) -> pd.DataFrame:
     """``indicators``: a Parquet path or a DataFrame with the columns of published.indicators. Returns the
     ``comparable`` table (COMPARABLE_COLUMNS), one row per KEY."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=_bounded())
     try:
         if isinstance(indicators, (str, Path)):
             con.read_parquet(str(indicators)).create_view("ind_src")
@@ -488,7 +495,7 @@ def build_coverage(comparable: pd.DataFrame, population: pd.DataFrame,
     (chosen or alternative), months reported (most among the chosen values), the national population (reference
     population), the population covered (the whole population when a national value exists; else the sum of
     the populations of the subdivisions with a value, at most the national population) and the quality score."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=_bounded())
     try:
         con.register("cmp", comparable[[c for c in comparable.columns if c != "comparability_flags"]])
         con.register("pop", population[["country_iso3", "year", "population"]].astype({"year": "int64"}))
@@ -559,7 +566,7 @@ def build_regional(comparable: pd.DataFrame, population: pd.DataFrame, regions: 
     of the region that year. Below ``min_share`` the row stays (counts, countries) with ``rate_per_100k`` NULL
     and flag ``insufficient_coverage``; sex-specific rows have no rate (no population by sex in reference):
     flag ``no_population_by_sex``. Nothing is imputed for a country that did not report."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=_bounded())
     try:
         con.register("cmp", comparable[["country_iso3", "subdivision_code", "year", "iccs_code", "measure", "sex",
                                         "age", "value", "rate_per_100k", "full_year", "provisional"]])

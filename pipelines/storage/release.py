@@ -149,8 +149,10 @@ def fingerprint(tables: dict, reference_tables: dict, views_dir: Path) -> str:
     releases with the same fingerprint serve the same answers."""
     import hashlib
 
+    from pipelines.settings import get_settings
+
     h = hashlib.sha256()
-    con = duckdb.connect()
+    con = duckdb.connect(config=get_settings().duckdb_config())   # bounded memory, spilling beyond it
     try:
         for group in (tables, reference_tables):
             for name in sorted(group):
@@ -401,7 +403,11 @@ def build_database(duckdb_path: Path, views_dir: Path, release_dir: Path,
     tmp_db = duckdb_path.with_name(f".{duckdb_path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         # the views name their files relative to the database's folder: bound here as a reader binds them
-        con = duckdb.connect(str(tmp_db), config={"file_search_path": str(duckdb_path.parent.resolve())})
+        from pipelines.settings import get_settings
+
+        # bounded memory (materialise groups every indicator); a reader opens the file with its own settings
+        con = duckdb.connect(str(tmp_db), config={**get_settings().duckdb_config(),
+                                                  "file_search_path": str(duckdb_path.parent.resolve())})
         try:
             con.execute("create schema if not exists reference")
             con.execute("create schema if not exists published")

@@ -6,6 +6,6 @@ select source_id, country_iso3, subdivision_code, any_value(subdivision_name) as
        case when count(value_used) = 0 then 'M' when count(value_used) < count(*) then 'P'
             when bool_or(obs_status = 'B') then 'B' else 'A' end as obs_status,
        cast(null as integer) as months_reported, 'reported' as derivation,
-       nullif(array_to_string(list_sort(list_distinct(list(break_note))), '; '), '') as break_note
+       nullif(array_to_string(list_sort(list_distinct(list(break_note) filter (where break_note is not null))), '; '), '') as break_note
 from cells where excluded_reason is null
 group by source_id, country_iso3, subdivision_code, year, month, iccs_code, measure, sex, age, relationship

@@ -4,7 +4,7 @@ select l.source_id, l.country_iso3, null, null, l.year, l.month, l.iccs_code, l.
        max(l.n_submissions),
        case when count(l.value) = 0 then 'M' when count(l.value) < count(*) or bool_or(l.obs_status = 'P') then 'P'
             when bool_or(l.obs_status = 'B') then 'B' else 'A' end,
-       max(l.months_reported), 'subdivisions', nullif(array_to_string(list_sort(list_distinct(list(l.break_note))), '; '), '')
+       max(l.months_reported), 'subdivisions', nullif(array_to_string(list_sort(list_distinct(list(l.break_note) filter (where l.break_note is not null))), '; '), '')
 from leaf l
 where l.subdivision_code is not null
   and l.source_id not in (select source_id from partial_sources)

@@ -14,7 +14,6 @@ manifest; they never become paths.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -266,7 +265,7 @@ def list_submissions(landing_dir: Path, keep_as: dict[str, str] | None = None) -
         version = _files_version(d)
         hit = _LISTED.get(str(d))
         if version is not None and hit is not None and hit[0] == version:
-            out.append(copy.deepcopy(hit[1]))   # the same files as when last read: a fresh copy of their entry
+            out.append(_copy_entry(hit[1]))   # the same files as when last read: a fresh copy of their entry
             continue
         try:
             m = read_manifest(landing_dir, sid).as_dict()
@@ -289,7 +288,7 @@ def list_submissions(landing_dir: Path, keep_as: dict[str, str] | None = None) -
         if st.get("status_file_error"):
             m["status_file_error"] = st["status_file_error"]
         elif version is not None:
-            _LISTED[str(d)] = (version, copy.deepcopy(m))
+            _LISTED[str(d)] = (version, _copy_entry(m))
         out.append(m)
     return out
 
@@ -299,6 +298,11 @@ def list_submissions(landing_dir: Path, keep_as: dict[str, str] | None = None) -
 # every listing re-read and re-parsed every manifest and status file, a cost that grew with the submissions held
 # (0.26 ms each, 14 s of a 169-file validation). An entry is used only while none of its files changed.
 _LISTED: dict[str, tuple[tuple, dict]] = {}
+
+
+def _copy_entry(m: dict) -> dict:
+    """An entry's copy: its lists and dicts copied too (a manifest's values are plain JSON, one level deep)."""
+    return {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v) for k, v in m.items()}
 
 
 def _files_version(d: Path) -> tuple | None:

@@ -361,14 +361,57 @@ group by all
 """
 
 _SENTENCE_SQL = """
-select t.*,
-    case when unranked then 'unranked_source'
-         when n_sources = 1 then 'only_source'
-         when not complete then 'all_incomplete'
-         when len(passed_over_incomplete) > 0 then 'complete_over_partial'
-         when same_rank_others > 0 then 'quality_tiebreak'
-         else 'precedence' end as choice_code
-from t
+with coded as (
+    select t.*,
+        case when unranked then 'unranked_source'
+             when n_sources = 1 then 'only_source'
+             when not complete then 'all_incomplete'
+             when len(passed_over_incomplete) > 0 then 'complete_over_partial'
+             when same_rank_others > 0 then 'quality_tiebreak'
+             else 'precedence' end as choice_code,
+        array_to_string(coalesce(others, []), ', ') as others_text,
+        source_id || ' (' || coalesce(rank_label, 'None') || ', rank ' || cast(precedence_rank as varchar) || ')'
+            as ranked_as
+    from t
+)
+select c.* exclude (others_text, ranked_as),
+    case choice_code
+        when 'unranked_source' then source_id || ' has no rank in reference/precedence.yaml; it is used because no '
+             || 'ranked source has this value' || case when others_text <> '' then ' (other sources: ' || others_text
+             || ').' else '.' end
+        when 'only_source' then 'Only ' || ranked_as || ' publishes this value.'
+        when 'all_incomplete' then case when others_text <> ''
+             then ranked_as || ' chosen although its year is partial or provisional: no source has the complete '
+                  || 'year; it ranks first among ' || others_text || '.'
+             else source_id || ' chosen although its year is partial or provisional.' end
+        when 'complete_over_partial' then ranked_as || ' chosen because it has the complete year, while '
+             || array_to_string(coalesce(passed_over_incomplete, []), ', ') || ', ranked higher, has only a partial '
+             || 'or provisional year; a partial year never wins over a complete one.'
+        when 'quality_tiebreak' then ranked_as || ' chosen over a source of the same rank by its higher quality '
+             || 'score for this country-year (' || coalesce(cast(source_quality_score as varchar), 'n/a')
+             || '); others: ' || others_text || '.'
+        else ranked_as || ' chosen: it ranks above ' || others_text || ' in reference/precedence.yaml.'
+    end || case when substitute then ' ' || source_id || ' counts ' || counted_as || ', not ' || measure || ': its '
+                     || counted_as || ' stand in for ' || measure || ' (reference/precedence.yaml, measure_substitutes).'
+                else '' end as choice_reason,
+    q.quality_score,
+    coalesce(months_reported >= 12, false) as full_year,
+    not coalesce(complete, false) as provisional,
+    list_filter([
+        case when obs_status = 'P' then 'provisional' end,
+        case when months_reported < 12 then 'partial_year' end,
+        case when obs_status = 'B' then 'series_break' end,
+        case when source_comparability = 'comparison' then 'comparison_series' end,
+        case when unranked then 'unranked_source' end,
+        case when substitute then 'counting_unit_substitute' end,
+        case when value is null or isnan(value) then 'rate_only' end,
+        case when rate_per_100k is null or isnan(rate_per_100k) then 'no_annual_rate' end,
+        case when disagree then 'sources_disagree' end,
+        case when population < ? then 'small_population' end], lambda x: x is not null) as comparability_flags
+from coded c
+left join cq q on q.country_iso3 = c.country_iso3 and q.year = c.year
+order by c.country_iso3 nulls first, c.subdivision_code nulls first, c.year nulls first, c.iccs_code nulls first,
+         c.measure nulls first, c.sex nulls first, c.age nulls first
 """
 
 
@@ -377,38 +420,6 @@ def _lst(x) -> list:
     if x is None or x is pd.NA or (isinstance(x, float) and x != x):
         return []
     return list(x)
-
-
-def _reason(row) -> str:
-    src, label, rank = row["source_id"], row["rank_label"], row["precedence_rank"]
-    others = ", ".join(_lst(row["others"]))
-    code = row["choice_code"]
-    if code == "unranked_source":
-        return (f"{src} has no rank in reference/precedence.yaml; it is used because no ranked source has this value"
-                + (f" (other sources: {others})." if others else "."))
-    if code == "only_source":
-        return f"Only {src} ({label}, rank {rank}) publishes this value."
-    if code == "all_incomplete":
-        return (f"{src} ({label}, rank {rank}) chosen although its year is partial or provisional: no source has "
-                f"the complete year; it ranks first among {others}." if others else
-                f"{src} chosen although its year is partial or provisional.")
-    if code == "complete_over_partial":
-        passed = ", ".join(_lst(row["passed_over_incomplete"]))
-        return (f"{src} ({label}, rank {rank}) chosen because it has the complete year, while {passed}, ranked "
-                f"higher, has only a partial or provisional year; a partial year never wins over a complete one.")
-    if code == "quality_tiebreak":
-        q = row["source_quality_score"]
-        return (f"{src} ({label}, rank {rank}) chosen over a source of the same rank by its higher quality score "
-                f"for this country-year ({q if q == q and q is not None else 'n/a'}); others: {others}.")
-    return f"{src} ({label}, rank {rank}) chosen: it ranks above {others} in reference/precedence.yaml."
-
-
-def _choice_reason(row) -> str:
-    text = _reason(row)
-    if row["substitute"]:
-        text += (f" {row['source_id']} counts {row['counted_as']}, not {row['measure']}: its {row['counted_as']} stand "
-                 f"in for {row['measure']} (reference/precedence.yaml, measure_substitutes).")
-    return text
 
 
 def _bounded() -> dict:
@@ -439,48 +450,18 @@ def build_comparable(indicators, prec: Precedence, source_comparability: dict[st
         con.register("sq", sq.astype({"year": "int64", "source_quality_score": "float64"}))
         sql = _CANDIDATES_SQL.format(unranked=RANK_UNRANKED, ratio=float(prec.flags["disagreement_ratio"]))
         con.execute("create temp table t as " + sql)
-        df = con.execute(_SENTENCE_SQL).df()
+        cq = country_quality if country_quality is not None and len(country_quality) else \
+            pd.DataFrame({"country_iso3": pd.Series(dtype=str), "year": pd.Series(dtype="int64"),
+                          "quality_score": pd.Series(dtype=float)})
+        con.register("cq", cq[["country_iso3", "year", "quality_score"]].astype({"year": "int64"}))
+        # the reasons, flags and order in DuckDB: row by row in pandas they took most of a 12 M-row publish
+        # and gigabytes (bench, 2026-11-30)
+        df = con.execute(_SENTENCE_SQL, [float(prec.flags["small_population"])]).df()
     finally:
         con.close()
-    if len(df):
-        df["choice_reason"] = df.apply(_choice_reason, axis=1)
-    else:
-        df["choice_reason"] = pd.Series(dtype=str)
-    cq = country_quality if country_quality is not None and len(country_quality) else \
-        pd.DataFrame({"country_iso3": pd.Series(dtype=str), "year": pd.Series(dtype="int64"),
-                      "quality_score": pd.Series(dtype=float)})
-    df = df.merge(cq.astype({"year": "int64"}), on=["country_iso3", "year"], how="left")
-    df["full_year"] = df["months_reported"] >= 12
-    df["provisional"] = ~df["complete"].astype(bool)
-    small = float(prec.flags["small_population"])
-
-    def flags(r) -> list[str]:
-        f = []
-        if r["obs_status"] == "P":
-            f.append("provisional")
-        if r["months_reported"] < 12:
-            f.append("partial_year")
-        if r["obs_status"] == "B":
-            f.append("series_break")
-        if r["source_comparability"] == "comparison":
-            f.append("comparison_series")
-        if r["unranked"]:
-            f.append("unranked_source")
-        if r["substitute"]:
-            f.append("counting_unit_substitute")
-        if pd.isna(r["value"]):
-            f.append("rate_only")
-        if pd.isna(r["rate_per_100k"]):
-            f.append("no_annual_rate")
-        if r["disagree"]:
-            f.append("sources_disagree")
-        if pd.notna(r["population"]) and r["population"] < small:
-            f.append("small_population")
-        return f
-
-    df["comparability_flags"] = df.apply(flags, axis=1) if len(df) else pd.Series(dtype=object)
     df["alternatives"] = df["alternatives"].map(_lst)
-    out = df[COMPARABLE_COLUMNS].sort_values(KEY, na_position="first", kind="stable").reset_index(drop=True)
+    df["comparability_flags"] = df["comparability_flags"].map(_lst)
+    out = df[COMPARABLE_COLUMNS]
     return out.astype({"year": "int64", "precedence_rank": "int64", "months_reported": "int64",
                        "n_sources": "int64", "full_year": bool, "provisional": bool})
 

@@ -262,3 +262,18 @@ def test_regions_reference_is_rebuilt_identically_from_the_countries_table(tmp_p
     f.write_text(f.read_text("utf-8").replace(",Caribbean\n", ",Antilles\n", 1), "utf-8")
     with pytest.raises(ValueError, match="unknown subregion 'Antilles'"):
         regions.build(ref)
+
+
+def test_when_no_source_has_the_complete_year_the_best_ranked_partial_one_is_chosen_and_said_so(prec, comp):
+    df = ind(("mx_sesnsp", "MEX", 2024, "0101", "offences", 24314.0, 18.58, 11, "P"),
+             ("unodc_cts", "MEX", 2024, "0101", "offences", 12000.0, 9.1, 6, "P"))
+    r = build(prec, comp, df).iloc[0]
+    rank, other = prec.source_rank["mx_sesnsp"], prec.source_rank["unodc_cts"]
+    assert (r.source_id, r.choice_code, r.provisional, r.full_year) == ("mx_sesnsp", "all_incomplete", True, False)
+    assert r.choice_reason.startswith("mx_sesnsp (") and f", rank {rank}) chosen although its year is partial or " \
+        f"provisional: no source has the complete year; it ranks first among unodc_cts (rank {other})." in r.choice_reason
+    assert list(r.comparability_flags) == ["provisional", "partial_year", "no_annual_rate"]
+    alone = build(prec, comp, df.iloc[[0]]).iloc[0]
+    assert (alone.choice_code, alone.choice_reason) == ("only_source", f"Only {alone.source_id} ("
+                                                        f"{prec.ranks[[r['rank'] for r in prec.ranks].index(rank)]['label']}"
+                                                        f", rank {rank}) publishes this value.")

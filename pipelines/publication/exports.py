@@ -131,12 +131,6 @@ def _views(con) -> set[str]:
             .fetchall()}
 
 
-def _describe(con, sql: str, params: list) -> list[tuple[str, str]]:
-    """The columns and types of ``sql`` (a relation: bound, not run)."""
-    rel = con.sql(sql, params=params)
-    return list(zip(rel.columns, map(str, rel.types)))
-
-
 def _filters(columns: set[str], country, iccs, year_from, year_to) -> tuple[str, list]:
     where, params = [], []
     if country and "country_iso3" in columns:
@@ -219,7 +213,7 @@ def select(settings: Settings, con: duckdb.DuckDBPyConnection, *, country=None, 
                 continue
             base, bparams = "read_parquet(?)", [str(f)]
         try:
-            cols = _describe(con, f"select * from {base}", bparams)
+            cols = tabular.describe(con, "select * from " + base, bparams)
         except duckdb.Error as exc:
             if name == "indicators":
                 raise ExportError("exports.err_unreadable", release=rid, detail=str(exc).splitlines()[0][:200]) \
@@ -233,13 +227,12 @@ def select(settings: Settings, con: duckdb.DuckDBPyConnection, *, country=None, 
                + (" order by " + ", ".join(f"{tabular.quote_ident(c)} nulls first" for c in order) if order else ""))
         params = [rid] + bparams + wparams
         t = Table(name, sql, params, ["release_id"] + names, {"release_id": "VARCHAR", **dict(cols)})
-        t.rows = con.execute(f"select count(*) from ({sql})", params).fetchone()[0]
+        t.rows = tabular.count_rows(con, sql, params)
         out.append(t)
     source_ids: set[str] = set()
     for t in out:
         if "source_id" in t.columns:
-            source_ids |= {r[0] for r in con.execute(f"select distinct source_id from ({t.relation})", t.params)
-                           .fetchall() if r[0]}
+            source_ids |= {v for v in tabular.distinct_values(con, t.relation, t.params, "source_id") if v}
     filters = {k: v for k, v in (("country", countries), ("iccs", codes), ("year_from", year_from),
                                  ("year_to", year_to)) if v not in (None, [])}
     return Selection(rid, known[rid], is_current, out, filters, notes.sources(settings, source_ids, rid),

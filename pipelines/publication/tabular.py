@@ -60,9 +60,8 @@ def select_list(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list,
     """A select list over ``relation_sql``'s columns: text neutralised (``neutralised``), lists joined with
     '; ' and other nested values as text (``flat``: for CSV and spreadsheets). The column names come from
     DuckDB's description of the relation, never from a user."""
-    desc = con.execute(f"select * from ({relation_sql}) limit 0", params).description
     out = []
-    for name, typ, *_ in desc:
+    for name, typ in describe(con, relation_sql, params):
         q = quote_ident(name)
         t = str(typ).upper()
         expr = q
@@ -118,8 +117,21 @@ def copy_out(con: duckdb.DuckDBPyConnection, select_sql: str, params: list, path
         writer.close()
 
 
-def _count(con, relation_sql: str, params: list) -> int:
-    return con.execute(f"select count(*) from ({relation_sql})", params).fetchone()[0]
+def describe(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list) -> list[tuple[str, str]]:
+    """The columns and types of ``relation_sql`` (a relation: parameters bound, nothing run)."""
+    rel = con.sql(relation_sql, params=params)
+    return list(zip(rel.columns, map(str, rel.types)))
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list) -> int:
+    """How many rows ``relation_sql`` has (parameters bound; counted through the relational API, no SQL text)."""
+    return con.sql(relation_sql, params=params).count("*").fetchall()[0][0]
+
+
+def distinct_values(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list, column: str) -> set:
+    """The distinct non-null values of one of ``relation_sql``'s columns (named by hemistat, never by a user)."""
+    rel = con.sql(relation_sql, params=params).select(duckdb.ColumnExpression(column)).distinct()
+    return {r[0] for r in rel.fetchall() if r[0] is not None}
 
 
 def _sql_str(s: str) -> str:

@@ -5,7 +5,7 @@ For each scale (``--scales 1,12``; scale 1 = about 1 million standard long rows)
 Then, in the same run and interleaved (floor, pipeline, pandas), each in its own child process:
 
 * the **floor**: DuckDB alone reading the same files and writing the same long Parquet (read + unpivot +
-  write; the workbooks are read with openpyxl, as DuckDB has no offline xlsx reader);
+  write; the workbooks are read with calamine, as the pipeline reads them: DuckDB has no offline xlsx reader);
 * the **whole pipeline**, the real path in a private data folder: submit -> ingest -> validate -> (warnings
   acknowledged, like ``make run``) -> harmonise -> publish, timed per layer (``pipelines.pipeline`` functions);
 * a **plain pandas script** doing the analyst's harmonisation: read, melt, map to ICCS with the crosswalk CSV,
@@ -89,15 +89,13 @@ def child_floor(load_dir: Path, out_dir: Path) -> dict:
         elif f["source_id"] == "iccs_template":
             sql = (f"select country_iso3, subdivision_code, year, month, iccs_code as national_code, measure, sex, age, "
                    f"try_cast(value as double) as value from read_csv('{p}', header = true, all_varchar = true)")
-        else:  # record-level workbook: openpyxl rows -> DuckDB aggregation per municipality x month x sex
-            import openpyxl
+        else:  # record-level workbook: calamine rows (the reader the pipeline uses) -> DuckDB aggregation
+            import python_calamine
 
-            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-            it = wb.worksheets[0].iter_rows(values_only=True)
+            it = iter(python_calamine.CalamineWorkbook.from_path(p).get_sheet_by_index(0).to_python())
             header = [str(h) for h in next(it)]
             cols = list(zip(*it)) or [[] for _ in header]
-            wb.close()
-            tbl = pa.table({h: pa.array([None if v is None else str(v) for v in c]) for h, c in zip(header, cols)})
+            tbl = pa.table({h: pa.array([None if v in (None, "") else str(v) for v in c]) for h, c in zip(header, cols)})
             con.register("rec", tbl)
             sex = "\"GENERO\"" if "GENERO" in header else "'_T'"
             sql = (f"select 'COL' as country_iso3, left(\"CODIGO DANE\", 5) as subdivision_code, "

@@ -42,7 +42,8 @@ ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR"
             "reference_dir": "HEMISTAT_REFERENCE_DIR", "rules_dir": "HEMISTAT_RULES_DIR", "sample": "HEMISTAT_SAMPLE",
             "duckdb_memory": "HEMISTAT_DUCKDB_MEMORY", "max_file_mb": "HEMISTAT_MAX_FILE_MB",
             "max_columns": "HEMISTAT_MAX_COLUMNS", "max_cell_chars": "HEMISTAT_MAX_CELL_CHARS",
-            "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB", "max_cells": "HEMISTAT_MAX_CELLS"}
+            "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB", "max_cells": "HEMISTAT_MAX_CELLS",
+            "workers": "HEMISTAT_WORKERS"}
 # limits on one file (pipelines/adapters/guards.py): field -> default
 FILE_LIMIT_DEFAULTS = {"max_file_mb": 200.0, "max_columns": 2000, "max_cell_chars": 32767, "max_unzipped_mb": 128.0,
                        "max_cells": 10_000_000}
@@ -103,6 +104,9 @@ class Settings(BaseModel):
     max_unzipped_mb: float = Field(FILE_LIMIT_DEFAULTS["max_unzipped_mb"], gt=0,
                                    description="most bytes (MB) a workbook may expand to")
     max_cells: int = Field(FILE_LIMIT_DEFAULTS["max_cells"], gt=0, description="most fields in one delimited file")
+    workers: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1, le=64,
+                         description="processes that ingest and validate a batch of submissions side by side "
+                                     "(pipeline/parallel.py); one per core by default, at most 8")
     extra: dict = Field(default_factory=dict)
 
     # layer folders -------------------------------------------------------------------------
@@ -183,6 +187,8 @@ def get_settings() -> Settings:
     values: dict = {k: Path(env.get(ENV_VARS[k]) or d).resolve() for k, d in defaults.items()}
     values["sample"] = (env.get("HEMISTAT_SAMPLE") or "auto").strip().lower()
     values["duckdb_memory"] = (env.get("HEMISTAT_DUCKDB_MEMORY") or "1GB").strip()
+    if (env.get("HEMISTAT_WORKERS") or "").strip():
+        values["workers"] = env["HEMISTAT_WORKERS"].strip()
     for field in FILE_LIMIT_DEFAULTS:       # validated (and a bad value named) by the model
         raw = (env.get(ENV_VARS[field]) or "").strip()
         if raw:

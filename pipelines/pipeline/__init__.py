@@ -13,6 +13,7 @@ them through this package (``from pipelines import pipeline; pipeline.submit(...
 from pipelines.pipeline.corrections import reprocess, withdraw
 from pipelines.pipeline.harmonise import harmonise_all, harmonised_quality
 from pipelines.pipeline.ingest import StepResult, ingest
+from pipelines.pipeline.parallel import ingest_many, validate_many
 from pipelines.pipeline.landing import check_release_date, submit
 from pipelines.pipeline.publish import publish_all
 from pipelines.pipeline.quality_files import quality_dir
@@ -24,10 +25,10 @@ from pipelines.pipeline.review import (
            needs_approval,
            pipeline_may_set,
 )
-from pipelines.pipeline.validate import validate, validate_many
+from pipelines.pipeline.validate import validate
 from pipelines.storage.catalog import PUBLISHABLE, accepted_submissions
 
 __all__ = ["DECIDED", "HOLD_DETAIL", "PUBLISHABLE", "StepResult", "accepted_submissions", "acknowledge",
-           "check_release_date", "failing_warnings", "harmonise_all", "harmonised_quality", "ingest",
+           "check_release_date", "failing_warnings", "harmonise_all", "harmonised_quality", "ingest", "ingest_many",
            "needs_approval", "pipeline_may_set", "publish_all", "quality_dir", "reprocess", "submit", "validate", "validate_many",
            "withdraw"]

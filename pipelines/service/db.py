@@ -12,8 +12,7 @@ import json
 import os
 from datetime import datetime
 
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event, select,
-                        text)
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 

@@ -358,7 +358,6 @@ class Portal:
 
     def decide(self, user: Principal, sid: str, decision: str, comment: str, ip: str) -> dict:
         """A reviewer approves (-> approved, then a publish_warehouse Dagster run) or rejects publication."""
-        from pipelines import pipeline
         from pipelines.storage import submissions as subs
 
         if user.role != "reviewer":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from pipelines.quality.checks._common import _fetch, _fetch_failures, _result
+from pipelines.quality.checks._common import _fetch_failures, _result
 from pipelines.quality.registry import check
 
 log = logging.getLogger(__name__)

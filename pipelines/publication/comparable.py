@@ -25,6 +25,8 @@ The choice, for each key (documented in docs/PUBLICATION.md):
 
 from __future__ import annotations
 
+import os
+
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -412,7 +414,16 @@ select c.* exclude (others_text, ranked_as),
         case when population < ? then 'small_population' end], lambda x: x is not null) as comparability_flags
 from coded c
 left join cq q on q.country_iso3 = c.country_iso3 and q.year = c.year
-order by """ + ", ".join("c." + k + " nulls first" for k in KEY) + "\n"   # KEY: fixed column names
+"""
+
+# the published columns with fixed types whatever the data (an empty list is [], never NULL), in KEY order
+_TYPES = {"year": "bigint", "precedence_rank": "bigint", "months_reported": "bigint", "n_sources": "bigint",
+          "full_year": "boolean", "provisional": "boolean"}
+_COMPARABLE_SQL = ("with sentence as (" + _SENTENCE_SQL + ")\nselect " + ", ".join(
+    f"cast({c} as {_TYPES[c]}) as {c}" if c in _TYPES else
+    f"coalesce({c}, []) as {c}" if c in ("alternatives", "comparability_flags") else c
+    for c in COMPARABLE_COLUMNS) + "\nfrom sentence\norder by " + ", ".join(k + " nulls first" for k in KEY) + "\n")
+# (only fixed column names are placed in the SQL: COMPARABLE_COLUMNS and KEY)
 
 
 def _lst(x) -> list:
@@ -431,9 +442,11 @@ def _bounded() -> dict:
 
 def build_comparable(indicators, prec: Precedence, source_comparability: dict[str, str],
                      country_quality: pd.DataFrame | None = None,
-                     source_quality: pd.DataFrame | None = None) -> pd.DataFrame:
+                     source_quality: pd.DataFrame | None = None, out: Path | None = None) -> pd.DataFrame | Path:
     """``indicators``: a Parquet path or a DataFrame with the columns of published.indicators. Returns the
-    ``comparable`` table (COMPARABLE_COLUMNS), one row per KEY."""
+    ``comparable`` table (COMPARABLE_COLUMNS), one row per KEY: written by DuckDB straight to the Parquet file
+    ``out`` (replaced atomically) when given — the publish does so, so that the table never passes through
+    pandas (at 12 M rows that held the whole ordered result twice: 4.2 GiB) — else as a DataFrame."""
     con = duckdb.connect(config=_bounded())
     try:
         if isinstance(indicators, (str, Path)):
@@ -456,7 +469,15 @@ def build_comparable(indicators, prec: Precedence, source_comparability: dict[st
         con.register("cq", cq[["country_iso3", "year", "quality_score"]].astype({"year": "int64"}))
         # the reasons, flags and order in DuckDB: row by row in pandas they took half of a 12 M-row publish
         # (86 -> 44 s, bench 2026-11-30)
-        df = con.execute(_SENTENCE_SQL, [float(prec.flags["small_population"])]).df()
+        rel = con.sql(_COMPARABLE_SQL, params=[float(prec.flags["small_population"])])
+        if out is not None:
+            out = Path(out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(out.name + ".part")
+            rel.write_parquet(str(tmp), compression="zstd")
+            os.replace(tmp, out)   # a release holding a link to the previous file keeps it
+            return out
+        df = rel.df()
     finally:
         con.close()
     df["alternatives"] = df["alternatives"].map(_lst)
@@ -470,7 +491,15 @@ def build_comparable(indicators, prec: Precedence, source_comparability: dict[st
 # coverage
 # --------------------------------------------------------------------------------------------------------------
 
-def build_coverage(comparable: pd.DataFrame, population: pd.DataFrame,
+def _register_comparable(con: duckdb.DuckDBPyConnection, comparable: pd.DataFrame | Path, columns: list[str]) -> None:
+    """View ``cmp``: these columns of the comparable table, a DataFrame or a Parquet file read in place."""
+    if isinstance(comparable, (str, Path)):
+        con.read_parquet(str(comparable)).select(*columns).create_view("cmp")
+    else:
+        con.register("cmp", comparable[columns])
+
+
+def build_coverage(comparable: pd.DataFrame | Path, population: pd.DataFrame,
                    country_quality: pd.DataFrame | None = None) -> pd.DataFrame:
     """country x year x ICCS code (totals: sex and age ``_T``, every measure): the sources that publish a value
     (chosen or alternative), months reported (most among the chosen values), the national population (reference
@@ -478,7 +507,7 @@ def build_coverage(comparable: pd.DataFrame, population: pd.DataFrame,
     the populations of the subdivisions with a value, at most the national population) and the quality score."""
     con = duckdb.connect(config=_bounded())
     try:
-        con.register("cmp", comparable[[c for c in comparable.columns if c != "comparability_flags"]])
+        _register_comparable(con, comparable, [c for c in COMPARABLE_COLUMNS if c != "comparability_flags"])
         con.register("pop", population[["country_iso3", "year", "population"]].astype({"year": "int64"}))
         cq = country_quality if country_quality is not None else pd.DataFrame(
             {"country_iso3": pd.Series(dtype=str), "year": pd.Series(dtype="int64"),
@@ -538,7 +567,7 @@ REGIONAL_COLUMNS = [
     "countries_provisional", "countries", "sufficient_coverage", "min_population_share", "flag"]
 
 
-def build_regional(comparable: pd.DataFrame, population: pd.DataFrame, regions: pd.DataFrame,
+def build_regional(comparable: pd.DataFrame | Path, population: pd.DataFrame, regions: pd.DataFrame,
                    members: pd.DataFrame, min_share: float) -> pd.DataFrame:
     """Population-weighted aggregates over the member states with a national, complete-year comparable value:
     ``value`` = sum of counts (a rate-only value counts as rate x population / 1e5, its implied count: the same
@@ -549,8 +578,8 @@ def build_regional(comparable: pd.DataFrame, population: pd.DataFrame, regions: 
     flag ``no_population_by_sex``. Nothing is imputed for a country that did not report."""
     con = duckdb.connect(config=_bounded())
     try:
-        con.register("cmp", comparable[["country_iso3", "subdivision_code", "year", "iccs_code", "measure", "sex",
-                                        "age", "value", "rate_per_100k", "full_year", "provisional"]])
+        _register_comparable(con, comparable, ["country_iso3", "subdivision_code", "year", "iccs_code", "measure",
+                                               "sex", "age", "value", "rate_per_100k", "full_year", "provisional"])
         con.register("pop", population[["country_iso3", "year", "population"]].astype({"year": "int64"}))
         con.register("reg", regions)
         con.register("mem", members)
@@ -611,7 +640,9 @@ def tables(settings: Settings, planned: dict) -> dict:
     regions, members = region_tables(settings)
     comp = known_sources(settings)
     cq, sq = quality_scores(settings, planned)
-    comparable = build_comparable(planned["indicators"], prec, comp, cq, sq)
+    # written straight to Parquet (data/tmp/publish, replaced at each publish; the release links or copies it)
+    comparable = build_comparable(planned["indicators"], prec, comp, cq, sq,
+                                  out=settings.data_dir / "tmp" / "publish" / "comparable.parquet")
     pop = ref.preferred_national_population(ref.population_national(settings.reference_dir))
     coverage = build_coverage(comparable, pop, cq)
     regional = build_regional(comparable, pop, regions, members, agg["min_population_share"])

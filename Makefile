@@ -42,7 +42,7 @@ bench: env
 
 # the memory run: 60 M standard rows (peak memory target < 4 GiB)
 bench-60: env
-	$(BIN)/python -m tools.bench --scales 60 --backfill 0
+	$(BIN)/python -m tools.bench --scales 60 --backfill 0 --kinds pipeline
 
 ui: env
 	$(BIN)/hemistat ui

@@ -478,7 +478,8 @@ def chart_svg(result: dict) -> str:
     return vlc.vegalite_to_svg(chart.to_json())
 
 
-def run_scale(scale: float, work: Path, seed: int, views_repeat: int) -> dict:
+def run_scale(scale: float, work: Path, seed: int, views_repeat: int,
+              kinds: tuple[str, ...] = ("floor", "pipeline", "pandas")) -> dict:
     from pipelines.samples.load import generate_load, summary
 
     r: dict = {"scale": scale}
@@ -490,7 +491,7 @@ def run_scale(scale: float, work: Path, seed: int, views_repeat: int) -> dict:
     print(summary(man) + f"  generated in {r['generate_s']} s", flush=True)
     data = work / "data"
     # interleaved: floor, pipeline, pandas (same load, same run)
-    for kind in ("floor", "pipeline", "pandas"):
+    for kind in kinds:
         wd = work / kind
         wd.mkdir(parents=True, exist_ok=True)
         env = {"HEMISTAT_DATA_DIR": str(data)} if kind == "pipeline" else {}
@@ -502,8 +503,8 @@ def run_scale(scale: float, work: Path, seed: int, views_repeat: int) -> dict:
               f"{extra}{'  ERROR: ' + res['error'][-500:] if res.get('error') else ''}", flush=True)
         if kind != "pipeline":
             shutil.rmtree(wd, ignore_errors=True)
-    pw, fw, pdw = (r[k].get("wall_s") for k in ("pipeline", "floor", "pandas"))
-    ok = lambda k: not r[k].get("error")  # noqa: E731
+    pw, fw, pdw = (r.get(k, {}).get("wall_s") for k in ("pipeline", "floor", "pandas"))
+    ok = lambda k: k in r and not r[k].get("error")  # noqa: E731
     r["pipeline_over_floor"] = round(pw / fw, 2) if ok("pipeline") and ok("floor") and fw else None
     r["pipeline_over_pandas"] = round(pw / pdw, 2) if ok("pipeline") and ok("pandas") and pdw else None
     from pipelines.settings import Settings
@@ -529,6 +530,8 @@ def main(argv=None) -> int:
     ap.add_argument("--backfill", type=int, default=int(os.environ.get("HEMISTAT_BENCH_BACKFILL", "50")),
                     help="submissions in the backfill run (0: none; < 500 is extrapolated to 500)")
     ap.add_argument("--views-repeat", type=int, default=7)
+    ap.add_argument("--kinds", default="floor,pipeline,pandas",
+                    help="what runs at each scale (the 60 M memory run needs only the pipeline: make bench-60)")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default <data>/bench)")
     ap.add_argument("--chart", type=Path, default=None, help="also write the chart here (e.g. docs/bench/pipeline.svg)")
     args = ap.parse_args(argv)
@@ -543,6 +546,7 @@ def main(argv=None) -> int:
     out_dir = args.out or get_settings().data_dir / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
     scales = [float(s) if "." in s else int(s) for s in args.scales.split(",") if s.strip()]
+    kinds = tuple(k for k in ("floor", "pipeline", "pandas") if k in args.kinds.split(","))
     result = {"date": date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
@@ -552,7 +556,7 @@ def main(argv=None) -> int:
         print(f"== scale {sc}", flush=True)
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=f"scale{sc}-") as tmp:
             try:
-                result["scales"].append(run_scale(sc, Path(tmp), args.seed, args.views_repeat))
+                result["scales"].append(run_scale(sc, Path(tmp), args.seed, args.views_repeat, kinds))
             except Exception:  # noqa: BLE001 - report, go on
                 result["scales"].append({"scale": sc, "error": traceback.format_exc()[-2000:]})
                 print(result["scales"][-1]["error"])

@@ -394,7 +394,7 @@ def evaluate(result: dict) -> list[dict]:
     out = []
     runs = {r["scale"]: r for r in result["scales"]}
     for sc, r in sorted(runs.items()):
-        p, fl, pd_ = r.get("pipeline", {}), r.get("floor", {}), r.get("pandas", {})
+        p = r.get("pipeline", {})
         rows = r.get("rows", 0)
         if rows >= 10e6 or sc == max(runs):
             out.append(_fmt_target(f"scale {sc} ({rows / 1e6:.1f} M rows): pipeline / floor <= 3",

@@ -16,15 +16,22 @@ exception, a rejection being a ``SubmissionError``) is the same object the seque
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import sys
 import time
+import types
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Callable
 
 from pipelines.pipeline.ingest import StepResult, ingest
 from pipelines.pipeline.validate import validate
 from pipelines.settings import Settings
 from pipelines.storage import submissions as subs
+
+log = logging.getLogger(__name__)
 
 #: below this many submissions the pool's start (about 3 s per process) costs more than it saves
 MIN_BATCH = 4
@@ -85,14 +92,38 @@ def run_batch(step: str, settings: Settings, sids: list[str], *, progress: Calla
             report(_run_chain(step, settings, chain, gx_batch(chain) if gx_batch else {}))
         return {sid: done[sid] for sid in sids}
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=ctx) as pool:
-        pending = {pool.submit(_run_chain, step, settings, chain, gx_batch(chain) if gx_batch else {})
-                   for chain in parts}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                report(fut.result())
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=ctx) as pool:
+            with _main_hidden():   # the workers start here: they never re-run the caller's script
+                pending = {pool.submit(_run_chain, step, settings, chain, gx_batch(chain) if gx_batch else {})
+                           for chain in parts}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    report(fut.result())
+    except BrokenProcessPool as exc:
+        # a worker died (killed, out of memory): what it had not reported runs here, one after the other
+        log.warning("a worker of the batch died (%s); the rest of the batch runs in this process", exc)
+        for chain in parts:
+            rest = [sid for sid in chain if sid not in done]
+            if rest:
+                report(_run_chain(step, settings, rest, gx_batch(rest) if gx_batch else {}))
     return {sid: done[sid] for sid in sids}
+
+
+@contextmanager
+def _main_hidden():
+    """While the pool's processes start, ``__main__`` is an empty module: a ``spawn`` child otherwise
+    imports the caller's main script again (a script without ``if __name__ == "__main__"`` would run its
+    top level once more in every worker). The workers need nothing from it: the task is
+    ``pipelines.pipeline.parallel._run_chain``."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def ingest_many(settings: Settings, sids: list[str], progress=None, workers: int | None = None

@@ -80,3 +80,46 @@ def test_submissions_of_one_scope_share_a_chain_in_order(data_env, tmp_path):
     # a submission of the source that names no country may be a vintage of any: the whole source is one chain
     anyc = land("CHL", 4, country=None)
     assert chains(s, [arg1, bra1, anyc, arg2]) == [[arg1, bra1, anyc, arg2]]
+
+
+SCRIPT = '''
+import json, os, sys
+from pathlib import Path
+with open(sys.argv[2], "a") as fh:          # how many times this top level runs
+    fh.write("ran\\n")
+from pipelines import pipeline
+from pipelines.settings import get_settings
+s = get_settings()
+s.ensure_dirs()
+sids = []
+for p in sorted(Path(sys.argv[1]).glob("*.csv")):
+    man, _ = pipeline.submit(s, p, "iccs_template", country_iso3=p.stem)
+    sids.append(man.submission_id)
+out = pipeline.ingest_many(s, sids, workers=2)
+print(json.dumps({sid: type(r).__name__ for sid, r in out.items()}))
+'''
+
+
+def test_a_script_without_a_main_guard_runs_its_batch_once(tmp_path):
+    """``spawn`` workers would import the caller's main script again; the pool hides it while they start
+    (``parallel._main_hidden``), so a script with no ``if __name__ == "__main__"`` runs its top level once."""
+    import json
+    import subprocess
+    import sys
+
+    header = (Path(__file__).resolve().parents[2] / "reference" / "templates" / "hemistat_template.csv") \
+        .read_text(encoding="utf-8").splitlines()[0]
+    files = tmp_path / "files"
+    files.mkdir()
+    for i, iso3 in enumerate(["ARG", "BRA", "CHL", "COL", "PER"]):
+        (files / f"{iso3}.csv").write_text(
+            header + "\n" + f"{iso3},,,2021,,0101,Homicidio intencional,offences,_T,_T,{100 + i},A,\n", encoding="utf-8")
+    script, marks = tmp_path / "batch.py", tmp_path / "marks.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    env = {**os.environ, "HEMISTAT_DATA_DIR": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "data" / "dh")}
+    proc = subprocess.run([sys.executable, str(script), str(files), str(marks)], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert marks.read_text().splitlines() == ["ran"]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(out) == 5 and set(out.values()) == {"StepResult"}

@@ -162,9 +162,9 @@ def fingerprint(tables: dict, reference_tables: dict, views_dir: Path) -> str:
                 else:
                     con.register("_t", v)
                 cols = [r[0] for r in con.execute("describe _t").fetchall()]
-                row = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
-                n, x = con.execute(f"select count(*), coalesce(bit_xor(hash(row({row}))), 0) from _t").fetchall()[0] \
-                    if cols else (0, 0)
+                # every column of the row, unpacked by DuckDB (no name is placed in the SQL text)
+                n, x = con.execute("select count(*), coalesce(bit_xor(hash(row(*columns(*)))), 0) from _t"
+                                   ).fetchall()[0] if cols else (0, 0)
                 h.update(f"{name}|{','.join(cols)}|{n}|{x}\n".encode())
                 if isinstance(v, Path):
                     con.execute("drop view if exists _t")

@@ -59,7 +59,7 @@ def _run_chain(step: str, settings: Settings, chain: list[str], gx_batch: dict) 
     """In a worker: one chain, in order. ``gx_batch``: Great Expectations' batch verdicts for these files."""
     from pipelines.quality import gx_suite
 
-    gx_suite._BATCH.update(gx_batch)
+    gx_suite.adopt(gx_batch)
     fn = {"ingest": ingest, "validate": validate}[step]
     out = {}
     for sid in chain:
@@ -89,7 +89,7 @@ def run_batch(step: str, settings: Settings, sids: list[str], *, progress: Calla
 
     if workers == 1 or len(sids) < MIN_BATCH or len(parts) < 2:
         for chain in parts:
-            report(_run_chain(step, settings, chain, gx_batch(chain) if gx_batch else {}))
+            report(_run_chain(step, settings, chain, {}))   # this process holds GX's batch already
         return {sid: done[sid] for sid in sids}
     ctx = multiprocessing.get_context("spawn")
     try:
@@ -107,7 +107,7 @@ def run_batch(step: str, settings: Settings, sids: list[str], *, progress: Calla
         for chain in parts:
             rest = [sid for sid in chain if sid not in done]
             if rest:
-                report(_run_chain(step, settings, rest, gx_batch(rest) if gx_batch else {}))
+                report(_run_chain(step, settings, rest, {}))
     return {sid: done[sid] for sid in sids}
 
 
@@ -162,8 +162,7 @@ def validate_many(settings: Settings, sids: list[str], progress=None, workers: i
                          f"{info['cached']} judged by the batch, {info['seconds']} s")
 
     def batch_of(chain: list[str]) -> dict:
-        mine = {str((settings.raw_dir / f"{sid}.parquet").resolve()) for sid in chain}
-        return {k: v for k, v in gx_suite._BATCH.items() if k[0] in mine}
+        return gx_suite.cached(settings.raw_dir / f"{sid}.parquet" for sid in chain)
 
     try:
         return run_batch("validate", settings, sids, progress=progress, workers=workers, gx_batch=batch_of)

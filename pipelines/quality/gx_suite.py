@@ -384,10 +384,25 @@ def prefetch(paths: list[Path], rules: list[Rule], countries: set[str], *, name:
     return {"runs": runs, "files": len(paths), "cached": cached, "seconds": round(time.perf_counter() - t0, 3)}
 
 
+def _resolved(paths) -> set[str]:
+    """The files' resolved paths (the first part of a ``_BATCH`` key); ``paths``: paths or lists of paths."""
+    return {str(Path(p).resolve()) for x in paths for p in (x if isinstance(x, (list, tuple)) else [x])}
+
+
+def cached(paths) -> dict:
+    """What a batch cached for these files: hand it to another process (``adopt``) that validates them."""
+    flat = _resolved(paths)
+    return {k: v for k, v in _BATCH.items() if k[0] in flat}
+
+
+def adopt(entries: dict) -> None:
+    """Take the batch verdicts another process computed (``cached``)."""
+    _BATCH.update(entries)
+
+
 def forget(paths) -> None:
     """Drop what a batch cached for these files (an iterable of paths or of lists of paths) and not used."""
-    flat = {str(Path(p).resolve()) for x in paths for p in (x if isinstance(x, (list, tuple)) else [x])}
-    for k in [k for k in _BATCH if k[0] in flat]:
+    for k in cached(paths):
         _BATCH.pop(k, None)
 
 

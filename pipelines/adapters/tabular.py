@@ -10,6 +10,7 @@ row keeps the physical line number and column of the cell it came from.
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import io
 import re
 from collections import Counter
@@ -64,8 +65,6 @@ class Records(list):
 def _calamine_value(v):
     """A cell as openpyxl (``data_only``) gives it, so that every reading renders the same text: an empty cell
     is None and a date cell a ``datetime`` (calamine gives a ``date`` when the time of day is 0:00)."""
-    import datetime as _dt
-
     if v == "":
         return None
     if type(v) is _dt.date:
@@ -86,25 +85,21 @@ def xlsx_rows(path: Path, sheet, file_name: str):
     except (pc.CalamineError, OSError, ValueError) as exc:
         raise SubmissionError([Problem(file_name, None, None, "S1", key="not_xlsx",
                                        params={"error": str(exc)[:300]})]) from exc
+    names = wb.sheet_names
     try:
-        if isinstance(sheet, int):
-            if not 0 <= sheet < len(wb.sheet_names):
-                raise SubmissionError([Problem(file_name, None, None, "S1", key="sheet_not_found",
-                                               params={"sheet": repr(sheet), "sheets": ", ".join(wb.sheet_names)})])
+        if isinstance(sheet, int) and 0 <= sheet < len(names):
             ws = wb.get_sheet_by_index(sheet)
-        elif sheet in wb.sheet_names:
+        elif not isinstance(sheet, int) and sheet in names:
             ws = wb.get_sheet_by_name(sheet)
         else:
             raise SubmissionError([Problem(file_name, None, None, "S1", key="sheet_not_found",
-                                           params={"sheet": repr(sheet), "sheets": ", ".join(wb.sheet_names)})])
+                                           params={"sheet": repr(sheet), "sheets": ", ".join(names)})])
         rows = ws.to_python(skip_empty_area=False)
     except pc.CalamineError as exc:
         raise SubmissionError([Problem(file_name, None, None, "S1", key="not_xlsx",
                                        params={"error": str(exc)[:300]})]) from exc
     finally:
-        close = getattr(wb, "close", None)
-        if close:
-            close()
+        wb.close()
     for row in rows:
         yield [_calamine_value(v) for v in row]
 

@@ -43,7 +43,7 @@ ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR"
             "duckdb_memory": "HEMISTAT_DUCKDB_MEMORY", "max_file_mb": "HEMISTAT_MAX_FILE_MB",
             "max_columns": "HEMISTAT_MAX_COLUMNS", "max_cell_chars": "HEMISTAT_MAX_CELL_CHARS",
             "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB", "max_cells": "HEMISTAT_MAX_CELLS",
-            "workers": "HEMISTAT_WORKERS"}
+            "workers": "HEMISTAT_WORKERS", "harmonise_part_cells": "HEMISTAT_HARMONISE_PART_CELLS"}
 # limits on one file (pipelines/adapters/guards.py): field -> default
 FILE_LIMIT_DEFAULTS = {"max_file_mb": 200.0, "max_columns": 2000, "max_cell_chars": 32767, "max_unzipped_mb": 128.0,
                        "max_cells": 10_000_000}
@@ -107,6 +107,9 @@ class Settings(BaseModel):
     workers: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1, le=64,
                          description="processes that ingest and validate a batch of submissions side by side "
                                      "(pipeline/parallel.py); one per core by default, at most 8")
+    harmonise_part_cells: int = Field(1_000_000, ge=1,
+                                      description="cells harmonised together: whole countries are cut into parts "
+                                                  "of about this many source cells (harmonise/engine.py)")
     extra: dict = Field(default_factory=dict)
 
     # layer folders -------------------------------------------------------------------------
@@ -187,8 +190,9 @@ def get_settings() -> Settings:
     values: dict = {k: Path(env.get(ENV_VARS[k]) or d).resolve() for k, d in defaults.items()}
     values["sample"] = (env.get("HEMISTAT_SAMPLE") or "auto").strip().lower()
     values["duckdb_memory"] = (env.get("HEMISTAT_DUCKDB_MEMORY") or "1GB").strip()
-    if (env.get("HEMISTAT_WORKERS") or "").strip():
-        values["workers"] = env["HEMISTAT_WORKERS"].strip()
+    for field in ("workers", "harmonise_part_cells"):
+        if (env.get(ENV_VARS[field]) or "").strip():
+            values[field] = env[ENV_VARS[field]].strip()
     for field in FILE_LIMIT_DEFAULTS:       # validated (and a bad value named) by the model
         raw = (env.get(ENV_VARS[field]) or "").strip()
         if raw:

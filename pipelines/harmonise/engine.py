@@ -117,11 +117,135 @@ def connect(temp_dir: Path | None = None, memory_limit: str | None = None) -> du
 INDICATOR_ROW_GROUP = 32_768
 
 
-def _copy(con: duckdb.DuckDBPyConnection, sql: str, path: Path, row_group_size: int | None = None) -> Path:
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, path: Path, row_group_size: int | None = None,
+          params: dict | None = None) -> Path:
     """Write a query's result straight to Parquet (zstd), never through pandas; the path goes through the
-    relational API, never into SQL text."""
-    con.sql(sql).write_parquet(str(path), compression="zstd", row_group_size=row_group_size)
+    relational API, never into SQL text (nor do ``params``: bound)."""
+    con.sql(sql, params=params).write_parquet(str(path), compression="zstd", row_group_size=row_group_size)
     return path
+
+
+#: what each part writes (engine.harmonise merges them): table -> the SQL over that part's temporary tables
+PART_OUTPUTS = {"indicators": lambda: _sql("25_indicators"), "survey": lambda: _sql("20_survey"),
+                "cells": lambda: _sql("21_published_cells"), "excluded": lambda: _sql("22_excluded_cells"),
+                "codes": lambda: "select distinct source_id, national_code from latest",
+                "used": lambda: "select distinct submission_id from latest",
+                "revisions": lambda: _sql("24_published_revisions")}
+
+
+def _concat_indicators(parts: list[str], out: Path, row_group_size: int = INDICATOR_ROW_GROUP) -> Path:
+    """The parts' indicators as one file in the published order without sorting them again: each part is
+    written in that order (25_indicators) and holds whole countries, the parts follow in country order, so
+    the national rows of every part, then their subdivision rows, are the order. Read and written a row
+    group at a time (bounded memory); one part is moved as it is."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if len(parts) == 1:
+        return Path(shutil.move(parts[0], out))
+    schema = pq.read_schema(parts[0])
+    with pq.ParquetWriter(str(out), schema, compression="zstd") as writer:
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for national in (True, False):
+            for path in parts:
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=row_group_size):
+                    sub = batch.column(batch.schema.get_field_index("subdivision_code"))
+                    batch = batch.filter(pc.is_null(sub) if national else pc.is_valid(sub))
+                    if batch.num_rows:
+                        pending.append(batch.cast(schema))
+                        rows += batch.num_rows
+                    while rows >= row_group_size:
+                        table = pa.Table.from_batches(pending, schema)
+                        writer.write_table(table.slice(0, row_group_size), row_group_size=row_group_size)
+                        pending, rows = table.slice(row_group_size).to_batches(), rows - row_group_size
+        if rows:
+            writer.write_table(pa.Table.from_batches(pending, schema), row_group_size=row_group_size)
+    return out
+
+
+def _country_parts(census: pd.DataFrame, part_cells: int) -> list[list[str] | None]:
+    """Whole countries (``census``: cells per country, submission and code) in parts of at most ``part_cells``
+    cells, in country order; a larger country is a part of its own. ``[None]`` (one part, every country)
+    when the files hold no cell."""
+    sizes = census.groupby("country")["n"].sum().sort_index()
+    parts: list[list[str]] = []
+    load = 0
+    for country, n in sizes.items():
+        if not parts or load + n > part_cells:
+            parts.append([])
+            load = 0
+        parts[-1].append(str(country))
+        load += int(n)
+    return parts or [None]
+
+
+def _latest(con: duckdb.DuckDBPyConnection) -> None:
+    """``latest``: the cells of the newest release of each vintage unit (04), each key once. A key repeated
+    within a release (first line wins) is resolved only where 04a finds one: the window over every key is
+    most of the stage's time, and validated files never repeat a key while rule C4 stands."""
+    con.execute(_sql("04_latest"))
+    if con.execute(_sql("04a_latest_repeated_keys")).fetchall()[0][0]:
+        con.execute(_sql("04b_latest_first_line"))
+
+
+def _vintages(con: duckdb.DuckDBPyConnection, paths: list[str], countries: list[str] | None) -> tuple:
+    """Stages 01–08 and 12 for one part: its cells, vintage units, the latest release of each, revisions;
+    then the codes without a crosswalk row in force (rule C1). Returns (cells, latest cells, unmapped)."""
+    con.execute(_sql("01_src"), {"paths": paths, "countries": countries})
+    con.execute(_sql("02_src_code_families"))
+    # 1. vintages: per unit, the newest release (release date, then receipt) gives every cell
+    con.execute(_sql("03_unit_rank"))
+    _latest(con)
+    # revisions against the previous release of the same unit: cells revised, and cells withdrawn (in the
+    # previous release, absent from the newer one)
+    con.execute(_sql("05_revisions"))
+    # a national figure comes from the newest release that covers it: where a strictly newer release gives
+    # only subdivisions for a year, the older national rows give way to the sum of those subdivisions
+    con.execute(_sql("06_nat_replaced"))
+    con.execute(_sql("07_revisions_national_from_subdivisions"))
+    con.execute(_sql("08_latest_without_replaced_national"))
+    n_src, n_latest = con.execute("select (select count(*) from src), (select count(*) from latest)").fetchall()[0]
+    # a crosswalk row applies to the years valid_from..valid_to (inclusive; empty = open)
+    return n_src, n_latest, _fetch(con, _sql("12_check_codes_without_crosswalk"))
+
+
+def _part_tables(con: duckdb.DuckDBPyConnection) -> int:
+    """Stages 09–19 for one part, on its ``latest``; returns its count of reported rates."""
+    # 2. hierarchy residuals and subsets
+    con.execute(_sql("09_kids"))
+    con.execute(_sql("10_adjusted"))
+    # 3. crosswalk
+    con.execute(_sql("13_cells"))
+    # 4. leaf facts (annual + monthly)
+    con.execute(_sql("14_leaf"))
+    if con.execute("select count(*) from leaf where n_submissions is null").fetchall()[0][0]:
+        con.execute(_sql("14b_leaf_submissions"))   # facts built from more than one submission (rare)
+    con.execute(_sql("15_leaf_annual_from_months"))
+    # 5. national from subdivisions, only where the source reported no national row that year, and only
+    #    for sources whose files cover the whole country (spec: national_from_subdivisions)
+    con.execute(_sql("16_leaf_national_from_subdivisions"))
+    # 6. roll-up to ICCS ancestors
+    con.execute(_sql("17_ind"))
+    # 7. population and rates: a view, read once by 25_indicators (never materialised)
+    con.execute("create or replace temp view ind_main as " + _sql("18_indicators_with_rates"))
+    # reported rates of sources that publish no count for the same cell (comparison series such as
+    # the World Bank homicide rate): published as-is at the mapped ICCS code, never summed or rolled up
+    con.execute("create or replace temp table rates as " + _sql("19_reported_rates"))
+    return con.execute("select count(*) from rates").fetchall()[0][0]
+
+
+def _merge_unmapped(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts' C1 findings as one table, as 12_check_codes_without_crosswalk gives it for one part."""
+    df = pd.concat(frames, ignore_index=True)
+    out = df.groupby(["source_id", "national_code", "year"], as_index=False, sort=True).agg(
+        national_label=("national_label", "first"), cells=("cells", "sum"), file_name=("file_name", "min"),
+        first_line=("first_line", "min"), valid_from=("valid_from", "first"), valid_to=("valid_to", "first"),
+        submissions=("submissions", lambda v: ",".join(sorted({x for s in v.dropna() for x in str(s).split(",")}))))
+    return out[list(df.columns)]
 
 
 def _hierarchy_table(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFrame:
@@ -146,18 +270,23 @@ def _code_roots(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFra
 
 
 def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference_dir: Path,
-              con: duckdb.DuckDBPyConnection | None = None, out_dir: Path | None = None) -> HarmoniseResult:
+              con: duckdb.DuckDBPyConnection | None = None, out_dir: Path | None = None,
+              part_cells: int | None = None) -> HarmoniseResult:
     """``submissions``: one row per accepted submission with ``submission_id, source_id,
     received_at, validated_path``. Writes the harmonised tables (``OUTPUTS``) as Parquet files into
     ``out_dir``; without one (tests, a dry run) they are written to a temporary folder, read back into the
-    result and the folder removed."""
+    result and the folder removed.
+
+    The cells are harmonised in parts of whole countries of about ``part_cells`` cells each (default: the
+    setting ``harmonise_part_cells``), so DuckDB holds one part at a time instead of the whole hemisphere;
+    the result does not depend on how the countries are cut (tests/harmonise/test_parts.py)."""
     if out_dir is None:
         import shutil
         import tempfile
 
         tmp = Path(tempfile.mkdtemp(prefix="hemistat-harmonise-"))
         try:
-            res = harmonise(submissions, specs, reference_dir, con, out_dir=tmp)
+            res = harmonise(submissions, specs, reference_dir, con, out_dir=tmp, part_cells=part_cells)
             for name in OUTPUTS:
                 res.frame(name)
             return res
@@ -166,16 +295,14 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     con = con or connect()
-    empty_dir = None
+    parts_dir = out_dir / ".parts"   # each part's tables, merged into out_dir, then removed
     if submissions.empty:
         # nothing accepted (say, the last submission was withdrawn): an empty result with every column,
         # so an empty release can be published
-        import tempfile
-
         from pipelines.contracts.tables import RAW_COLUMNS, RawSchema
 
-        empty_dir = Path(tempfile.mkdtemp(prefix="hemistat-empty-"))
-        tmp = empty_dir / "empty.parquet"
+        parts_dir.mkdir(parents=True, exist_ok=True)
+        tmp = parts_dir / "empty.parquet"
         cols = RawSchema.columns
         empty = pd.DataFrame({c: pd.Series(dtype=("str" if str(cols[c].dtype) == "str" else str(cols[c].dtype))
                                            if c in cols else "str") for c in RAW_COLUMNS})
@@ -192,44 +319,27 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                             "national_code" in sp.scope_by, sp.scope_kind) for sid, sp in specs.items()],
                           columns=["source_id", "by_year", "by_sub", "by_code", "scope_kind"])
     con.register("scopes", scopes)
-    # every cell with its vintage unit: country x level (national rows / subdivisions) x the spec's scope
-    # dimensions (sentinels, not NULL, so units compare with '=')
-    con.execute(_sql("01_src"), [list(subs["validated_path"])])
-    if empty_dir is not None:
-        import shutil
-
-        shutil.rmtree(empty_dir, ignore_errors=True)
+    paths_all = list(subs["validated_path"])
+    # one pass over the files' country, submission and code columns: the size of each country (to cut the
+    # run into parts) and every national code (code families and hierarchy pairs are the source's, whatever
+    # country reports them)
+    census = _fetch(con, "select coalesce(v.country_iso3, '') as country, v.submission_id, s.source_id, "
+                         "v.national_code, count(*) as n from read_parquet(?, union_by_name = true) v "
+                         "join subs s using (submission_id) group by all", [paths_all])
+    src_codes = census[["source_id", "national_code"]].drop_duplicates()
     # a code unit is a code *family*: a parent code and its children (and theirs) share the unit of their
     # root, so a parent's residual is always computed within one release
-    con.register("code_roots", _code_roots(specs, _fetch(con, "select distinct source_id, national_code from src")))
-    con.execute(_sql("02_src_code_families"))
-
-    # 1. vintages: per unit, the newest release (release date, then receipt) gives every cell -------------
-    con.execute(_sql("03_unit_rank"))
-    con.execute(_sql("04_latest"))
-    # revisions against the previous release of the same unit: cells revised, and cells withdrawn (in the
-    # previous release, absent from the newer one)
-    con.execute(_sql("05_revisions"))
-    # a national figure comes from the newest release that covers it: where a strictly newer release gives
-    # only subdivisions for a year, the older national rows give way to the sum of those subdivisions
+    con.register("code_roots", _code_roots(specs, src_codes))
+    # (child, parent) pairs among the codes of the files: a pair whose parent or child no cell of a country
+    # has joins nothing there (09_kids, 10_adjusted)
+    con.register("hier", _hierarchy_table(specs, src_codes))
     con.register("partial_sources", pd.DataFrame(
         {"source_id": [sid for sid, sp in specs.items() if not sp.derives_national] or [""]}))
-    con.execute(_sql("06_nat_replaced"))
-    con.execute(_sql("07_revisions_national_from_subdivisions"))
-    con.execute(_sql("08_latest_without_replaced_national"))
-    n_src, n_latest = con.execute("select (select count(*) from src), (select count(*) from latest)").fetchone()
-
-    # 2. hierarchy residuals and subsets -------------------------------------------------------------
-    codes = _fetch(con, "select distinct source_id, national_code from latest")
-    hier = _hierarchy_table(specs, codes)
-    con.register("hier", hier)
     subsets = pd.DataFrame([(sid, c) for sid, s in specs.items() for c in s.subset_codes],
                            columns=["source_id", "national_code"], dtype="str")
     con.register("subsets", subsets)
-    con.execute(_sql("09_kids"))
-    con.execute(_sql("10_adjusted"))
 
-    # 3. crosswalk ---------------------------------------------------------------------------------
+    # crosswalks (checked against ICCS before any cell is read: rule C2) --------------------------------
     xw_frames = []
     for sid in sorted(x for x in subs["source_id"].unique() if x):
         spec = specs[sid]
@@ -249,56 +359,78 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     if len(bad_iccs):
         raise HarmoniseError("crosswalk rows point at ICCS codes that do not exist (rule C2):\n"
                              + bad_iccs.to_string(index=False), bad_iccs)
-    # a crosswalk row applies to the years valid_from..valid_to (inclusive; empty = open)
-    unmapped = _fetch(con, _sql("12_check_codes_without_crosswalk"))
-    if len(unmapped):
-        raise HarmoniseError(
-            f"{len(unmapped)} national code-year(s) have no crosswalk row in force (rule C1); add them to "
-            "reference/crosswalks/<source>.csv or correct valid_from/valid_to:\n" + unmapped.to_string(index=False),
-            unmapped)
     breaks = pd.DataFrame([(sid, c, b.from_year, 9999 if b.to_year is None else b.to_year, b.action, b.note)
                            for sid, sp in specs.items() for b in sp.breaks
                            for c in b.national_codes],
                           columns=["source_id", "national_code", "from_year", "to_year", "action", "note"])
     con.register("breaks", breaks)
-    con.execute(_sql("13_cells"))
-
-    # 4. leaf facts (annual + monthly) --------------------------------------------------------------
-    con.execute(_sql("14_leaf"))
-    con.execute(_sql("15_leaf_annual_from_months"))
-    # 5. national from subdivisions, only where the source reported no national row that year, and only
-    #    for sources whose files cover the whole country (spec: national_from_subdivisions) ------------
-    con.execute(_sql("16_leaf_national_from_subdivisions"))
-
-    # 6. roll-up to ICCS ancestors -----------------------------------------------------------------
     con.register("anc", ref.iccs_ancestors(iccs_df))
-    con.execute(_sql("17_ind"))
-
-    # 7. population and rates --------------------------------------------------------------------
     popn = ref.preferred_national_population(ref.population_national(reference_dir))
     con.register("popn", popn[["country_iso3", "year", "population", "source_id"]])
     pops = ref.population_subnational(reference_dir)
     con.register("pops", pops[["country_iso3", "subdivision_code", "year", "population", "source_id"]])
     comp = pd.DataFrame([(sid, s.comparability) for sid, s in specs.items()], columns=["source_id", "comparability"])
     con.register("comp", comp)
-    # a view, read once by 25_indicators (which orders the output): never materialised, never sorted twice
-    con.execute("create or replace temp view ind_main as " + _sql("18_indicators_with_rates"))
-    # reported rates of sources that publish no count for the same cell (comparison series such as
-    # the World Bank homicide rate): published as-is at the mapped ICCS code, never summed or rolled up
-    con.execute("create or replace temp table rates as " + _sql("19_reported_rates"))
-    paths = {"indicators": _copy(con, _sql("25_indicators"), out_dir / "indicators.parquet", INDICATOR_ROW_GROUP),
-             "survey": _copy(con, _sql("20_survey"), out_dir / "survey.parquet"),
-             "cells": _copy(con, _sql("21_published_cells"), out_dir / "cells.parquet"),
-             "excluded": _copy(con, _sql("22_excluded_cells"), out_dir / "excluded.parquet"),
-             "unused_crosswalk": _copy(con, _sql("23_unused_crosswalk_rows"), out_dir / "unused_crosswalk.parquet"),
-             "used": _copy(con, "select distinct submission_id from latest order by 1", out_dir / "used.parquet"),
-             "revisions": _copy(con, _sql("24_published_revisions"), out_dir / "revisions.parquet")}
+
+    # the run in parts of whole countries, each within DuckDB's memory: every stage keeps within a country,
+    # so a part is harmonised exactly as beside the others; the parts' files are then merged
+    parts = _country_parts(census, part_cells or get_settings().harmonise_part_cells)
+    totals = {"source_cells": 0, "latest_cells": 0, "reported_rates": 0}
+    unmapped: list[pd.DataFrame] = []
+    written: dict[str, list[str]] = {name: [] for name in PART_OUTPUTS}
+    import shutil
+
+    try:
+        for i, countries in enumerate(parts):
+            part_paths = (paths_all if countries is None else
+                          sorted(set(census.loc[census["country"].isin(countries), "submission_id"]
+                                     .map(dict(zip(subs["submission_id"], subs["validated_path"]))).dropna())))
+            n_src, n_latest, bad = _vintages(con, part_paths, countries)
+            totals["source_cells"] += n_src
+            totals["latest_cells"] += n_latest
+            if len(bad):
+                unmapped.append(bad)
+            if unmapped:
+                continue   # the run stops (C1) after every part is checked: the error names every code
+            pdir = parts_dir / f"{i:04d}"
+            pdir.mkdir(parents=True, exist_ok=True)
+            totals["reported_rates"] += _part_tables(con)
+            for name, sql in PART_OUTPUTS.items():
+                rg = INDICATOR_ROW_GROUP if name == "indicators" else None
+                written[name].append(str(_copy(con, sql(), pdir / f"{name}.parquet", rg)))
+        if unmapped:
+            bad = _merge_unmapped(unmapped)
+            raise HarmoniseError(
+                f"{len(bad)} national code-year(s) have no crosswalk row in force (rule C1); add them to "
+                "reference/crosswalks/<source>.csv or correct valid_from/valid_to:\n" + bad.to_string(index=False),
+                bad)
+        con.execute("drop view if exists ind_main; drop view if exists ind; drop view if exists adjusted; "
+                    "drop table if exists src; drop table if exists unit_rank; drop table if exists latest; "
+                    "drop table if exists revisions; drop table if exists nat_replaced; drop table if exists kids; "
+                    "drop table if exists cells; drop table if exists leaf; drop table if exists rates")
+
+        def merge(sql: str, name: str, row_group_size: int | None = None) -> Path:
+            return _copy(con, sql, out_dir / f"{name}.parquet", row_group_size, params={"parts": written[name]})
+
+        paths = {"indicators": _concat_indicators(written["indicators"], out_dir / "indicators.parquet"),
+                 "survey": merge(_sql("30_merge_survey"), "survey"),
+                 "cells": (Path(shutil.move(written["cells"][0], out_dir / "cells.parquet")) if len(parts) == 1
+                           else merge("select * from read_parquet($parts, union_by_name = true)", "cells")),
+                 "excluded": merge(_sql("31_merge_excluded"), "excluded"),
+                 "unused_crosswalk": merge(_sql("23_unused_crosswalk_rows"), "codes"),
+                 "used": merge("select distinct submission_id from read_parquet($parts) order by 1", "used"),
+                 "revisions": merge(_sql("32_merge_revisions"), "revisions")}
+        latest_codes = _fetch(con, "select distinct source_id, national_code from read_parquet(?)", [written["codes"]])
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
     counts = {name: con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
               for name, path in paths.items()}
     excluded_cells = con.execute("select coalesce(sum(cells), 0) from read_parquet(?)",
                                  [str(paths["excluded"])]).fetchone()[0]
-    stats = {"unused_crosswalk_rows": counts["unused_crosswalk"], "source_cells": int(n_src),
-             "latest_cells": int(n_latest), "indicators": counts["indicators"], "excluded_cells": int(excluded_cells),
-             "hierarchy_pairs": len(hier), "reported_rates": con.execute("select count(*) from rates").fetchone()[0],
-             "survey_rows": counts["survey"], "revisions": counts["revisions"]}
+    stats = {"unused_crosswalk_rows": counts["unused_crosswalk"], "source_cells": int(totals["source_cells"]),
+             "latest_cells": int(totals["latest_cells"]), "indicators": counts["indicators"],
+             "excluded_cells": int(excluded_cells),
+             "hierarchy_pairs": len(_hierarchy_table(specs, latest_codes)),
+             "reported_rates": int(totals["reported_rates"]), "survey_rows": counts["survey"],
+             "revisions": counts["revisions"], "parts": len(parts)}
     return HarmoniseResult(paths=paths, stats=stats)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.harmonise.engine import _code_roots, _fetch, _sql, connect
+from pipelines.harmonise.engine import _code_roots, _fetch, _latest, _sql, connect
 from pipelines.specs import SourceSpec
 
 KINDS = ("new", "changed", "unchanged", "withdrawn", "not_applied")
@@ -84,12 +84,12 @@ def submission_impact(table: pd.DataFrame | str | Path, *, submission_id: str, s
                                                   "subdivision_code" in spec.scope_by,
                                                   "national_code" in spec.scope_by, spec.scope_kind)],
                                                 columns=["source_id", "by_year", "by_sub", "by_code", "scope_kind"]))
-            con.execute(_sql("01_src"), [list(subs["validated_path"])])
+            con.execute(_sql("01_src"), {"paths": list(subs["validated_path"]), "countries": None})
             con.register("code_roots", _code_roots({spec.source_id: spec},
                                                    _fetch(con, "select distinct source_id, national_code from src")))
             con.execute(_sql("02_src_code_families"))
             con.execute(_sql("03_unit_rank"))
-            con.execute(_sql("04_latest"))
+            _latest(con)
             con.execute(_sql("impact_cells"), {"sid": submission_id})
             counts = dict(con.execute("select kind, count(*) from impact_cells group by kind").fetchall())
             largest = _fetch(con, "select *, new_value - old_value as difference from impact_cells "

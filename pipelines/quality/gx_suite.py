@@ -345,24 +345,46 @@ def _batch_key(path: str | Path, rules: list[Rule], countries: set[str]) -> tupl
     return (str(Path(path).resolve()), st.st_mtime_ns, st.st_size, rk, tuple(sorted(countries)))
 
 
+#: most rows one batch suite run reads: the uniqueness expectations group every row of the batch, so a batch
+#: of large files would hold (and spill) tens of millions of keys at once — at 60 M rows, ten 2.9 M-row SESNSP
+#: files in one batch spilled 40 GB and failed. Batching pays for small files (the fixed cost per run); a
+#: file this large is validated alone, at no loss.
+BATCH_MAX_ROWS = 1_000_000
+
+
+def _batches(files: list[tuple[Path, int]], chunk: int, max_rows: int) -> list[list[Path]]:
+    """Consecutive files (path, rows) in batches of at most ``chunk`` files and ``max_rows`` rows; a file
+    with more rows than that is a batch of its own."""
+    out: list[list[Path]] = []
+    rows = 0
+    for path, n in files:
+        if not out or len(out[-1]) >= chunk or rows + n > max_rows:
+            out.append([])
+            rows = 0
+        out[-1].append(path)
+        rows += n
+    return out
+
+
 def prefetch(paths: list[Path], rules: list[Rule], countries: set[str], *, name: str,
-             docs: Path | None = None, chunk: int = 200) -> dict:
+             docs: Path | None = None, chunk: int = 200, max_rows: int | None = None) -> dict:
     """Validate many files of one source with one suite run per group of files with the same columns (at
-    most ``chunk`` files each). Returns ``{"runs", "files", "cached", "seconds"}``; never raises (a file
-    whose batch could not be judged is validated alone later)."""
+    most ``chunk`` files and ``max_rows`` rows each). Returns ``{"runs", "files", "cached", "seconds"}``;
+    never raises (a file whose batch could not be judged is validated alone later)."""
     import pyarrow.parquet as pq
 
+    max_rows = BATCH_MAX_ROWS if max_rows is None else max_rows
     t0 = time.perf_counter()
-    groups: dict[tuple, list[Path]] = {}
+    groups: dict[tuple, list[tuple[Path, int]]] = {}
     for p in paths:
         try:
-            groups.setdefault(tuple(pq.read_schema(p).names), []).append(Path(p))
+            meta = pq.read_metadata(p)
+            groups.setdefault(tuple(meta.schema.to_arrow_schema().names), []).append((Path(p), meta.num_rows))
         except Exception:  # noqa: BLE001 - unreadable: validated alone, which reports it
             continue
     runs = cached = 0
     for files in groups.values():
-        for i in range(0, len(files), chunk):
-            part = files[i:i + chunk]
+        for part in _batches(files, chunk, max_rows):
             if len(part) < 2:
                 continue
             runs += 1

@@ -150,3 +150,32 @@ def test_rollup_over_an_unreported_category_is_not_complete(tmp_path):
     assert v.value == 5.0 and v.obs_status == "P" and (v.n_cells, v.n_cells_reported) == (2, 1)
     o = _get(res, iccs_code="01", subdivision_code=None, measure="offences", sex="_T").iloc[0]
     assert o.value == 7.0 and o.obs_status == "A" and (o.n_cells, o.n_cells_reported) == (2, 2)
+
+
+def test_a_fact_built_from_two_submissions_counts_both(tmp_path):
+    """CTS vintage units go by code: two codes mapped to one ICCS code can come from two releases, and the fact
+    they sum says so (n_submissions 2); a fact from one release says 1."""
+    ipf, unknown = ("Victims of serious assault|Intimate partner or family member",
+                    "Victims of serious assault|Perpetrator unknown to the victim")
+    a = _cells([{"national_code": ipf, "value": 4.0}, {"national_code": "Offences|Burglary", "value": 7.0}],
+               sid="unodc_cts__20240101__aaaaaaaa", source="unodc_cts")
+    b = _cells([{"national_code": unknown, "value": 6.0}], sid="unodc_cts__20250101__bbbbbbbb", source="unodc_cts")
+    res = _run(tmp_path, [(a, "2024-01-01T00:00:00"), (b, "2025-01-01T00:00:00")])
+    ind = res.indicators.set_index("iccs_code")
+    assert ind.loc["020111", "value"] == 10.0 and ind.loc["020111", "n_submissions"] == 2
+    assert ind.loc["020111", "submission_id"] == "unodc_cts__20250101__bbbbbbbb"
+    assert ind.loc["0501", "n_submissions"] == 1
+    assert str(res.indicators["n_submissions"].dtype) == "int64"
+
+
+def test_a_key_repeated_in_a_release_counts_once_from_its_first_line(tmp_path):
+    """Rule C4 rejects such files; should one reach harmonisation (the rule switched off), the first line of a
+    repeated key gives the cell and the other is not added to it."""
+    df = _cells([{"national_code": "1", "value": 5.0}, {"national_code": "1", "value": 50.0},
+                 {"national_code": "2", "value": 3.0}])
+    res = _run(tmp_path, [(df, "2025-01-01T00:00:00")])
+    assert res.stats["source_cells"] == 3 and res.stats["latest_cells"] == 2
+    cells = res.cells[res.cells.national_code == "1"]
+    assert cells[["line", "value_used"]].values.tolist() == [[2, 5.0]]
+    ind = res.indicators[res.indicators.subdivision_code.isna()].set_index("iccs_code")
+    assert ind.loc["0101", "value"] == 5.0

@@ -69,3 +69,32 @@ def test_a_failing_batch_is_not_used(data_env, tmp_path):
     assert len(dup) == 1 and dup["gx_status"].iloc[0] == "fail" and dup["gx_unexpected"].iloc[0] >= 1
     assert set(arg["gx_status"]) == {"pass"}                      # Argentina's file, judged alone, passes
     assert int(arg["gx_unexpected"].sum()) == 0
+
+
+def test_batches_are_bounded_by_rows_as_well_as_files():
+    """A batch's uniqueness expectations group all its rows: batches stop at max_rows (a larger file is
+    judged alone) and at chunk files, and keep the files' order."""
+    files = [(Path(f"f{i}"), n) for i, n in enumerate([400, 500, 200, 2_000, 100, 100, 100])]
+    got = [[p.name for p in b] for b in gx_suite._batches(files, chunk=200, max_rows=1_000)]
+    assert got == [["f0", "f1"], ["f2"], ["f3"], ["f4", "f5", "f6"]]
+    got = [[p.name for p in b] for b in gx_suite._batches(files, chunk=2, max_rows=10_000)]
+    assert got == [["f0", "f1"], ["f2", "f3"], ["f4", "f5"], ["f6"]]
+
+
+def test_files_above_the_row_bound_are_judged_alone_with_the_same_verdicts(data_env, tmp_path, monkeypatch):
+    """With the bound below a file's rows, no batch runs: each file is judged alone, and its GX columns
+    are those a batch gives."""
+    s = data_env
+    sids = _land(s, [(_file(tmp_path, c, 100 * i), c) for i, c in enumerate(["ARG", "BRA"], 1)])
+    batched = pipeline.validate_many(s, sids)
+    assert all(not isinstance(r, Exception) for r in batched.values()), batched
+    before = {sid: _gx_columns(s, sid) for sid in sids}
+    runs = []
+    real = gx_suite.run_suite
+    monkeypatch.setattr(gx_suite, "BATCH_MAX_ROWS", 2)    # each file has 3 rows
+    monkeypatch.setattr(gx_suite, "run_suite", lambda *a, **k: runs.append(a[0]) or real(*a, **k))
+    out = pipeline.validate_many(s, sids)
+    assert all(not isinstance(r, Exception) for r in out.values()), out
+    assert len(runs) == 2 and not any(isinstance(r, list) for r in runs)   # two runs, each on one file
+    for sid in sids:
+        pd.testing.assert_frame_equal(before[sid], _gx_columns(s, sid))

@@ -50,3 +50,20 @@ def test_duckdb_memory_is_one_setting(monkeypatch):
     monkeypatch.setenv("HEMISTAT_DUCKDB_MEMORY", "lots")
     with pytest.raises(SettingsError, match="HEMISTAT_DUCKDB_MEMORY"):
         get_settings()
+
+
+def test_harmonise_part_size_is_read_at_run_time_and_checked(monkeypatch):
+    """HEMISTAT_HARMONISE_PART_CELLS: the cells harmonised together (engine.harmonise cuts whole countries into
+    parts of about this size); a value that is not a positive whole number is named."""
+    import pytest
+
+    from pipelines.settings import SettingsError, get_settings
+
+    monkeypatch.delenv("HEMISTAT_HARMONISE_PART_CELLS", raising=False)
+    assert get_settings().harmonise_part_cells == 1_000_000
+    monkeypatch.setenv("HEMISTAT_HARMONISE_PART_CELLS", "250000")
+    assert get_settings().harmonise_part_cells == 250_000
+    for bad in ("0", "lots"):
+        monkeypatch.setenv("HEMISTAT_HARMONISE_PART_CELLS", bad)
+        with pytest.raises(SettingsError, match="HEMISTAT_HARMONISE_PART_CELLS"):
+            get_settings()

@@ -2,5 +2,4 @@ select source_id, country_iso3, subdivision_code, cast(year as bigint) as year, 
        national_code, measure, unit, sex, age, relationship, cast(old_value as double) as old_value,
        cast(new_value as double) as new_value, old_submission_id, new_submission_id, old_release_date,
        new_release_date, kind, note
-from revisions order by source_id, country_iso3, subdivision_code nulls first, year, month nulls first,
-         national_code, measure, unit, sex, age, relationship
+from revisions

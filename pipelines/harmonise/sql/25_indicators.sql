@@ -30,6 +30,7 @@ from allrows a
 left join notes n on n.source_id = a.source_id and n.country_iso3 = a.country_iso3 and n.year = a.year
 -- national rows first (an analyst's national series, the homicide rates and national_annual read only them),
 -- then by country, year and ICCS code: an analyst's question names them, and the Parquet row groups (small, see
--- engine._copy) then hold one country-year each, so DuckDB reads only the row groups asked for
+-- engine._copy) then hold one country-year each, so DuckDB reads only the row groups asked for. Each part is
+-- written in this order; engine._concat_indicators puts the parts one after the other, national rows first
 order by a.subdivision_code is not null, a.country_iso3, a.year, a.iccs_code, a.source_id, a.subdivision_code,
          a.month nulls first, a.measure, a.sex, a.age, a.relationship

@@ -1,0 +1,165 @@
+"""Harmonisation in parts of whole countries (engine.harmonise, ``part_cells``) gives the same tables as one
+run over every country: the vintage units, hierarchy residuals, national sums, roll-up and rates all keep
+within a country, and the tables that cross countries (excluded cells, unused crosswalk rows, the codes
+without a crosswalk row) are merged from the parts."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.adapters import load_all_specs
+from pipelines.harmonise import HarmoniseError, harmonise
+from pipelines.harmonise.engine import OUTPUTS, _country_parts
+from tests.harmonise.test_engine import _cells
+
+REF = Path(__file__).resolve().parents[2] / "reference"
+
+
+def _write(tmp_path, frames):
+    subs = []
+    for i, (df, received) in enumerate(frames):
+        p = tmp_path / f"s{i}.parquet"
+        df.to_parquet(p)
+        subs.append({"submission_id": df.submission_id.iloc[0], "source_id": df.source_id.iloc[0],
+                     "received_at": received, "validated_path": str(p)})
+    return pd.DataFrame(subs)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    """A table as a multiset: every column, rows in one order (None/NaN compare equal as strings)."""
+    key = df.astype(str)
+    return df.iloc[key.sort_values(list(df.columns)).index.map(key.index.get_loc)].reset_index(drop=True)
+
+
+def assert_same_tables(one, split):
+    for name in OUTPUTS:
+        a, b = one.frame(name), split.frame(name)
+        assert list(a.columns) == list(b.columns), name
+        assert [str(t) for t in a.dtypes] == [str(t) for t in b.dtypes], name
+        assert len(a) == len(b), (name, len(a), len(b))
+        pd.testing.assert_frame_equal(_sorted(a), _sorted(b), check_dtype=True, obj=name)
+    # the indicators keep their published order (national rows first, then country, year, ICCS code)
+    pd.testing.assert_frame_equal(one.indicators.reset_index(drop=True), split.indicators.reset_index(drop=True))
+    assert {k: v for k, v in one.stats.items() if k != "parts"} == \
+           {k: v for k, v in split.stats.items() if k != "parts"}
+
+
+def _two_sources(tmp_path):
+    """SNIC-like files for ARG and for CHL (parent code 11 with child 11_2 only in ARG), a newer ARG vintage
+    that revises one cell and withdraws another, and a CTS-like file covering three countries."""
+    y = {"year": 2023}
+    arg_old = _cells([{"national_code": "1", "value": 10.0, **y}, {"national_code": "11", "value": 50.0, **y},
+                      {"national_code": "11_2", "value": 20.0, **y}, {"national_code": "2", "value": 3.0, **y},
+                      {"national_code": "3", "value": 8.0, **y}],
+                     sid="ar_snic__20240101__aaaaaaaa")
+    arg_new = _cells([{"national_code": "1", "value": 12.0, **y}, {"national_code": "11", "value": 50.0, **y},
+                      {"national_code": "11_2", "value": 20.0, **y}, {"national_code": "3", "value": 9.0, **y}],
+                     sid="ar_snic__20250101__bbbbbbbb")
+    chl = _cells([{"national_code": "1", "value": 7.0, "country_iso3": "CHL", **y},
+                  {"national_code": "11", "value": 30.0, "country_iso3": "CHL", **y},
+                  {"national_code": "3", "value": None, "country_iso3": "CHL", **y}],
+                 sid="ar_snic__20250101__cccccccc")
+    sub = _cells([{"national_code": "1", "value": 4.0, "subdivision_code": "AR-B", "subdivision_name": "Buenos Aires",
+                   "year": 2024},
+                  {"national_code": "1", "value": 5.0, "subdivision_code": "AR-C", "subdivision_name": "CABA",
+                   "year": 2024}], sid="ar_snic__20250601__dddddddd")
+    return _write(tmp_path, [(arg_old, "2024-01-01T00:00:00"), (arg_new, "2025-01-01T00:00:00"),
+                             (chl, "2025-01-01T00:00:00"), (sub, "2025-06-01T00:00:00")])
+
+
+def test_parts_give_the_tables_of_one_run(tmp_path):
+    subs = _two_sources(tmp_path)
+    specs = load_all_specs(REF)
+    one = harmonise(subs, specs, REF, part_cells=10 ** 12)
+    split = harmonise(subs, specs, REF, part_cells=1)
+    assert one.stats["parts"] == 1 and split.stats["parts"] == 2    # ARG, CHL
+    assert_same_tables(one, split)
+    # and the values are the engine's, not merely equal to each other
+    ind = split.indicators
+    nat = ind[ind.subdivision_code.isna() & (ind.iccs_code == "0101")].set_index(["country_iso3", "year"])["value"]
+    assert nat.to_dict() == {("ARG", 2023): 12.0, ("ARG", 2024): 9.0, ("CHL", 2023): 7.0}   # 2024: 4 + 5
+    assert set(split.revisions.kind) == {"revised", "withdrawn"}
+    assert split.excluded.set_index("national_code")["cells"].to_dict() == {"3": 2}   # ARG (newest) and CHL
+    assert sorted(split.used.submission_id) == sorted(subs.submission_id.drop(0))   # the old ARG vintage lost
+
+
+def test_codes_without_crosswalk_are_named_from_every_part(tmp_path):
+    """C1 is checked in each part; the error names the codes of every part, as one run would."""
+    arg = _cells([{"national_code": "NOPE", "value": 1.0}], sid="ar_snic__20250101__aaaaaaaa")
+    chl = _cells([{"national_code": "NOPE", "value": 2.0, "country_iso3": "CHL", "line": 9},
+                  {"national_code": "ALSO_NOT", "value": 2.0, "country_iso3": "CHL"}],
+                 sid="ar_snic__20250101__cccccccc")
+    subs = _write(tmp_path, [(arg, "2025-01-01T00:00:00"), (chl, "2025-01-02T00:00:00")])
+    specs = load_all_specs(REF)
+    errors = []
+    for part_cells in (10 ** 12, 1):
+        with pytest.raises(HarmoniseError) as exc:
+            harmonise(subs, specs, REF, part_cells=part_cells)
+        errors.append(exc.value.details.reset_index(drop=True))
+    pd.testing.assert_frame_equal(errors[0], errors[1])
+    nope = errors[1][errors[1].national_code == "NOPE"].iloc[0]
+    assert nope.cells == 2 and nope.submissions == "ar_snic__20250101__aaaaaaaa,ar_snic__20250101__cccccccc"
+    assert set(errors[1].national_code) == {"NOPE", "ALSO_NOT"}
+
+
+def test_countries_are_cut_whole_in_order():
+    census = pd.DataFrame({"country": ["ARG", "ARG", "BRA", "CHL", "MEX"], "n": [3, 3, 2, 9, 1]})
+    assert _country_parts(census, 8) == [["ARG", "BRA"], ["CHL"], ["MEX"]]
+    assert _country_parts(census, 100) == [["ARG", "BRA", "CHL", "MEX"]]
+    assert _country_parts(census.iloc[:0], 5) == [None]
+
+
+def test_indicators_of_parts_are_in_the_published_order(tmp_path):
+    """The parts are put one after the other without a second sort: the file must still be in the published
+    order (national rows first, then country, year, ICCS code …), with the types one run writes, in row groups
+    of INDICATOR_ROW_GROUP rows."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from pipelines.harmonise.engine import INDICATOR_ROW_GROUP
+
+    subs = _two_sources(tmp_path)
+    specs = load_all_specs(REF)
+    one = harmonise(subs, specs, REF, out_dir=tmp_path / "one", part_cells=10 ** 12).paths["indicators"]
+    split = harmonise(subs, specs, REF, out_dir=tmp_path / "split", part_cells=1).paths["indicators"]
+    con = duckdb.connect()
+    order = ("subdivision_code is not null, country_iso3, year, iccs_code, source_id, subdivision_code, "
+             "month nulls first, measure, sex, age, relationship")
+    for path in (one, split):
+        out_of_order = con.execute(
+            "with t as (select *, row_number() over () as rn from read_parquet(?)) "
+            "select count(*) from (select rn, row_number() over (order by " + order + ") as k from t) where rn <> k",
+            [str(path)]).fetchall()[0][0]
+        assert out_of_order == 0, path
+    assert con.execute("describe select * from read_parquet(?)", [str(one)]).fetchall() == \
+           con.execute("describe select * from read_parquet(?)", [str(split)]).fetchall()
+    meta = pq.ParquetFile(split).metadata
+    assert meta.num_rows == pq.ParquetFile(one).metadata.num_rows > 0
+    assert all(meta.row_group(i).num_rows <= INDICATOR_ROW_GROUP for i in range(meta.num_row_groups))
+    # national rows of both countries come before any subdivision row
+    subdiv = con.execute("select list(subdivision_code is not null) from read_parquet(?)", [str(split)]).fetchall()[0][0]
+    assert subdiv == sorted(subdiv) and any(subdiv) and not all(subdiv)
+
+
+def test_concatenation_cuts_full_row_groups_across_parts(tmp_path):
+    """_concat_indicators on parts larger than a row group: every group but the last is full, national rows of
+    every part come first, and nothing is lost or repeated."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.harmonise.engine import _concat_indicators
+
+    paths = []
+    for i, (country, n_nat, n_sub) in enumerate([("ARG", 5, 4), ("BRA", 2, 0), ("CHL", 4, 7)]):
+        t = pa.table({"country_iso3": [country] * (n_nat + n_sub),
+                      "subdivision_code": [None] * n_nat + [f"{country}-{k}" for k in range(n_sub)],
+                      "value": [float(k) for k in range(n_nat + n_sub)]})
+        paths.append(str(tmp_path / f"p{i}.parquet"))
+        pq.write_table(t, paths[-1])
+    out = _concat_indicators(paths, tmp_path / "all.parquet", row_group_size=3)
+    got = pq.read_table(out)
+    assert got.column("country_iso3").to_pylist() == ["ARG"] * 5 + ["BRA"] * 2 + ["CHL"] * 4 + ["ARG"] * 4 + ["CHL"] * 7
+    assert got.column("subdivision_code").null_count == 11
+    meta = pq.ParquetFile(out).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [3] * 7 + [1]

@@ -30,6 +30,14 @@ Steps (each a CTE/temp table below):
 
 The SQL of each stage is a file of ``pipelines/harmonise/sql/`` (``NN_<table>.sql``, in the order they run).
 
+**Parts.** Every stage keeps within one source and country, so the cells are harmonised in parts of whole
+countries (``part_cells``, setting ``harmonise_part_cells``): stages 01–25 run on one part at a time, each part
+writes its tables, and the parts are merged — the indicators concatenated in the published order (each part is
+sorted and the parts follow in country order), the cross-country tables (30–32, 23) aggregated. Code families
+and hierarchy pairs come from every file's codes (one pass over the code columns first), as one run sees them;
+the codes without a crosswalk row (C1) are gathered from every part before the run stops. DuckDB then holds one
+part at a time (at 4 M rows: 107 s CPU as one part, 65 s in parts of 1 M cells).
+
 Every published value can be traced back: ``published.cells`` keeps each source cell with its
 submission, file, line, column and crosswalk rule; ``published.trace(indicator_id)`` lists them.
 """

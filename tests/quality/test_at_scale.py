@@ -151,3 +151,21 @@ def test_other_vintages_read_in_place_give_what_their_dataframes_give(pais_clean
     for a, b in zip(on_df, on_file):
         assert (a.failing_rows, a.observed, a.notes) == (b.failing_rows, b.observed, b.notes), a.rule.id
         assert sorted(a.failures.astype(str).values.tolist()) == sorted(b.failures.astype(str).values.tolist())
+
+
+def test_the_contract_unique_key_is_checked_on_the_whole_file(tmp_path):
+    """The table-wide key (a hash count first, the keys grouped only where a hash repeats): a key repeated in
+    different batches is found and named with its count; a file without one passes, empty keys included."""
+    import pandera.pandas as pa_
+
+    schema = pa_.DataFrameSchema({"k": pa_.Column(str, nullable=True), "y": pa_.Column("int64")},
+                                 unique=["k", "y"], name="t")
+    ok = tmp_path / "ok.parquet"
+    pd.DataFrame({"k": ["a", "b", None, "a"], "y": [1, 1, 1, 2]}).to_parquet(ok)
+    assert validate_parquet(ok, schema, batch_rows=2) == 4
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame({"k": ["a", "b", None, "a", None], "y": [1, 1, 1, 1, 1]}).to_parquet(bad)
+    with pytest.raises(ContractError) as exc:
+        validate_parquet(bad, schema, batch_rows=2)
+    found = set(exc.value.failures["failure_case"].astype(str))
+    assert found == {"('a', 1) x2", "(nan, 1) x2"}   # the empty key as pandas shows it

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.harmonise.engine import _code_roots, _fetch, _latest, _sql, connect
+from pipelines.harmonise.engine import _code_roots, _fetch, _latest, _sql
 from pipelines.specs import SourceSpec
 
 KINDS = ("new", "changed", "unchanged", "withdrawn", "not_applied")
@@ -40,7 +40,12 @@ def submission_impact(table: pd.DataFrame | str | Path, *, submission_id: str, s
     so)."""
     import tempfile
 
-    con = connect()
+    from pipelines.settings import get_settings
+    from pipelines.storage import duck
+
+    # a cursor on this process's database with harmonisation's settings (engine.connect: bounded, insertion
+    # order not kept); every table of the vintage SQL is temp, so the cursor's own (storage/duck.py)
+    con = duck.cursor({**get_settings().duckdb_config(), "preserve_insertion_order": False})
     with tempfile.TemporaryDirectory(prefix="hemistat-impact-") as tmp:
         if isinstance(table, pd.DataFrame):
             path = Path(tmp) / "submission.parquet"

@@ -54,9 +54,9 @@ def _country_years(table: pd.DataFrame | str | Path | None) -> pd.DataFrame:
         with_value = table[table["value"].notna()] if "value" in table.columns else table
         return with_value[["country_iso3", "year"]].drop_duplicates() if len(with_value) else \
             pd.DataFrame(columns=["country_iso3", "year"])
-    import duckdb
+    from pipelines.storage import duck
 
-    con = duckdb.connect()
+    con = duck.cursor()
     try:
         # first appearance order, as drop_duplicates keeps it
         return con.execute("select country_iso3, year from (select country_iso3, year, min(file_row_number) as r "

@@ -67,7 +67,9 @@ def table_facts(table: pd.DataFrame | str | Path | None) -> tuple[set[str], str 
 def _file_facts(path: str, mtime_ns: int, size: int) -> tuple[frozenset[str], str | None]:
     """National codes and first file name of a Parquet file, once per version of the file (keyed by its
     modification time and size: a vintage's validated file is compared with every later vintage)."""
-    con = duckdb.connect()
+    from pipelines.storage import duck
+
+    con = duck.cursor()
     try:
         codes = frozenset(r[0] for r in con.execute("select distinct national_code from read_parquet(?)",
                                                     [path]).fetchall())

@@ -41,18 +41,20 @@ def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the table as view ``t`` (a Parquet file is read in place, never loaded), and
     ``t_rows``: the same rows with ``__row``, their position in the table (the file row of a Parquet file).
     Bounded memory: ``duckdb_config()``."""
-    con = duckdb.connect(config=duckdb_config())
+    from pipelines.storage import duck
+
+    con = duck.cursor(duckdb_config())   # a cursor on this process's database: every view below is temp (its own)
     if isinstance(table, (str, Path)):
-        con.execute("create view t as select * from read_parquet(" + _lit(str(table)) + ")")
-        con.execute("create view t_rows as select * exclude (file_row_number), file_row_number as __row "
+        con.execute("create temp view t as select * from read_parquet(" + _lit(str(table)) + ")")
+        con.execute("create temp view t_rows as select * exclude (file_row_number), file_row_number as __row "
                     "from read_parquet(" + _lit(str(table)) + ", file_row_number = true)")
     else:
         import pyarrow as pa_
 
         # through Arrow so that pandas' NaN in numeric columns becomes SQL NULL
         con.register("t_df", pa_.Table.from_pandas(table, preserve_index=False))
-        con.execute("create view t as select * from t_df")
-        con.execute("create view t_rows as select *, row_number() over () - 1 as __row from t_df")
+        con.execute("create temp view t as select * from t_df")
+        con.execute("create temp view t_rows as select *, row_number() over () - 1 as __row from t_df")
     return con
 
 

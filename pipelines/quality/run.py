@@ -23,9 +23,9 @@ def table_stats(table: pd.DataFrame | str | Path | None) -> dict:
         return {"rows": 0, "missing_values": 0}
     if isinstance(table, pd.DataFrame):
         return {"rows": len(table), "missing_values": int(table["value"].isna().sum())}
-    import duckdb
+    from pipelines.storage import duck
 
-    con = duckdb.connect()
+    con = duck.cursor()
     try:
         n, miss = con.execute("select count(*), count(*) - count(value) from read_parquet(?)", [str(table)]).fetchall()[0]
     finally:

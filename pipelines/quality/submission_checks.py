@@ -51,13 +51,13 @@ def _role_column(layouts: list[dict], role: str) -> str | None:
 
 
 def _connect(table):
-    import duckdb
+    from pipelines.storage import duck
 
-    con = duckdb.connect()
+    con = duck.cursor()
     if isinstance(table, pd.DataFrame):
         con.register("t", table)
     else:
-        con.read_parquet(str(table)).create_view("t")
+        con.register("t", con.read_parquet(str(table)))   # the cursor's own view (storage/duck.py)
     return con
 
 

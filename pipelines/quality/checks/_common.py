@@ -54,7 +54,7 @@ def _register(con, name: str, table, columns: list[str] | None = None) -> bool:
         return False
     rel = con.read_parquet(paths, union_by_name=True)
     rel = rel.select(*[duckdb.ColumnExpression(c) for c in (columns or sorted(rel.columns)) if c in set(rel.columns)])
-    rel.create_view(name)
+    con.register(name, rel)   # the connection's own (create_view would share it with every cursor: storage/duck.py)
     return len(rel.limit(1).fetchall()) > 0
 
 

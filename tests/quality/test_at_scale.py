@@ -169,3 +169,20 @@ def test_the_contract_unique_key_is_checked_on_the_whole_file(tmp_path):
         validate_parquet(bad, schema, batch_rows=2)
     found = set(exc.value.failures["failure_case"].astype(str))
     assert found == {"('a', 1) x2", "(nan, 1) x2"}   # the empty key as pandas shows it
+
+
+def test_integer_columns_with_empty_cells_read_as_nullable_integers():
+    """arrow_to_pandas: an integer column with an empty cell is Int64 (exact, never float), whatever its width;
+    one without stays int64."""
+    import pyarrow as pa
+
+    from pipelines.contracts.tables import arrow_to_pandas
+
+    big = 2 ** 53 + 1                       # not representable as a float
+    t = pa.table({"month": pa.array([1, None, 12], pa.int32()), "n": pa.array([big, None, 3], pa.int64()),
+                  "year": pa.array([2020, 2021, 2022], pa.int64())})
+    df = arrow_to_pandas(t)
+    assert [str(df[c].dtype) for c in ("month", "n", "year")] == ["Int64", "Int64", "int64"]
+    assert df["n"].tolist()[0] == big and df["n"].isna().tolist() == [False, True, False]
+    assert df["month"].tolist()[::2] == [1, 12]
+    assert str(arrow_to_pandas(t.slice(0, 0))["month"].dtype) in ("Int64", "int32")

@@ -29,14 +29,19 @@ def _cells(rows, sid="ar_snic__20250101__aaaaaaaa", source="ar_snic"):
     return df
 
 
-def _run(tmp_path, frames):
+def _subs(tmp_path, frames):
+    """Each (cells, received_at) written as a validated file: the submissions table harmonise takes."""
     subs = []
     for i, (df, received) in enumerate(frames):
         p = tmp_path / f"s{i}.parquet"
         df.to_parquet(p)
         subs.append({"submission_id": df.submission_id.iloc[0], "source_id": df.source_id.iloc[0],
                      "received_at": received, "validated_path": str(p)})
-    return harmonise(pd.DataFrame(subs), load_all_specs(REF), REF)
+    return pd.DataFrame(subs)
+
+
+def _run(tmp_path, frames):
+    return harmonise(_subs(tmp_path, frames), load_all_specs(REF), REF)
 
 
 def _get(res, **kw):

@@ -11,19 +11,9 @@ import pytest
 from pipelines.adapters import load_all_specs
 from pipelines.harmonise import HarmoniseError, harmonise
 from pipelines.harmonise.engine import OUTPUTS, _country_parts
-from tests.harmonise.test_engine import _cells
+from tests.harmonise.test_engine import _cells, _subs as _write
 
 REF = Path(__file__).resolve().parents[2] / "reference"
-
-
-def _write(tmp_path, frames):
-    subs = []
-    for i, (df, received) in enumerate(frames):
-        p = tmp_path / f"s{i}.parquet"
-        df.to_parquet(p)
-        subs.append({"submission_id": df.submission_id.iloc[0], "source_id": df.source_id.iloc[0],
-                     "received_at": received, "validated_path": str(p)})
-    return pd.DataFrame(subs)
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:

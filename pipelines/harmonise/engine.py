@@ -357,10 +357,12 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         xw["source_id"] = sid
         xw_frames.append(xw[["source_id", "crosswalk_id", "national_code", "iccs_code", "relation", "rationale",
                              "valid_from", "valid_to"]])
-    con.register("xw", pd.concat(xw_frames, ignore_index=True) if xw_frames else pd.DataFrame(
+    xw_all = pd.concat(xw_frames, ignore_index=True) if xw_frames else pd.DataFrame(
         {c: pd.Series(dtype="str") for c in ("source_id", "crosswalk_id", "national_code", "iccs_code", "relation",
                                             "rationale")} | {"valid_from": pd.Series(dtype="Int64"),
-                                                             "valid_to": pd.Series(dtype="Int64")}))
+                                                             "valid_to": pd.Series(dtype="Int64")})
+    xw_all["xw_row"] = pd.Series(range(len(xw_all)), dtype="int64")   # a row's number: cells keep it (13, 21)
+    con.register("xw", xw_all)
     iccs_df = ref.iccs(reference_dir)
     con.register("iccs", iccs_df)
     bad_iccs = _fetch(con, _sql("11_check_crosswalk_iccs_codes"))

@@ -184,3 +184,20 @@ def test_a_key_repeated_in_a_release_counts_once_from_its_first_line(tmp_path):
     assert cells[["line", "value_used"]].values.tolist() == [[2, 5.0]]
     ind = res.indicators[res.indicators.subdivision_code.isna()].set_index("iccs_code")
     assert ind.loc["0101", "value"] == 5.0
+
+
+def test_published_cells_name_the_crosswalk_row_in_force(tmp_path):
+    """Each cell carries the crosswalk row that mapped it: its ICCS code, relation and rationale, as the
+    reviewed CSV says for the cell's year (the rationale joined when the cells are written)."""
+    from pipelines.harmonise import reference as ref
+
+    df = _cells([{"national_code": "1", "value": 5.0, "year": 2023}, {"national_code": "11_2", "value": 2.0, "year": 2023},
+                 {"national_code": "3", "value": 4.0, "year": 2023}])
+    res = _run(tmp_path, [(df, "2025-01-01T00:00:00")])
+    xw = ref.crosswalk(REF, "ar_snic").set_index("national_code")
+    cells = res.cells.set_index("national_code")
+    for code in ("1", "11_2", "3"):
+        assert cells.loc[code, "crosswalk_rationale"] == xw.loc[code, "rationale"], code
+        assert cells.loc[code, "relation"] == xw.loc[code, "relation"], code
+    assert cells.loc["3", "excluded_reason"].startswith("no ICCS match: ")
+    assert cells.loc["11_2", "iccs_code"] == "03012"

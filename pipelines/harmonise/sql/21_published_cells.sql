@@ -1,5 +1,5 @@
-select source_id, submission_id, file_name, line, column_name, country_iso3, subdivision_code,
-       year, month, national_code, national_label, measure, sex, age, relationship,
-       value_reported, value_used, hierarchy_note, crosswalk_id, iccs_code, relation,
-       crosswalk_rationale, excluded_reason, obs_status
-from cells
+select c.source_id, c.submission_id, c.file_name, c.line, c.column_name, c.country_iso3, c.subdivision_code,
+       c.year, c.month, c.national_code, c.national_label, c.measure, c.sex, c.age, c.relationship,
+       c.value_reported, c.value_used, c.hierarchy_note, c.crosswalk_id, c.iccs_code, c.relation,
+       x.rationale as crosswalk_rationale, c.excluded_reason, c.obs_status
+from cells c left join xw x on x.xw_row = c.xw_row

@@ -92,7 +92,9 @@ def test_academic_applies_posts_registers_and_finds_common_interest(server_facto
         wait.until(EC.presence_of_element_located((By.ID, "username"))).send_keys(user)
         d.find_element(By.ID, "password").send_keys(PASSWORD)
         d.find_element(By.ID, "sign-in").click()
-        wait.until(EC.url_contains(nxt))
+        # the login page's own URL names nxt (?next=…): wait for the page signed in, not for the URL alone
+        wait.until(lambda drv: "/login" not in drv.current_url and nxt in drv.current_url
+                   and drv.find_elements(By.ID, "sign-out"))
 
     def sign_out():
         d.find_element(By.ID, "sign-out").click()

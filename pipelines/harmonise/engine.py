@@ -388,13 +388,14 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     totals = {"source_cells": 0, "latest_cells": 0, "reported_rates": 0}
     unmapped: list[pd.DataFrame] = []
     written: dict[str, list[str]] = {name: [] for name in PART_OUTPUTS}
+    path_of = dict(zip(subs["submission_id"], subs["validated_path"]))
     import shutil
 
     try:
         for i, countries in enumerate(parts):
             part_paths = (paths_all if countries is None else
                           sorted(set(census.loc[census["country"].isin(countries), "submission_id"]
-                                     .map(dict(zip(subs["submission_id"], subs["validated_path"]))).dropna())))
+                                     .map(path_of).dropna())))
             n_src, n_latest, bad = _vintages(con, part_paths, countries)
             totals["source_cells"] += n_src
             totals["latest_cells"] += n_latest

@@ -43,7 +43,7 @@ def _con(table: pd.DataFrame | str | Path) -> duckdb.DuckDBPyConnection:
     Bounded memory: ``duckdb_config()``."""
     from pipelines.storage import duck
 
-    con = duck.cursor(duckdb_config())   # a cursor on this process's database: every view below is temp (its own)
+    con = duck.cursor()   # a cursor on this process's bounded database: every view below is temp (its own)
     if isinstance(table, (str, Path)):
         con.execute("create temp view t as select * from read_parquet(" + _lit(str(table)) + ")")
         con.execute("create temp view t_rows as select * exclude (file_row_number), file_row_number as __row "

@@ -97,7 +97,9 @@ def latest_indicators(web: Web, country: str | None, codes: list[str]) -> tuple[
         views = {r[0] for r in con.execute(
             "select view_name from duckdb_views() where schema_name = 'published'").fetchall()}
         view = "published.comparable" if "comparable" in views else "published.indicators"
-        cols = {r[0] for r in con.execute(f"describe {view}").fetchall()}
+        cols = {r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'published' and table_name = ?",
+            [view.split(".", 1)[1]]).fetchall()}
         needed = {"country_iso3", "iccs_code", "year", "value", "measure"}
         if not needed <= cols:
             return [], None

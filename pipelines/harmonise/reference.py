@@ -16,22 +16,51 @@ _CACHE: dict[tuple, pd.DataFrame] = {}
 _CACHE_MAX = 64
 
 
-def _csv(path: Path, **kw) -> pd.DataFrame:
-    """A reference CSV as text columns (empty = NULL); a fresh copy each call, so callers may change it."""
+def _read(path: Path) -> tuple[bytes, tuple]:
+    """The file's bytes and its cache key (resolved path and a digest of the bytes)."""
     import hashlib
-    import io
 
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"reference table missing: {path} (run `python -m tools.refbuild`)") from None
-    key = (str(path.resolve()), hashlib.blake2b(data, digest_size=16).digest(), tuple(sorted(kw.items())))
+    return data, (str(path.resolve()), hashlib.blake2b(data, digest_size=16).digest())
+
+
+def _remember(key: tuple, df: pd.DataFrame) -> None:
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = df
+
+
+def _parse(data: bytes, **kw) -> pd.DataFrame:
+    import io
+
+    return pd.read_csv(io.BytesIO(data), dtype=STR, keep_default_na=False, na_values=[""], encoding="utf-8", **kw)
+
+
+def _csv(path: Path, **kw) -> pd.DataFrame:
+    """A reference CSV as text columns (empty = NULL); a fresh copy each call, so callers may change it."""
+    data, key = _read(path)
+    key = key + (tuple(sorted(kw.items())),)
     df = _CACHE.get(key)
     if df is None:
-        df = pd.read_csv(io.BytesIO(data), dtype=STR, keep_default_na=False, na_values=[""], encoding="utf-8", **kw)
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = df
+        df = _parse(data, **kw)
+        _remember(key, df)
+    return df.copy()
+
+
+def _typed(path: Path, tag: str, convert, *depends: Path) -> pd.DataFrame:
+    """``convert(text table)`` of a reference CSV, kept by content like ``_csv``: the conversion (types, a
+    crosswalk's row checks) runs once per content of the file and of the files it ``depends`` on, not once per
+    call (a batch of 348 files converted the subnational population 348 times). A fresh copy each call; a
+    conversion that raises keeps nothing."""
+    data, key = _read(path)
+    key = key + (tag,) + tuple(_read(d)[1] if Path(d).exists() else (str(d), None) for d in depends)
+    df = _CACHE.get(key)
+    if df is None:
+        df = convert(_parse(data))
+        _remember(key, df)
     return df.copy()
 
 
@@ -39,17 +68,23 @@ def countries(reference_dir: Path) -> pd.DataFrame:
     return _csv(reference_dir / "countries" / "oas_members.csv")
 
 
-def iccs(reference_dir: Path) -> pd.DataFrame:
-    df = _csv(reference_dir / "iccs" / "iccs.csv")
+def _iccs_types(df: pd.DataFrame) -> pd.DataFrame:
     df["level"] = df["level"].astype("int64")
     return df
 
 
-def population_national(reference_dir: Path) -> pd.DataFrame:
-    df = _csv(reference_dir / "population" / "national.csv")
+def iccs(reference_dir: Path) -> pd.DataFrame:
+    return _typed(reference_dir / "iccs" / "iccs.csv", "iccs", _iccs_types)
+
+
+def _population_types(df: pd.DataFrame) -> pd.DataFrame:
     df["year"] = df["year"].astype("int64")
     df["population"] = df["population"].astype("float64")
     return df
+
+
+def population_national(reference_dir: Path) -> pd.DataFrame:
+    return _typed(reference_dir / "population" / "national.csv", "population", _population_types)
 
 
 NATIONAL_POP_PREFERENCE = ["wb_sp_pop_totl"]   # first = preferred; any other source after these
@@ -64,10 +99,7 @@ def preferred_national_population(popn: pd.DataFrame) -> pd.DataFrame:
 
 
 def population_subnational(reference_dir: Path) -> pd.DataFrame:
-    df = _csv(reference_dir / "population" / "subnational.csv")
-    df["year"] = df["year"].astype("int64")
-    df["population"] = df["population"].astype("float64")
-    return df
+    return _typed(reference_dir / "population" / "subnational.csv", "population", _population_types)
 
 
 def crosswalk(reference_dir: Path, name: str) -> pd.DataFrame:
@@ -76,13 +108,19 @@ def crosswalk(reference_dir: Path, name: str) -> pd.DataFrame:
     from pipelines.specs.crosswalk import iccs_code_set, validate_rows
 
     path = reference_dir / "crosswalks" / f"{name}.csv"
-    df = _csv(path)
-    validate_rows(path, df.astype(object).where(df.notna(), "").to_dict("records"), iccs_code_set(reference_dir))
-    df["crosswalk_id"] = name
-    for c in ("valid_from", "valid_to"):
-        df[c] = pd.to_numeric(df[c], errors="raise").astype("Int64") if c in df.columns \
-            else pd.Series(pd.NA, index=df.index, dtype="Int64")
-    return df
+    iccs_path = Path(reference_dir) / "iccs" / "iccs.csv"
+
+    def convert(df: pd.DataFrame) -> pd.DataFrame:
+        # the rows are checked against the ICCS list: the kept result depends on both files' contents
+        validate_rows(path, df.astype(object).where(df.notna(), "").to_dict("records"),
+                      iccs_code_set(reference_dir))
+        df["crosswalk_id"] = name
+        for c in ("valid_from", "valid_to"):
+            df[c] = pd.to_numeric(df[c], errors="raise").astype("Int64") if c in df.columns \
+                else pd.Series(pd.NA, index=df.index, dtype="Int64")
+        return df
+
+    return _typed(path, "crosswalk:" + name, convert, iccs_path)
 
 
 def iccs_ancestors(iccs_df: pd.DataFrame) -> pd.DataFrame:

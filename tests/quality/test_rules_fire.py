@@ -422,3 +422,47 @@ def test_every_rule_has_a_firing_test():
         | {x for pair in re.findall(r"def test_([A-Z]\d)_([A-Z]\d)_", text) for x in pair}
     assert ids <= tested, ids - tested
 
+
+
+def test_C2_names_each_bad_crosswalk_row_by_its_line_in_file_order(pais_clean):
+    """Every filled iccs_code that is malformed or unknown, in crosswalk order, with its CSV line (row + 2:
+    the header is line 1); empty codes (a code deliberately left unmapped) are not findings."""
+    xw = ref.crosswalk(REF, "ar_snic").reset_index(drop=True)
+    bad = xw.copy()
+    bad.loc[3, "iccs_code"] = "ABCD"      # malformed
+    bad.loc[1, "iccs_code"] = "0199"      # well formed, not an ICCS code
+    bad.loc[5, "iccs_code"] = None        # empty: skipped
+    bad.loc[6, "iccs_code"] = ""          # empty: skipped
+    res = run("C2", pais_clean, "ar_snic", crosswalk=bad)
+    assert res.status == "fail" and res.failing_rows == 2
+    assert res.failures["line"].tolist() == [3, 5]
+    assert res.failures["national_code"].tolist() == ["0199", "ABCD"]
+    assert res.failures["value"].tolist() == [bad.loc[1, "national_code"], bad.loc[3, "national_code"]]
+    assert set(res.failures["file_name"]) == {"crosswalks/ar_snic.csv"}
+
+
+def test_X3_other_submissions_count_for_availability_but_only_shared_groups_are_compared(tmp_path, pais_lines,
+                                                                                         pais_clean):
+    """X3 compares only the comparison groups (country, year, month, code, breakdowns) this file has: the
+    others' subdivisions of years this file lacks are never summed. They still count for "both kinds
+    available": a national file beside provinces of other years passes (it is not "not applicable"), and
+    beside no subdivisions at all it is not applicable."""
+    from tests.conftest import real
+
+    provinces = adapt(real("ar_snic/snic-provincias.csv"), "ar_snic").assign(
+        submission_id="ar_snic__20240101__11111111")
+    i = line_of(pais_lines, b"2010", b"1")
+    bad = adapt(write(tmp_path, setf(pais_lines, i, "hechos",
+                                     str(int(getf(pais_lines, i, "hechos")) + 500).encode()), "snic-pais.csv"),
+                "ar_snic")
+    shared = run("X3", bad, "ar_snic", related=provinces)
+    assert shared.status == "fail" and i + 1 in lines_of(shared)
+    # the national year 2010 beside provinces of other years: nothing to compare, but both kinds exist
+    only_2010 = bad[bad["year"] == 2010]
+    other = provinces[provinces["year"] != 2010]
+    res = run("X3", only_2010, "ar_snic", related=other)
+    assert res.status == "pass" and res.failing_rows == 0
+    assert run("X3", only_2010, "ar_snic", related=provinces[provinces["year"] == 2010]).status == "fail"
+    nat_only = run("X3", only_2010, "ar_snic", related=bad[bad["year"] != 2010].assign(
+        submission_id="ar_snic__20240101__22222222"))
+    assert nat_only.status == "not_applicable"

@@ -16,8 +16,14 @@ log = logging.getLogger(__name__)
 
 _CELL = "country_iso3, subdivision_code, year, month, national_code, measure, unit, sex, age, relationship"
 _SAME_CELL = " and ".join(f"t.{c} is not distinct from r.{c}" for c in _CELL.split(", "))
+# the comparison group of a national row and its subdivisions (the join of n and s below)
+_GROUP = "country_iso3, year, month, national_code, measure, sex, age, relationship"
+_SAME_GROUP = " and ".join(f"g.{c} is not distinct from r.{c}" for c in _GROUP.split(", "))
 # this file's rows, and the other submissions' latest vintage of each cell this file does not have: fixed SQL
-# text, built once from the standard columns above (no value ever enters it)
+# text, built once from the standard columns above (no value ever enters it). Only the others' rows of the
+# comparison groups this file has: a finding always involves one of this file's rows (n.__own or s.own), and a
+# group holds whole cells, so the latest vintage of a cell is the same with or without the other groups. A
+# yearly file beside nine other years of its country read all ten years and compared nine of them for nothing.
 _UNION_LATEST_OTHERS = """
             create or replace temp view u as
             select *, true as __own from t
@@ -26,8 +32,18 @@ _UNION_LATEST_OTHERS = """
                 select r.*, coalesce(o.vintage, -1) as vintage from rel r
                 left join __rel_order o using (submission_id)
                 where r.submission_id not in (select distinct submission_id from t)
+                  and exists (select 1 from (select distinct """ + _GROUP + """ from t) g where """ + _SAME_GROUP + """)
                   and not exists (select 1 from t where """ + _SAME_CELL + """))
             qualify rank() over (partition by """ + _CELL + """ order by vintage desc, submission_id desc) = 1"""
+# whether national and subdivision rows are both available among this file's rows and the others' latest
+# vintages (of every group, as before the groups were narrowed): the others' rows count only when this file
+# lacks one kind, and a row of another submission in a cell this file has is replaced by this file's own row
+# of the same kind, so "any row of that kind in another submission" is the same test
+_BOTH_OWN = ("select count(*) filter (where subdivision_code is null) > 0, "
+             "count(*) filter (where subdivision_code is not null) > 0 from t")
+_BOTH_REL = ("select count(*) filter (where subdivision_code is null) > 0, "
+             "count(*) filter (where subdivision_code is not null) > 0 from rel "
+             "where submission_id not in (select distinct submission_id from t)")
 
 
 def _vintage_order(related) -> pd.DataFrame:
@@ -44,7 +60,8 @@ def _vintage_order(related) -> pd.DataFrame:
 @check("national_equals_subdivisions")
 def check_national_equals_subdivisions(rule, table, ctx, con):
     cols = sorted(_columns(con))
-    if "submission_id" in cols and _register(con, "rel", ctx.related, cols):
+    with_related = "submission_id" in cols and _register(con, "rel", ctx.related, cols)
+    if with_related:
         # the other submissions of the source, one vintage per cell: for a cell this file does not have, the
         # latest accepted vintage only (every older vintage of the same cell added in would count the
         # subdivisions once per vintage and repeat each national row once per vintage)
@@ -55,6 +72,15 @@ def check_national_equals_subdivisions(rule, table, ctx, con):
         if not (f.get("has_national") and f.get("has_subdivision_code")):
             return _na(rule, "national and subdivision rows are not both available")
         con.execute("create or replace temp view u as select *, true as __own from t")
+    if with_related:
+        # decided before the comparison is computed (most files have one kind only: no query over the others'
+        # groups at all)
+        nat, sub = con.execute(_BOTH_OWN).fetchall()[0]
+        if not (nat and sub):
+            rel_nat, rel_sub = con.execute(_BOTH_REL).fetchall()[0]
+            nat, sub = nat or rel_nat, sub or rel_sub
+        if not (nat and sub):
+            return _na(rule, "national and subdivision rows are not both available")
     tol = float(rule.params.get("tolerance_rel", 0.005))
     # a finding of this submission: its national row, or a sum that includes at least one of its subdivision
     # rows — never a comparison made only of other submissions' rows
@@ -71,10 +97,6 @@ def check_national_equals_subdivisions(rule, table, ctx, con):
         where abs(n.value - s.subs) > ? * n.value and (n.__own or s.own)
         order by n.line
     """, [tol])
-    has_both = con.execute("select count(*) filter (where subdivision_code is null) > 0 and "
-                           "count(*) filter (where subdivision_code is not null) > 0 from u").fetchall()[0][0]
-    if not has_both:
-        return _na(rule, "national and subdivision rows are not both available")
     return _result(rule, df.assign(observed=df["subs"].astype(str), expected=df["national"].astype(str),
                                    value=df["national"].astype(str)), n_bad)
 

@@ -50,23 +50,22 @@ def check_crosswalk_covers(rule, table, ctx, con):
 def check_iccs_code_valid(rule, table, ctx, con):
     if ctx.crosswalk is None:
         return _na(rule, "no crosswalk for this source")
-    import re
-
     from pipelines.harmonise import reference as ref
 
     codes = set(ref.iccs(ctx.reference_dir)["code"])
-    rx = re.compile(rule.params.get("pattern", r"^\d{2}(\d{2}(\d(\d)?)?)?$"))
+    rx = rule.params.get("pattern", r"^\d{2}(\d{2}(\d(\d)?)?)?$")
+    # column-wise over the crosswalk (it is the same for every file of a source; a row loop cost 80 ms a file)
     xw = ctx.crosswalk.reset_index(drop=True)
-    rows = []
-    for i, r in xw.iterrows():
-        c = r.get("iccs_code")
-        if c is None or (isinstance(c, float) and math.isnan(c)) or c == "":
-            continue
-        if not rx.fullmatch(str(c)) or str(c) not in codes:
-            rows.append({"file_name": f"crosswalks/{ctx.spec.crosswalk if ctx.spec else ''}.csv",
-                         "line": i + 2, "column_name": "iccs_code", "value": r["national_code"],
-                         "national_code": str(c), "observed": str(c), "expected": "an ICCS code"})
-    return _result(rule, pd.DataFrame(rows))
+    c = xw["iccs_code"] if "iccs_code" in xw.columns else pd.Series([None] * len(xw), dtype="object")
+    filled = c.notna() & (c.astype("str") != "")
+    text = c.astype("str")
+    wrong = filled & ~(text.str.fullmatch(rx).fillna(False).astype(bool)
+                       & text.isin(codes))
+    bad = xw.loc[wrong]
+    df = pd.DataFrame({"file_name": f"crosswalks/{ctx.spec.crosswalk if ctx.spec else ''}.csv",
+                       "line": bad.index + 2, "column_name": "iccs_code", "value": bad["national_code"],
+                       "national_code": text[wrong], "observed": text[wrong], "expected": "an ICCS code"})
+    return _result(rule, df.reset_index(drop=True))
 
 
 @check("in_codelist")

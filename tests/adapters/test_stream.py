@@ -303,3 +303,24 @@ def test_missing_role_text_is_reported_as_pandas_prints_it(tmp_path):
         st = _problems(lambda: stream.adapt_stream(p, lay, tmp_path / "o.parquet", source_id="s",
                                                    submission_id="t", file_name="m.csv"))
         assert st == py
+
+
+def test_choose_layout_reads_a_small_files_header_without_parsing_its_records(tmp_path, monkeypatch):
+    """The layout is chosen from the header alone at any size (a small file's records were parsed once to find
+    the header and again to read it); a file the header reader cannot take exactly still falls back."""
+    import pipelines.adapters as adapters
+
+    spec = load_spec("mx_sesnsp", REF)
+    path = tmp_path / "estatal.csv"
+    path.write_bytes((HEAD + _row() + _row(2021)).encode("cp1252"))
+    want = choose_layout(path, spec, "estatal.csv")
+    calls = []
+    real_read = adapters.read_records
+    monkeypatch.setattr(adapters, "read_records", lambda *a, **k: calls.append(a) or real_read(*a, **k))
+    assert choose_layout(path, spec, "estatal.csv") == want and calls == []
+    # a header spanning two physical lines (a quoted name with a line break): the csv module reads it
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_bytes(HEAD.replace("Entidad", '"Enti\r\ndad"').encode("cp1252") + _row().encode("cp1252"))
+    with pytest.raises(SubmissionError):
+        choose_layout(quoted, spec, "quoted.csv")
+    assert len(calls) >= 1

@@ -160,7 +160,11 @@ def _concat_indicators(parts: list[str], out: Path, row_group_size: int = INDICA
         rows = 0
         for national in (True, False):
             for path in parts:
-                for batch in pq.ParquetFile(path).iter_batches(batch_size=row_group_size):
+                pf = pq.ParquetFile(path)
+                groups = _row_groups_with(pf, "subdivision_code", null=national)
+                if not groups:
+                    continue
+                for batch in pf.iter_batches(batch_size=row_group_size, row_groups=groups):
                     sub = batch.column(batch.schema.get_field_index("subdivision_code"))
                     batch = batch.filter(pc.is_null(sub) if national else pc.is_valid(sub))
                     if batch.num_rows:
@@ -172,6 +176,23 @@ def _concat_indicators(parts: list[str], out: Path, row_group_size: int = INDICA
                         pending, rows = table.slice(row_group_size).to_batches(), rows - row_group_size
         if rows:
             writer.write_table(pa.Table.from_batches(pending, schema), row_group_size=row_group_size)
+    return out
+
+
+def _row_groups_with(pf, column: str, *, null: bool) -> list[int]:
+    """The row groups of a Parquet file that may hold rows whose ``column`` is NULL (``null``) or not, by the
+    row groups' null counts (a row group without statistics is always read): a part's national rows come
+    first, so each pass of ``_concat_indicators`` reads about its own rows only, not the whole part twice."""
+    md = pf.metadata
+    j = pf.schema_arrow.get_field_index(column)
+    out = []
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        st = rg.column(j).statistics
+        if st is None or not st.has_null_count:
+            out.append(i)
+        elif (st.null_count > 0) if null else (st.null_count < rg.num_rows):
+            out.append(i)
     return out
 
 

@@ -153,3 +153,32 @@ def test_concatenation_cuts_full_row_groups_across_parts(tmp_path):
     assert got.column("subdivision_code").null_count == 11
     meta = pq.ParquetFile(out).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [3] * 7 + [1]
+
+
+def test_each_concatenation_pass_reads_only_row_groups_that_may_hold_its_rows(tmp_path):
+    """A part's national rows come first: the national pass reads the row groups with NULL subdivision codes,
+    the subdivision pass the others (by the row groups' null counts); a row group without statistics is read
+    by both, and the result is the same."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.harmonise.engine import _concat_indicators, _row_groups_with
+
+    t = pa.table({"country_iso3": ["ARG"] * 10,
+                  "subdivision_code": [None] * 4 + [f"AR-{k}" for k in range(6)],
+                  "value": [float(k) for k in range(10)]})
+    with_stats, without = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pq.write_table(t, with_stats, row_group_size=3)            # groups: NNN | N s s | s s s | s
+    pq.write_table(t, without, row_group_size=3, write_statistics=False)
+    pf = pq.ParquetFile(with_stats)
+    assert _row_groups_with(pf, "subdivision_code", null=True) == [0, 1]
+    assert _row_groups_with(pf, "subdivision_code", null=False) == [1, 2, 3]
+    assert _row_groups_with(pq.ParquetFile(without), "subdivision_code", null=True) == [0, 1, 2, 3]
+    other = pa.table({"country_iso3": ["BRA"] * 3, "subdivision_code": [None, "BR-1", "BR-2"],
+                      "value": [1.0, 2.0, 3.0]})
+    pq.write_table(other, tmp_path / "c.parquet", row_group_size=2)
+    for first in (with_stats, without):
+        got = pq.read_table(_concat_indicators([str(first), str(tmp_path / "c.parquet")],
+                                               tmp_path / f"out-{first.stem}.parquet", row_group_size=4))
+        assert got.column("country_iso3").to_pylist() == ["ARG"] * 4 + ["BRA"] + ["ARG"] * 6 + ["BRA"] * 2
+        assert got.column("value").to_pylist() == [0.0, 1.0, 2.0, 3.0, 1.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 2.0, 3.0]

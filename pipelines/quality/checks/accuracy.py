@@ -41,9 +41,10 @@ _UNION_LATEST_OTHERS = """
 # of the same kind, so "any row of that kind in another submission" is the same test
 _BOTH_OWN = ("select count(*) filter (where subdivision_code is null) > 0, "
              "count(*) filter (where subdivision_code is not null) > 0 from t")
-_BOTH_REL = ("select count(*) filter (where subdivision_code is null) > 0, "
-             "count(*) filter (where subdivision_code is not null) > 0 from rel "
-             "where submission_id not in (select distinct submission_id from t)")
+_BOTH_REL = ("select exists (select 1 from rel where subdivision_code is null "
+             "and submission_id not in (select distinct submission_id from t)), "
+             "exists (select 1 from rel where subdivision_code is not null "
+             "and submission_id not in (select distinct submission_id from t))")
 
 
 def _vintage_order(related) -> pd.DataFrame:

@@ -255,3 +255,58 @@ def test_only_readers_that_could_read_the_file_are_scanned(tmp_path, monkeypatch
     pre.write_text("Title of the report\nSecond title line\na;b\n" + ";" * 5000 + "\n", "utf-8")
     assert "HEMISTAT_MAX_COLUMNS" in str(refused(pre, readers=[{"delimiter": ","}, {"delimiter": ";", "skip_rows": 2}]))
     assert ";" in seen
+
+
+# --- the quote-free fast path judges exactly as the record-by-record scan ------------------------------------
+def _verdict(path: Path, limits: FileLimits, reader: dict | None = None):
+    try:
+        guards.check_delimited(path, path.name, reader or {}, limits)
+        return None
+    except FileRefused as exc:
+        p = exc.problems[0]
+        return (p.key, p.line)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_path_gives_the_verdict_of_the_exact_scan(tmp_path, monkeypatch, seed):
+    """Random small files (CRLF, LF, lone CR, blank lines, a quote in some, long cells, wide rows) under tight
+    limits: with the fast path and with the record-by-record scan alone, the same verdict (pass, or the
+    same problem on the same line)."""
+    import random
+
+    rnd = random.Random(seed)
+    rows = []
+    for _ in range(rnd.randint(1, 60)):
+        n = rnd.choice([1, 3, 5, 6, 7, 12])
+        rows.append(",".join("x" * rnd.choice([0, 1, 4, 9, 30]) for _ in range(n)))
+        if rnd.random() < 0.1:
+            rows.append("")
+    if rnd.random() < 0.3:
+        rows[rnd.randrange(len(rows))] += ',"q"'
+    text = "".join(r + rnd.choice(["\r\n", "\n", "\r"]) for r in rows)
+    if rnd.random() < 0.5:
+        text = text.rstrip("\r\n")
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode("utf-8"))
+    limits = FileLimits(max_file_bytes=1 << 20, max_columns=rnd.choice([6, 8, 13]),
+                        max_cell_chars=rnd.choice([12, 40, 200]), max_unzipped_bytes=1 << 20,
+                        max_cells=rnd.choice([50, 400, 10_000]))
+    fast = _verdict(path, limits)
+    monkeypatch.setattr(guards, "_within_limits_unquoted", lambda *a, **k: False)
+    assert fast == _verdict(path, limits)
+
+
+def test_a_quote_free_file_within_the_limits_is_not_parsed_record_by_record(tmp_path, monkeypatch):
+    path = tmp_path / "f.csv"
+    path.write_bytes(("a;b;c\r\n" + "1;2;3\r\n" * 5000).encode("cp1252"))
+    monkeypatch.setattr(guards.csv, "reader", lambda *a, **k: pytest.fail("parsed record by record"))
+    guards.check_delimited(path, "f.csv", {"delimiter": ";", "encoding": "cp1252"}, LIMITS)
+    # a chunk boundary inside a line, and inside a CRLF, changes nothing
+    monkeypatch.setattr(guards, "_FAST_CHUNK", 7)
+    assert guards._within_limits_unquoted(path, ";", '"', "cp1252", LIMITS)
+    tight = FileLimits(max_file_bytes=1 << 20, max_columns=3, max_cell_chars=32767, max_unzipped_bytes=1 << 20,
+                       max_cells=3 * 5001)
+    assert guards._within_limits_unquoted(path, ";", '"', "cp1252", tight)
+    assert not guards._within_limits_unquoted(path, ";", '"', "cp1252", FileLimits(
+        max_file_bytes=1 << 20, max_columns=3, max_cell_chars=32767, max_unzipped_bytes=1 << 20,
+        max_cells=3 * 5001 - 1))

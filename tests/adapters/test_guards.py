@@ -267,7 +267,7 @@ def _verdict(path: Path, limits: FileLimits, reader: dict | None = None):
         return (p.key, p.line)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_fast_path_gives_the_verdict_of_the_exact_scan(tmp_path, monkeypatch, seed):
     """Random small files (CRLF, LF, lone CR, blank lines, a quote in some, long cells, wide rows) under tight
     limits: with the fast path and with the record-by-record scan alone, the same verdict (pass, or the
@@ -288,9 +288,9 @@ def test_fast_path_gives_the_verdict_of_the_exact_scan(tmp_path, monkeypatch, se
         text = text.rstrip("\r\n")
     path = tmp_path / "f.csv"
     path.write_bytes(text.encode("utf-8"))
-    limits = FileLimits(max_file_bytes=1 << 20, max_columns=rnd.choice([6, 8, 13]),
-                        max_cell_chars=rnd.choice([12, 40, 200]), max_unzipped_bytes=1 << 20,
-                        max_cells=rnd.choice([50, 400, 10_000]))
+    limits = FileLimits(max_file_bytes=1 << 20, max_columns=rnd.choice([6, 8, 13, 2000]),
+                        max_cell_chars=rnd.choice([12, 40, 200, 32767]), max_unzipped_bytes=1 << 20,
+                        max_cells=rnd.choice([50, 400, 10_000, 10_000_000]))
     fast = _verdict(path, limits)
     monkeypatch.setattr(guards, "_within_limits_unquoted", lambda *a, **k: False)
     assert fast == _verdict(path, limits)

@@ -8,7 +8,6 @@ reason, never `received` forever). The limits are settings read at run time."""
 
 from __future__ import annotations
 
-import io
 import time
 import zipfile
 from pathlib import Path

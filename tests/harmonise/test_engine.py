@@ -201,3 +201,23 @@ def test_published_cells_name_the_crosswalk_row_in_force(tmp_path):
         assert cells.loc[code, "relation"] == xw.loc[code, "relation"], code
     assert cells.loc["3", "excluded_reason"].startswith("no ICCS match: ")
     assert cells.loc["11_2", "iccs_code"] == "03012"
+
+
+def test_reported_rates_are_published_only_in_the_parts_that_have_them(tmp_path):
+    """A rate the source publishes without a count (World Bank WDI) is an indicator of its own ('reported_rate',
+    value empty, the rate as published); a run in parts where one part has no rate at all skips the query
+    there and still gives the same rows and columns as one run."""
+    wb = _cells([{"national_code": "VC.IHR.PSRC.P5", "value": 4.3, "unit": "rate_per_100k", "year": 2019,
+                  "country_iso3": "ARG", "measure": "victims", "column_name": "value"}],
+                sid="wb_wdi__20250101__cccccccc", source="wb_wdi")
+    snic = _cells([{"national_code": "1", "value": 12.0, "year": 2019, "country_iso3": "BRA"}])
+    subs = _subs(tmp_path, [(wb, "2025-01-01T00:00:00"), (snic, "2025-01-01T00:00:00")])
+    specs = load_all_specs(REF)
+    one = harmonise(subs, specs, REF, out_dir=tmp_path / "one", part_cells=10 ** 12)
+    split = harmonise(subs, specs, REF, out_dir=tmp_path / "split", part_cells=1)
+    assert one.stats["reported_rates"] == split.stats["reported_rates"] == 1 and split.stats["parts"] == 2
+    for res in (one, split):
+        r = res.indicators[res.indicators["derivation"] == "reported_rate"]
+        assert r[["country_iso3", "iccs_code", "year", "rate_per_100k"]].values.tolist() == [["ARG", "0101", 2019, 4.3]]
+        assert r["value"].isna().all() and r["source_id"].tolist() == ["wb_wdi"]
+    pd.testing.assert_frame_equal(one.indicators.reset_index(drop=True), split.indicators.reset_index(drop=True))

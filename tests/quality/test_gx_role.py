@@ -4,7 +4,6 @@ engine's verdict, and GX's Data Docs are built per submission without any value 
 
 import json
 
-import pandas as pd
 import pytest
 
 from pipelines.harmonise import reference as ref
@@ -122,7 +121,6 @@ def test_published_scorecard_has_gx_beside_the_engine(data_env, tmp_path, monkey
     """submit -> validate -> publish: the scorecard view keeps its columns and adds engine / gx_status /
     gx_unexpected; report.json links the submission's Data Docs; a rule that raised is error_in_rule in
     the scorecard and counted in quality_summary.rules_not_evaluated, not in the score."""
-    import duckdb
 
     from pipelines import pipeline
     from pipelines.quality import registry

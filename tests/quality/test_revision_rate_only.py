@@ -4,7 +4,6 @@ published and listed in published.revisions."""
 
 from __future__ import annotations
 
-import duckdb
 
 from pipelines import pipeline
 from pipelines.storage import submissions as subs

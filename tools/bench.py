@@ -249,33 +249,10 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
 
 # ================================================================================= parent: measuring
 
-def _descendants(root: int) -> set[int]:
-    """``root`` and all its descendants, from each task's ``children`` file (a few small reads per process,
-    where scanning every /proc entry 5 times a second cost the measuring parent a quarter of a core beside the
-    pipeline it measures); the whole /proc scan where the kernel has no ``children`` files."""
-    tree, frontier = {root}, [root]
-    while frontier:
-        p = frontier.pop()
-        try:
-            tasks = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for t in tasks:
-            try:
-                with open(f"/proc/{p}/task/{t}/children") as fh:
-                    kids = [int(c) for c in fh.read().split()]
-            except FileNotFoundError:
-                return _descendants_by_scan(root)
-            except (OSError, ValueError):
-                continue
-            for c in kids:
-                if c not in tree:
-                    tree.add(c)
-                    frontier.append(c)
-    return tree
-
-
-def _descendants_by_scan(root: int) -> set[int]:
+def _tree_rss_mib(root: int) -> float:
+    """Resident memory of ``root`` and all its descendants now (MiB), from /proc: the pipeline ingests and
+    validates in worker processes (pipeline/parallel.py), and ``os.wait4``'s peak is the largest single
+    process, not their sum."""
     parent: dict[int, int] = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -291,16 +268,9 @@ def _descendants_by_scan(root: int) -> set[int]:
             if pp == p and c not in tree:
                 tree.add(c)
                 frontier.append(c)
-    return tree
-
-
-def _tree_rss_mib(root: int) -> float:
-    """Resident memory of ``root`` and all its descendants now (MiB), from /proc: the pipeline ingests and
-    validates in worker processes (pipeline/parallel.py), and ``os.wait4``'s peak is the largest single
-    process, not their sum."""
     page = os.sysconf("SC_PAGE_SIZE")
     total = 0
-    for p in _descendants(root):
+    for p in tree:
         try:
             with open(f"/proc/{p}/statm") as fh:
                 total += int(fh.read().split()[1]) * page

@@ -279,12 +279,17 @@ def _tree_rss_mib(root: int) -> float:
     return total / 2**20
 
 
+def _result_path(work: Path, kind: str) -> Path:
+    return work / f"{kind}.result.json"
+
+
 def _measure(kind: str, load_dir: Path, work: Path, env_extra: dict | None = None, timeout: float | None = None) -> dict:
     """Run one child; wall, CPU and peak RSS (os.wait4: the largest single process; and the peak of the sum
     over the child and its worker processes, sampled every 0.2 s) and its JSON result. Never raises."""
     env = {**os.environ, **(env_extra or {})}
     work.mkdir(parents=True, exist_ok=True)
     out, err = work / f"{kind}.out", work / f"{kind}.err"
+    _result_path(work, kind).unlink(missing_ok=True)   # never the result of an earlier run
     cmd = [sys.executable, "-m", "tools.bench", "--child", kind, str(load_dir), str(work)]
     t = time.perf_counter()
     with open(out, "w") as fo, open(err, "w") as fe:
@@ -311,7 +316,7 @@ def _measure(kind: str, load_dir: Path, work: Path, env_extra: dict | None = Non
            "peak_rss_mib": round(max(ru.ru_maxrss / 1024, tree_peak)), "peak_single_process_mib": round(ru.ru_maxrss / 1024),
            "peak_process_tree_mib": round(tree_peak), "exit": proc.returncode}
     try:
-        res.update(json.loads(out.read_text().strip().splitlines()[-1]))
+        res.update(json.loads(_result_path(work, kind).read_text(encoding="utf-8")))
     except Exception:  # noqa: BLE001
         res["error"] = (err.read_text()[-2000:] or "no output").strip()
     if proc.returncode != 0 and "error" not in res:
@@ -538,7 +543,11 @@ def main(argv=None) -> int:
     if args.child:
         kind, load_dir, work = args.child
         fn = {"floor": child_floor, "pandas": child_pandas, "pipeline": child_pipeline}[kind]
-        print(json.dumps(fn(Path(load_dir), Path(work)), default=str))
+        text = json.dumps(fn(Path(load_dir), Path(work)), default=str)
+        # a file of its own: stdout also carries what libraries print (DuckDB's progress bar for a long query
+        # ends without a newline, and the result line then began with it: the 12 M run read as "no output")
+        _result_path(Path(work), kind).write_text(text, encoding="utf-8")
+        print(text)
         return 0
 
     from pipelines.settings import get_settings

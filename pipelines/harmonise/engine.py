@@ -114,6 +114,7 @@ def connect(temp_dir: Path | None = None, memory_limit: str | None = None) -> du
     con = duckdb.connect()
     con.execute("set memory_limit = ?", [memory_limit or get_settings().duckdb_memory])
     con.execute("set preserve_insertion_order = false")
+    con.execute("set enable_progress_bar = false")   # no bar drawn into the run's log (Settings.duckdb_config)
     if temp_dir is not None:
         Path(temp_dir).mkdir(parents=True, exist_ok=True)
         con.execute("set temp_directory = ?", [str(temp_dir)])

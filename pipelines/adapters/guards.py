@@ -269,18 +269,20 @@ def _count(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
 
 
 # delimited text --------------------------------------------------------------------------------------------
-_FAST_CHUNK = 8 << 20            # characters per chunk of ``_within_limits_unquoted``
+_FAST_CHUNK = 8 << 20            # characters per chunk of ``_within_limits_by_lines``
 _CSV_FIELD_LIMIT = 131072        # csv.field_size_limit()'s default: a longer field is a csv.Error
 
 
-def _within_limits_unquoted(path: Path, delim: str, quote: str, encoding: str, limits: FileLimits) -> bool:
-    """True when the file certainly passes ``check_delimited``'s record-by-record scan: it has no quote
-    character, so every physical line is one record (lines split at CR, LF and CRLF, as the csv module
-    splits records) whose fields are its delimiters plus one, and no field is longer than its line (the
-    line's terminator counted, as the scan counts it). Bounds on whole chunks of text with C-speed string
-    methods instead of the csv module per record (48 ms -> a few ms for a 2.7 MB file, scanned at landing
-    and again at ingest). False — the exact scan then runs and names the line — as soon as a quote appears or
-    a bound is not met. Memory: one chunk."""
+def _within_limits_by_lines(path: Path, delim: str, quote: str, encoding: str, limits: FileLimits) -> bool:
+    """True when the file certainly passes ``check_delimited``'s record-by-record scan, judged on whole chunks
+    of text with C-speed string methods instead of the csv module per record. It holds when every physical line
+    (split at CR, LF and CRLF, as the csv module splits records) has an even number of quote characters: no
+    line then ends inside a quoted field, so every line is one record, its fields are at most its delimiters
+    plus one (a quoted delimiter only joins two), none is longer than the line (terminator counted, as the scan
+    counts it), and the file's cells are at most its delimiters plus its non-empty lines. False — the exact scan
+    then runs and names the line — as soon as a line has an odd number of quotes or a bound is not met.
+    Memory: one chunk. Measured: 27 ms against 45 ms for the exact scan on a 2.7 MB template file, 280 ms against
+    540 ms on a 23 MB SESNSP file (splitting the text into lines is most of it)."""
     from itertools import repeat
 
     max_line = min(limits.max_cell_chars, _CSV_FIELD_LIMIT) - 2
@@ -290,15 +292,16 @@ def _within_limits_unquoted(path: Path, delim: str, quote: str, encoding: str, l
         text = io.TextIOWrapper(fb, encoding=encoding, errors="replace", newline="")
         while True:
             chunk = text.read(_FAST_CHUNK)
-            if quote in chunk:
-                return False
             last = not chunk
-            lines = (tail + chunk).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            chunk = tail + chunk
+            lines = chunk.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             # the last piece may continue in the next chunk (a CRLF cut between two chunks only adds an
             # empty line, which has no field)
             tail = "" if last else lines.pop()
             if lines:
                 if max(map(len, lines)) > max_line:
+                    return False
+                if quote in chunk and any(c & 1 for c in map(str.count, lines, repeat(quote))):
                     return False
                 counts = list(map(str.count, lines, repeat(delim)))
                 if max(counts) + 1 > limits.max_columns:
@@ -314,13 +317,13 @@ def _within_limits_unquoted(path: Path, delim: str, quote: str, encoding: str, l
 
 def check_delimited(path: Path, file_name: str, reader: dict, limits: FileLimits) -> None:
     """Every record of the file, read as ``reader`` says: at most ``max_columns`` fields and ``max_cell_chars``
-    characters per field. Linear; memory bounded by one line (module docstring). A file without quote
-    characters is judged by whole chunks first (``_within_limits_unquoted``); only a file that may break a
-    limit is read record by record."""
+    characters per field. Linear; memory bounded by one line (module docstring). The file is judged by whole
+    chunks first (``_within_limits_by_lines``); only a file that may break a limit, or whose quoted fields may
+    span lines, is read record by record."""
     delim = reader.get("delimiter", ",") or ","
     quote = reader.get("quotechar", '"') or '"'
     encoding = reader.get("encoding", "utf-8") or "utf-8"
-    if _within_limits_unquoted(path, delim, quote, encoding, limits):
+    if _within_limits_by_lines(path, delim, quote, encoding, limits):
         return
     max_cols, max_cell = limits.max_columns, limits.max_cell_chars
     # the csv module's own per-field limit (131,072 by default) is above any sane cell limit; a field over it

@@ -281,7 +281,11 @@ def test_fast_path_gives_the_verdict_of_the_exact_scan(tmp_path, monkeypatch, se
         if rnd.random() < 0.1:
             rows.append("")
     if rnd.random() < 0.3:
-        rows[rnd.randrange(len(rows))] += ',"q"'
+        rows[rnd.randrange(len(rows))] += ',"q"'                         # a quoted field: one record a line
+    if rnd.random() < 0.3:
+        rows[rnd.randrange(len(rows))] += ',"a,b' + rnd.choice(["\n", "\r\n"]) + 'c,d"'   # a field over two lines
+    if rnd.random() < 0.2:
+        rows[rnd.randrange(len(rows))] += ',x"y'                         # a stray quote
     text = "".join(r + rnd.choice(["\r\n", "\n", "\r"]) for r in rows)
     if rnd.random() < 0.5:
         text = text.rstrip("\r\n")
@@ -291,21 +295,26 @@ def test_fast_path_gives_the_verdict_of_the_exact_scan(tmp_path, monkeypatch, se
                         max_cell_chars=rnd.choice([12, 40, 200, 32767]), max_unzipped_bytes=1 << 20,
                         max_cells=rnd.choice([50, 400, 10_000, 10_000_000]))
     fast = _verdict(path, limits)
-    monkeypatch.setattr(guards, "_within_limits_unquoted", lambda *a, **k: False)
+    monkeypatch.setattr(guards, "_within_limits_by_lines", lambda *a, **k: False)
     assert fast == _verdict(path, limits)
 
 
-def test_a_quote_free_file_within_the_limits_is_not_parsed_record_by_record(tmp_path, monkeypatch):
+def test_a_file_of_one_record_a_line_within_the_limits_is_not_parsed_record_by_record(tmp_path, monkeypatch):
     path = tmp_path / "f.csv"
-    path.write_bytes(("a;b;c\r\n" + "1;2;3\r\n" * 5000).encode("cp1252"))
+    path.write_bytes(("a;b;c\r\n" + '1;"2;x";3\r\n' * 5000).encode("cp1252"))
     monkeypatch.setattr(guards.csv, "reader", lambda *a, **k: pytest.fail("parsed record by record"))
     guards.check_delimited(path, "f.csv", {"delimiter": ";", "encoding": "cp1252"}, LIMITS)
     # a chunk boundary inside a line, and inside a CRLF, changes nothing
     monkeypatch.setattr(guards, "_FAST_CHUNK", 7)
-    assert guards._within_limits_unquoted(path, ";", '"', "cp1252", LIMITS)
-    tight = FileLimits(max_file_bytes=1 << 20, max_columns=3, max_cell_chars=32767, max_unzipped_bytes=1 << 20,
-                       max_cells=3 * 5001)
-    assert guards._within_limits_unquoted(path, ";", '"', "cp1252", tight)
-    assert not guards._within_limits_unquoted(path, ";", '"', "cp1252", FileLimits(
-        max_file_bytes=1 << 20, max_columns=3, max_cell_chars=32767, max_unzipped_bytes=1 << 20,
-        max_cells=3 * 5001 - 1))
+    assert guards._within_limits_by_lines(path, ";", '"', "cp1252", LIMITS)
+    # the bounds are conservative: a quoted delimiter counts as a field (4 a line here, 3 in truth)
+    tight = FileLimits(max_file_bytes=1 << 20, max_columns=4, max_cell_chars=32767, max_unzipped_bytes=1 << 20,
+                       max_cells=3 + 4 * 5000)
+    assert guards._within_limits_by_lines(path, ";", '"', "cp1252", tight)
+    assert not guards._within_limits_by_lines(path, ";", '"', "cp1252", FileLimits(
+        max_file_bytes=1 << 20, max_columns=4, max_cell_chars=32767, max_unzipped_bytes=1 << 20,
+        max_cells=3 + 4 * 5000 - 1))
+    # a quoted field over two lines: the lines are not records, the exact scan decides
+    spans = tmp_path / "g.csv"
+    spans.write_bytes(b'a;b\r\n1;"x\r\ny"\r\n')
+    assert not guards._within_limits_by_lines(spans, ";", '"', "cp1252", LIMITS)

@@ -84,35 +84,42 @@ def copy_csv(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list, pa
     """``relation_sql`` (parameters bound) as CSV: UTF-8, header, text cells neutralised; ``prefix``: SQL select
     items put before the columns (e.g. a row key). Returns the rows written."""
     cols = prefix + neutralised_columns(con, relation_sql, params)
-    return copy_out(con, f"select {cols} from ({relation_sql})", params, path, "format csv, header true")
+    return copy_out(con, f"select {cols} from ({relation_sql})", params, path, "csv")
 
 
 def copy_parquet(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list, path: Path,
                  kv_metadata: dict[str, str] | None = None) -> int:
     """``relation_sql`` (parameters bound) as Parquet (zstd), with key-value metadata in the footer (the release
     id, the citations). Returns the rows written."""
-    opts = "format parquet, compression zstd"
-    if kv_metadata:
-        pairs = ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in kv_metadata.items())
-        opts += f", kv_metadata {{{pairs}}}"
-    return copy_out(con, relation_sql, params, path, opts)
+    return copy_out(con, relation_sql, params, path, "parquet", kv_metadata)
 
 
-def copy_out(con: duckdb.DuckDBPyConnection, select_sql: str, params: list, path: Path, options: str) -> int:
-    """Write the rows of ``select_sql`` (read on ``con``, parameters bound) to ``path`` with DuckDB's ``COPY``
-    ``options``; returns the rows written.
+#: the COPY statement of each export format: fixed text, the path (and a Parquet file's key-value metadata)
+#: bound as parameters
+_COPY = {"csv": "copy (select * from export_rows) to $path (format csv, header true)",
+         "parquet": "copy (select * from export_rows) to $path (format parquet, compression zstd)",
+         "parquet_kv": "copy (select * from export_rows) to $path (format parquet, compression zstd, kv_metadata $kv)"}
+
+
+def copy_out(con: duckdb.DuckDBPyConnection, select_sql: str, params: list, path: Path, fmt: str,
+             kv_metadata: dict[str, str] | None = None) -> int:
+    """Write the rows of ``select_sql`` (read on ``con``, parameters bound) to ``path`` as ``fmt`` (``csv`` with a
+    header, or ``parquet`` with zstd and ``kv_metadata`` in the footer); returns the rows written.
 
     The warehouse connection ``con`` is locked down and never writes a file: DuckDB shares one locked instance
     among a process's connections to the warehouse, so the folder a connection may write to cannot be chosen per
     export (the portal's reader may have locked it first). The rows stream as Arrow batches into a private
-    in-memory DuckDB that only this function uses, with hemistat's own SQL and a path hemistat built: memory
-    bounded by a batch, DuckDB's own CSV and Parquet writers."""
+    in-memory DuckDB that only this function uses; its COPY statement is fixed text with the path and the
+    metadata bound: memory bounded by a batch, DuckDB's own CSV and Parquet writers."""
+    bound: dict = {"path": str(Path(path))}
+    if fmt == "parquet" and kv_metadata:   # bound as a struct, which DuckDB needs to be non-empty
+        fmt, bound["kv"] = "parquet_kv", {str(k): str(v) for k, v in kv_metadata.items()}
+    sql = _COPY[fmt]
     reader = con.sql(select_sql, params=params).to_arrow_reader(BATCH_ROWS)
     writer = duckdb.connect(":memory:")
     try:
         writer.register("export_rows", reader)
-        return writer.execute(f"copy (select * from export_rows) to '{_path_literal(path)}' ({options})"
-                              ).fetchone()[0]   # COPY answers the rows it wrote
+        return writer.execute(sql, bound).fetchone()[0]   # COPY answers the rows it wrote
     finally:
         writer.close()
 
@@ -132,15 +139,6 @@ def distinct_values(con: duckdb.DuckDBPyConnection, relation_sql: str, params: l
     """The distinct non-null values of one of ``relation_sql``'s columns (named by hemistat, never by a user)."""
     rel = con.sql(relation_sql, params=params).select(duckdb.ColumnExpression(column)).distinct()
     return {r[0] for r in rel.fetchall() if r[0] is not None}
-
-
-def _sql_str(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def _path_literal(path: Path) -> str:
-    """An output path hemistat built itself (the export folder and a fixed file name), as a SQL string's content."""
-    return str(Path(path)).replace("'", "''")
 
 
 def arrow_batches(con: duckdb.DuckDBPyConnection, relation_sql: str, params: list,

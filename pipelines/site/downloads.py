@@ -128,9 +128,9 @@ def _own_downloads(settings: Settings, out_dir: Path, site_root: Path, data, icc
         def copy(part: pd.DataFrame, path: Path, fmt: str) -> Path:
             path.parent.mkdir(parents=True, exist_ok=True)
             con.register("part", part)
-            # the path is built here from fixed names and codes checked by _safe, never from user input
-            opts = "(format csv, header true)" if fmt == "csv" else "(format parquet, compression zstd)"
-            con.execute(f"copy (select * from part) to '{_sql_path(path)}' {opts}")
+            # fixed statements; the path (built from fixed names and codes checked by _safe) is bound
+            con.execute("copy (select * from part) to ? (format csv, header true)" if fmt == "csv" else
+                        "copy (select * from part) to ? (format parquet, compression zstd)", [str(path)])
             con.unregister("part")
             return path
 
@@ -161,7 +161,3 @@ def _jsonable(v):
 def _safe(code: str) -> None:
     if not str(code).isalnum():
         raise ValueError(f"not a code: {code!r}")
-
-
-def _sql_path(p: Path) -> str:
-    return str(p).replace("'", "''")

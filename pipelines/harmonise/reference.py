@@ -27,40 +27,29 @@ def _read(path: Path) -> tuple[bytes, tuple]:
     return data, (str(path.resolve()), hashlib.blake2b(data, digest_size=16).digest())
 
 
-def _remember(key: tuple, df: pd.DataFrame) -> None:
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = df
-
-
-def _parse(data: bytes, **kw) -> pd.DataFrame:
-    import io
-
-    return pd.read_csv(io.BytesIO(data), dtype=STR, keep_default_na=False, na_values=[""], encoding="utf-8", **kw)
-
-
 def _csv(path: Path, **kw) -> pd.DataFrame:
     """A reference CSV as text columns (empty = NULL); a fresh copy each call, so callers may change it."""
-    data, key = _read(path)
-    key = key + (tuple(sorted(kw.items())),)
-    df = _CACHE.get(key)
-    if df is None:
-        df = _parse(data, **kw)
-        _remember(key, df)
-    return df.copy()
+    return _typed(path, "text", lambda df: df, read_kw=kw)
 
 
-def _typed(path: Path, tag: str, convert, *depends: Path) -> pd.DataFrame:
-    """``convert(text table)`` of a reference CSV, kept by content like ``_csv``: the conversion (types, a
-    crosswalk's row checks) runs once per content of the file and of the files it ``depends`` on, not once per
-    call (a batch of 348 files converted the subnational population 348 times). A fresh copy each call; a
-    conversion that raises keeps nothing."""
+def _typed(path: Path, tag: str, convert, *depends: Path, read_kw: dict | None = None) -> pd.DataFrame:
+    """``convert(text table)`` of a reference CSV (``read_kw``: more ``read_csv`` arguments), kept by content:
+    parsed and converted (types, a crosswalk's row checks) once per content of the file and of the files it
+    ``depends`` on, not once per call (a batch of 348 files converted the subnational population 348 times).
+    A fresh copy each call; a conversion that raises keeps nothing."""
+    import io
+
+    read_kw = read_kw or {}
     data, key = _read(path)
-    key = key + (tag,) + tuple(_read(d)[1] if Path(d).exists() else (str(d), None) for d in depends)
+    key = key + (tag, tuple(sorted(read_kw.items()))) + tuple(
+        _read(d)[1] if Path(d).exists() else (str(d), None) for d in depends)
     df = _CACHE.get(key)
     if df is None:
-        df = convert(_parse(data))
-        _remember(key, df)
+        df = convert(pd.read_csv(io.BytesIO(data), dtype=STR, keep_default_na=False, na_values=[""],
+                                 encoding="utf-8", **read_kw))
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = df
     return df.copy()
 
 

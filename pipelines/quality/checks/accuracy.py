@@ -39,8 +39,6 @@ _UNION_LATEST_OTHERS = """
 # vintages (of every group, as before the groups were narrowed): the others' rows count only when this file
 # lacks one kind, and a row of another submission in a cell this file has is replaced by this file's own row
 # of the same kind, so "any row of that kind in another submission" is the same test
-_BOTH_OWN = ("select count(*) filter (where subdivision_code is null) > 0, "
-             "count(*) filter (where subdivision_code is not null) > 0 from t")
 _BOTH_REL = ("select exists (select 1 from rel where subdivision_code is null "
              "and submission_id not in (select distinct submission_id from t)), "
              "exists (select 1 from rel where subdivision_code is not null "
@@ -61,7 +59,16 @@ def _vintage_order(related) -> pd.DataFrame:
 @check("national_equals_subdivisions")
 def check_national_equals_subdivisions(rule, table, ctx, con):
     cols = sorted(_columns(con))
+    # decided before the comparison is computed (most files have one kind of row only): this file's kinds from
+    # the evaluation's shared facts, the other submissions' only when this file lacks one
+    f = facts(con)
+    nat, sub = bool(f.get("has_national")), bool(f.get("has_subdivision_code"))
     with_related = "submission_id" in cols and _register(con, "rel", ctx.related, cols)
+    if with_related and not (nat and sub):
+        rel_nat, rel_sub = con.execute(_BOTH_REL).fetchall()[0]
+        nat, sub = nat or rel_nat, sub or rel_sub
+    if not (nat and sub):
+        return _na(rule, "national and subdivision rows are not both available")
     if with_related:
         # the other submissions of the source, one vintage per cell: for a cell this file does not have, the
         # latest accepted vintage only (every older vintage of the same cell added in would count the
@@ -69,19 +76,7 @@ def check_national_equals_subdivisions(rule, table, ctx, con):
         con.register("__rel_order", _vintage_order(ctx.related))
         con.execute(_UNION_LATEST_OTHERS)
     else:
-        f = facts(con)
-        if not (f.get("has_national") and f.get("has_subdivision_code")):
-            return _na(rule, "national and subdivision rows are not both available")
         con.execute("create or replace temp view u as select *, true as __own from t")
-    if with_related:
-        # decided before the comparison is computed (most files have one kind only: no query over the others'
-        # groups at all)
-        nat, sub = con.execute(_BOTH_OWN).fetchall()[0]
-        if not (nat and sub):
-            rel_nat, rel_sub = con.execute(_BOTH_REL).fetchall()[0]
-            nat, sub = nat or rel_nat, sub or rel_sub
-        if not (nat and sub):
-            return _na(rule, "national and subdivision rows are not both available")
     tol = float(rule.params.get("tolerance_rel", 0.005))
     # a finding of this submission: its national row, or a sum that includes at least one of its subdivision
     # rows — never a comparison made only of other submissions' rows

@@ -186,3 +186,89 @@ def test_integer_columns_with_empty_cells_read_as_nullable_integers():
     assert df["n"].tolist()[0] == big and df["n"].isna().tolist() == [False, True, False]
     assert df["month"].tolist()[::2] == [1, 12]
     assert str(arrow_to_pandas(t.slice(0, 0))["month"].dtype) in ("Int64", "int32")
+
+
+def _clean_raw(n: int = 6) -> pd.DataFrame:
+    return pd.DataFrame({
+        "submission_id": "s", "source_id": "ar_snic", "file_name": "f.csv", "line": list(range(2, 2 + n)),
+        "column_name": "v", "country_iso3": "ARG", "subdivision_code": [None, "02"] * (n // 2),
+        "subdivision_name": None, "year": 2020, "month": pd.array([None, 1] * (n // 2), dtype="Int64"),
+        "national_code": [f"c{i}" for i in range(n)], "national_label": None, "measure": "offences",
+        "unit": "count", "sex": "_T", "age": "_T", "relationship": "_T",
+        "value": [1.0, None, 3.0, float("nan"), 5.0, 0.0][:n], "value_raw": None, "obs_status": "A",
+        "obs_note": None, "source_note": None}).astype({"subdivision_name": "str", "national_label": "str",
+                                                      "value_raw": "str", "obs_note": "str", "source_note": "str"})
+
+
+# one corruption each (column, value) of _clean_raw's row 2: the SQL screen and pandera must agree on every one
+CORRUPTIONS = [("country_iso3", "ar"), ("country_iso3", None), ("country_iso3", "ARGX"), ("year", 1899),
+               ("year", 2101), ("month", 13), ("month", 0), ("measure", "Offences"), ("unit", None),
+               ("sex", "Mujer"), ("obs_status", "Z"), ("value", -1.0), ("line", 0), ("national_code", None),
+               ("age", None), ("submission_id", None)]
+
+
+def test_the_sql_screen_agrees_with_pandera_on_every_single_corruption(tmp_path):
+    """The contract's column checks run first as one DuckDB pass (``_screen_sql``): a clean file — nulls and
+    NaN where the contract allows them, included — is clean for both; each single corruption, a column of
+    another type, a column missing or extra, is not clean for the screen and fails pandera; the file is then
+    judged by pandera, so the failure names the same line and column as before the screen existed."""
+    import duckdb
+
+    from pipelines.contracts.tables import _screen_sql, validate_layer
+
+    con = duckdb.connect()
+    clean = _clean_raw()
+    p = tmp_path / "clean.parquet"
+    clean.to_parquet(p)
+    assert _screen_sql(con, str(p), RawSchema) == (True, 6)
+    validate_layer(clean, RawSchema)
+    assert validate_parquet(p, RawSchema) == 6
+    # a text column with no value at all, written with Arrow's null type (as DuckDB and pyarrow write one):
+    # clean for both; a number column so written is left to pandera (here the file's pandas metadata types it
+    # Int64, and pandera passes it)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.Table.from_pandas(clean, preserve_index=False)
+    pq.write_table(t.set_column(t.schema.get_field_index("source_note"), "source_note", pa.nulls(6)), p)
+    assert _screen_sql(con, str(p), RawSchema) == (True, 6) and validate_parquet(p, RawSchema) == 6
+    pq.write_table(t.set_column(t.schema.get_field_index("month"), "month", pa.nulls(6)), p)
+    assert _screen_sql(con, str(p), RawSchema) == (False, 0) and validate_parquet(p, RawSchema) == 6
+    variants = [(f"{c}={v!r}", clean.assign(**{c: clean[c].astype(object).where(clean.index != 2, v)
+                                               if clean[c].dtype == object or v is None
+                                               else clean[c].where(clean.index != 2, v)}))
+                for c, v in CORRUPTIONS]
+    variants += [("line as int32", clean.astype({"line": "int32"})), ("extra column", clean.assign(extra=1)),
+                 ("no unit column", clean.drop(columns=["unit"])),
+                 ("value as text", clean.assign(value=clean["value"].astype(str)))]
+    for label, df in variants:
+        q = tmp_path / "v.parquet"
+        df.to_parquet(q)
+        screened = _screen_sql(con, str(q), RawSchema)
+        assert screened is not None and screened[0] is False, label
+        with pytest.raises(ContractError) as exc:
+            validate_parquet(q, RawSchema)
+        if "=" in label:   # the corrupted row (file line 4; the line column itself then reads 0)
+            probs = contract_problems(None, exc.value, "f.csv")
+            assert [p.line for p in probs] == [0 if label == "line=0" else 4], (label, probs)
+
+
+def test_the_sql_screen_leaves_to_pandera_what_it_does_not_translate(tmp_path):
+    """A check the screen does not know (a custom function), or a type it does not map, gives None: pandera
+    judges the file, and a failure is still found."""
+    import duckdb
+    import pandera.pandas as pa_
+
+    from pipelines.contracts.tables import _screen_sql
+
+    schema = pa_.DataFrameSchema({"k": pa_.Column(str, pa_.Check(lambda s: s.str.len() < 3))}, name="t")
+    p = tmp_path / "t.parquet"
+    pd.DataFrame({"k": ["ab", "abcd"]}).to_parquet(p)
+    assert _screen_sql(duckdb.connect(), str(p), schema) is None
+    with pytest.raises(ContractError):
+        validate_parquet(p, schema)
+    boolean = pa_.DataFrameSchema({"b": pa_.Column(bool)}, name="b")
+    q = tmp_path / "b.parquet"
+    pd.DataFrame({"b": [True, False]}).to_parquet(q)
+    assert _screen_sql(duckdb.connect(), str(q), boolean) is None
+    assert validate_parquet(q, boolean) == 2

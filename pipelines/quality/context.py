@@ -26,7 +26,7 @@ def _accepted_same_scope(settings: Settings, source_id: str, exclude: str | None
     of Brazil's). Vintage order."""
     from pipelines.storage.catalog import PUBLISHABLE, accepted_submissions
 
-    acc = accepted_submissions(settings, statuses=PUBLISHABLE + ("awaiting_review",))
+    acc = accepted_submissions(settings, statuses=PUBLISHABLE + ("awaiting_review",), source_id=source_id)
     if acc.empty:
         return []
     acc = acc[(acc["source_id"] == source_id) & (acc["submission_id"] != (exclude or ""))]

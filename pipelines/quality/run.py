@@ -47,7 +47,7 @@ def import_summary(settings: Settings, spec, table: pd.DataFrame | str | Path | 
     if table is None:
         return None
     try:
-        published = accepted_submissions(settings, statuses=("published",))
+        published = accepted_submissions(settings, statuses=("published",), source_id=spec.source_id)
         received = (received_at or datetime.now(timezone.utc)).isoformat()
         return submission_impact(table, submission_id=sid or "dry-run", spec=spec, received_at=received,
                                  release_date=release_date, published=published)

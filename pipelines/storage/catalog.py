@@ -25,19 +25,31 @@ def released_statuses(settings: Settings) -> dict[str, str]:
     return {k: v for k, v in zip(df["submission_id"], df["status"]) if isinstance(v, str)}
 
 
-def submissions(settings: Settings) -> list[dict]:
+def submissions(settings: Settings, source_id: str | None = None) -> list[dict]:
     """Every submission with its status (``submissions.list_submissions``); one whose status.json cannot be
     read keeps the status the current release records for it (its values stay published until the file is
-    repaired; ``hemistat status`` names it), or is left out if the release does not know it."""
-    return subs.list_submissions(settings.landing_dir, keep_as=released_statuses(settings))
+    repaired; ``hemistat status`` names it), or is left out if the release does not know it. ``source_id``:
+    only that source's."""
+    return subs.list_submissions(settings.landing_dir, keep_as=released_statuses(settings), source_id=source_id)
 
 
-def accepted_submissions(settings: Settings, statuses: tuple[str, ...] = PUBLISHABLE) -> pd.DataFrame:
+def accepted_submissions(settings: Settings, statuses: tuple[str, ...] = PUBLISHABLE,
+                         source_id: str | None = None) -> pd.DataFrame:
+    """The submissions in one of ``statuses`` whose validated file exists (``validated_path``); a web upload
+    only once approved. ``source_id``: only that source's (the quality context and the import summary ask
+    for one source, once per file a backfill validates)."""
+    import os
+
     rows = []
-    for s in submissions(settings):
-        vp = settings.validated_dir / f"{s['submission_id']}.parquet"
-        if s["status"] in statuses and vp.exists():
+    vdir = settings.validated_dir
+    try:
+        held = set(os.listdir(vdir))   # one listing, not a stat per submission
+    except FileNotFoundError:
+        held = set()
+    for s in submissions(settings, source_id):
+        name = f"{s['submission_id']}.parquet"
+        if s["status"] in statuses and name in held:
             if s.get("channel") == "web" and s["status"] == "validated" and statuses == PUBLISHABLE:
                 continue  # a web upload is published only once a reviewer has approved it
-            rows.append({**s, "validated_path": str(vp)})
+            rows.append({**s, "validated_path": str(vdir / name)})
     return pd.DataFrame(rows)

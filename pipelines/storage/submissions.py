@@ -235,11 +235,16 @@ def write_report(landing_dir: Path, sid: str, report: dict) -> Path:
     return p
 
 
-def list_submission_ids(landing_dir: Path) -> list[str]:
+def list_submission_ids(landing_dir: Path, source_id: str | None = None) -> list[str]:
+    """The submissions held (a folder with a manifest), sorted; ``source_id``: only that source's (a
+    submission id begins with its source id and ``__``)."""
     if not landing_dir.exists():
         return []
-    return sorted(d.name for d in landing_dir.iterdir()
-                  if d.is_dir() and SID_RE.match(d.name) and (d / "manifest.json").exists())
+    prefix = f"{source_id}__" if source_id else ""
+    with os.scandir(landing_dir) as it:
+        names = [e.name for e in it if e.name.startswith(prefix) and SID_RE.match(e.name) and e.is_dir()]
+    root = str(landing_dir)
+    return sorted(n for n in names if os.path.exists(os.path.join(root, n, "manifest.json")))
 
 
 def release_date(manifest: dict, status: dict) -> tuple[str, str]:
@@ -253,14 +258,15 @@ def release_date(manifest: dict, status: dict) -> tuple[str, str]:
     return str(manifest["received_at"])[:10], "received"
 
 
-def list_submissions(landing_dir: Path, keep_as: dict[str, str] | None = None) -> list[dict]:
+def list_submissions(landing_dir: Path, keep_as: dict[str, str] | None = None,
+                     source_id: str | None = None) -> list[dict]:
     """Every readable submission with its status. One whose manifest or status file cannot be read is left
     out (``unreadable_submissions`` names it and why): one broken file never hides the others. ``keep_as``
     (submission id -> status, e.g. the current release's): a submission whose status.json cannot be read but
     that is named there is listed with that status, so what is published stays published until the file is
-    repaired."""
+    repaired. ``source_id``: only that source's submissions."""
     out = []
-    for sid in list_submission_ids(landing_dir):
+    for sid in list_submission_ids(landing_dir, source_id):
         d = submission_dir(landing_dir, sid)
         version = _files_version(d)
         hit = _LISTED.get(str(d))
@@ -290,7 +296,8 @@ def list_submissions(landing_dir: Path, keep_as: dict[str, str] | None = None) -
         elif version is not None:
             _LISTED[str(d)] = (version, _copy_entry(m))
         out.append(m)
-    return out
+    # the id's prefix chose the folders; the manifest decides (a source id may itself hold "__")
+    return out if not source_id else [m for m in out if m.get("source_id") == source_id]
 
 
 # list_submissions' entries by submission folder, with the version of the files they were read from. A backfill
@@ -310,9 +317,10 @@ def _files_version(d: Path) -> tuple | None:
     that is absent); None when the folder cannot be read. The status and report are replaced atomically
     (a new inode), so a rewrite is always seen, even within the clock's resolution."""
     out = []
+    root = str(d)   # string paths: pathlib's joins were most of a listing's time (one listing per validated file)
     for name in ("manifest.json", "status.json", "report.json"):
         try:
-            st = os.stat(d / name)
+            st = os.stat(os.path.join(root, name))
         except FileNotFoundError:
             out.append(None)
             continue

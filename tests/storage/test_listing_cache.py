@@ -42,3 +42,49 @@ def test_listing_sees_every_change_and_hands_out_copies(tmp_path):
     p.write_text(good, "utf-8")
     assert {m["submission_id"]: m["status"] for m in subs.list_submissions(landing)} == {a: "validated",
                                                                                         b: "received"}
+
+
+def test_listing_of_one_source_names_only_its_submissions(tmp_path):
+    """``source_id``: only that source's submissions, by the manifest, never by a prefix another source shares
+    (``ar_snic`` against ``ar_snic_x``)."""
+    landing = tmp_path / "landing"
+    a = _land(tmp_path, landing, "a.csv", "x;y\n1;2\n")
+    src = tmp_path / "c.csv"
+    src.write_text("x;y\n5;6\n", "utf-8")
+    c = subs.land_file(landing, src, source_id="ar_snic_x")[0].submission_id
+    src = tmp_path / "m.csv"
+    src.write_text("x;y\n7;8\n", "utf-8")
+    m = subs.land_file(landing, src, source_id="mx_sesnsp")[0].submission_id
+    assert subs.list_submission_ids(landing) == sorted([a, c, m])
+    assert subs.list_submission_ids(landing, "ar_snic") == [a]
+    assert [x["submission_id"] for x in subs.list_submissions(landing, source_id="ar_snic")] == [a]
+    assert [x["submission_id"] for x in subs.list_submissions(landing, source_id="ar_snic_x")] == [c]
+    assert subs.list_submissions(landing, source_id="co_policia") == []
+    # a submission whose status file cannot be read is set aside, as in a full listing
+    (subs.submission_dir(landing, m) / "status.json").write_text("{ not json", "utf-8")
+    assert subs.list_submissions(landing, source_id="mx_sesnsp") == []
+
+
+def test_accepted_submissions_of_one_source(data_env):
+    """accepted_submissions(source_id=…) is the full listing's rows of that source, with their validated files."""
+    import pandas as pd
+
+    from pipelines.storage.catalog import accepted_submissions
+
+    s = data_env
+    s.ensure_dirs()
+    ids = []
+    for source, text in (("ar_snic", "x;y\n1;2\n"), ("mx_sesnsp", "x;y\n3;4\n"), ("ar_snic", "x;y\n5;6\n")):
+        src = s.data_dir / f"{len(ids)}.csv"
+        src.write_text(text, "utf-8")
+        sid = subs.land_file(s.landing_dir, src, source_id=source)[0].submission_id
+        subs.set_status(s.landing_dir, sid, "validated")
+        ids.append(sid)
+    for sid in ids[:2]:   # the third has no validated file: not accepted
+        pd.DataFrame({"x": [1]}).to_parquet(s.validated_dir / f"{sid}.parquet")
+    every = accepted_submissions(s)
+    assert sorted(every["submission_id"]) == sorted(ids[:2])
+    one = accepted_submissions(s, source_id="ar_snic")
+    assert one["submission_id"].tolist() == [ids[0]]
+    assert one["validated_path"].tolist() == [str(s.validated_dir / f"{ids[0]}.parquet")]
+    assert accepted_submissions(s, source_id="co_policia").empty

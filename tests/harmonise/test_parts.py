@@ -133,52 +133,49 @@ def test_indicators_of_parts_are_in_the_published_order(tmp_path):
 
 
 def test_concatenation_cuts_full_row_groups_across_parts(tmp_path):
-    """_concat_indicators on parts larger than a row group: every group but the last is full, national rows of
-    every part come first, and nothing is lost or repeated."""
+    """_concat_indicators on parts larger than a row group: national rows of every part come first in part order,
+    each part's rows keep their order, nothing is lost or repeated, and no row group is larger than asked; a
+    group is cut short only where a part's national or subdivision rows end (DuckDB writes the row groups it
+    reads, up to the size asked, and at least 2,048 rows: the parts here are thousands of rows)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from pipelines.harmonise.engine import _concat_indicators
 
-    paths = []
-    for i, (country, n_nat, n_sub) in enumerate([("ARG", 5, 4), ("BRA", 2, 0), ("CHL", 4, 7)]):
+    paths, want_nat, want_sub = [], [], []
+    for i, (country, n_nat, n_sub) in enumerate([("ARG", 5000, 4000), ("BRA", 2000, 0), ("CHL", 4000, 7001)]):
         t = pa.table({"country_iso3": [country] * (n_nat + n_sub),
                       "subdivision_code": [None] * n_nat + [f"{country}-{k}" for k in range(n_sub)],
                       "value": [float(k) for k in range(n_nat + n_sub)]})
         paths.append(str(tmp_path / f"p{i}.parquet"))
-        pq.write_table(t, paths[-1])
-    out = _concat_indicators(paths, tmp_path / "all.parquet", row_group_size=3)
+        pq.write_table(t, paths[-1], row_group_size=4096)   # as a part is written: groups of the size asked
+        want_nat += [(country, float(k)) for k in range(n_nat)]
+        want_sub += [(country, float(k)) for k in range(n_nat, n_nat + n_sub)]
+    out = _concat_indicators(paths, tmp_path / "all.parquet", row_group_size=4096)
     got = pq.read_table(out)
-    assert got.column("country_iso3").to_pylist() == ["ARG"] * 5 + ["BRA"] * 2 + ["CHL"] * 4 + ["ARG"] * 4 + ["CHL"] * 7
-    assert got.column("subdivision_code").null_count == 11
+    assert list(zip(got.column("country_iso3").to_pylist(), got.column("value").to_pylist())) == want_nat + want_sub
+    assert got.column("subdivision_code").null_count == 11000
     meta = pq.ParquetFile(out).metadata
-    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [3] * 7 + [1]
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(sizes) == 22001 and max(sizes) == 4096
+    assert len(sizes) <= -(-22001 // 4096) + 2 * len(paths)   # at most two short groups per part
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.parquet", "p0.parquet", "p1.parquet", "p2.parquet"]
 
 
-def test_each_concatenation_pass_reads_only_row_groups_that_may_hold_its_rows(tmp_path):
-    """A part's national rows come first: the national pass reads the row groups with NULL subdivision codes,
-    the subdivision pass the others (by the row groups' null counts); a row group without statistics is read
-    by both, and the result is the same."""
+def test_concatenation_keeps_the_connection_as_it_found_it(tmp_path):
+    """On harmonisation's connection (insertion order not kept), the concatenation keeps order for its own two
+    statements only, then puts the setting back."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.harmonise.engine import _concat_indicators, _row_groups_with
+    from pipelines.harmonise.engine import _concat_indicators, connect
 
-    t = pa.table({"country_iso3": ["ARG"] * 10,
-                  "subdivision_code": [None] * 4 + [f"AR-{k}" for k in range(6)],
-                  "value": [float(k) for k in range(10)]})
-    with_stats, without = tmp_path / "a.parquet", tmp_path / "b.parquet"
-    pq.write_table(t, with_stats, row_group_size=3)            # groups: NNN | N s s | s s s | s
-    pq.write_table(t, without, row_group_size=3, write_statistics=False)
-    pf = pq.ParquetFile(with_stats)
-    assert _row_groups_with(pf, "subdivision_code", null=True) == [0, 1]
-    assert _row_groups_with(pf, "subdivision_code", null=False) == [1, 2, 3]
-    assert _row_groups_with(pq.ParquetFile(without), "subdivision_code", null=True) == [0, 1, 2, 3]
-    other = pa.table({"country_iso3": ["BRA"] * 3, "subdivision_code": [None, "BR-1", "BR-2"],
-                      "value": [1.0, 2.0, 3.0]})
-    pq.write_table(other, tmp_path / "c.parquet", row_group_size=2)
-    for first in (with_stats, without):
-        got = pq.read_table(_concat_indicators([str(first), str(tmp_path / "c.parquet")],
-                                               tmp_path / f"out-{first.stem}.parquet", row_group_size=4))
-        assert got.column("country_iso3").to_pylist() == ["ARG"] * 4 + ["BRA"] + ["ARG"] * 6 + ["BRA"] * 2
-        assert got.column("value").to_pylist() == [0.0, 1.0, 2.0, 3.0, 1.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 2.0, 3.0]
+    paths = []
+    for i in range(2):
+        pq.write_table(pa.table({"subdivision_code": [None, "X"], "value": [float(i), float(i) + 0.5]}),
+                       tmp_path / f"p{i}.parquet")
+        paths.append(str(tmp_path / f"p{i}.parquet"))
+    con = connect()
+    got = pq.read_table(_concat_indicators(paths, tmp_path / "all.parquet", con=con))
+    assert got.column("value").to_pylist() == [0.0, 1.0, 0.5, 1.5]
+    assert con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0] is False

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -170,6 +172,15 @@ _SQL_TYPES = {"int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE", "str": 
               "string[pyarrow]": "VARCHAR", "string[python]": "VARCHAR"}
 
 
+#: the column names a contract may place in SQL (an allow-list: quoted as well, never a value)
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _ident(name: str) -> str | None:
+    """A contract's column name as a quoted SQL identifier, or None for a name outside ``_IDENT``."""
+    return '"' + name + '"' if isinstance(name, str) and _IDENT.match(name) else None
+
+
 def _screen_sql(con, path: str, schema: pa.DataFrameSchema) -> tuple[bool, int] | None:
     """Judge a Parquet file against a contract's column checks in one DuckDB pass, without pandas.
 
@@ -197,7 +208,9 @@ def _screen_sql(con, path: str, schema: pa.DataFrameSchema) -> tuple[bool, int] 
             continue   # a column with no value at all (Arrow's null type): pandera passes it as text
         if types[name] != want:
             return False, 0
-        ident = '"' + name.replace('"', '""') + '"'
+        ident = _ident(name)
+        if ident is None:
+            return None   # a name outside the allow-list: pandera judges the file
         missing = f"({ident} is null or isnan({ident}))" if want == "DOUBLE" else f"{ident} is null"
         if not col.nullable:
             conds.append(missing)
@@ -239,7 +252,10 @@ def _unique_failures(con, path: str, schema: pa.DataFrameSchema, raise_: bool = 
     """The table-wide unique key of a contract, in DuckDB: the repeated keys as failure cases (None: none);
     ``raise_``: raise ContractError with them instead."""
     cols = list(schema.unique)
-    key = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
+    idents = [_ident(c) for c in cols]
+    if None in idents:
+        raise ValueError(f"contract {schema.name}: a unique-key column name outside {_IDENT.pattern}: {cols}")
+    key = ", ".join(idents)
     # first a count of distinct key hashes (a third of the grouping's time); only where some hash
     # repeats — a repeated key, or two keys that hash alike — the keys themselves are grouped
     repeats = con.execute(f"select count(*) - count(distinct hash({key})) from read_parquet(?)", [path]).fetchall()[0][0]

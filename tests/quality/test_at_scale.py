@@ -272,3 +272,21 @@ def test_the_sql_screen_leaves_to_pandera_what_it_does_not_translate(tmp_path):
     pd.DataFrame({"b": [True, False]}).to_parquet(q)
     assert _screen_sql(duckdb.connect(), str(q), boolean) is None
     assert validate_parquet(q, boolean) == 2
+
+
+def test_only_allow_listed_column_names_reach_the_contract_sql(tmp_path):
+    """A contract column whose name is outside the identifier allow-list never enters the screen's SQL (pandera
+    judges the file), and a unique key naming one is refused."""
+    import duckdb
+    import pandera.pandas as pa_
+
+    from pipelines.contracts.tables import _screen_sql
+
+    p = tmp_path / "q.parquet"
+    pd.DataFrame({'a"; drop': [1]}).to_parquet(p)
+    odd = pa_.DataFrameSchema({'a"; drop': pa_.Column("int64", pa_.Check.ge(0))}, name="odd")
+    assert _screen_sql(duckdb.connect(), str(p), odd) is None
+    assert validate_parquet(p, odd) == 1
+    keyed = pa_.DataFrameSchema({'a"; drop': pa_.Column("int64")}, unique=['a"; drop'], name="keyed")
+    with pytest.raises(ValueError, match="unique-key column name outside"):
+        validate_parquet(p, keyed)

@@ -12,6 +12,8 @@ app = typer.Typer()
 @app.command("site")
 def site(out: Path = typer.Option(..., "--out", help="folder for the site (new, empty, or an earlier site build)"),
          lang: list[str] = typer.Option(None, "--lang", help="build only these languages (default: en, es, pt, fr)"),
+         fmt: list[str] = typer.Option(None, "--format", help="download formats of the whole publication "
+                                       "(repeat; default: csv, parquet, xlsx, sdmx-csv, sdmx-ml, datapackage)"),
          quiet: bool = typer.Option(False, "--quiet", help="print only the summary")):
     """Build the public data site from the published warehouse: a home page comparing intentional homicide
     across the region, a page per indicator and per country, the methodology, releases and downloads, in English,
@@ -21,7 +23,7 @@ def site(out: Path = typer.Option(..., "--out", help="folder for the site (new, 
 
     settings = get_settings()
     try:
-        rec = build_site(settings, out, langs=tuple(lang) if lang else None,
+        rec = build_site(settings, out, langs=tuple(lang) if lang else None, formats=tuple(fmt) if fmt else None,
                          progress=None if quiet else (lambda m: typer.echo(f"  {m}")))
     except (SiteBuildError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)

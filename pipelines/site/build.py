@@ -32,7 +32,7 @@ from pipelines.i18n import LANGUAGES, Translator, format_decimal, format_number,
 from pipelines.settings import Settings
 from pipelines.site import charts
 from pipelines.site.data import FALLBACK_PRECEDENCE, SiteData, open_site_data
-from pipelines.site.downloads import Downloads, site_downloads
+from pipelines.site.downloads import Downloads, check_formats, site_downloads
 
 HERE = Path(__file__).resolve().parent
 MARKER = "BUILD.json"
@@ -515,9 +515,10 @@ def _check_out_dir(out: Path) -> None:
 
 
 def build_site(settings: Settings, out_dir: Path, *, langs: tuple[str, ...] | None = None,
-               duckdb_path: Path | None = None, progress=None) -> dict:
+               duckdb_path: Path | None = None, progress=None, formats: tuple[str, ...] | None = None) -> dict:
     """Build the whole site into ``out_dir`` (replaced as a whole at the end). Returns the build record
-    (also written as ``BUILD.json``): release, mode, languages, pages, charts, downloads, seconds."""
+    (also written as ``BUILD.json``): release, mode, languages, pages, charts, downloads, seconds.
+    ``formats`` chooses the whole publication's download formats (default: all of ``EXPORT_FORMATS``)."""
     started = time.perf_counter()
     out = Path(out_dir).resolve()
     _check_out_dir(out)
@@ -525,6 +526,10 @@ def build_site(settings: Settings, out_dir: Path, *, langs: tuple[str, ...] | No
     unknown = sorted(set(langs) - set(LANGUAGES))
     if unknown:
         raise SiteBuildError(f"unknown language(s) {unknown}: the site is built in {', '.join(LANGUAGES)}")
+    try:
+        formats = check_formats(formats)
+    except ValueError as exc:
+        raise SiteBuildError(str(exc)) from None
     say = progress or (lambda msg: None)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
@@ -537,7 +542,8 @@ def build_site(settings: Settings, out_dir: Path, *, langs: tuple[str, ...] | No
             f"{len(model.country_codes)} countries")
         t0 = time.perf_counter()
         downloads = site_downloads(settings, tmp / "downloads", data=data, iccs_codes=model.indicator_codes,
-                                   countries=model.country_codes, release=model.release["release_id"])
+                                   countries=model.country_codes, release=model.release["release_id"],
+                                   formats=formats)
         downloads_s = time.perf_counter() - t0
         say(f"downloads ({downloads.writer}): {len(downloads.all_files())} files in {downloads_s:.1f} s"
             + (f", {len(downloads.errors)} selection(s) refused: {downloads.errors[0]}" if downloads.errors else ""))

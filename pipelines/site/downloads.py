@@ -65,9 +65,11 @@ def _exporter():
 
 
 def site_downloads(settings: Settings, out_dir: Path, *, data=None, iccs_codes=(), countries=(),
-                   release: str | None = None, per_selection_exporter: bool = False) -> Downloads:
+                   release: str | None = None, per_selection_exporter: bool = False,
+                   formats: tuple[str, ...] | None = None) -> Downloads:
     """Write the site's downloads under ``out_dir`` (a folder inside the site) and say which file is for what.
-    With the exporter: the whole publication in each of its formats, and (``per_selection_exporter``) its CSV per
+    With the exporter: the whole publication in each of ``formats`` (default: every one of ``EXPORT_FORMATS``;
+    on the real warehouse Excel and SDMX-ML take minutes each), and (``per_selection_exporter``) its CSV per
     indicator and per country — by default those slices are the site's own CSVs, much faster."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +86,7 @@ def site_downloads(settings: Settings, out_dir: Path, *, data=None, iccs_codes=(
             except Exception as exc:  # noqa: BLE001 - named in Downloads.errors and in BUILD.json
                 d.errors.append(f"{key} {fmt}: {type(exc).__name__}: {str(exc)[:300]}")
 
-        for fmt in EXPORT_FORMATS:
+        for fmt in check_formats(formats):
             run("all", fmt, out_dir / "all" / fmt)
         if per_selection_exporter:
             for code in iccs_codes:
@@ -98,6 +100,17 @@ def site_downloads(settings: Settings, out_dir: Path, *, data=None, iccs_codes=(
         d.groups.update(own.groups)
         return d
     return _own_downloads(settings, out_dir, site_root, data, iccs_codes, countries, release)
+
+
+def check_formats(formats) -> tuple[str, ...]:
+    """The whole-publication formats asked for, in ``EXPORT_FORMATS`` order (None: all of them); an unknown
+    one is a ``ValueError`` naming it and the known ones."""
+    if formats is None:
+        return EXPORT_FORMATS
+    unknown = sorted(set(formats) - set(EXPORT_FORMATS))
+    if unknown or not formats:
+        raise ValueError(f"unknown download format(s) {unknown}: the site offers {', '.join(EXPORT_FORMATS)}")
+    return tuple(f for f in EXPORT_FORMATS if f in set(formats))
 
 
 def _frame(data, release: str | None) -> pd.DataFrame:

@@ -316,3 +316,38 @@ def test_downloads_through_the_exporter_when_it_exists(fallback_wh, tmp_path, mo
     assert ("csv", None, "0101", RELEASE) in calls and ("csv", "ARG", None, RELEASE) in calls
     assert d.errors == ["country:CHL csv: ValueError: no value for CHL"]
     assert [i["name"] for i in d.files_for_country("ARG")] == ["export_ARG.csv"] and d.files_for_country("CHL") == []
+
+
+def test_download_formats_can_be_chosen(fallback_wh, tmp_path, monkeypatch):
+    """``formats`` (``hemistat site --format``) limits the whole publication's downloads to those formats, in the
+    site's order; an unknown format stops the build before anything is written, naming it."""
+    import pipelines.site.downloads as dl
+    from pipelines.site.build import SiteBuildError
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    calls = []
+
+    def fake_export(settings, fmt, out_dir, **kw):
+        calls.append(fmt)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        p = out_dir / f"export.{fmt}"
+        p.write_text("x")
+        return [p]
+
+    monkeypatch.setattr(dl, "_exporter", lambda: fake_export)
+    build_site(fallback_wh, tmp_path / "site", langs=("en",), formats=("sdmx-csv", "csv"))
+    assert calls == ["csv", "sdmx-csv"]
+    links = page(tmp_path / "site" / "en" / "downloads.html").links
+    assert "../downloads/all/csv/export.csv" in links and not any("xlsx" in x for x in links)
+    calls.clear()
+    with pytest.raises(SiteBuildError, match=r"unknown download format\(s\) \['xls'\]"):
+        build_site(fallback_wh, tmp_path / "other", langs=("en",), formats=("csv", "xls"))
+    assert calls == [] and not (tmp_path / "other").exists()
+    res = CliRunner().invoke(app, ["site", "--out", str(tmp_path / "s"), "--lang", "en", "--format", "parquet",
+                                   "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert calls == ["parquet"]
+    res = CliRunner().invoke(app, ["site", "--out", str(tmp_path / "s"), "--format", "pdf"])
+    assert res.exit_code == 2 and "unknown download format" in res.output

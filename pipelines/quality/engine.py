@@ -73,7 +73,11 @@ def evaluate(table: pd.DataFrame | str | Path | None, rules: list[Rule], ctx: Qu
     for a rule that breaks: each rule runs in its own ``try``, and one that raises is reported as
     ``error_in_rule`` (``error_result``) while the others still run."""
     out: list[RuleResult] = []
+    from pipelines.quality.checks._common import _MEMO
+
     con = _con(table) if table is not None else None
+    if con is not None:
+        _MEMO[id(con)] = {}   # its columns and facts, asked once by the checks (checks._common), while it is open
     try:
         for rule in rules:
             if not rule.enabled or (layer and rule.layer != layer):
@@ -87,6 +91,7 @@ def evaluate(table: pd.DataFrame | str | Path | None, rules: list[Rule], ctx: Qu
             out.append(res)
     finally:
         if con is not None:
+            _MEMO.pop(id(con), None)
             con.close()
     return out
 

@@ -15,6 +15,7 @@ from pipelines.quality.report import build_report
 from pipelines.quality.rules import load_rules
 from pipelines.quality.submission_checks import submission_problems
 from pipelines.settings import Settings
+from pipelines.storage.catalog import one_listing
 
 
 def table_stats(table: pd.DataFrame | str | Path | None) -> dict:
@@ -94,7 +95,10 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | str | Path | Non
     # a period after receipt, a count written with a thousands separator the spec does not declare: blocking
     problems = [*(problems or []), *submission_problems(table, spec, received_at=received_at, layout=layout,
                                                         file_name=file_name)]
-    ctx = build_context(settings, spec, table, submission_id=sid, received_at=received_at, layout=layout)
+    # the quality context and the import summary read the source's listing: once (no status changes meanwhile)
+    with one_listing():
+        ctx = build_context(settings, spec, table, submission_id=sid, received_at=received_at, layout=layout)
+        impact = import_summary(settings, spec, table, sid=sid, received_at=received_at, release_date=release_date)
     results = evaluate(table, rules, ctx, layer="raw", problems=problems or [])
     if table is not None:
         results += evaluate(table, rules, ctx, layer="validated")
@@ -105,7 +109,6 @@ def run_quality(settings: Settings, spec, table: pd.DataFrame | str | Path | Non
                                                                 spec.source_id))
     v = verdict(results, acknowledged)
     stats = table_stats(table)
-    impact = import_summary(settings, spec, table, sid=sid, received_at=received_at, release_date=release_date)
     report = build_report(results, verdict=v, submission_id=sid, source_id=spec.source_id, file_name=file_name,
                           sha256=sha256, stats=stats, gx=gx, impact=impact)
     return results, v, report

@@ -88,3 +88,37 @@ def test_accepted_submissions_of_one_source(data_env):
     assert one["submission_id"].tolist() == [ids[0]]
     assert one["validated_path"].tolist() == [str(s.validated_dir / f"{ids[0]}.parquet")]
     assert accepted_submissions(s, source_id="co_policia").empty
+
+
+def test_one_listing_lists_each_source_once_per_block_and_per_thread(data_env, monkeypatch):
+    """Inside ``catalog.one_listing()`` (one file's quality run: the context and the import summary) a source is
+    listed once and each caller gets its own copy; outside, or after the block, every call lists again (a status
+    changed meanwhile is seen); another thread never sees the block's listings."""
+    import threading
+
+    from pipelines.storage import catalog
+
+    s = data_env
+    s.ensure_dirs()
+    src = s.data_dir / "a.csv"
+    src.write_text("x;y\n1;2\n", "utf-8")
+    sid = subs.land_file(s.landing_dir, src, source_id="ar_snic")[0].submission_id
+    subs.set_status(s.landing_dir, sid, "validated")
+    calls = []
+    real = subs.list_submissions
+    monkeypatch.setattr(subs, "list_submissions", lambda *a, **k: calls.append(k.get("source_id")) or real(*a, **k))
+    with catalog.one_listing():
+        first = catalog.submissions(s, "ar_snic")
+        first[0]["status"] = "changed by a caller"
+        with catalog.one_listing():                          # nested: the outer block's listings
+            assert catalog.submissions(s, "ar_snic")[0]["status"] == "validated"
+        other = []
+        t = threading.Thread(target=lambda: other.append(catalog.submissions(s, "ar_snic")[0]["status"]))
+        t.start()
+        t.join()
+        assert other == ["validated"]
+        catalog.submissions(s, "mx_sesnsp")
+    assert calls == ["ar_snic", "ar_snic", "mx_sesnsp"]   # once in the block, once by the other thread, mx once
+    subs.set_status(s.landing_dir, sid, "rejected", detail="test")
+    assert catalog.submissions(s, "ar_snic")[0]["status"] == "rejected"     # after the block: listed again
+    assert len(calls) == 4

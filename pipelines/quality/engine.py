@@ -29,7 +29,7 @@ import pandas as pd
 
 from pipelines.settings import get_settings
 from pipelines.quality import checks  # noqa: F401 (registers every check)
-from pipelines.quality.checks._common import _na
+from pipelines.quality.checks._common import _MEMO, _na
 from pipelines.quality.registry import CHECKS, PROBLEM_CHECKS, RECORD_CHECKS
 from pipelines.quality.results import ENGINES, QualityContext, RuleResult, error_result
 from pipelines.quality.rules import Rule
@@ -73,8 +73,6 @@ def evaluate(table: pd.DataFrame | str | Path | None, rules: list[Rule], ctx: Qu
     for a rule that breaks: each rule runs in its own ``try``, and one that raises is reported as
     ``error_in_rule`` (``error_result``) while the others still run."""
     out: list[RuleResult] = []
-    from pipelines.quality.checks._common import _MEMO
-
     con = _con(table) if table is not None else None
     if con is not None:
         _MEMO[id(con)] = {}   # its columns and facts, asked once by the checks (checks._common), while it is open

@@ -78,17 +78,15 @@ def _fetch_failures(con, sql: str, params: list | None = None) -> tuple[pd.DataF
     a count and a fetch cost about 10 ms a rule on a small file, most of them passing with no row."""
     import pyarrow as pa
 
+    kept: list = []
+    n = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         reader = con.execute(sql, params or []).to_arrow_reader(MAX_FAILURES)
-    kept: list = []
-    n = 0
-    for batch in reader:
-        if n < MAX_FAILURES:
-            kept.append(batch.slice(0, MAX_FAILURES - n))
-        n += batch.num_rows
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        for batch in reader:
+            if n < MAX_FAILURES:
+                kept.append(batch.slice(0, MAX_FAILURES - n))
+            n += batch.num_rows
         df = pa.Table.from_batches(kept, schema=reader.schema).to_pandas()
     return df, int(n)
 

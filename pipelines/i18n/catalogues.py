@@ -14,8 +14,7 @@ import json
 import string
 from pathlib import Path
 
-import yaml
-
+from pipelines import yamlio
 from pipelines.i18n.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 
@@ -78,7 +77,7 @@ def load_catalogues(reference_dir: Path) -> dict[str, dict[str, str]]:
 def load_problem_catalogue(path: Path) -> dict[str, dict[str, str]]:
     """key -> {lang: template} of a problem catalogue (YAML); read and checked once per path. A language
     may be missing (English is the fallback), English may not; placeholders agree with English."""
-    doc = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+    doc = yamlio.load(Path(path).read_text("utf-8")) or {}
     if not isinstance(doc, dict):
         raise ValueError(f"{path}: the problem catalogue must be a mapping key -> {{{', '.join(LANGUAGES)}}}")
     for key, entry in doc.items():

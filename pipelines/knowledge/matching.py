@@ -25,8 +25,8 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from pipelines import yamlio
 from pipelines.knowledge import catalogue, codes, survey
 
 PARTS = ("topic", "language", "audience", "modality", "period", "eligibility")
@@ -40,7 +40,7 @@ GAP_COLUMNS = ["country_iso3", "mispa_pillar", "topic", "demands", "people", "ma
 
 
 def weights(settings) -> dict:
-    return yaml.safe_load((Path(settings.reference_dir) / "survey" / "matching.yaml").read_text("utf-8"))
+    return yamlio.load((Path(settings.reference_dir) / "survey" / "matching.yaml").read_text("utf-8"))
 
 
 def _d(v) -> date | None:

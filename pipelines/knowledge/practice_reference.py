@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from pipelines import yamlio
 from pipelines.i18n.languages import LANGUAGES as LANGS
 
 
@@ -88,7 +89,7 @@ def _load(folder: Path, signature: tuple) -> PracticeReference:
     def y(name: str) -> dict:
         path = folder / name
         try:
-            return yaml.safe_load(path.read_text("utf-8")) or {}
+            return yamlio.load(path.read_text("utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ValueError(f"{path}: not valid YAML: {exc}") from exc
 

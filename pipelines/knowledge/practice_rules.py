@@ -21,12 +21,12 @@ from pathlib import Path
 
 import jsonschema
 import pandas as pd
-import yaml
 
+from pipelines import yamlio
 from pipelines.knowledge.practice_reference import PracticeReference, load_reference
 from pipelines.quality.registry import RECORD_CHECKS, check
 from pipelines.quality.results import FAILURE_COLUMNS, QualityContext, RuleResult
-from pipelines.quality.rules import Rule
+from pipelines.quality.rules import Rule, rule_validator
 
 RULES_FILE = Path("records") / "practices.yaml"
 CHECK_NAMES = ("practice_schema", "practice_codes_exist", "practice_rating_consistent", "practice_dates_in_order",
@@ -65,12 +65,10 @@ def _rules(path: Path, _mtime: int, schema_path: Path) -> tuple[Rule, ...]:
     schema = json.loads(schema_path.read_text("utf-8"))
     schema["properties"]["id"] = {"type": "string", "pattern": "^PR[0-9]+$"}
     schema["properties"]["check"] = {"enum": list(CHECK_NAMES)}
+    check_rule = rule_validator(schema)
     out = []
-    for raw in (yaml.safe_load(path.read_text("utf-8")) or {}).get("rules", []):
-        try:
-            jsonschema.validate(raw, schema)
-        except jsonschema.ValidationError as exc:
-            raise ValueError(f"{path}: rule {raw.get('id')}: {exc.message}") from exc
+    for raw in (yamlio.load(path.read_text("utf-8")) or {}).get("rules", []):
+        check_rule(raw, path)
         out.append(Rule(id=raw["id"], title=raw["title"], message=raw["message"], check=raw["check"],
                         params=raw.get("params") or {}, severity=raw["severity"], dimension=raw["dimension"],
                         layer=raw["layer"], category=raw.get("category", ""), rationale=raw["rationale"],

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from pipelines import yamlio
 from pipelines.knowledge.practice_reference import LANGS, PracticeReference, load_reference
 from pipelines.knowledge.practice_rules import PracticeRecordError, check_records
 from pipelines.settings import Settings
@@ -56,7 +57,7 @@ def records_dirs(settings: Settings) -> list[Path]:
 def read_record_file(path: Path) -> dict:
     text = path.read_text("utf-8")
     try:
-        doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        doc = json.loads(text) if path.suffix == ".json" else yamlio.load(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise PracticeRecordError([_parse_problem(path, exc)]) from exc
     return doc if isinstance(doc, dict) else {}

@@ -25,16 +25,15 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
 import pandas as pd
-import yaml
 
+from pipelines import yamlio
 from pipelines.i18n import LANGUAGES
 from pipelines.knowledge import codes
 from pipelines.quality import engine
 from pipelines.quality.registry import RECORD_CHECKS, check  # noqa: F401 - RECORD_CHECKS re-exported for the record tests
 from pipelines.quality.results import FAILURE_COLUMNS, QualityContext, RuleResult
-from pipelines.quality.rules import Rule
+from pipelines.quality.rules import Rule, rule_validator
 
 TABLES = ("courses", "survey", "fund_contributions", "fund_activities")
 CURRENCIES = ("USD", "CAD", "MXN", "BRL", "ARS", "CLP", "COP", "PEN", "GTQ", "HNL", "JMD", "TTD", "DOP", "UYU",
@@ -68,13 +67,11 @@ def rules_dir(settings) -> Path:
 @functools.lru_cache(maxsize=8)
 def _load(path: Path, mtime: int) -> tuple[tuple[str, Rule], ...]:
     schema = json.loads((path.parent / Path(SCHEMA_FILE).name).read_text("utf-8"))
-    doc = yaml.safe_load(path.read_text("utf-8")) or {}
+    doc = yamlio.load(path.read_text("utf-8")) or {}
+    check_rule = rule_validator(schema)
     out, seen = [], set()
     for raw in doc.get("rules", []):
-        try:
-            jsonschema.validate(raw, schema)
-        except jsonschema.ValidationError as exc:
-            raise ValueError(f"{path}: rule {raw.get('id')}: {exc.message}") from exc
+        check_rule(raw, path)
         if raw["id"] in seen:
             raise ValueError(f"{path}: duplicate rule id {raw['id']}")
         seen.add(raw["id"])

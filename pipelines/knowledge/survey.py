@@ -23,8 +23,8 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from pipelines import yamlio
 from pipelines.i18n import Translator, load_catalogues
 from pipelines.knowledge import codes, record_rules
 from pipelines.settings import private_dir
@@ -38,7 +38,7 @@ ID_RX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def questionnaire(settings) -> dict:
-    return yaml.safe_load((Path(settings.reference_dir) / "survey" / "questionnaire.yaml").read_text("utf-8"))
+    return yamlio.load((Path(settings.reference_dir) / "survey" / "questionnaire.yaml").read_text("utf-8"))
 
 
 def columns(settings) -> list[str]:

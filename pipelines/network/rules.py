@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from pipelines import yamlio
 from pipelines.i18n import LANGUAGES
 
 NETWORK_ROLES = ("member", "focal_point", "moderator", "secretariat")
@@ -42,7 +41,7 @@ class NetworkError(ValueError):
 
 @functools.cache
 def _topics(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text("utf-8")) or {}
+    data = yamlio.load(path.read_text("utf-8")) or {}
     for k in ("sectors", "prevention_types", "pillars"):
         if not isinstance(data.get(k), list) or not data[k]:
             raise ValueError(f"{path}: '{k}' must be a non-empty list")

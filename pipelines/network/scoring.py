@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from pipelines import yamlio
 
 TOPICAL = ("shared_iccs_area", "shared_prevention_type", "shared_line_of_action", "shared_pillar", "demand_offer")
 KINDS = ("member", "organisation", "practice", "course", "indicator")
@@ -21,7 +21,7 @@ KINDS = ("member", "organisation", "practice", "course", "indicator")
 
 @functools.cache
 def _weights(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text("utf-8")) or {}
+    data = yamlio.load(path.read_text("utf-8")) or {}
     reasons = data.get("reasons") or {}
     for name, spec in reasons.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("weight"), (int, float)) \

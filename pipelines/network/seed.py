@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
+from pipelines import yamlio
 
 
 def first_forum(reference_dir: Path) -> dict:
     path = Path(reference_dir) / "network" / "first_forum.yaml"
-    rec = yaml.safe_load(path.read_text("utf-8"))
+    rec = yamlio.load(path.read_text("utf-8"))
     for k in ("slug", "title_en", "title_es", "kind", "window_start", "window_end", "source", "verification"):
         if not rec.get(k):
             raise ValueError(f"{path}: '{k}' is required")

@@ -6,10 +6,11 @@ import time
 
 import pandas as pd
 
+from pipelines import yamlio
 from pipelines.harmonise import reference as ref
+from pipelines.pipeline.extra_tables import extra_tables
 from pipelines.pipeline.quality_files import quality_dir
 from pipelines.quality.results import scorecard_frame
-from pipelines.pipeline.extra_tables import extra_tables
 from pipelines.settings import Settings
 from pipelines.storage import release as rel
 from pipelines.storage import submissions as subs
@@ -201,7 +202,7 @@ def manifest_inputs(settings: Settings, used: set[str]) -> dict:
     specs = {}
     for p in sorted(settings.sources_dir.glob("*.yaml")):
         try:
-            doc = yaml.safe_load(p.read_text("utf-8")) or {}
+            doc = yamlio.load(p.read_text("utf-8")) or {}
         except (OSError, yaml.YAMLError):
             doc = {}
         specs[p.stem] = {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(),

@@ -26,7 +26,6 @@ The choice, for each key (documented in docs/PUBLICATION.md):
 from __future__ import annotations
 
 import os
-
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import duckdb
 import pandas as pd
 import yaml
 
+from pipelines import yamlio
 from pipelines.settings import Settings
 
 PRECEDENCE_FILE = "precedence.yaml"
@@ -78,7 +78,7 @@ def known_sources(settings: Settings) -> dict[str, str]:
     out = {}
     for p in sorted(settings.sources_dir.glob("*.yaml")):
         try:
-            doc = yaml.safe_load(p.read_text("utf-8")) or {}
+            doc = yamlio.load(p.read_text("utf-8")) or {}
         except yaml.YAMLError:
             doc = {}
         out[p.stem] = (doc.get("comparability") if isinstance(doc, dict) else None) or "national"
@@ -95,7 +95,7 @@ def load_precedence(settings: Settings, path: Path | None = None) -> Precedence:
         raise PrecedenceError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:
         root = yaml.compose(text)
-        doc = yaml.safe_load(text)
+        doc = yamlio.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark else ""
@@ -189,7 +189,7 @@ def iccs_codes(settings: Settings) -> set[str]:
 def load_aggregation(settings: Settings) -> dict:
     path = settings.reference_dir / "regions" / "aggregation.yaml"
     try:
-        doc = yaml.safe_load(path.read_text("utf-8")) or {}
+        doc = yamlio.load(path.read_text("utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise PrecedenceError(f"{path}: cannot be read: {exc}") from None
     share = doc.get("min_population_share")

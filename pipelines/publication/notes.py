@@ -11,8 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from pipelines import yamlio
 from pipelines.settings import Settings
 
 PROJECT = "hemistat — Inter-American Network of Public Security Information and Knowledge (OAS)"
@@ -81,7 +80,7 @@ def describe(column: str) -> str:
 
 @lru_cache(maxsize=4)
 def _licences(path: str, mtime: float) -> dict:
-    return yaml.safe_load(Path(path).read_text("utf-8")) or {}
+    return yamlio.load(Path(path).read_text("utf-8")) or {}
 
 
 def licences(reference_dir: Path) -> dict:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
-import yaml
 
+from pipelines import yamlio
 from pipelines.quality import params as P
+
 PLACEHOLDERS = ("file", "line", "column", "value", "country", "subdivision", "year", "month", "code",
                 "observed", "expected", "threshold")
 SEVERITY_WEIGHT = {"error": 3, "warn": 2, "info": 1}
@@ -59,15 +60,14 @@ class Rule:
         return ", ".join(parts)
 
 
-def _signature(rules_dir: Path, source_id: str | None, reference_dir: Path) -> tuple:
+def _signature(rules_dir: Path, reference_dir: Path) -> tuple:
     """Names, sizes and modification times of the files a rule set is read from or checked against
-    (rules, every per-source override, the source specs, ICCS and the countries): the cache key."""
+    (rules, every per-source override, the source specs, ICCS and the countries): the cache key. A new or
+    deleted override file changes the listing of ``sources/``, hence the key."""
     files = [rules_dir / "rule.schema.json", *sorted(rules_dir.glob("*.yaml")),
              *sorted((rules_dir / "sources").glob("*.yaml")), *sorted((reference_dir / "sources").glob("*.yaml")),
              reference_dir / "sources" / "source.schema.json", reference_dir / "iccs" / "iccs.csv",
              reference_dir / "countries" / "oas_members.csv"]
-    if source_id:
-        files.append(rules_dir / "sources" / f"{source_id}.yaml")
     out = []
     for p in files:
         try:
@@ -87,18 +87,36 @@ def load_rules(rules_dir: Path, source_id: str | None = None, *, reference_dir: 
 
     ``params`` of each rule is the validated parameter model dumped to a dict, every default filled in.
 
-    Read once per process and re-read when a rule or reference file changes (size or modification time):
-    validating 28 rules against the JSON schema costs ~0.5 s, which every upload to the portal used to pay."""
+    The whole set (the rules and every source's overrides) is read and checked once per process, and again
+    when a rule or reference file changes (size or modification time); asking for another source only picks
+    its overrides. Validating 28 rules against the JSON schema used to cost ~0.5 s per source asked for,
+    which every upload to the portal, its warm-up (one call per source) and every publication paid."""
     rules_dir = Path(rules_dir).resolve()
     reference_dir = Path(reference_dir).resolve()
-    return list(_load_rules_cached(rules_dir, source_id, reference_dir,
-                                   _signature(rules_dir, source_id, reference_dir)))
+    base, overrides = _read_all_cached(rules_dir, reference_dir, _signature(rules_dir, reference_dir))
+    chosen = {**base, **overrides.get(source_id, {})} if source_id else dict(base)
+    return sorted(chosen.values(), key=lambda r: _order(r.id))
 
 
-@functools.lru_cache(maxsize=64)
-def _load_rules_cached(rules_dir: Path, source_id: str | None, reference_dir: Path,
-                       signature: tuple) -> tuple[Rule, ...]:
-    return tuple(_read_rules(rules_dir, source_id, reference_dir))
+@functools.lru_cache(maxsize=8)
+def _read_all_cached(rules_dir: Path, reference_dir: Path, signature: tuple) -> tuple[dict, dict]:
+    return _read_all(rules_dir, reference_dir)
+
+
+def rule_validator(schema: dict):
+    """``check(raw, path)``: raises ValueError "<path>: rule <id>: <message>" when a rule's YAML breaks
+    ``schema`` (the message jsonschema.validate would give). The schema itself is checked once, here — not
+    once per rule as ``jsonschema.validate`` does, which was most of the cost of loading the rules."""
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator = cls(schema)
+
+    def check(raw, path) -> None:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(raw))
+        if error is not None:
+            rid = raw.get("id") if isinstance(raw, dict) else None
+            raise ValueError(f"{path}: rule {rid}: {error.message}")
+    return check
 
 
 def _typed_params(check: str, params, *, file: Path, rule_id: str, refs: P.References) -> dict:
@@ -107,19 +125,17 @@ def _typed_params(check: str, params, *, file: Path, rule_id: str, refs: P.Refer
     return model.model_dump()
 
 
-def _read_rules(rules_dir: Path, source_id: str | None, reference_dir: Path) -> list[Rule]:
-    schema = json.loads((rules_dir / "rule.schema.json").read_text("utf-8"))
+def _read_all(rules_dir: Path, reference_dir: Path) -> tuple[dict[str, Rule], dict[str, dict[str, Rule]]]:
+    """(the rules by id, {source id: {rule id: the rule as that source overrides it}}), all checked."""
+    check_rule = rule_validator(json.loads((rules_dir / "rule.schema.json").read_text("utf-8")))
     refs = P.References.load(reference_dir)
     rules: dict[str, Rule] = {}
     raw_params: dict[str, dict] = {}
     for p in sorted(rules_dir.glob("*.yaml")):
-        doc = yaml.safe_load(p.read_text("utf-8")) or {}
+        doc = yamlio.load(p.read_text("utf-8")) or {}
         items = doc.get("rules", doc) if isinstance(doc, dict) else doc
         for raw in items:
-            try:
-                jsonschema.validate(raw, schema)
-            except jsonschema.ValidationError as exc:
-                raise ValueError(f"{p}: rule {raw.get('id')}: {exc.message}") from exc
+            check_rule(raw, p)
             if raw["id"] in rules:
                 raise ValueError(f"{p}: duplicate rule id {raw['id']}")
             raw_params[raw["id"]] = raw.get("params") or {}
@@ -130,27 +146,24 @@ def _read_rules(rules_dir: Path, source_id: str | None, reference_dir: Path) -> 
                                     dimension=raw["dimension"], layer=raw["layer"],
                                     category=raw.get("category", ""), rationale=raw["rationale"],
                                     threshold_source=raw["threshold_source"], enabled=raw.get("enabled", True))
-    overridden: dict[str, Rule] = {}
+    overrides: dict[str, dict[str, Rule]] = {}
     for op in sorted((rules_dir / "sources").glob("*.yaml")):
         if op.stem not in refs.sources:
             raise ValueError(f"{op}: overrides for source {op.stem!r}, which has no spec: "
                              + refs.unknown_text("source", op.stem))
-        doc = yaml.safe_load(op.read_text("utf-8")) or {}
+        doc = yamlio.load(op.read_text("utf-8")) or {}
         if doc.get("source_id", op.stem) != op.stem:
             raise ValueError(f"{op}: source_id {doc.get('source_id')!r} must be the file name's {op.stem!r}")
+        mine = overrides.setdefault(op.stem, {})
         for o in doc.get("overrides", []):
             r = rules.get(o["id"])
             if r is None:
                 raise ValueError(f"{op}: override for unknown rule {o['id']}")
             params = _typed_params(r.check, {**raw_params[o["id"]], **(o.get("params") or {})}, file=op,
                                    rule_id=o["id"], refs=refs)
-            if op.stem == source_id:
-                overridden[o["id"]] = Rule(**{**r.__dict__, "params": params,
-                                              "severity": o.get("severity", r.severity),
-                                              "enabled": o.get("enabled", r.enabled),
-                                              "override_reason": o.get("reason")})
-    rules.update(overridden)
-    return sorted((r for r in rules.values()), key=lambda r: _order(r.id))
+            mine[o["id"]] = Rule(**{**r.__dict__, "params": params, "severity": o.get("severity", r.severity),
+                                    "enabled": o.get("enabled", r.enabled), "override_reason": o.get("reason")})
+    return rules, overrides
 
 
 def _order(rule_id: str) -> tuple:

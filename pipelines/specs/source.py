@@ -21,6 +21,7 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError,
                       field_validator, model_validator)
 
+from pipelines import yamlio
 from pipelines.specs.dates import date_columns
 from pipelines.specs.errors import format_errors, messages
 
@@ -442,7 +443,7 @@ def cross_reference_errors(spec: SourceSpec, path: Path, ref: Path) -> list[tupl
 def spec_errors(path: Path, ref: Path) -> tuple[SourceSpec | None, list[str]]:
     """The spec of ``path`` and every problem found in it (messages naming the file, the field and the reason)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         return None, [f"{path}: invalid source spec: not readable YAML: {exc} (see docs/ONBOARDING.md#spec-keys)"]
     try:

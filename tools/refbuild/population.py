@@ -600,10 +600,10 @@ class LocalSource:
 
 def _spec_map(source_id: str, *keys: str) -> dict[str, str]:
     """A name -> code map from a source spec (reference/sources/<id>.yaml), e.g. the UF names of br_sinesp."""
-    import yaml  # noqa: PLC0415
+    from pipelines import yamlio  # noqa: PLC0415
 
     path = require_file(SPECS_DIR / f"{source_id}.yaml")
-    node = yaml.safe_load(path.read_text(encoding="utf-8"))
+    node = yamlio.load(path.read_text(encoding="utf-8"))
     for k in keys:
         node = node[k] if not isinstance(node, list) else node[int(k)]
     return {str(k): str(v) for k, v in node.items()}

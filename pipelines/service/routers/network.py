@@ -14,11 +14,11 @@ import secrets
 from datetime import datetime
 from pathlib import Path as FsPath
 
-import yaml
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from pipelines import yamlio
 from pipelines.harmonise import reference as ref
 from pipelines.network import attachments as att
 from pipelines.network import calendar as ics
@@ -82,7 +82,7 @@ def _countries(web, lang: str) -> list[tuple[str, str]]:
 
 def _hooks(web) -> dict:
     p = web.settings.reference_dir / "network" / "hooks.yaml"
-    return yaml.safe_load(p.read_text("utf-8")) if p.exists() else {}
+    return yamlio.load(p.read_text("utf-8")) if p.exists() else {}
 
 
 async def _form(request: Request, web, user, *, files: bool = False):

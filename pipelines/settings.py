@@ -43,7 +43,8 @@ ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR"
             "duckdb_memory": "HEMISTAT_DUCKDB_MEMORY", "max_file_mb": "HEMISTAT_MAX_FILE_MB",
             "max_columns": "HEMISTAT_MAX_COLUMNS", "max_cell_chars": "HEMISTAT_MAX_CELL_CHARS",
             "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB", "max_cells": "HEMISTAT_MAX_CELLS",
-            "workers": "HEMISTAT_WORKERS", "harmonise_part_cells": "HEMISTAT_HARMONISE_PART_CELLS"}
+            "workers": "HEMISTAT_WORKERS", "harmonise_part_cells": "HEMISTAT_HARMONISE_PART_CELLS",
+            "duckdb_threads": "HEMISTAT_DUCKDB_THREADS"}
 # limits on one file (pipelines/adapters/guards.py): field -> default
 FILE_LIMIT_DEFAULTS = {"max_file_mb": 200.0, "max_columns": 2000, "max_cell_chars": 32767, "max_unzipped_mb": 128.0,
                        "max_cells": 10_000_000}
@@ -107,6 +108,10 @@ class Settings(BaseModel):
     workers: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1, le=64,
                          description="processes that ingest and validate a batch of submissions side by side "
                                      "(pipeline/parallel.py); one per core by default, at most 8")
+    duckdb_threads: int | None = Field(None, ge=1, le=256,
+                                       description="threads of each DuckDB connection hemistat opens for its own "
+                                                   "work; empty: DuckDB's default, one per core. A batch's worker "
+                                                   "process uses its share of the cores (pipeline/parallel.py)")
     harmonise_part_cells: int = Field(1_000_000, ge=1,
                                       description="cells harmonised together: whole countries are cut into parts "
                                                   "of about this many source cells (harmonise/engine.py)")
@@ -172,7 +177,10 @@ class Settings(BaseModel):
 
         spill = Path(tempfile.gettempdir()) / "hemistat-duckdb"
         spill.mkdir(parents=True, exist_ok=True)
-        return {"memory_limit": self.duckdb_memory, "temp_directory": str(spill)}
+        out = {"memory_limit": self.duckdb_memory, "temp_directory": str(spill)}
+        if self.duckdb_threads:
+            out["threads"] = self.duckdb_threads
+        return out
 
     def use_real_data(self) -> bool:
         if self.sample == "real":
@@ -190,7 +198,7 @@ def get_settings() -> Settings:
     values: dict = {k: Path(env.get(ENV_VARS[k]) or d).resolve() for k, d in defaults.items()}
     values["sample"] = (env.get("HEMISTAT_SAMPLE") or "auto").strip().lower()
     values["duckdb_memory"] = (env.get("HEMISTAT_DUCKDB_MEMORY") or "1GB").strip()
-    for field in ("workers", "harmonise_part_cells"):
+    for field in ("workers", "harmonise_part_cells", "duckdb_threads"):
         if (env.get(ENV_VARS[field]) or "").strip():
             values[field] = env[ENV_VARS[field]].strip()
     for field in FILE_LIMIT_DEFAULTS:       # validated (and a bad value named) by the model

@@ -109,10 +109,13 @@ class HarmoniseResult:
 def connect(temp_dir: Path | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection for harmonisation: bounded memory (``memory_limit``, default
     ``HEMISTAT_DUCKDB_MEMORY``, the settings' ``duckdb_memory``), spilling to ``temp_dir`` beyond it, insertion order not kept
-    (every output is ordered explicitly)."""
+    (every output is ordered explicitly), ``HEMISTAT_DUCKDB_THREADS`` threads when set."""
 
+    settings = get_settings()
     con = duckdb.connect()
-    con.execute("set memory_limit = ?", [memory_limit or get_settings().duckdb_memory])
+    con.execute("set memory_limit = ?", [memory_limit or settings.duckdb_memory])
+    if settings.duckdb_threads:          # HEMISTAT_DUCKDB_THREADS; else DuckDB's default, one per core
+        con.execute("set threads = ?", [settings.duckdb_threads])
     con.execute("set preserve_insertion_order = false")
     con.execute("set enable_progress_bar = false")   # no bar drawn into the run's log (Settings.duckdb_config)
     if temp_dir is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 import time
 import types
@@ -93,7 +94,9 @@ def run_batch(step: str, settings: Settings, sids: list[str], *, progress: Calla
         return {sid: done[sid] for sid in sids}
     ctx = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=ctx) as pool:
+        n_proc = min(workers, len(parts))
+        with ProcessPoolExecutor(max_workers=n_proc, mp_context=ctx, initializer=_worker_start,
+                                 initargs=(worker_threads(settings, n_proc),)) as pool:
             with _main_hidden():   # the workers start here: they never re-run the caller's script
                 pending = {pool.submit(_run_chain, step, settings, chain, gx_batch(chain) if gx_batch else {})
                            for chain in parts}
@@ -109,6 +112,20 @@ def run_batch(step: str, settings: Settings, sids: list[str], *, progress: Calla
             if rest:
                 report(_run_chain(step, settings, rest, {}))
     return {sid: done[sid] for sid in sids}
+
+
+def worker_threads(settings: Settings, processes: int) -> int:
+    """DuckDB threads of each worker: ``HEMISTAT_DUCKDB_THREADS`` when set, else the worker's share of the cores.
+    DuckDB's default is one thread per core in every process, so two workers on two cores ran four threads that
+    took turns on the per-file queries (small tables, where a second thread has little to do)."""
+    if settings.duckdb_threads:
+        return settings.duckdb_threads
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
+def _worker_start(threads: int) -> None:
+    """In each worker, before its first task: its DuckDB connections use ``threads`` threads."""
+    os.environ["HEMISTAT_DUCKDB_THREADS"] = str(threads)
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pipelines.settings import SettingsError, get_settings
@@ -67,3 +69,30 @@ def test_harmonise_part_size_is_read_at_run_time_and_checked(monkeypatch):
         monkeypatch.setenv("HEMISTAT_HARMONISE_PART_CELLS", bad)
         with pytest.raises(SettingsError, match="HEMISTAT_HARMONISE_PART_CELLS"):
             get_settings()
+
+
+def test_duckdb_threads_are_read_at_run_time_checked_and_applied(monkeypatch):
+    """HEMISTAT_DUCKDB_THREADS: threads of each DuckDB connection hemistat opens for its own work (unset: DuckDB's
+    default); a batch's worker process takes its share of the cores unless the variable says otherwise."""
+    from pipelines.pipeline.parallel import _worker_start, worker_threads
+    from pipelines.storage import duck
+
+    monkeypatch.delenv("HEMISTAT_DUCKDB_THREADS", raising=False)
+    s = get_settings()
+    assert s.duckdb_threads is None and "threads" not in s.duckdb_config()
+    assert worker_threads(s, 2) == max(1, (os.cpu_count() or 1) // 2) and worker_threads(s, 999) == 1
+    monkeypatch.setenv("HEMISTAT_DUCKDB_THREADS", "1")
+    s = get_settings()
+    assert s.duckdb_config()["threads"] == 1 and worker_threads(s, 2) == 1
+    con = duck.cursor()
+    try:
+        assert con.execute("select current_setting('threads')").fetchall()[0][0] == 1
+    finally:
+        con.close()
+    for bad in ("0", "two"):
+        monkeypatch.setenv("HEMISTAT_DUCKDB_THREADS", bad)
+        with pytest.raises(SettingsError, match="HEMISTAT_DUCKDB_THREADS"):
+            get_settings()
+    monkeypatch.delenv("HEMISTAT_DUCKDB_THREADS")
+    _worker_start(3)                      # what a worker does first: its connections then use three threads
+    assert os.environ.pop("HEMISTAT_DUCKDB_THREADS") == "3"

@@ -33,7 +33,9 @@ The SQL of each stage is a file of ``pipelines/harmonise/sql/`` (``NN_<table>.sq
 **Parts.** Every stage keeps within one source and country, so the cells are harmonised in parts of whole
 countries (``part_cells``, setting ``harmonise_part_cells``): stages 01–25 run on one part at a time, each part
 writes its tables, and the parts are merged — the indicators concatenated in the published order (each part is
-sorted and the parts follow in country order), the cross-country tables (30–32, 23) aggregated. Code families
+sorted and the parts follow in country order), the cross-country tables (30–32, 23) aggregated. A country
+larger than a part is cut into parts of whole years where every source it has replaces its cells year by year
+(``year`` in the spec's scope: the stages then keep within a year too); else it is one part. Code families
 and hierarchy pairs come from every file's codes (one pass over the code columns first), as one run sees them;
 the codes without a crosswalk row (C1) are gathered from every part before the run stops. DuckDB then holds one
 part at a time (at 4 M rows: 107 s CPU as one part, 65 s in parts of 1 M cells).
@@ -148,10 +150,10 @@ PART_OUTPUTS = {"indicators": lambda: _sql("25_indicators"), "survey": lambda: _
 def _concat_indicators(parts: list[str], out: Path, row_group_size: int = INDICATOR_ROW_GROUP,
                        con: duckdb.DuckDBPyConnection | None = None) -> Path:
     """The parts' indicators as one file in the published order without sorting them again: each part is
-    written in that order (25_indicators) and holds whole countries, the parts follow in country order, so
-    the national rows of every part, then their subdivision rows, are the order. DuckDB, keeping insertion
-    order: the parts' national rows into a file first, then that file and the parts' subdivision rows into
-    ``out`` (bounded memory, both cores; measured at 12 M rows, 18.3 M indicators: about 19 s where pyarrow
+    written in that order (25_indicators) and holds whole countries or one country's whole years, the parts
+    follow in country then year order, so the national rows of every part, then their subdivision rows, are the
+    order. DuckDB, keeping insertion order: the parts' national rows into a file first, then that file and the
+    parts' subdivision rows into ``out`` (bounded memory, both cores; measured at 12 M rows, 18.3 M indicators: about 19 s where pyarrow
     batch by batch took 30). One part is moved as it is."""
     import shutil
 
@@ -178,20 +180,58 @@ def _concat_indicators(parts: list[str], out: Path, row_group_size: int = INDICA
     return Path(out)
 
 
-def _country_parts(census: pd.DataFrame, part_cells: int) -> list[list[str] | None]:
-    """Whole countries (``census``: cells per country, submission and code) in parts of at most ``part_cells``
-    cells, in country order; a larger country is a part of its own. ``[None]`` (one part, every country)
-    when the files hold no cell."""
+@dataclass(frozen=True)
+class Part:
+    """One part of a harmonisation run: whole countries (``countries``; None: every country), or one country's
+    years (``years``; None: all of them)."""
+    countries: tuple[str, ...] | None
+    years: tuple[int, ...] | None = None
+
+
+def _country_parts(census: pd.DataFrame, part_cells: int, by_year: set[str] | frozenset = frozenset()) -> list[Part]:
+    """Whole countries (``census``: cells per country, year, submission and code) in parts of at most
+    ``part_cells`` cells, in country order. A larger country is cut into parts of whole years, in year order,
+    where it is in ``by_year`` (every source it has replaces its cells year by year: no stage reaches across
+    years); else it is a part of its own. ``[Part(None)]`` (one part, every country) when the files hold no cell."""
     sizes = census.groupby("country")["n"].sum().sort_index()
-    parts: list[list[str]] = []
+    parts: list[Part] = []
+    open_: list[str] = []      # the countries of the part being filled
     load = 0
     for country, n in sizes.items():
-        if not parts or load + n > part_cells:
-            parts.append([])
-            load = 0
-        parts[-1].append(str(country))
+        country = str(country)
+        if n > part_cells and country in by_year:
+            if open_:
+                parts.append(Part(tuple(open_)))
+                open_, load = [], 0
+            years = census.loc[census["country"] == country].groupby("year")["n"].sum().sort_index()
+            cut: list[list[int]] = []
+            yload = 0
+            for year, m in years.items():
+                if not cut or yload + m > part_cells:
+                    cut.append([])
+                    yload = 0
+                cut[-1].append(int(year))
+                yload += int(m)
+            parts.extend(Part((country,), tuple(ys)) for ys in cut)
+            continue
+        if open_ and load + n > part_cells:
+            parts.append(Part(tuple(open_)))
+            open_, load = [], 0
+        open_.append(country)
         load += int(n)
-    return parts or [None]
+    if open_:
+        parts.append(Part(tuple(open_)))
+    return parts or [Part(None)]
+
+
+def _year_scoped_countries(census: pd.DataFrame, specs: dict[str, SourceSpec]) -> set[str]:
+    """The countries whose every source replaces its cells year by year (``year`` in the spec's scope), with a
+    year on every cell: a part may hold some of their years only, since then no stage reaches across years
+    (vintage units, hierarchy residuals, months to years, national sums, roll-up, rates)."""
+    yearly = {sid for sid, sp in specs.items() if "year" in sp.scope_by}
+    ok = census.groupby("country").agg(sources=("source_id", lambda v: set(v) <= yearly),
+                                       years=("year", lambda v: bool(v.notna().all())))
+    return {str(c) for c, r in ok.iterrows() if r["sources"] and r["years"]}
 
 
 def _latest(con: duckdb.DuckDBPyConnection) -> None:
@@ -203,10 +243,12 @@ def _latest(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_sql("04b_latest_first_line"))
 
 
-def _vintages(con: duckdb.DuckDBPyConnection, paths: list[str], countries: list[str] | None) -> tuple:
+def _vintages(con: duckdb.DuckDBPyConnection, paths: list[str], part: Part) -> tuple:
     """Stages 01–08 and 12 for one part: its cells, vintage units, the latest release of each, revisions;
     then the codes without a crosswalk row in force (rule C1). Returns (cells, latest cells, unmapped)."""
-    con.execute(_sql("01_src"), {"paths": paths, "countries": countries})
+    con.execute(_sql("01_src"), {"paths": paths,
+                                 "countries": None if part.countries is None else list(part.countries),
+                                 "years": None if part.years is None else list(part.years)})
     con.execute(_sql("02_src_code_families"))
     # 1. vintages: per unit, the newest release (release date, then receipt) gives every cell
     con.execute(_sql("03_unit_rank"))
@@ -336,10 +378,10 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                           columns=["source_id", "by_year", "by_sub", "by_code", "scope_kind"])
     con.register("scopes", scopes)
     paths_all = list(subs["validated_path"])
-    # one pass over the files' country, submission and code columns: the size of each country (to cut the
-    # run into parts) and every national code (code families and hierarchy pairs are the source's, whatever
+    # one pass over the files' country, year, submission and code columns: the size of each country and year (to
+    # cut the run into parts) and every national code (code families and hierarchy pairs are the source's, whatever
     # country reports them)
-    census = _fetch(con, "select coalesce(v.country_iso3, '') as country, v.submission_id, s.source_id, "
+    census = _fetch(con, "select coalesce(v.country_iso3, '') as country, v.year, v.submission_id, s.source_id, "
                          "v.national_code, count(*) as n from read_parquet(?, union_by_name = true) v "
                          "join subs s using (submission_id) group by all", [paths_all])
     src_codes = census[["source_id", "national_code"]].drop_duplicates()
@@ -392,7 +434,8 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
 
     # the run in parts of whole countries, each within DuckDB's memory: every stage keeps within a country,
     # so a part is harmonised exactly as beside the others; the parts' files are then merged
-    parts = _country_parts(census, part_cells or get_settings().harmonise_part_cells)
+    parts = _country_parts(census, part_cells or get_settings().harmonise_part_cells,
+                           _year_scoped_countries(census, specs))
     totals = {"source_cells": 0, "latest_cells": 0, "reported_rates": 0}
     unmapped: list[pd.DataFrame] = []
     written: dict[str, list[str]] = {name: [] for name in PART_OUTPUTS}
@@ -400,11 +443,15 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     import shutil
 
     try:
-        for i, countries in enumerate(parts):
-            part_paths = (paths_all if countries is None else
-                          sorted(set(census.loc[census["country"].isin(countries), "submission_id"]
-                                     .map(path_of).dropna())))
-            n_src, n_latest, bad = _vintages(con, part_paths, countries)
+        for i, part in enumerate(parts):
+            if part.countries is None:
+                part_paths = paths_all
+            else:
+                mine = census["country"].isin(part.countries)
+                if part.years is not None:
+                    mine &= census["year"].isin(part.years)
+                part_paths = sorted(set(census.loc[mine, "submission_id"].map(path_of).dropna()))
+            n_src, n_latest, bad = _vintages(con, part_paths, part)
             totals["source_cells"] += n_src
             totals["latest_cells"] += n_latest
             if len(bad):
@@ -451,5 +498,6 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
              "excluded_cells": int(excluded_cells),
              "hierarchy_pairs": len(_hierarchy_table(specs, latest_codes)),
              "reported_rates": int(totals["reported_rates"]), "survey_rows": counts["survey"],
-             "revisions": counts["revisions"], "parts": len(parts)}
+             "revisions": counts["revisions"], "parts": len(parts),
+             "parts_by_year": sum(p.years is not None for p in parts)}
     return HarmoniseResult(paths=paths, stats=stats)

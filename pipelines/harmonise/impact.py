@@ -63,6 +63,11 @@ def submission_impact(table: pd.DataFrame | str | Path, *, submission_id: str, s
                 mine = {r[0] for r in con.execute("select distinct country_iso3 from read_parquet(?)",
                                                   [str(path)]).fetchall()}
                 pub = pub[pub["country_iso3"].isna() | pub["country_iso3"].isin(mine)]
+            if len(pub) and _units_by_year(spec):
+                # and within one year where the scope is by year: only the published files holding one of this
+                # file's years (their Parquet statistics say so; a file without them is read)
+                years = {r[0] for r in con.execute("select distinct year from read_parquet(?)", [str(path)]).fetchall()}
+                pub = pub[[_may_hold_years(Path(str(v)), years) for v in pub["validated_path"]]]
             for r in pub.to_dict("records"):
                 if Path(str(r["validated_path"])).exists():
                     rows.append({k: r.get(k) for k in ("submission_id", "source_id", "received_at", "release_date",
@@ -89,7 +94,7 @@ def submission_impact(table: pd.DataFrame | str | Path, *, submission_id: str, s
                                                   "subdivision_code" in spec.scope_by,
                                                   "national_code" in spec.scope_by, spec.scope_kind)],
                                                 columns=["source_id", "by_year", "by_sub", "by_code", "scope_kind"]))
-            con.execute(_sql("01_src"), {"paths": list(subs["validated_path"]), "countries": None})
+            con.execute(_sql("01_src"), {"paths": list(subs["validated_path"]), "countries": None, "years": None})
             con.register("code_roots", _code_roots({spec.source_id: spec},
                                                    _fetch(con, "select distinct source_id, national_code from src")))
             con.execute(_sql("02_src_code_families"))
@@ -112,6 +117,31 @@ def submission_impact(table: pd.DataFrame | str | Path, *, submission_id: str, s
                                 for r in largest.to_dict("records")],
             "by_year": [{k: _plain(v) for k, v in r.items()} for r in by_year.to_dict("records")],
             "against": against}
+
+
+def _units_by_year(spec: SourceSpec) -> bool:
+    """Whether each vintage unit of the source is within one year, whatever files are read beside: ``year`` in
+    its scope, and not ``national_code`` (code families, which make a code's unit, come from the codes of every
+    file read, whatever their year)."""
+    return "year" in spec.scope_by and "national_code" not in spec.scope_by
+
+
+def _may_hold_years(path: Path, years: set) -> bool:
+    """False only when the Parquet file's statistics show that no row group holds one of ``years``."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+        col = meta.schema.names.index("year")
+        for i in range(meta.num_row_groups):
+            st = meta.row_group(i).column(col).statistics
+            if st is None or not st.has_min_max:
+                return True
+            if any(st.min <= y <= st.max for y in years if y is not None):
+                return True
+        return False
+    except (OSError, ValueError):
+        return True   # unreadable here: the vintage SQL reads it and says what is wrong
 
 
 def _plain(v):

@@ -81,3 +81,55 @@ def test_first_load_shortcut_gives_the_vintage_chain_answer(tmp_path):
     assert fast == full
     n_years = t.loc[t["value"].notna(), "year"].nunique()
     assert len(fast["by_year"]) == n_years >= 2 and fast["counts"]["new"] > 0 and fast["against"] == []
+
+
+def test_only_published_files_of_the_same_years_are_read(tmp_path, monkeypatch):
+    """A source scoped by year: a published file of other years shares no vintage unit with the new one, so it
+    is not read (its Parquet statistics say so), and the summary is the one reading every file gives. A source
+    scoped by code too (code families come from every file read) reads them all."""
+    import pipelines.harmonise.impact as imp
+    from pipelines.harmonise.impact import _may_hold_years, _units_by_year
+
+    spec = load_spec("iccs_template", REF)
+    base = _template(tmp_path)
+    year = int(base["year"].max())
+    same, older = tmp_path / "same.parquet", tmp_path / "older.parquet"
+    base.assign(submission_id="iccs_template__20240101__00000000").to_parquet(same)
+    base.assign(submission_id="iccs_template__20230101__00000001", year=year - 5).to_parquet(older)
+    assert _may_hold_years(same, {year}) and not _may_hold_years(older, {year})
+    assert _may_hold_years(older, {year, year - 5}) and _may_hold_years(tmp_path / "absent.parquet", {year})
+    assert _units_by_year(spec) and not _units_by_year(load_spec("unodc_cts", REF))
+
+    published = pd.DataFrame([{"submission_id": sid, "source_id": "iccs_template", "country_iso3": "PRY",
+                               "received_at": "2024-01-01T00:00:00", "release_date": day, "validated_path": str(p)}
+                              for sid, day, p in (("iccs_template__20240101__00000000", "2024-01-01", same),
+                                                  ("iccs_template__20230101__00000001", "2023-01-01", older))])
+    new = base.copy()
+    new.loc[new.index[new["value"].notna()][0], "value"] += 1
+    kw = dict(submission_id="iccs_template__20250101__22222222", spec=spec, received_at="2025-01-01T00:00:00",
+              release_date="2025-01-01", published=published)
+    import pipelines.storage.duck as duck
+
+    read: list[list[str]] = []
+    real_cursor = duck.cursor
+
+    class Spy:
+        """The cursor, noting the files each vintage query (01_src) is given."""
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, params=None):
+            if isinstance(params, dict) and "paths" in params:
+                read.append(sorted(Path(x).name for x in params["paths"]))
+            return self._con.execute(sql, params) if params is not None else self._con.execute(sql)
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    monkeypatch.setattr(duck, "cursor", lambda *a, **k: Spy(real_cursor(*a, **k)))
+    filtered = submission_impact(new, **kw)
+    monkeypatch.setattr(imp, "_units_by_year", lambda spec: False)   # every published file of the country read
+    everything = submission_impact(new, **kw)
+    assert read == [["same.parquet", "submission.parquet"], ["older.parquet", "same.parquet", "submission.parquet"]]
+    assert filtered == everything
+    assert filtered["counts"]["changed"] == 1 and filtered["against"] == ["iccs_template__20240101__00000000"]

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.adapters import load_all_specs
 from pipelines.harmonise import HarmoniseError, harmonise
-from pipelines.harmonise.engine import OUTPUTS, _country_parts
+from pipelines.harmonise.engine import OUTPUTS, Part, _country_parts, _year_scoped_countries
 from tests.harmonise.test_engine import _cells, _subs as _write
 
 REF = Path(__file__).resolve().parents[2] / "reference"
@@ -31,8 +31,8 @@ def assert_same_tables(one, split):
         pd.testing.assert_frame_equal(_sorted(a), _sorted(b), check_dtype=True, obj=name)
     # the indicators keep their published order (national rows first, then country, year, ICCS code)
     pd.testing.assert_frame_equal(one.indicators.reset_index(drop=True), split.indicators.reset_index(drop=True))
-    assert {k: v for k, v in one.stats.items() if k != "parts"} == \
-           {k: v for k, v in split.stats.items() if k != "parts"}
+    assert {k: v for k, v in one.stats.items() if k not in ("parts", "parts_by_year")} == \
+           {k: v for k, v in split.stats.items() if k not in ("parts", "parts_by_year")}
 
 
 def _two_sources(tmp_path):
@@ -63,7 +63,8 @@ def test_parts_give_the_tables_of_one_run(tmp_path):
     specs = load_all_specs(REF)
     one = harmonise(subs, specs, REF, part_cells=10 ** 12)
     split = harmonise(subs, specs, REF, part_cells=1)
-    assert one.stats["parts"] == 1 and split.stats["parts"] == 2    # ARG, CHL
+    assert one.stats["parts"] == 1 and split.stats["parts"] == 3    # ARG 2023, ARG 2024 (years), CHL
+    assert one.stats["parts_by_year"] == 0 and split.stats["parts_by_year"] == 3   # each larger than a part
     assert_same_tables(one, split)
     # and the values are the engine's, not merely equal to each other
     ind = split.indicators
@@ -94,10 +95,35 @@ def test_codes_without_crosswalk_are_named_from_every_part(tmp_path):
 
 
 def test_countries_are_cut_whole_in_order():
-    census = pd.DataFrame({"country": ["ARG", "ARG", "BRA", "CHL", "MEX"], "n": [3, 3, 2, 9, 1]})
-    assert _country_parts(census, 8) == [["ARG", "BRA"], ["CHL"], ["MEX"]]
-    assert _country_parts(census, 100) == [["ARG", "BRA", "CHL", "MEX"]]
-    assert _country_parts(census.iloc[:0], 5) == [None]
+    census = pd.DataFrame({"country": ["ARG", "ARG", "BRA", "CHL", "MEX"], "year": [2023, 2024, 2023, 2023, 2023],
+                           "n": [3, 3, 2, 9, 1]})
+    assert _country_parts(census, 8) == [Part(("ARG", "BRA")), Part(("CHL",)), Part(("MEX",))]
+    assert _country_parts(census, 100) == [Part(("ARG", "BRA", "CHL", "MEX"))]
+    assert _country_parts(census.iloc[:0], 5) == [Part(None)]
+
+
+def test_a_large_country_is_cut_in_whole_years_only_where_its_sources_allow_it():
+    """A country larger than a part is cut into whole years, in year order, where every source it has replaces
+    its cells year by year; its parts hold no other country. Elsewhere it stays whole."""
+    census = pd.DataFrame({"country": ["ARG", "MEX", "MEX", "MEX", "MEX", "PER"],
+                           "year": [2023, 2022, 2023, 2023, 2024, 2023], "n": [2, 2, 3, 2, 6, 1]})
+    assert _country_parts(census, 8, {"MEX"}) == [Part(("ARG",)), Part(("MEX",), (2022, 2023)),
+                                                   Part(("MEX",), (2024,)), Part(("PER",))]
+    assert _country_parts(census, 8, set()) == [Part(("ARG",)), Part(("MEX",)), Part(("PER",))]
+    assert _country_parts(census, 5, {"MEX"}) == [Part(("ARG",)), Part(("MEX",), (2022,)), Part(("MEX",), (2023,)),
+                                                   Part(("MEX",), (2024,)), Part(("PER",))]   # a year is never cut
+    # which countries may be cut: every source of theirs scoped by year
+    specs = load_all_specs(REF)
+    full = specs["ar_snic"].model_copy(update={"scope": specs["ar_snic"].scope.model_copy(
+        update={"kind": "full", "by": None})})
+    assert "year" not in full.scope_by
+    cen = pd.DataFrame({"country": ["ARG", "CHL", "CHL", "MEX"], "year": [2023, 2023, 2023, 2024],
+                        "source_id": ["ar_snic", "ar_snic", "unodc_cts", "mx_sesnsp"], "n": [1, 1, 1, 1]})
+    assert _year_scoped_countries(cen, specs) == {"ARG", "CHL", "MEX"}
+    assert _year_scoped_countries(cen, {**specs, "ar_snic": full}) == {"MEX"}
+    assert _year_scoped_countries(cen.assign(year=[2023, None, 2023, 2024]), specs) == {"ARG", "MEX"}
+    assert _year_scoped_countries(cen.assign(source_id=["nope", "ar_snic", "ar_snic", "mx_sesnsp"]), specs) \
+        == {"CHL", "MEX"}   # a source without a spec: never cut
 
 
 def test_indicators_of_parts_are_in_the_published_order(tmp_path):
@@ -179,3 +205,24 @@ def test_concatenation_keeps_the_connection_as_it_found_it(tmp_path):
     got = pq.read_table(_concat_indicators(paths, tmp_path / "all.parquet", con=con))
     assert got.column("value").to_pylist() == [0.0, 1.0, 0.5, 1.5]
     assert con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0] is False
+
+
+def test_a_full_export_keeps_its_country_whole(tmp_path):
+    """A source whose newer file replaces the whole series (``scope: full``) withdraws the years the newer file
+    no longer has: its country is never cut by year, or the older year would be harmonised without the newer
+    file beside it and kept. Scoped by year, the older year stays, cut or not."""
+    old = _cells([{"national_code": "1", "value": 10.0, "year": 2022}, {"national_code": "1", "value": 11.0, "year": 2023}],
+                 sid="ar_snic__20240101__aaaaaaaa")
+    new = _cells([{"national_code": "1", "value": 12.0, "year": 2023}], sid="ar_snic__20250101__bbbbbbbb")
+    subs = _write(tmp_path, [(old, "2024-01-01T00:00:00"), (new, "2025-01-01T00:00:00")])
+    specs = load_all_specs(REF)
+    full = {**specs, "ar_snic": specs["ar_snic"].model_copy(update={"scope": specs["ar_snic"].scope.model_copy(
+        update={"kind": "full", "by": None})})}
+    for sp, years in ((full, {2023: 12.0}), (specs, {2022: 10.0, 2023: 12.0})):
+        one = harmonise(subs, sp, REF, part_cells=10 ** 12)
+        split = harmonise(subs, sp, REF, part_cells=1)
+        assert (split.stats["parts"], split.stats["parts_by_year"]) == ((1, 0) if sp is full else (2, 2))
+        assert_same_tables(one, split)
+        nat = split.indicators[split.indicators.iccs_code == "0101"].set_index("year")["value"]
+        assert nat.to_dict() == years
+    assert set(harmonise(subs, full, REF, part_cells=1).revisions.kind) == {"withdrawn", "revised"}

@@ -153,8 +153,8 @@ def _concat_indicators(parts: list[str], out: Path, row_group_size: int = INDICA
     written in that order (25_indicators) and holds whole countries or one country's whole years, the parts
     follow in country then year order, so the national rows of every part, then their subdivision rows, are the
     order. DuckDB, keeping insertion order: the parts' national rows into a file first, then that file and the
-    parts' subdivision rows into ``out`` (bounded memory, both cores; measured at 12 M rows, 18.3 M indicators: about 19 s where pyarrow
-    batch by batch took 30). One part is moved as it is."""
+    parts' subdivision rows into ``out`` (bounded memory, both cores; measured at 12 M rows, 18.3 M indicators:
+    about 19 s where pyarrow batch by batch took 30). One part is moved as it is."""
     import shutil
 
     if len(parts) == 1:

@@ -211,8 +211,8 @@ def test_a_full_export_keeps_its_country_whole(tmp_path):
     """A source whose newer file replaces the whole series (``scope: full``) withdraws the years the newer file
     no longer has: its country is never cut by year, or the older year would be harmonised without the newer
     file beside it and kept. Scoped by year, the older year stays, cut or not."""
-    old = _cells([{"national_code": "1", "value": 10.0, "year": 2022}, {"national_code": "1", "value": 11.0, "year": 2023}],
-                 sid="ar_snic__20240101__aaaaaaaa")
+    old = _cells([{"national_code": "1", "value": 10.0, "year": 2022},
+                  {"national_code": "1", "value": 11.0, "year": 2023}], sid="ar_snic__20240101__aaaaaaaa")
     new = _cells([{"national_code": "1", "value": 12.0, "year": 2023}], sid="ar_snic__20250101__bbbbbbbb")
     subs = _write(tmp_path, [(old, "2024-01-01T00:00:00"), (new, "2025-01-01T00:00:00")])
     specs = load_all_specs(REF)

@@ -188,39 +188,37 @@ class Part:
     years: tuple[int, ...] | None = None
 
 
+def _pack(sizes: pd.Series, limit: int) -> list[list]:
+    """``sizes``' labels, in their order, in consecutive groups of at most ``limit`` (a larger one alone)."""
+    groups: list[list] = []
+    load = 0
+    for label, n in sizes.items():
+        if not groups or load + n > limit:
+            groups.append([])
+            load = 0
+        groups[-1].append(label)
+        load += int(n)
+    return groups
+
+
 def _country_parts(census: pd.DataFrame, part_cells: int, by_year: set[str] | frozenset = frozenset()) -> list[Part]:
     """Whole countries (``census``: cells per country, year, submission and code) in parts of at most
     ``part_cells`` cells, in country order. A larger country is cut into parts of whole years, in year order,
     where it is in ``by_year`` (every source it has replaces its cells year by year: no stage reaches across
     years); else it is a part of its own. ``[Part(None)]`` (one part, every country) when the files hold no cell."""
     sizes = census.groupby("country")["n"].sum().sort_index()
+    sizes.index = sizes.index.map(str)
     parts: list[Part] = []
-    open_: list[str] = []      # the countries of the part being filled
-    load = 0
+    run: list[str] = []      # the countries since the last one cut by year, packed together
     for country, n in sizes.items():
-        country = str(country)
         if n > part_cells and country in by_year:
-            if open_:
-                parts.append(Part(tuple(open_)))
-                open_, load = [], 0
+            parts += [Part(tuple(g)) for g in _pack(sizes[run], part_cells)]
+            run = []
             years = census.loc[census["country"] == country].groupby("year")["n"].sum().sort_index()
-            cut: list[list[int]] = []
-            yload = 0
-            for year, m in years.items():
-                if not cut or yload + m > part_cells:
-                    cut.append([])
-                    yload = 0
-                cut[-1].append(int(year))
-                yload += int(m)
-            parts.extend(Part((country,), tuple(ys)) for ys in cut)
-            continue
-        if open_ and load + n > part_cells:
-            parts.append(Part(tuple(open_)))
-            open_, load = [], 0
-        open_.append(country)
-        load += int(n)
-    if open_:
-        parts.append(Part(tuple(open_)))
+            parts += [Part((country,), tuple(int(y) for y in g)) for g in _pack(years, part_cells)]
+        else:
+            run.append(country)
+    parts += [Part(tuple(g)) for g in _pack(sizes[run], part_cells)]
     return parts or [Part(None)]
 
 

@@ -57,16 +57,18 @@ def submission_impact(table: pd.DataFrame | str | Path, *, submission_id: str, s
                  "release_date": release_date, "validated_path": str(path)}]
         if not pub.empty:
             pub = pub[(pub["source_id"] == spec.source_id) & (pub["submission_id"] != submission_id)]
+            # the file's countries and years, in one pass over it
+            held = con.execute("select distinct country_iso3, year from read_parquet(?)", [str(path)]).fetchall() \
+                if len(pub) else []
             if "country_iso3" in pub.columns and len(pub):
                 # a vintage unit is within one country: only the published submissions of this file's countries
                 # (or of several countries) are read
-                mine = {r[0] for r in con.execute("select distinct country_iso3 from read_parquet(?)",
-                                                  [str(path)]).fetchall()}
+                mine = {r[0] for r in held}
                 pub = pub[pub["country_iso3"].isna() | pub["country_iso3"].isin(mine)]
             if len(pub) and _units_by_year(spec):
                 # and within one year where the scope is by year: only the published files holding one of this
                 # file's years (their Parquet statistics say so; a file without them is read)
-                years = {r[0] for r in con.execute("select distinct year from read_parquet(?)", [str(path)]).fetchall()}
+                years = {r[1] for r in held}
                 pub = pub[[_may_hold_years(Path(str(v)), years) for v in pub["validated_path"]]]
             for r in pub.to_dict("records"):
                 if Path(str(r["validated_path"])).exists():

@@ -18,6 +18,8 @@ Environment variables (all optional):
 * ``HEMISTAT_MAX_UNZIPPED_MB`` – most bytes a workbook (zip) may expand to, all members together, counted from
   the zip's central directory and again while decompressing. Default: ``128``.
   (These bound the work one file can cause: ``pipelines/adapters/guards.py``.)
+* ``HEMISTAT_HARMONISE_CACHE`` – ``1`` (default): a publication reuses the harmonised parts whose inputs did not
+  change (``<data>/cache/harmonise_parts``: ``harmonise/engine.py``); ``0``: every part is harmonised again.
 
 Files are private to the user running hemistat (issue 14 item 8): ``ensure_dirs`` makes the data folder and
 its layer folders 0700 (tightening folders made before), and every entry point (the ``hemistat`` command, the
@@ -44,7 +46,7 @@ ENV_VARS = {"data_dir": "HEMISTAT_DATA_DIR", "shared_dir": "HEMISTAT_SHARED_DIR"
             "max_columns": "HEMISTAT_MAX_COLUMNS", "max_cell_chars": "HEMISTAT_MAX_CELL_CHARS",
             "max_unzipped_mb": "HEMISTAT_MAX_UNZIPPED_MB", "max_cells": "HEMISTAT_MAX_CELLS",
             "workers": "HEMISTAT_WORKERS", "harmonise_part_cells": "HEMISTAT_HARMONISE_PART_CELLS",
-            "duckdb_threads": "HEMISTAT_DUCKDB_THREADS"}
+            "duckdb_threads": "HEMISTAT_DUCKDB_THREADS", "harmonise_cache": "HEMISTAT_HARMONISE_CACHE"}
 # limits on one file (pipelines/adapters/guards.py): field -> default
 FILE_LIMIT_DEFAULTS = {"max_file_mb": 200.0, "max_columns": 2000, "max_cell_chars": 32767, "max_unzipped_mb": 128.0,
                        "max_cells": 10_000_000}
@@ -115,6 +117,9 @@ class Settings(BaseModel):
     harmonise_part_cells: int = Field(1_000_000, ge=1,
                                       description="cells harmonised together: whole countries are cut into parts "
                                                   "of about this many source cells (harmonise/engine.py)")
+    harmonise_cache: bool = Field(True, description="reuse the harmonised parts whose inputs (files, reference "
+                                                    "tables, specs, engine) did not change since they were built "
+                                                    "(<data>/cache/harmonise_parts; harmonise/engine.py)")
     extra: dict = Field(default_factory=dict)
 
     # layer folders -------------------------------------------------------------------------
@@ -163,6 +168,11 @@ class Settings(BaseModel):
     def crosswalks_dir(self) -> Path:
         return self.reference_dir / "crosswalks"
 
+    @property
+    def harmonise_cache_dir(self) -> Path:
+        """Each harmonised part's tables under the fingerprint of its inputs (engine.PartCache)."""
+        return self.data_dir / "cache" / "harmonise_parts"
+
     def ensure_dirs(self) -> None:
         """The data folder and its layer folders, each 0700 (``private_dir``)."""
         for d in (self.data_dir, self.landing_dir, self.raw_dir, self.store_dir, self.validated_dir,
@@ -198,7 +208,7 @@ def get_settings() -> Settings:
     values: dict = {k: Path(env.get(ENV_VARS[k]) or d).resolve() for k, d in defaults.items()}
     values["sample"] = (env.get("HEMISTAT_SAMPLE") or "auto").strip().lower()
     values["duckdb_memory"] = (env.get("HEMISTAT_DUCKDB_MEMORY") or "1GB").strip()
-    for field in ("workers", "harmonise_part_cells", "duckdb_threads"):
+    for field in ("workers", "harmonise_part_cells", "duckdb_threads", "harmonise_cache"):
         if (env.get(ENV_VARS[field]) or "").strip():
             values[field] = env[ENV_VARS[field]].strip()
     for field in FILE_LIMIT_DEFAULTS:       # validated (and a bad value named) by the model

@@ -38,7 +38,10 @@ larger than a part is cut into parts of whole years where every source it has re
 (``year`` in the spec's scope: the stages then keep within a year too); else it is one part. Code families
 and hierarchy pairs come from every file's codes (one pass over the code columns first), as one run sees them;
 the codes without a crosswalk row (C1) are gathered from every part before the run stops. DuckDB then holds one
-part at a time (at 4 M rows: 107 s CPU as one part, 65 s in parts of 1 M cells).
+part at a time (at 4 M rows: 107 s CPU as one part, 65 s in parts of 1 M cells). With a ``cache_dir`` (the
+pipeline's publications), a part whose inputs did not change since an earlier run is not computed again: its
+tables are taken from the cache (``part_cache``: the fingerprint of every input), and the countries around a
+changed one keep their earlier cut.
 
 Every published value can be traced back: ``published.cells`` keeps each source cell with its
 submission, file, line, column and crosswalk rule; ``published.trace(indicator_id)`` lists them.
@@ -148,17 +151,17 @@ PART_OUTPUTS = {"indicators": lambda: _sql("25_indicators"), "survey": lambda: _
 
 
 def _concat_indicators(parts: list[str], out: Path, row_group_size: int = INDICATOR_ROW_GROUP,
-                       con: duckdb.DuckDBPyConnection | None = None) -> Path:
+                       con: duckdb.DuckDBPyConnection | None = None, keep_parts: bool = False) -> Path:
     """The parts' indicators as one file in the published order without sorting them again: each part is
     written in that order (25_indicators) and holds whole countries or one country's whole years, the parts
     follow in country then year order, so the national rows of every part, then their subdivision rows, are the
     order. DuckDB, keeping insertion order: the parts' national rows into a file first, then that file and the
     parts' subdivision rows into ``out`` (bounded memory, both cores; measured at 12 M rows, 18.3 M indicators:
-    about 19 s where pyarrow batch by batch took 30). One part is moved as it is."""
+    about 19 s where pyarrow batch by batch took 30). One part is moved as it is (copied: ``keep_parts``)."""
     import shutil
 
     if len(parts) == 1:
-        return Path(shutil.move(parts[0], out))
+        return Path((shutil.copyfile if keep_parts else shutil.move)(parts[0], out))
     own = con is None
     if own:
         con = duckdb.connect(config=get_settings().duckdb_config())
@@ -201,24 +204,67 @@ def _pack(sizes: pd.Series, limit: int) -> list[list]:
     return groups
 
 
-def _country_parts(census: pd.DataFrame, part_cells: int, by_year: set[str] | frozenset = frozenset()) -> list[Part]:
+def _fill(sizes: pd.Series, limit: int, anchors: list[tuple] = (), alone: set | frozenset = frozenset()) -> list[tuple]:
+    """``sizes``' labels, in their order, in consecutive groups: an *anchor* (a group of an earlier run, kept in
+    the part cache) as it is, where its labels still follow one another here and it is within ``limit`` (or one
+    label); a label of ``alone`` as a group of its own; the labels between them packed greedily (``_pack``)."""
+    order = list(sizes.index)
+    start = {}
+    for a in sorted(anchors, key=lambda a: (-len(a), a)):    # the first anchor at a label wins: the longest
+        n = int(sizes.reindex(list(a)).fillna(0).sum())
+        if a and (len(a) == 1 or n <= limit) and not (set(a) & set(alone)):
+            start.setdefault(a[0], a)
+    groups: list[tuple] = []
+    run: list = []
+
+    def flush():
+        groups.extend(tuple(g) for g in _pack(sizes[run], limit))
+        run.clear()
+
+    i = 0
+    while i < len(order):
+        label = order[i]
+        a = start.get(label)
+        if a is not None and tuple(order[i:i + len(a)]) == tuple(a):
+            flush()
+            groups.append(tuple(a))
+            i += len(a)
+        elif label in alone:
+            flush()
+            groups.append((label,))
+            i += 1
+        else:
+            run.append(label)
+            i += 1
+    flush()
+    return groups
+
+
+def _country_parts(census: pd.DataFrame, part_cells: int, by_year: set[str] | frozenset = frozenset(),
+                   keep: list[Part] | tuple = ()) -> list[Part]:
     """Whole countries (``census``: cells per country, year, submission and code) in parts of at most
     ``part_cells`` cells, in country order. A larger country is cut into parts of whole years, in year order,
     where it is in ``by_year`` (every source it has replaces its cells year by year: no stage reaches across
-    years); else it is a part of its own. ``[Part(None)]`` (one part, every country) when the files hold no cell."""
+    years); else it is a part of its own. ``[Part(None)]`` (one part, every country) when the files hold no cell.
+
+    ``keep``: parts whose tables the cache holds for the inputs of this run (``PartCache.valid``). Each is kept
+    as it is where its countries (or years) still follow one another and fit the limit, so that one changed
+    country does not move the cut of every country after it; the countries between kept parts are packed as
+    before. Any cut gives the same tables (tests/harmonise/test_parts.py)."""
     sizes = census.groupby("country")["n"].sum().sort_index()
     sizes.index = sizes.index.map(str)
+    cut = {c for c, n in sizes.items() if n > part_cells and c in by_year}
+    whole = [p.countries for p in keep if p.countries is not None and p.years is None]
     parts: list[Part] = []
-    run: list[str] = []      # the countries since the last one cut by year, packed together
-    for country, n in sizes.items():
-        if n > part_cells and country in by_year:
-            parts += [Part(tuple(g)) for g in _pack(sizes[run], part_cells)]
-            run = []
+    for group in _fill(sizes, part_cells, whole, alone=cut):
+        if len(group) == 1 and group[0] in cut:
+            country = group[0]
             years = census.loc[census["country"] == country].groupby("year")["n"].sum().sort_index()
-            parts += [Part((country,), tuple(int(y) for y in g)) for g in _pack(years, part_cells)]
+            years.index = years.index.map(int)
+            mine = [p.years for p in keep if p.years is not None and p.countries == (country,)]
+            parts += [Part((country,), tuple(g)) for g in _fill(years, part_cells, mine)]
         else:
-            run.append(country)
-    parts += [Part(tuple(g)) for g in _pack(sizes[run], part_cells)]
+            parts.append(Part(tuple(group)))
     return parts or [Part(None)]
 
 
@@ -327,7 +373,7 @@ def _code_roots(specs: dict[str, SourceSpec], codes: pd.DataFrame) -> pd.DataFra
 
 def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference_dir: Path,
               con: duckdb.DuckDBPyConnection | None = None, out_dir: Path | None = None,
-              part_cells: int | None = None) -> HarmoniseResult:
+              part_cells: int | None = None, cache_dir: Path | None = None) -> HarmoniseResult:
     """``submissions``: one row per accepted submission with ``submission_id, source_id,
     received_at, validated_path``. Writes the harmonised tables (``OUTPUTS``) as Parquet files into
     ``out_dir``; without one (tests, a dry run) they are written to a temporary folder, read back into the
@@ -335,14 +381,20 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
 
     The cells are harmonised in parts of whole countries of about ``part_cells`` cells each (default: the
     setting ``harmonise_part_cells``), so DuckDB holds one part at a time instead of the whole hemisphere;
-    the result does not depend on how the countries are cut (tests/harmonise/test_parts.py)."""
+    the result does not depend on how the countries are cut (tests/harmonise/test_parts.py).
+
+    ``cache_dir``: keep each part's tables there under the fingerprint of its inputs, and reuse those of an
+    earlier run whose inputs did not change (``part_cache.PartCache``; the pipeline passes
+    ``<data>/cache/harmonise_parts`` unless ``HEMISTAT_HARMONISE_CACHE=0``). None: every part is computed and
+    its files removed at the end. The tables are the same either way (tests/harmonise/test_part_cache.py)."""
     if out_dir is None:
         import shutil
         import tempfile
 
         tmp = Path(tempfile.mkdtemp(prefix="hemistat-harmonise-"))
         try:
-            res = harmonise(submissions, specs, reference_dir, con, out_dir=tmp, part_cells=part_cells)
+            res = harmonise(submissions, specs, reference_dir, con, out_dir=tmp, part_cells=part_cells,
+                            cache_dir=cache_dir)
             for name in OUTPUTS:
                 res.frame(name)
             return res
@@ -353,6 +405,7 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     con = con or connect()
     parts_dir = out_dir / ".parts"   # each part's tables, merged into out_dir, then removed
     if submissions.empty:
+        cache_dir = None   # nothing to keep
         # nothing accepted (say, the last submission was withdrawn): an empty result with every column,
         # so an empty release can be published
         from pipelines.contracts.tables import RAW_COLUMNS, RawSchema
@@ -371,10 +424,16 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     subs["release_date"] = subs["release_date"].fillna(subs["received_at"].astype(str).str[:10]).astype(str)
     subs = subs[["submission_id", "source_id", "received_at", "release_date", "validated_path"]]
     con.register("subs", subs)
+    frames: dict[str, pd.DataFrame] = {}   # every table the stages read besides the cells: the cache's fingerprint
+
+    def register(name: str, df: pd.DataFrame) -> None:
+        frames[name] = df
+        con.register(name, df)
+
     scopes = pd.DataFrame([(sid, "year" in sp.scope_by, "subdivision_code" in sp.scope_by,
                             "national_code" in sp.scope_by, sp.scope_kind) for sid, sp in specs.items()],
                           columns=["source_id", "by_year", "by_sub", "by_code", "scope_kind"])
-    con.register("scopes", scopes)
+    register("scopes", scopes)
     paths_all = list(subs["validated_path"])
     # one pass over the files' country, year, submission and code columns: the size of each country and year (to
     # cut the run into parts) and every national code (code families and hierarchy pairs are the source's, whatever
@@ -385,15 +444,15 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
     src_codes = census[["source_id", "national_code"]].drop_duplicates()
     # a code unit is a code *family*: a parent code and its children (and theirs) share the unit of their
     # root, so a parent's residual is always computed within one release
-    con.register("code_roots", _code_roots(specs, src_codes))
+    register("code_roots", _code_roots(specs, src_codes))
     # (child, parent) pairs among the codes of the files: a pair whose parent or child no cell of a country
     # has joins nothing there (09_kids, 10_adjusted)
-    con.register("hier", _hierarchy_table(specs, src_codes))
-    con.register("partial_sources", pd.DataFrame(
+    register("hier", _hierarchy_table(specs, src_codes))
+    register("partial_sources", pd.DataFrame(
         {"source_id": [sid for sid, sp in specs.items() if not sp.derives_national] or [""]}))
     subsets = pd.DataFrame([(sid, c) for sid, s in specs.items() for c in s.subset_codes],
                            columns=["source_id", "national_code"], dtype="str")
-    con.register("subsets", subsets)
+    register("subsets", subsets)
 
     # crosswalks (checked against ICCS before any cell is read: rule C2) --------------------------------
     xw_frames = []
@@ -410,9 +469,9 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                                             "rationale")} | {"valid_from": pd.Series(dtype="Int64"),
                                                              "valid_to": pd.Series(dtype="Int64")})
     xw_all["xw_row"] = pd.Series(range(len(xw_all)), dtype="int64")   # a row's number: cells keep it (13, 21)
-    con.register("xw", xw_all)
+    register("xw", xw_all)
     iccs_df = ref.iccs(reference_dir)
-    con.register("iccs", iccs_df)
+    register("iccs", iccs_df)
     bad_iccs = _fetch(con, _sql("11_check_crosswalk_iccs_codes"))
     if len(bad_iccs):
         raise HarmoniseError("crosswalk rows point at ICCS codes that do not exist (rule C2):\n"
@@ -421,47 +480,74 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
                            for sid, sp in specs.items() for b in sp.breaks
                            for c in b.national_codes],
                           columns=["source_id", "national_code", "from_year", "to_year", "action", "note"])
-    con.register("breaks", breaks)
-    con.register("anc", ref.iccs_ancestors(iccs_df))
+    register("breaks", breaks)
+    register("anc", ref.iccs_ancestors(iccs_df))
     popn = ref.preferred_national_population(ref.population_national(reference_dir))
-    con.register("popn", popn[["country_iso3", "year", "population", "source_id"]])
+    register("popn", popn[["country_iso3", "year", "population", "source_id"]])
     pops = ref.population_subnational(reference_dir)
-    con.register("pops", pops[["country_iso3", "subdivision_code", "year", "population", "source_id"]])
+    register("pops", pops[["country_iso3", "subdivision_code", "year", "population", "source_id"]])
     comp = pd.DataFrame([(sid, s.comparability) for sid, s in specs.items()], columns=["source_id", "comparability"])
-    con.register("comp", comp)
+    register("comp", comp)
 
     # the run in parts of whole countries, each within DuckDB's memory: every stage keeps within a country,
     # so a part is harmonised exactly as beside the others; the parts' files are then merged
+    path_of = dict(zip(subs["submission_id"], subs["validated_path"]))
+
+    def paths_of(countries: tuple | None, years: tuple | None = None) -> list[str]:
+        """The validated files holding a cell of these countries (and years): the files a part reads."""
+        if countries is None:
+            return paths_all
+        mine = census["country"].isin(countries)
+        if years is not None:
+            mine &= census["year"].isin(years)
+        return sorted(set(census.loc[mine, "submission_id"].map(path_of).dropna()))
+
+    cache = None
+    if cache_dir is not None:
+        from pipelines.harmonise.part_cache import PartCache
+
+        cache = PartCache(cache_dir, frames, subs)
     parts = _country_parts(census, part_cells or get_settings().harmonise_part_cells,
-                           _year_scoped_countries(census, specs))
+                           _year_scoped_countries(census, specs),
+                           keep=[Part(c, y) for c, y in cache.valid(paths_of)] if cache else ())
     totals = {"source_cells": 0, "latest_cells": 0, "reported_rates": 0}
     unmapped: list[pd.DataFrame] = []
     written: dict[str, list[str]] = {name: [] for name in PART_OUTPUTS}
-    path_of = dict(zip(subs["submission_id"], subs["validated_path"]))
     import shutil
 
+    ok = False
     try:
         for i, part in enumerate(parts):
-            if part.countries is None:
-                part_paths = paths_all
-            else:
-                mine = census["country"].isin(part.countries)
-                if part.years is not None:
-                    mine &= census["year"].isin(part.years)
-                part_paths = sorted(set(census.loc[mine, "submission_id"].map(path_of).dropna()))
+            part_paths = paths_of(part.countries, part.years)
+            fp = cache.fingerprint(part.countries, part.years, part_paths) if cache and part.countries else None
+            hit = cache.get(fp) if fp else None
+            if hit is not None:     # the same inputs as when it was built: its tables as they are
+                pdir, meta = hit
+                for k in totals:
+                    totals[k] += int(meta[k])
+                for name in PART_OUTPUTS:
+                    written[name].append(str(pdir / f"{name}.parquet"))
+                continue
             n_src, n_latest, bad = _vintages(con, part_paths, part)
-            totals["source_cells"] += n_src
-            totals["latest_cells"] += n_latest
             if len(bad):
                 unmapped.append(bad)
             if unmapped:
                 continue   # the run stops (C1) after every part is checked: the error names every code
-            pdir = parts_dir / f"{i:04d}"
+            pdir = cache.begin() if fp else parts_dir / f"{i:04d}"
             pdir.mkdir(parents=True, exist_ok=True)
-            totals["reported_rates"] += _part_tables(con)
+            n_rates = _part_tables(con)
             for name, sql in PART_OUTPUTS.items():
                 rg = INDICATOR_ROW_GROUP if name == "indicators" else None
-                written[name].append(str(_copy(con, sql(), pdir / f"{name}.parquet", rg)))
+                _copy(con, sql(), pdir / f"{name}.parquet", rg)
+            meta = {"countries": list(part.countries or ()), "years": None if part.years is None else
+                    list(part.years), "source_cells": int(n_src), "latest_cells": int(n_latest),
+                    "reported_rates": int(n_rates)}
+            if fp:
+                pdir = cache.commit(pdir, fp, meta)
+            for k in totals:
+                totals[k] += meta[k]
+            for name in PART_OUTPUTS:
+                written[name].append(str(pdir / f"{name}.parquet"))
         if unmapped:
             bad = _merge_unmapped(unmapped)
             raise HarmoniseError(
@@ -476,17 +562,22 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         def merge(sql: str, name: str, row_group_size: int | None = None) -> Path:
             return _copy(con, sql, out_dir / f"{name}.parquet", row_group_size, params={"parts": written[name]})
 
-        paths = {"indicators": _concat_indicators(written["indicators"], out_dir / "indicators.parquet", con=con),
+        one = shutil.copyfile if cache else shutil.move    # the cache keeps its files
+        paths = {"indicators": _concat_indicators(written["indicators"], out_dir / "indicators.parquet", con=con,
+                                                  keep_parts=cache is not None),
                  "survey": merge(_sql("30_merge_survey"), "survey"),
-                 "cells": (Path(shutil.move(written["cells"][0], out_dir / "cells.parquet")) if len(parts) == 1
+                 "cells": (Path(one(written["cells"][0], out_dir / "cells.parquet")) if len(parts) == 1
                            else merge("select * from read_parquet($parts, union_by_name = true)", "cells")),
                  "excluded": merge(_sql("31_merge_excluded"), "excluded"),
                  "unused_crosswalk": merge(_sql("23_unused_crosswalk_rows"), "codes"),
                  "used": merge("select distinct submission_id from read_parquet($parts) order by 1", "used"),
                  "revisions": merge(_sql("32_merge_revisions"), "revisions")}
         latest_codes = _fetch(con, "select distinct source_id, national_code from read_parquet(?)", [written["codes"]])
+        ok = True
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)
+        if cache is not None:
+            cache.prune() if ok else cache.discard()
     counts = {name: con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
               for name, path in paths.items()}
     excluded_cells = con.execute("select coalesce(sum(cells), 0) from read_parquet(?)",
@@ -497,5 +588,6 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
              "hierarchy_pairs": len(_hierarchy_table(specs, latest_codes)),
              "reported_rates": int(totals["reported_rates"]), "survey_rows": counts["survey"],
              "revisions": counts["revisions"], "parts": len(parts),
-             "parts_by_year": sum(p.years is not None for p in parts)}
+             "parts_by_year": sum(p.years is not None for p in parts),
+             "parts_reused": cache.reused if cache else 0}
     return HarmoniseResult(paths=paths, stats=stats)

@@ -69,7 +69,9 @@ def _harmonise_isolating(settings: Settings, accepted: pd.DataFrame, specs, out_
         try:
             con = connect(settings.data_dir / "tmp" / "duckdb")
             try:
-                return accepted, harmonise(accepted, specs, settings.reference_dir, con, out_dir=out_dir), isolated
+                return accepted, harmonise(accepted, specs, settings.reference_dir, con, out_dir=out_dir,
+                                           cache_dir=settings.harmonise_cache_dir if settings.harmonise_cache
+                                           else None), isolated
             finally:
                 con.close()
         except HarmoniseError as exc:

@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export DAGSTER_TELEMETRY_DISABLED := 1
 
-.PHONY: run test test-fast test-deploy bench bench-60 ui serve doctor screenshots clean env
+.PHONY: run test test-fast test-deploy bench bench-republish bench-60 ui serve doctor screenshots clean env
 
 env: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ test-deploy: env
 bench: env
 	$(BIN)/python -m tools.bench --scales 1,12 --chart docs/bench/pipeline.svg
 	$(BIN)/python -m tools.bench_portal
+
+# a publication after one new file on the 12 M warehouse: with the part cache, and with every part computed
+bench-republish: env
+	$(BIN)/python -m tools.bench --scales 12 --backfill 0 --kinds pipeline,republish
 
 # the memory run: 60 M standard rows (peak memory target < 4 GiB)
 bench-60: env

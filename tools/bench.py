@@ -247,6 +247,58 @@ def child_pipeline(load_dir: Path, data_dir: Path) -> dict:
             "harmonise": {k: v for k, v in (h or {}).items() if isinstance(v, (int, float, str))}}
 
 
+def child_republish(load_dir: Path, data_dir: Path) -> dict:
+    """After ``child_pipeline`` on the same data folder: a statistician's everyday publication. One corrected file
+    of one country-year (``backfill_load``) is submitted, ingested and validated, then harmonised with the part
+    cache (the parts it does not touch reused) and published; then harmonised again with every part computed
+    (``HEMISTAT_HARMONISE_CACHE=0``), and the two indicator files compared (every column, in order)."""
+    import duckdb
+
+    from pipelines import pipeline
+    from pipelines.settings import get_settings
+
+    s = get_settings()
+    assert Path(s.data_dir).resolve() == data_dir.resolve(), (s.data_dir, data_dir)
+    one = data_dir.parent / "republish-load"
+    f = backfill_load(one, 1, seed=7)["files"][0]
+    steps: dict[str, float] = {}
+    t = time.perf_counter()
+    sid = pipeline.submit(s, one / f["path"], "iccs_template", uploaded_by="bench", country_iso3=f["country_iso3"],
+                          channel="run")[0].submission_id
+    pipeline.ingest(s, sid)
+    pipeline.validate(s, sid)
+    warned = pipeline.failing_warnings(s, sid)
+    if warned:
+        pipeline.acknowledge(s, sid, warned, by="bench", reason="benchmark: synthetic load")
+    steps["submit_ingest_validate"] = time.perf_counter() - t
+
+    def digest() -> str:
+        # every column but the submission id's receipt-dated name, row by row in file order
+        return duckdb.execute("select md5(string_agg(md5(concat_ws('|', columns(* exclude (submission_id, "
+                              "file_row_number)))), ',' order by file_row_number)) from read_parquet(?, "
+                              "file_row_number = true)", [str(s.harmonised_dir / "indicators.parquet")]).fetchone()[0]
+
+    t = time.perf_counter()
+    cached = pipeline.harmonise_all(s)
+    steps["harmonised_cache"] = time.perf_counter() - t
+    same = digest()
+    t = time.perf_counter()
+    pipeline.publish_all(s)
+    steps["published"] = time.perf_counter() - t
+    os.environ["HEMISTAT_HARMONISE_CACHE"] = "0"
+    t = time.perf_counter()
+    full = pipeline.harmonise_all(get_settings())
+    steps["harmonised_every_part"] = time.perf_counter() - t
+    from pipelines.storage import submissions as subs
+
+    return {"file": f["path"], "country_iso3": f["country_iso3"],
+            "status": subs.read_status(s.landing_dir, sid).get("status"),
+            "steps_s": {k: round(v, 2) for k, v in steps.items()},
+            "parts": cached.get("parts"), "parts_reused": cached.get("parts_reused"),
+            "indicators": cached.get("indicators"), "same_indicators": same == digest() and
+            cached.get("indicators") == full.get("indicators")}
+
+
 # ================================================================================= parent: measuring
 
 def _tree_rss_mib(root: int) -> float:
@@ -446,6 +498,15 @@ def markdown(result: dict) -> str:
         lines.append(f"| {r['scale']} | " + " | ".join(str(ls.get(k, "")) for k in
                                                       ["landing", "raw", "validated", "acknowledge", "harmonised",
                                                        "published"]) + " |")
+    for r in result["scales"]:
+        rp = r.get("republish")
+        if rp and not rp.get("error"):
+            st = rp.get("steps_s", {})
+            lines += ["", f"Scale {r['scale']}, one new file of one country-year on the published warehouse: submit + "
+                          f"ingest + validate {st.get('submit_ingest_validate')} s, harmonise with the part cache "
+                          f"{st.get('harmonised_cache')} s ({rp.get('parts_reused')} of {rp.get('parts')} parts reused)"
+                          f" against {st.get('harmonised_every_part')} s computing every part, publish "
+                          f"{st.get('published')} s; the same indicators: {rp.get('same_indicators')}."]
     if result.get("backfill"):
         b = result["backfill"]
         lines += ["", f"Backfill: {b['n']} submissions in {b.get('wall_s')} s"
@@ -499,14 +560,18 @@ def run_scale(scale: float, work: Path, seed: int, views_repeat: int,
     for kind in kinds:
         wd = work / kind
         wd.mkdir(parents=True, exist_ok=True)
-        env = {"HEMISTAT_DATA_DIR": str(data)} if kind == "pipeline" else {}
-        res = _measure(kind, load_dir, data if kind == "pipeline" else wd, env)
+        on_data = kind in ("pipeline", "republish")      # republish: the pipeline's data folder, after it
+        env = {"HEMISTAT_DATA_DIR": str(data)} if on_data else {}
+        res = _measure(kind, load_dir, data if on_data else wd, env)
         r[kind] = res
         extra = (f", layers {res.get('layers_s')}, peak MiB after each layer {res.get('peak_after_layer_mib')}, "
-                 f"statuses {res.get('statuses')}" if kind == "pipeline" else "")
+                 f"statuses {res.get('statuses')}" if kind == "pipeline" else
+                 f", steps {res.get('steps_s')}, parts reused {res.get('parts_reused')} of {res.get('parts')}, "
+                 f"same indicators as every part computed: {res.get('same_indicators')}" if kind == "republish"
+                 else "")
         print(f"  {kind:8s} {res['wall_s']:8.1f} s wall, {res['cpu_s']:8.1f} s CPU, peak {res['peak_rss_mib']:,} MiB"
               f"{extra}{'  ERROR: ' + res['error'][-500:] if res.get('error') else ''}", flush=True)
-        if kind != "pipeline":
+        if not on_data:
             shutil.rmtree(wd, ignore_errors=True)
     pw, fw, pdw = (r.get(k, {}).get("wall_s") for k in ("pipeline", "floor", "pandas"))
     ok = lambda k: k in r and not r[k].get("error")  # noqa: E731
@@ -536,13 +601,16 @@ def main(argv=None) -> int:
                     help="submissions in the backfill run (0: none; < 500 is extrapolated to 500)")
     ap.add_argument("--views-repeat", type=int, default=7)
     ap.add_argument("--kinds", default="floor,pipeline,pandas",
-                    help="what runs at each scale (the 60 M memory run needs only the pipeline: make bench-60)")
+                    help="what runs at each scale (the 60 M memory run needs only the pipeline: make bench-60; "
+                         "republish, after the pipeline: one new file published with the part cache, and harmonised "
+                         "again with every part: make bench-republish)")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default <data>/bench)")
     ap.add_argument("--chart", type=Path, default=None, help="also write the chart here (e.g. docs/bench/pipeline.svg)")
     args = ap.parse_args(argv)
     if args.child:
         kind, load_dir, work = args.child
-        fn = {"floor": child_floor, "pandas": child_pandas, "pipeline": child_pipeline}[kind]
+        fn = {"floor": child_floor, "pandas": child_pandas, "pipeline": child_pipeline,
+              "republish": child_republish}[kind]
         text = json.dumps(fn(Path(load_dir), Path(work)), default=str)
         # a file of its own: stdout also carries what libraries print (DuckDB's progress bar for a long query
         # ends without a newline, and the result line then began with it: the 12 M run read as "no output")
@@ -555,7 +623,9 @@ def main(argv=None) -> int:
     out_dir = args.out or get_settings().data_dir / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
     scales = [float(s) if "." in s else int(s) for s in args.scales.split(",") if s.strip()]
-    kinds = tuple(k for k in ("floor", "pipeline", "pandas") if k in args.kinds.split(","))
+    kinds = tuple(k for k in ("floor", "pipeline", "republish", "pandas") if k in args.kinds.split(","))
+    if "republish" in kinds and "pipeline" not in kinds:
+        ap.error("--kinds republish needs the pipeline's published data folder: add pipeline")
     result = {"date": date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "

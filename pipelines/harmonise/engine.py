@@ -523,29 +523,25 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
             hit = cache.get(fp) if fp else None
             if hit is not None:     # the same inputs as when it was built: its tables as they are
                 pdir, meta = hit
-                for k in totals:
-                    totals[k] += int(meta[k])
-                for name in PART_OUTPUTS:
-                    written[name].append(str(pdir / f"{name}.parquet"))
-                continue
-            n_src, n_latest, bad = _vintages(con, part_paths, part)
-            if len(bad):
-                unmapped.append(bad)
-            if unmapped:
-                continue   # the run stops (C1) after every part is checked: the error names every code
-            pdir = cache.begin() if fp else parts_dir / f"{i:04d}"
-            pdir.mkdir(parents=True, exist_ok=True)
-            n_rates = _part_tables(con)
-            for name, sql in PART_OUTPUTS.items():
-                rg = INDICATOR_ROW_GROUP if name == "indicators" else None
-                _copy(con, sql(), pdir / f"{name}.parquet", rg)
-            meta = {"countries": list(part.countries or ()), "years": None if part.years is None else
-                    list(part.years), "source_cells": int(n_src), "latest_cells": int(n_latest),
-                    "reported_rates": int(n_rates)}
-            if fp:
-                pdir = cache.commit(pdir, fp, meta)
+            else:
+                n_src, n_latest, bad = _vintages(con, part_paths, part)
+                if len(bad):
+                    unmapped.append(bad)
+                if unmapped:
+                    continue   # the run stops (C1) after every part is checked: the error names every code
+                pdir = cache.begin() if fp else parts_dir / f"{i:04d}"
+                pdir.mkdir(parents=True, exist_ok=True)
+                n_rates = _part_tables(con)
+                for name, sql in PART_OUTPUTS.items():
+                    rg = INDICATOR_ROW_GROUP if name == "indicators" else None
+                    _copy(con, sql(), pdir / f"{name}.parquet", rg)
+                meta = {"countries": list(part.countries or ()), "years": None if part.years is None else
+                        list(part.years), "source_cells": int(n_src), "latest_cells": int(n_latest),
+                        "reported_rates": int(n_rates)}
+                if fp:
+                    pdir = cache.commit(pdir, fp, meta)
             for k in totals:
-                totals[k] += meta[k]
+                totals[k] += int(meta[k])
             for name in PART_OUTPUTS:
                 written[name].append(str(pdir / f"{name}.parquet"))
         if unmapped:
@@ -562,11 +558,13 @@ def harmonise(submissions: pd.DataFrame, specs: dict[str, SourceSpec], reference
         def merge(sql: str, name: str, row_group_size: int | None = None) -> Path:
             return _copy(con, sql, out_dir / f"{name}.parquet", row_group_size, params={"parts": written[name]})
 
-        one = shutil.copyfile if cache else shutil.move    # the cache keeps its files
+        keep = cache is not None     # the cache keeps its files: a single part's are copied, not moved
         paths = {"indicators": _concat_indicators(written["indicators"], out_dir / "indicators.parquet", con=con,
-                                                  keep_parts=cache is not None),
+                                                  keep_parts=keep),
                  "survey": merge(_sql("30_merge_survey"), "survey"),
-                 "cells": (Path(one(written["cells"][0], out_dir / "cells.parquet")) if len(parts) == 1
+                 "cells": (Path((shutil.copyfile if keep else shutil.move)(written["cells"][0],
+                                                                           out_dir / "cells.parquet"))
+                           if len(parts) == 1
                            else merge("select * from read_parquet($parts, union_by_name = true)", "cells")),
                  "excluded": merge(_sql("31_merge_excluded"), "excluded"),
                  "unused_crosswalk": merge(_sql("23_unused_crosswalk_rows"), "codes"),
